@@ -1,0 +1,246 @@
+//! The abstract syntax tree of a `.weft` file.
+//!
+//! The AST is exactly what was written: no name is resolved, no literal is
+//! typed, `-3` is `Neg(Int(3))`. Every node carries the byte [`Span`] of the
+//! text it came from, tagged with the [`FileId`] of its file, so that a
+//! diagnostic can point into any file (the program, a sibling module, the
+//! embedded standard library).
+
+/// Which source file a span belongs to. The compiler's source map hands them out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct FileId(pub u32);
+
+/// A byte range `start..end` in one file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Span {
+    pub file: FileId,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(file: FileId, start: usize, end: usize) -> Span {
+        Span { file, start: start as u32, end: end as u32 }
+    }
+    /// The smallest span covering both (same file assumed).
+    pub fn to(self, other: Span) -> Span {
+        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Program {
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    /// `use M` (names = None) or `use M.{a, b}` (names = Some).
+    Use { module: Ident, names: Option<Vec<Ident>>, span: Span },
+    /// `dim N` (the grammar also accepts `dim N, M`: one item per name).
+    Dim { name: Ident, span: Span },
+    /// `const NAME = EXPR`; the checker requires EXPR to be a literal (or `-` literal).
+    Const { name: Ident, value: Expr, span: Span },
+    /// `input NAME: TYPE`
+    Input { name: Ident, ty: TypeExpr, span: Span },
+    /// `param NAME: TYPE = INIT`
+    Param { name: Ident, ty: TypeExpr, init: Expr, span: Span },
+    /// `let PAT (: TYPE)? = EXPR`
+    Let(Let),
+    Fn(FnDef),
+    /// `output NAME` (value = None) or `output NAME = EXPR`
+    Output { name: Ident, value: Option<Expr>, span: Span },
+    /// `update P = EXPR`
+    Update { name: Ident, value: Expr, span: Span },
+    /// Placeholder left by syntax-error recovery; its error is already reported.
+    Error { span: Span },
+}
+
+impl Item {
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Use { span, .. }
+            | Item::Dim { span, .. }
+            | Item::Const { span, .. }
+            | Item::Input { span, .. }
+            | Item::Param { span, .. }
+            | Item::Output { span, .. }
+            | Item::Update { span, .. }
+            | Item::Error { span } => *span,
+            Item::Let(l) => l.span,
+            Item::Fn(f) => f.span,
+        }
+    }
+}
+
+/// A `let`, at top level or in a function body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Let {
+    pub pat: Pattern,
+    pub ty: Option<TypeExpr>,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pattern {
+    Name(Ident),
+    /// `(a, b, ..)`; elements may themselves be tuples.
+    Tuple(Vec<Pattern>, Span),
+}
+
+impl Pattern {
+    pub fn span(&self) -> Span {
+        match self {
+            Pattern::Name(i) => i.span,
+            Pattern::Tuple(_, s) => *s,
+        }
+    }
+}
+
+/// `fn NAME[S1, ..](ARG: TYPE, ..) -> TYPE { let ..; EXPR }`
+///
+/// Extensions beyond the contract: a generic parameter written `..S` stands for
+/// any number of axes (`f32[B, ..S]`); a generic parameter used where a dtype
+/// goes (`T[N]`) is a dtype parameter; a parameter may have a default value
+/// (`axis: i32 = -1`); the result may be a tuple of types.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FnDef {
+    pub name: Ident,
+    pub size_params: Vec<SizeParam>,
+    pub params: Vec<FnParam>,
+    pub ret: RetType,
+    pub body: Vec<Let>,
+    pub result: Expr,
+    pub span: Span,
+}
+
+/// `N` or `..S` in `fn f[N, ..S]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SizeParam {
+    pub name: Ident,
+    /// `..S`: binds a run of zero or more axes.
+    pub variadic: bool,
+}
+
+/// `NAME: TYPE` or `NAME: TYPE = DEFAULT`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FnParam {
+    pub name: Ident,
+    pub ty: TypeExpr,
+    pub default: Option<Expr>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RetType {
+    One(TypeExpr),
+    /// `-> (T1, T2, ..)`
+    Tuple(Vec<TypeExpr>, Span),
+}
+
+/// `DTYPE` or `DTYPE[D1, D2, ..]`. The dtype is an identifier checked later.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeExpr {
+    pub dtype: Ident,
+    /// None for plain `f32`; `Some(vec![])` for `f32[]`. Both are scalars.
+    pub dims: Option<Vec<DimExpr>>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum DimExpr {
+    Lit(i64, Span),
+    Name(Ident),
+    /// `..S`: the axes bound to a variadic size parameter.
+    Splat(Ident),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    MatMul,
+    Pow,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::MatMul => "@",
+            BinOp::Pow => "**",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    /// An integer literal as written (no sign; `-3` is `Neg(Int(3))`).
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Name(Ident),
+    /// `base.member`, e.g. `nn.softmax`.
+    Member(Box<Expr>, Ident),
+    Neg(Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// `callee(args.., key=value, ..)`
+    Call { callee: Box<Expr>, args: Vec<Expr>, kwargs: Vec<(Ident, Expr)> },
+    /// `base[i, a:b, ..]`
+    Index { base: Box<Expr>, indices: Vec<IndexItem> },
+    /// `(a, b)` or `(a,)`; a parenthesised single expression is not a tuple.
+    Tuple(Vec<Expr>),
+    /// Placeholder left by syntax-error recovery.
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum IndexItem {
+    /// `x[i]`: drops the axis.
+    Index(Expr),
+    /// `x[a:b]` / `x[a:b:c]`, each part optional: keeps the axis.
+    Slice { start: Option<Expr>, end: Option<Expr>, step: Option<Expr>, span: Span },
+}
+
+/// A syntax error. Codes: E0101 invalid character or token, E0102 unexpected
+/// token, E0103 unexpected end of file, E0104 invalid number literal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyntaxError {
+    pub code: &'static str,
+    pub message: String,
+    pub span: Span,
+    /// What the parser would have accepted here (token descriptions).
+    pub expected: Vec<String>,
+}

@@ -1,0 +1,2 @@
+//! The weft grammar: lexer, parser and AST.
+pub mod ast;
