@@ -1,0 +1,476 @@
+//! The primitive ops of the graph IR: one exhaustive enum, each op with its
+//! type rule ([`infer`]). Everything the front end accepts lowers to these;
+//! composite functions (softmax, layer_norm, ...) are written in weft.
+//!
+//! IR conventions, which keep every later pass simple:
+//! - elementwise binary ops and `Select` take operands of one exact shape:
+//!   broadcasting is an explicit `Broadcast` node;
+//! - reductions keep the reduced axes (as size 1); dropping them is a `Reshape`;
+//! - `MatMul` takes two operands of rank ≥ 2 with identical batch axes;
+//! - literals are scalars; a filled tensor is `Broadcast(Literal)`.
+
+use super::types::{broadcasts_to, DType, Dim, Monomial, Scalar, Shape, TensorType};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Rsqrt,
+    Abs,
+    Sign,
+    Floor,
+    Ceil,
+    Sin,
+    Cos,
+    Tanh,
+    Sigmoid,
+    Relu,
+}
+
+impl UnaryOp {
+    pub const ALL: [UnaryOp; 14] = [
+        UnaryOp::Neg,
+        UnaryOp::Exp,
+        UnaryOp::Log,
+        UnaryOp::Sqrt,
+        UnaryOp::Rsqrt,
+        UnaryOp::Abs,
+        UnaryOp::Sign,
+        UnaryOp::Floor,
+        UnaryOp::Ceil,
+        UnaryOp::Sin,
+        UnaryOp::Cos,
+        UnaryOp::Tanh,
+        UnaryOp::Sigmoid,
+        UnaryOp::Relu,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            UnaryOp::Neg => "neg",
+            UnaryOp::Exp => "exp",
+            UnaryOp::Log => "log",
+            UnaryOp::Sqrt => "sqrt",
+            UnaryOp::Rsqrt => "rsqrt",
+            UnaryOp::Abs => "abs",
+            UnaryOp::Sign => "sign",
+            UnaryOp::Floor => "floor",
+            UnaryOp::Ceil => "ceil",
+            UnaryOp::Sin => "sin",
+            UnaryOp::Cos => "cos",
+            UnaryOp::Tanh => "tanh",
+            UnaryOp::Sigmoid => "sigmoid",
+            UnaryOp::Relu => "relu",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<UnaryOp> {
+        UnaryOp::ALL.into_iter().find(|u| u.name() == s)
+    }
+
+    /// Whether the op is defined on integer tensors too (else floats only).
+    pub fn accepts_int(self) -> bool {
+        matches!(self, UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sign | UnaryOp::Relu)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    /// Floats: true division. Integers: floor division (Python's `//`).
+    Div,
+    Pow,
+    Max,
+    Min,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl BinaryOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "add",
+            BinaryOp::Sub => "sub",
+            BinaryOp::Mul => "mul",
+            BinaryOp::Div => "div",
+            BinaryOp::Pow => "pow",
+            BinaryOp::Max => "maximum",
+            BinaryOp::Min => "minimum",
+            BinaryOp::Lt => "lt",
+            BinaryOp::Le => "le",
+            BinaryOp::Gt => "gt",
+            BinaryOp::Ge => "ge",
+            BinaryOp::Eq => "eq",
+            BinaryOp::Ne => "ne",
+        }
+    }
+
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReduceOp {
+    Sum,
+    Max,
+    Min,
+}
+
+impl ReduceOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "sum",
+            ReduceOp::Max => "max",
+            ReduceOp::Min => "min",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Distribution {
+    Normal { mean: f64, std: f64 },
+    Uniform { lo: f64, hi: f64 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// A declared `input`, bound from `--input`.
+    Input { name: String, ty: TensorType },
+    /// The current value of a `param`.
+    Param { name: String, ty: TensorType },
+    /// A scalar constant of the given dtype.
+    Literal { value: Scalar, dtype: DType },
+    /// The product of some run-time sizes, as a scalar of `dtype` (`mean` divides by it).
+    SizeOf { dims: Vec<Dim>, dtype: DType },
+    /// Position along `axis`, in a tensor of type `ty` (`arange` is the 1-D case).
+    Iota { ty: TensorType, axis: usize },
+    /// Counter-based random numbers (see `weft_runtime::rng`): element `i` is a function of (seed, i).
+    Random { ty: TensorType, dist: Distribution, seed: u64 },
+    Unary(UnaryOp),
+    /// Both operands have one exact type (comparisons give `bool`).
+    Binary(BinaryOp),
+    /// `where(cond, a, b)`: all three of one shape, `cond` is `bool`.
+    Select,
+    Cast { to: DType },
+    /// NumPy broadcast of the operand to `shape`.
+    Broadcast { shape: Shape },
+    /// Same elements, C order, new shape.
+    Reshape { shape: Shape },
+    /// Output axis `i` is input axis `perm[i]`.
+    Transpose { perm: Vec<usize> },
+    /// Elements `start, start+step, ..` (`len` of them) along `axis`. A negative
+    /// `start` counts from the end of the axis at run time.
+    Slice { axis: usize, start: i64, step: u64, len: Dim },
+    /// The adjoint of `Slice`: the operand placed at those positions of a zero tensor of type `ty`.
+    SliceGrad { ty: TensorType, axis: usize, start: i64, step: u64 },
+    /// Operands joined along `axis`.
+    Concat { axis: usize },
+    /// `table[idx]`: rows of `table` picked by the integer tensor `idx`; shape `idx.shape + table.shape[1..]`.
+    Gather,
+    /// The adjoint of `Gather`: `(idx, g)` rows added into a zero tensor of type `ty` (duplicates accumulate).
+    ScatterAdd { ty: TensorType },
+    /// Reduces `axes` (sorted, distinct), keeping them as size 1.
+    Reduce { op: ReduceOp, axes: Vec<usize> },
+    /// Index of the first maximum along `axis` (which is dropped); `i64`.
+    ArgMax { axis: usize },
+    /// `[.., M, K] @ [.., K, N]` with identical batch axes.
+    MatMul,
+    /// Identity whose derivative is zero.
+    StopGradient,
+    /// `d args[0] / d args[1]`; removed by the autodiff pass.
+    Grad,
+}
+
+impl Op {
+    /// A short name for printing and messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Input { .. } => "input",
+            Op::Param { .. } => "param",
+            Op::Literal { .. } => "literal",
+            Op::SizeOf { .. } => "sizeof",
+            Op::Iota { .. } => "iota",
+            Op::Random { .. } => "random",
+            Op::Unary(u) => u.name(),
+            Op::Binary(b) => b.name(),
+            Op::Select => "select",
+            Op::Cast { .. } => "cast",
+            Op::Broadcast { .. } => "broadcast",
+            Op::Reshape { .. } => "reshape",
+            Op::Transpose { .. } => "transpose",
+            Op::Slice { .. } => "slice",
+            Op::SliceGrad { .. } => "slice_grad",
+            Op::Concat { .. } => "concat",
+            Op::Gather => "gather",
+            Op::ScatterAdd { .. } => "scatter_add",
+            Op::Reduce { op, .. } => match op {
+                ReduceOp::Sum => "reduce_sum",
+                ReduceOp::Max => "reduce_max",
+                ReduceOp::Min => "reduce_min",
+            },
+            Op::ArgMax { .. } => "argmax",
+            Op::MatMul => "matmul",
+            Op::StopGradient => "stop_gradient",
+            Op::Grad => "grad",
+        }
+    }
+
+    /// Operand count, or None for variadic (`Concat`, at least one).
+    pub fn arity(&self) -> Option<usize> {
+        Some(match self {
+            Op::Input { .. }
+            | Op::Param { .. }
+            | Op::Literal { .. }
+            | Op::SizeOf { .. }
+            | Op::Iota { .. }
+            | Op::Random { .. } => 0,
+            Op::Unary(_)
+            | Op::Cast { .. }
+            | Op::Broadcast { .. }
+            | Op::Reshape { .. }
+            | Op::Transpose { .. }
+            | Op::Slice { .. }
+            | Op::SliceGrad { .. }
+            | Op::Reduce { .. }
+            | Op::ArgMax { .. }
+            | Op::StopGradient => 1,
+            Op::Binary(_) | Op::Gather | Op::ScatterAdd { .. } | Op::MatMul | Op::Grad => 2,
+            Op::Select => 3,
+            Op::Concat { .. } => return None,
+        })
+    }
+}
+
+/// The type rule of every op: the result type from the operand types, or why
+/// the operands are invalid. The front end reports user errors itself, with
+/// spans and hints, before it builds a node; a failure here is a compiler bug
+/// (the verifier calls this after every pass).
+pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
+    if let Some(n) = op.arity() {
+        if args.len() != n {
+            return Err(format!("{} takes {n} operands, got {}", op.name(), args.len()));
+        }
+    } else if args.is_empty() {
+        return Err(format!("{} takes at least one operand", op.name()));
+    }
+    match op {
+        Op::Input { ty, .. } | Op::Param { ty, .. } => Ok(ty.clone()),
+        Op::Literal { value, dtype } => {
+            let ok = match value {
+                Scalar::Float(_) => dtype.is_float(),
+                Scalar::Int(_) => dtype.is_numeric(),
+                Scalar::Bool(_) => *dtype == DType::Bool,
+            };
+            if ok {
+                Ok(TensorType::scalar(*dtype))
+            } else {
+                Err(format!("literal {value} cannot have dtype {dtype}"))
+            }
+        }
+        Op::SizeOf { dtype, .. } => {
+            if dtype.is_numeric() {
+                Ok(TensorType::scalar(*dtype))
+            } else {
+                Err("sizeof needs a numeric dtype".into())
+            }
+        }
+        Op::Iota { ty, axis } => {
+            if *axis >= ty.rank() || !ty.dtype.is_numeric() {
+                Err(format!("iota axis {axis} invalid for {ty}"))
+            } else {
+                Ok(ty.clone())
+            }
+        }
+        Op::Random { ty, .. } => {
+            if ty.dtype.is_float() {
+                Ok(ty.clone())
+            } else {
+                Err(format!("random values need a float dtype, not {}", ty.dtype))
+            }
+        }
+        Op::Unary(u) => {
+            let a = args[0];
+            if a.dtype.is_float() || (u.accepts_int() && a.dtype.is_int()) {
+                Ok(a.clone())
+            } else {
+                Err(format!("{} is not defined on {}", u.name(), a.dtype))
+            }
+        }
+        Op::Binary(b) => {
+            let (x, y) = (args[0], args[1]);
+            if x != y {
+                return Err(format!("{} operands differ: {x} and {y}", b.name()));
+            }
+            if b.is_comparison() {
+                if x.dtype == DType::Bool && !matches!(b, BinaryOp::Eq | BinaryOp::Ne) {
+                    return Err(format!("{} is not defined on bool", b.name()));
+                }
+                Ok(x.with_dtype(DType::Bool))
+            } else if x.dtype.is_numeric() {
+                Ok(x.clone())
+            } else {
+                Err(format!("{} is not defined on {}", b.name(), x.dtype))
+            }
+        }
+        Op::Select => {
+            let (c, a, b) = (args[0], args[1], args[2]);
+            if c.dtype != DType::Bool || a != b || c.shape != a.shape {
+                Err(format!("select needs bool condition and equal types: {c}, {a}, {b}"))
+            } else {
+                Ok(a.clone())
+            }
+        }
+        Op::Cast { to } => Ok(args[0].with_dtype(*to)),
+        Op::Broadcast { shape } => {
+            if broadcasts_to(&args[0].shape, shape) {
+                Ok(TensorType::new(args[0].dtype, shape.clone()))
+            } else {
+                Err(format!("{} does not broadcast to {:?}", args[0], shape))
+            }
+        }
+        Op::Reshape { shape } => {
+            if Monomial::of(&args[0].shape) == Monomial::of(shape) {
+                Ok(TensorType::new(args[0].dtype, shape.clone()))
+            } else {
+                Err(format!("reshape of {} to {:?} changes the element count", args[0], shape))
+            }
+        }
+        Op::Transpose { perm } => {
+            let a = args[0];
+            let mut seen = vec![false; a.rank()];
+            if perm.len() != a.rank() {
+                return Err(format!("permutation {perm:?} for rank {}", a.rank()));
+            }
+            for &p in perm {
+                if p >= a.rank() || seen[p] {
+                    return Err(format!("invalid permutation {perm:?}"));
+                }
+                seen[p] = true;
+            }
+            Ok(TensorType::new(a.dtype, perm.iter().map(|&p| a.shape[p].clone()).collect()))
+        }
+        Op::Slice { axis, len, step, .. } => {
+            let a = args[0];
+            if *axis >= a.rank() || *step == 0 {
+                return Err(format!("slice axis {axis} invalid for {a}"));
+            }
+            let mut t = a.clone();
+            t.shape[*axis] = len.clone();
+            Ok(t)
+        }
+        Op::SliceGrad { ty, axis, step, .. } => {
+            let a = args[0];
+            if *axis >= ty.rank() || a.rank() != ty.rank() || a.dtype != ty.dtype || *step == 0 {
+                return Err(format!("slice_grad of {a} into {ty} is invalid"));
+            }
+            Ok(ty.clone())
+        }
+        Op::Concat { axis } => {
+            let first = args[0];
+            if *axis >= first.rank() {
+                return Err(format!("concat axis {axis} invalid for {first}"));
+            }
+            let mut total = 0u64;
+            let mut sym: Option<Dim> = None;
+            for a in args {
+                if a.dtype != first.dtype || a.rank() != first.rank() {
+                    return Err(format!("concat operands {first} and {a} differ"));
+                }
+                for (i, (x, y)) in a.shape.iter().zip(&first.shape).enumerate() {
+                    if i != *axis && x != y {
+                        return Err(format!("concat operands {first} and {a} differ on axis {i}"));
+                    }
+                }
+                match &a.shape[*axis] {
+                    Dim::Lit(n) => total += n,
+                    d => {
+                        if sym.is_some() || args.len() > 1 {
+                            return Err("concat along a size name of several operands".into());
+                        }
+                        sym = Some(d.clone());
+                    }
+                }
+            }
+            let mut t = first.clone();
+            t.shape[*axis] = sym.unwrap_or(Dim::Lit(total));
+            Ok(t)
+        }
+        Op::Gather => {
+            let (table, idx) = (args[0], args[1]);
+            if table.rank() == 0 || !idx.dtype.is_int() {
+                return Err(format!("gather of {table} by {idx}"));
+            }
+            let mut shape = idx.shape.clone();
+            shape.extend(table.shape[1..].iter().cloned());
+            Ok(TensorType::new(table.dtype, shape))
+        }
+        Op::ScatterAdd { ty } => {
+            let (idx, g) = (args[0], args[1]);
+            let mut want = idx.shape.clone();
+            if ty.rank() == 0 || !idx.dtype.is_int() {
+                return Err(format!("scatter_add into {ty} by {idx}"));
+            }
+            want.extend(ty.shape[1..].iter().cloned());
+            if g.shape != want || g.dtype != ty.dtype {
+                return Err(format!("scatter_add of {g} into {ty} by {idx}"));
+            }
+            Ok(ty.clone())
+        }
+        Op::Reduce { op, axes } => {
+            let a = args[0];
+            if !axes.windows(2).all(|w| w[0] < w[1]) || axes.iter().any(|&x| x >= a.rank()) {
+                return Err(format!("reduce axes {axes:?} invalid for {a}"));
+            }
+            if *op == ReduceOp::Sum && !a.dtype.is_numeric() {
+                return Err(format!("sum is not defined on {}", a.dtype));
+            }
+            let mut t = a.clone();
+            for &x in axes {
+                t.shape[x] = Dim::Lit(1);
+            }
+            Ok(t)
+        }
+        Op::ArgMax { axis } => {
+            let a = args[0];
+            if *axis >= a.rank() {
+                return Err(format!("argmax axis {axis} invalid for {a}"));
+            }
+            let mut shape = a.shape.clone();
+            shape.remove(*axis);
+            Ok(TensorType::new(DType::I64, shape))
+        }
+        Op::MatMul => {
+            let (a, b) = (args[0], args[1]);
+            let (ra, rb) = (a.rank(), b.rank());
+            if ra < 2 || ra != rb || a.dtype != b.dtype || !a.dtype.is_numeric() {
+                return Err(format!("matmul of {a} and {b}"));
+            }
+            if a.shape[..ra - 2] != b.shape[..rb - 2] || a.shape[ra - 1] != b.shape[rb - 2] {
+                return Err(format!("matmul of {a} and {b}: axes disagree"));
+            }
+            let mut shape: Shape = a.shape[..ra - 1].to_vec();
+            shape.push(b.shape[rb - 1].clone());
+            Ok(TensorType::new(a.dtype, shape))
+        }
+        Op::StopGradient => Ok(args[0].clone()),
+        Op::Grad => {
+            let (y, x) = (args[0], args[1]);
+            if !y.shape.is_empty() || !y.dtype.is_float() || !x.dtype.is_float() {
+                return Err(format!("grad of {y} with respect to {x}"));
+            }
+            Ok(x.clone())
+        }
+    }
+}
