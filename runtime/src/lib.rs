@@ -1,0 +1,21 @@
+//! The weft runtime: everything a running weft program needs that is not the
+//! program itself.  It is linked into every executable `weft build` makes and
+//! used by `weft run`, so both behave the same.  It depends on no other crate.
+//!
+//! - [`npy`]: reading and writing NumPy `.npy` files;
+//! - [`flags`]: the RUN FLAGS (`--input`, `--steps`, ...) and their messages;
+//! - [`rng`]: counter-based random numbers, identical on every backend;
+//! - [`half`]: IEEE half-precision conversions;
+//! - [`error`]: [`RunError`], an error with its process exit status.
+
+pub mod error;
+pub mod flags;
+pub mod half;
+pub mod npy;
+pub mod rng;
+
+pub use error::RunError;
+pub use flags::{parse_run_flags, usage_text, FlagSpec, InputArg, RunArgs, ScalarLit, UsageError};
+pub use npy::{
+    read_npy, read_npy_file, write_npy, write_npy_file, DType, Data, NpyArray, NpyError,
+};
