@@ -20,11 +20,19 @@ pub struct Span {
 
 impl Span {
     pub fn new(file: FileId, start: usize, end: usize) -> Span {
-        Span { file, start: start as u32, end: end as u32 }
+        Span {
+            file,
+            start: start as u32,
+            end: end as u32,
+        }
     }
     /// The smallest span covering both (same file assumed).
     pub fn to(self, other: Span) -> Span {
-        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
     pub fn range(self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
@@ -45,24 +53,54 @@ pub struct Program {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     /// `use M` (names = None) or `use M.{a, b}` (names = Some).
-    Use { module: Ident, names: Option<Vec<Ident>>, span: Span },
+    Use {
+        module: Ident,
+        names: Option<Vec<Ident>>,
+        span: Span,
+    },
     /// `dim N` (the grammar also accepts `dim N, M`: one item per name).
-    Dim { name: Ident, span: Span },
+    Dim {
+        name: Ident,
+        span: Span,
+    },
     /// `const NAME = EXPR`; the checker requires EXPR to be a literal (or `-` literal).
-    Const { name: Ident, value: Expr, span: Span },
+    Const {
+        name: Ident,
+        value: Expr,
+        span: Span,
+    },
     /// `input NAME: TYPE`
-    Input { name: Ident, ty: TypeExpr, span: Span },
+    Input {
+        name: Ident,
+        ty: TypeExpr,
+        span: Span,
+    },
     /// `param NAME: TYPE = INIT`
-    Param { name: Ident, ty: TypeExpr, init: Expr, span: Span },
+    Param {
+        name: Ident,
+        ty: TypeExpr,
+        init: Expr,
+        span: Span,
+    },
     /// `let PAT (: TYPE)? = EXPR`
     Let(Let),
     Fn(FnDef),
     /// `output NAME` (value = None) or `output NAME = EXPR`
-    Output { name: Ident, value: Option<Expr>, span: Span },
+    Output {
+        name: Ident,
+        value: Option<Expr>,
+        span: Span,
+    },
     /// `update P = EXPR`
-    Update { name: Ident, value: Expr, span: Span },
+    Update {
+        name: Ident,
+        value: Expr,
+        span: Span,
+    },
     /// Placeholder left by syntax-error recovery; its error is already reported.
-    Error { span: Span },
+    Error {
+        span: Span,
+    },
 }
 
 impl Item {
@@ -217,9 +255,16 @@ pub enum ExprKind {
     Neg(Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// `callee(args.., key=value, ..)`
-    Call { callee: Box<Expr>, args: Vec<Expr>, kwargs: Vec<(Ident, Expr)> },
+    Call {
+        callee: Box<Expr>,
+        args: Vec<Expr>,
+        kwargs: Vec<(Ident, Expr)>,
+    },
     /// `base[i, a:b, ..]`
-    Index { base: Box<Expr>, indices: Vec<IndexItem> },
+    Index {
+        base: Box<Expr>,
+        indices: Vec<IndexItem>,
+    },
     /// `(a, b)` or `(a,)`; a parenthesised single expression is not a tuple.
     Tuple(Vec<Expr>),
     /// Placeholder left by syntax-error recovery.
@@ -231,7 +276,12 @@ pub enum IndexItem {
     /// `x[i]`: drops the axis.
     Index(Expr),
     /// `x[a:b]` / `x[a:b:c]`, each part optional: keeps the axis.
-    Slice { start: Option<Expr>, end: Option<Expr>, step: Option<Expr>, span: Span },
+    Slice {
+        start: Option<Expr>,
+        end: Option<Expr>,
+        step: Option<Expr>,
+        span: Span,
+    },
 }
 
 /// A syntax error. Codes: E0101 invalid character or token, E0102 unexpected
