@@ -5,6 +5,7 @@
 //! - [`npy`]: reading and writing NumPy `.npy` files;
 //! - [`flags`]: the RUN FLAGS (`--input`, `--steps`, ...) and their messages;
 //! - [`rng`]: counter-based random numbers, identical on every backend;
+//! - [`print`]: printing outputs the way NumPy prints arrays;
 //! - [`half`]: IEEE half-precision conversions;
 //! - [`error`]: [`RunError`], an error with its process exit status.
 
@@ -12,6 +13,7 @@ pub mod error;
 pub mod flags;
 pub mod half;
 pub mod npy;
+pub mod print;
 pub mod rng;
 
 pub use error::RunError;
@@ -19,3 +21,4 @@ pub use flags::{parse_run_flags, usage_text, FlagSpec, InputArg, RunArgs, Scalar
 pub use npy::{
     read_npy, read_npy_file, write_npy, write_npy_file, DType, Data, NpyArray, NpyError,
 };
+pub use print::{format_array, format_output};
