@@ -48,6 +48,17 @@ pub struct ParseState<'s> {
     pub file: FileId,
     pub src: &'s str,
     pub errors: Vec<SyntaxError>,
+    /// Errors the parser recovered from, kept apart so that `parse` can drop
+    /// the cascades.
+    pub recoveries: Vec<Recovered>,
+}
+
+/// An error the parser recovered from, with where its offending token starts
+/// and the offset from which the parser resumed (the next token at or after it).
+pub struct Recovered {
+    pub error: SyntaxError,
+    pub token_start: usize,
+    pub resume_from: usize,
 }
 
 impl<'s> ParseState<'s> {
@@ -56,6 +67,7 @@ impl<'s> ParseState<'s> {
             file,
             src,
             errors: Vec::new(),
+            recoveries: Vec::new(),
         }
     }
 
@@ -359,8 +371,19 @@ impl<'s> ParseState<'s> {
 
     /// Reports an error the parser recovered from.
     pub fn recovered(&mut self, rec: Recovery<'s>) {
-        let err = self.convert(rec.error);
-        self.errors.push(err);
+        let token_start = match &rec.error {
+            ParseError::UnrecognizedToken { token, .. } | ParseError::ExtraToken { token } => {
+                token.0
+            }
+            _ => self.src.len(),
+        };
+        let resume_from = rec.dropped_tokens.last().map_or(token_start, |t| t.2);
+        let error = self.convert(rec.error);
+        self.recoveries.push(Recovered {
+            error,
+            token_start,
+            resume_from,
+        });
     }
 
     /// A `let` in a function body directly followed by something other than `;`.
@@ -419,7 +442,10 @@ impl<'s> ParseState<'s> {
                 expected,
             } => {
                 let raw: Vec<&str> = expected.iter().map(|x| unquote(x)).collect();
-                let found = self.describe(s, e);
+                let mut found = self.describe(s, e);
+                if tok.is_keyword() {
+                    found = format!("keyword {found}");
+                }
                 let expected = humanize_expected(&expected);
                 let is_cmp = matches!(
                     tok,
@@ -428,6 +454,11 @@ impl<'s> ParseState<'s> {
                 let message = if is_cmp && raw.contains(&"+") {
                     format!(
                         "comparison operators cannot be chained: unexpected {found}; use parentheses, e.g. `(a < b) == c`"
+                    )
+                } else if tok == Tok::Semi && raw.contains(&"}") && !raw.contains(&";") {
+                    format!(
+                        "unexpected `;`, expected {}: the result expression that ends a function body takes no `;`",
+                        join_or(&expected)
                     )
                 } else if expected.is_empty() {
                     format!("unexpected {found}")

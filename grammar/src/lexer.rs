@@ -23,6 +23,8 @@ pub enum LexError {
     IntOverflow,
     /// A float literal that is infinite once rounded to `f64` (E0104).
     FloatOverflow,
+    /// A C-style `/* .. */` comment, which weft does not have (E0101).
+    BlockComment,
 }
 
 impl fmt::Display for LexError {
@@ -31,6 +33,9 @@ impl fmt::Display for LexError {
             LexError::InvalidChar => f.write_str("invalid character"),
             LexError::IntOverflow => f.write_str("integer literal too large"),
             LexError::FloatOverflow => f.write_str("float literal out of range"),
+            LexError::BlockComment => {
+                f.write_str("block comments are not supported: use `//` line comments")
+            }
         }
     }
 }
@@ -47,6 +52,10 @@ fn parse_float<'a>(lex: &mut logos::Lexer<'a, Tok<'a>>) -> Result<f64, LexError>
         Ok(v) if v.is_finite() => Ok(v),
         _ => Err(LexError::FloatOverflow),
     }
+}
+
+fn block_comment<'a>(_: &mut logos::Lexer<'a, Tok<'a>>) -> Result<(), LexError> {
+    Err(LexError::BlockComment)
 }
 
 /// A token of weft source.
@@ -87,6 +96,11 @@ pub enum Tok<'a> {
     #[regex(r"[0-9]+\.[0-9]*([eE][+-]?[0-9]+)?", parse_float)]
     #[regex(r"[0-9]+[eE][+-]?[0-9]+", parse_float)]
     Float(f64),
+
+    /// Never produced: a `/* .. */` comment (up to the end of the file when
+    /// unterminated) is lexed as one [`LexError::BlockComment`].
+    #[regex(r"/\*([^*]|\*+[^*/])*(\*+/)?", block_comment, allow_greedy = true)]
+    BlockComment,
 
     #[token("(")]
     LParen,
@@ -167,6 +181,7 @@ impl Tok<'_> {
             Tok::True => "true",
             Tok::False => "false",
             Tok::Ident(_) | Tok::Int(_) | Tok::Float(_) => "",
+            Tok::BlockComment => "/*",
             Tok::LParen => "(",
             Tok::RParen => ")",
             Tok::LBracket => "[",
@@ -193,6 +208,24 @@ impl Tok<'_> {
             Tok::EqEq => "==",
             Tok::Ne => "!=",
         }
+    }
+
+    /// `use`, `let`, `true`, ...
+    pub fn is_keyword(&self) -> bool {
+        matches!(
+            self,
+            Tok::Use
+                | Tok::Dim
+                | Tok::Const
+                | Tok::Input
+                | Tok::Param
+                | Tok::Let
+                | Tok::Fn
+                | Tok::Output
+                | Tok::Update
+                | Tok::True
+                | Tok::False
+        )
     }
 
     fn is_number(&self) -> bool {
@@ -262,6 +295,16 @@ pub fn lex(file: FileId, src: &str) -> (Vec<Spanned<'_>>, Vec<SyntaxError>) {
                         Some((s, e))
                     }
                 };
+                continue;
+            }
+            Err(LexError::BlockComment) => {
+                flush_bad(&mut bad, &mut errors);
+                errors.push(SyntaxError {
+                    code: "E0101",
+                    message: LexError::BlockComment.to_string(),
+                    span: Span::new(file, s, e),
+                    expected: vec![],
+                });
                 continue;
             }
             Err(err) => {

@@ -15,6 +15,8 @@ lalrpop_util::lalrpop_mod!(
     weft
 );
 
+use std::collections::HashSet;
+
 pub use construct::MAX_DEPTH;
 
 /// Parses one file. `file` tags every span of the result.
@@ -25,16 +27,20 @@ pub use construct::MAX_DEPTH;
 /// position.
 pub fn parse(file: ast::FileId, src: &str) -> (ast::Program, Vec<ast::SyntaxError>) {
     let (tokens, mut errors) = lexer::lex(file, src);
+    let starts: Vec<usize> = tokens.iter().map(|t| t.0).collect();
+    // The token at (or after) a byte offset.
+    let token_at = |offset: usize| starts.partition_point(|&s| s < offset);
     // A token right after an invalid character usually only looks unexpected
-    // because that character is gone: don't report it a second time.
-    let after_bad: std::collections::HashSet<u32> = errors
+    // because that character is gone, and a bad number literal is already
+    // reported: don't report them a second time.
+    let lexed_badly: HashSet<usize> = errors
         .iter()
-        .filter(|e| e.code == "E0101")
-        .filter_map(|e| {
-            let i = tokens.partition_point(|t| t.0 < e.span.end as usize);
-            tokens.get(i).map(|t| t.0 as u32)
+        .filter_map(|e| match e.code {
+            "E0101" => starts.get(token_at(e.span.end as usize)).copied(),
+            _ => Some(e.span.start as usize),
         })
         .collect();
+
     let mut st = construct::ParseState::new(file, src);
     let result = weft::ProgramParser::new().parse(&mut st, tokens.into_iter().map(Ok));
     let items = match result {
@@ -45,11 +51,27 @@ pub fn parse(file: ast::FileId, src: &str) -> (ast::Program, Vec<ast::SyntaxErro
             Vec::new()
         }
     };
-    st.errors.retain(|e| {
-        !(e.code == "E0102"
-            && e.message.starts_with("unexpected")
-            && after_bad.contains(&e.span.start))
-    });
+
+    // Cascades: an error at the token where the parser resumed after the
+    // previous one, or at the token after it, on the same line, is most likely
+    // a consequence of the previous error (`let output = 1` fails at `output`,
+    // resumes there, and fails again at `=`). Report only the first.
+    let mut recovered = std::mem::take(&mut st.recoveries);
+    recovered.sort_by_key(|r| r.token_start);
+    let mut last: Option<(usize, usize)> = None; // (token_start, resume token index)
+    for r in recovered {
+        let here = token_at(r.token_start);
+        let cascade = last.is_some_and(|(prev_start, resume)| {
+            here >= resume && here - resume <= 1 && !src[prev_start..r.token_start].contains('\n')
+        });
+        let resume = token_at(r.resume_from);
+        if last.is_none_or(|(_, prev_resume)| resume >= prev_resume) {
+            last = Some((r.token_start, resume));
+        }
+        if !cascade && !lexed_badly.contains(&r.token_start) {
+            st.errors.push(r.error);
+        }
+    }
     errors.append(&mut st.errors);
     errors.sort_by_key(|e| (e.span.start, e.span.end));
     (ast::Program { items }, errors)

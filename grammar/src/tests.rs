@@ -539,7 +539,9 @@ let ok2 = f(ok1)
     assert!(errs.iter().all(|e| e.code == "E0102"), "{errs:#?}");
     assert_eq!(text(src, errs[0].span), "let");
     assert!(
-        errs[0].message.starts_with("unexpected `let`, expected"),
+        errs[0]
+            .message
+            .starts_with("unexpected keyword `let`, expected"),
         "{}",
         errs[0].message
     );
@@ -793,4 +795,99 @@ proptest! {
             prop_assert!(item.span().end as usize <= mutated.len());
         }
     }
+}
+
+#[test]
+fn block_comments_are_one_error() {
+    let src = "input x: f32[3]\n/* scale\n the input */ output y = x\n";
+    let (p, errs) = parse(F, src);
+    assert_eq!(codes(&errs), ["E0101"], "{errs:#?}");
+    assert!(errs[0].message.contains("block comments"));
+    assert_eq!(text(src, errs[0].span), "/* scale\n the input */");
+    assert_eq!(p.items.len(), 2);
+    // Unterminated: runs to the end of the file.
+    let (_, errs) = parse(F, "output y /* ... ");
+    assert_eq!(codes(&errs), ["E0101"]);
+}
+
+#[test]
+fn keyword_as_name_is_one_error() {
+    let src = "input x: f32[3]\nlet output = x * 2.0\noutput x";
+    let (p, errs) = parse(F, src);
+    assert_eq!(codes(&errs), ["E0102"], "{errs:#?}");
+    assert_eq!(
+        errs[0].message,
+        "unexpected keyword `output`, expected a name or `(`"
+    );
+    assert!(matches!(p.items.last(), Some(Item::Output { .. })));
+}
+
+#[test]
+fn semicolon_after_function_result() {
+    let (_, errs) = parse(F, "fn f(x: f32) -> f32 { let a = x; a; }");
+    assert_eq!(codes(&errs), ["E0102"], "{errs:#?}");
+    assert!(
+        errs[0].message.contains("takes no `;`"),
+        "{}",
+        errs[0].message
+    );
+}
+
+#[test]
+fn a_number_glued_to_a_name_is_one_error() {
+    let (_, errs) = parse(F, "let 2x = 1\noutput y");
+    assert_eq!(codes(&errs), ["E0104"], "{errs:#?}");
+}
+
+/// The project's `.weft` corpus: files whose first line says
+/// `// expect: E01.. line L` must report a syntax error first on line L; all
+/// others must parse without syntax errors.
+#[test]
+fn project_corpus() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut stack = vec![
+        root.join("examples"),
+        root.join("stdlib"),
+        root.join("tests"),
+    ];
+    let mut seen = 0;
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "weft") {
+                continue;
+            }
+            let Ok(src) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            seen += 1;
+            let (_, errs) = parse(F, &src);
+            let first = src.lines().next().unwrap_or("");
+            let line_of = |e: &SyntaxError| src[..e.span.start as usize].matches('\n').count() + 1;
+            if first.contains("expect: E01") {
+                let want = first
+                    .split("line ")
+                    .nth(1)
+                    .and_then(|l| l.trim().parse::<usize>().ok());
+                assert!(
+                    !errs.is_empty(),
+                    "{}: no syntax error reported",
+                    path.display()
+                );
+                if let Some(want) = want {
+                    assert_eq!(line_of(&errs[0]), want, "{}: {errs:#?}", path.display());
+                }
+            } else {
+                assert!(errs.is_empty(), "{}: {errs:#?}", path.display());
+            }
+        }
+    }
+    eprintln!("parsed {seen} corpus files");
 }
