@@ -7,8 +7,8 @@
 //! the shortest digits that round-trip *in their own dtype* (so `f32` values
 //! print like `numpy.float32`), capped at 8 fractional digits, with a common
 //! width within an array; scientific notation is used when NumPy uses it (a
-//! non-zero magnitude below 1e-4 or at least 1e8, or a max/min ratio above
-//! 1000); `nan` and `inf` as NumPy spells them; booleans `True`/`False`;
+//! non-zero magnitude below 1e-4 or at least 1e8 (1e6 for f32, 1e3 for
+//! f16), or a max/min ratio above 1000); `nan` and `inf` as NumPy spells them; booleans `True`/`False`;
 //! integers plain and right-aligned.  A 0-d array prints as its scalar does
 //! (`str(np.float32(1/3))` is `0.33333334`, `str(np.float64(1))` is `1.0`).
 //!
@@ -164,12 +164,28 @@ fn parse_sci(text: &str) -> (String, i32) {
     (digits, exp.parse().unwrap_or(0))
 }
 
-/// The shortest digits that round-trip to `a` (finite, > 0) in `kind`.
+/// The shortest digits that round-trip to `a` (finite, > 0) in `kind`;
+/// of two equally close candidates, the one with an even last digit (as
+/// NumPy's Dragon4 chooses: `float32(7058.65625)` prints `7058.6562`).
 fn shortest_digits(a: f64, kind: FloatKind) -> (String, i32) {
-    match kind {
+    let shortest = match kind {
         FloatKind::F64 => parse_sci(&format!("{a:e}")),
         FloatKind::F32 => parse_sci(&format!("{:e}", a as f32)),
-        FloatKind::F16 => shortest_f16_digits(a),
+        FloatKind::F16 => return shortest_f16_digits(a),
+    };
+    // Rust's shortest mode may round a tie up; the exact mode rounds the
+    // exact value half-to-even with the same number of digits.
+    let n = shortest.0.len() - 1;
+    let exact = parse_sci(&format!("{a:.n$e}"));
+    let text = format!("0.{}e{}", exact.0, exact.1 + 1);
+    let round_trips = match kind {
+        FloatKind::F32 => text.parse::<f32>().is_ok_and(|v| f64::from(v) == a),
+        _ => text.parse::<f64>().is_ok_and(|v| v == a),
+    };
+    if round_trips {
+        exact
+    } else {
+        shortest
     }
 }
 
@@ -243,8 +259,8 @@ fn positional(x: f64, kind: FloatKind, precision: Option<usize>) -> (String, Str
 }
 
 /// Scientific digits in NumPy's unique mode: the shortest round-trip digits,
-/// rounded to `precision` digits after the point if they need more, padded
-/// with zeros to `min_digits`.  Returns the integer digit (with sign), the
+/// rounded to `precision` digits after the point if they need more, or
+/// extended with the exact value's digits to `min_digits` if they have fewer.  Returns the integer digit (with sign), the
 /// fractional digits and the exponent.
 fn scientific(
     x: f64,
@@ -259,10 +275,17 @@ fn scientific(
     } else {
         shortest_digits(a, kind)
     };
-    if let Some(p) = precision {
-        if digits.len() - 1 > p {
-            (digits, exp) = parse_sci(&format!("{a:.p$e}"));
-        }
+    // NumPy's Dragon4 cuts at `precision` digits, and when `min_digits`
+    // asks for more than the shortest digits it continues with the digits
+    // of the exact value (rounded), not with zeros.
+    let have = digits.len() - 1;
+    let want = match precision {
+        Some(p) if have > p => Some(p),
+        _ if have < min_digits => Some(min_digits),
+        _ => None,
+    };
+    if let (Some(n), true) = (want, a != 0.0) {
+        (digits, exp) = parse_sci(&format!("{a:.n$e}"));
     }
     let mut frac = digits[1..].to_string();
     while frac.len() < min_digits {
@@ -295,7 +318,8 @@ fn float_kind(dtype: DType) -> FloatKind {
 }
 
 /// A float scalar: positional with at least one fractional digit when
-/// `x == 0` or `1e-4 <= |x| < 1e16`, otherwise scientific without trailing
+/// `x == 0` or `1e-4 <= |x| < U` (U = 1e3 for f16, 1e6 for f32, 1e16 for
+/// f64, comparing the exact value), otherwise scientific without trailing
 /// zeros (`1e+16`, `1.5e-05`).
 fn float_scalar_str(x: f64, kind: FloatKind) -> String {
     if x.is_nan() {
@@ -305,7 +329,12 @@ fn float_scalar_str(x: f64, kind: FloatKind) -> String {
         return if x < 0.0 { "-inf" } else { "inf" }.to_string();
     }
     let a = x.abs();
-    if a == 0.0 || (1e-4..1e16).contains(&a) {
+    let upper = match kind {
+        FloatKind::F16 => 1e3,
+        FloatKind::F32 => 1e6,
+        FloatKind::F64 => 1e16,
+    };
+    if a == 0.0 || (1e-4..upper).contains(&a) {
         let (int, frac) = positional(x, kind, None);
         let frac = if frac.is_empty() {
             "0".to_string()
@@ -340,6 +369,17 @@ struct FloatFormat {
     pad_left: usize,
     pad_right: usize,
     exp_size: usize,
+}
+
+/// NumPy >= 2.2 switches an array to scientific notation at
+/// `10 ** min(8, finfo(dtype).precision)`: 1e3 for f16, 1e6 for f32, 1e8 for
+/// f64.
+fn exp_cutoff(kind: FloatKind) -> f64 {
+    match kind {
+        FloatKind::F16 => 1e3,
+        FloatKind::F32 => 1e6,
+        FloatKind::F64 => 1e8,
+    }
 }
 
 /// Rounds `x` to `kind`, as NumPy compares and divides in the array's dtype.
@@ -396,7 +436,7 @@ impl FloatFormat {
         let min = abs_non_zero.fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.min(x))));
         let exp_format = match (max, min) {
             (Some(max), Some(min)) => {
-                max >= in_kind(1e8, kind)
+                max >= exp_cutoff(kind)
                     || min < in_kind(1e-4, kind)
                     || in_kind(max / min, kind) > 1000.0
             }

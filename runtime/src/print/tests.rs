@@ -52,8 +52,10 @@ fn float16_uses_its_own_shortest_digits() {
         "[ 0.1  0.5 -2. ]"
     );
     assert_eq!(format_array(&arr(&[1], h(&[1.0 / 3.0]))), "[0.3333]");
-    // NumPy prints float16 max as 65500. (its shortest unique digits).
-    assert_eq!(format_array(&arr(&[1], h(&[65504.0]))), "[65500.]");
+    // float16 max has the shortest unique digits 655 (and is above the
+    // float16 scientific cut-off 1e3).
+    assert_eq!(format_array(&arr(&[1], h(&[65504.0]))), "[6.55e+04]");
+    assert_eq!(format_array(&arr(&[1], h(&[999.0]))), "[999.]");
     assert_eq!(format_array(&arr(&[], h(&[0.1]))), "0.1");
     assert_eq!(format_array(&arr(&[1], h(&[1e-7]))), "[1.e-07]");
 }
@@ -224,4 +226,34 @@ fn shortest_f16_digits_round_trip() {
         assert_eq!(f64_to_f16(back), h, "{h:#x} -> {digits}e{exp}");
         assert!(digits.len() <= 5);
     }
+}
+
+#[test]
+fn regressions_found_against_numpy_2_4() {
+    // Ties between two shortest candidates go to the even digit.
+    assert_eq!(f32s(&[1], &[7058.0 + 0.65625]), "[7058.6562]");
+    assert_eq!(f32s(&[], &[7058.0 + 0.65625]), "7058.6562");
+    // The scientific cut-off depends on the dtype (NumPy >= 2.2).
+    assert_eq!(f32s(&[2], &[1e6, 999_999.0]), "[1.00000e+06 9.99999e+05]");
+    assert_eq!(f32s(&[1], &[999_999.0]), "[999999.]");
+    assert_eq!(f64s(&[1], &[1e6]), "[1000000.]");
+    let h = |v: &[f32]| Data::F16(v.iter().map(|&x| f32_to_f16(x)).collect());
+    assert_eq!(
+        format_array(&arr(&[2], h(&[1000.0, 1.0]))),
+        "[1.e+03 1.e+00]"
+    );
+    assert_eq!(format_array(&arr(&[], h(&[1000.0]))), "1e+03");
+    assert_eq!(format_array(&arr(&[], h(&[999.0]))), "999.0");
+    assert_eq!(f32s(&[], &[1e6]), "1e+06");
+    assert_eq!(f32s(&[], &[999_999.0]), "999999.0");
+    assert_eq!(f32s(&[], &[4.967_899_8e8]), "4.9678998e+08");
+    // Digits beyond the shortest ones come from the exact value.
+    assert_eq!(
+        f32s(&[3], &[5.355_158e-4, -3.391_174_5e-4, 1e-5]),
+        "[ 5.3551578e-04 -3.3911745e-04  9.9999997e-06]"
+    );
+    assert_eq!(
+        format_array(&arr(&[4], h(&[0.1, 1.5e-5, 3.3e-4, 1.234e-5]))),
+        "[9.998e-02 1.502e-05 3.300e-04 1.234e-05]"
+    );
 }
