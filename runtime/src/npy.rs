@@ -9,7 +9,8 @@
 //! `fortran_order` and `shape`).
 //!
 //! Reading never panics and never allocates more than the input justifies:
-//! the header is limited to [`MAX_HEADER_LEN`] bytes, and the size implied by
+//! the header is limited to [`MAX_HEADER_LEN`] bytes and [`MAX_NDIM`]
+//! dimensions, and the size implied by
 //! the shape is computed with checked arithmetic and compared with the bytes
 //! actually present before any element buffer is allocated.
 //!
@@ -32,6 +33,8 @@ use header::{parse_header, Header};
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// Headers longer than this are refused as absurd.
 pub const MAX_HEADER_LEN: usize = 1 << 20;
+/// The most dimensions an array may have (NumPy's own limit).
+pub const MAX_NDIM: usize = 64;
 /// NumPy aligns the start of the data to this many bytes.
 const ARRAY_ALIGN: usize = 64;
 /// NumPy leaves room for the first axis to grow to this many digits.
@@ -291,6 +294,12 @@ fn read_header(bytes: &[u8]) -> Result<(Header, usize), NpyError> {
 
 /// The number of data bytes a header implies, with overflow checked.
 fn data_size(header: &Header) -> Result<(usize, usize), NpyError> {
+    if header.shape.len() > MAX_NDIM {
+        return Err(NpyError::new(format!(
+            "absurd .npy header: {} dimensions (NumPy allows at most {MAX_NDIM})",
+            header.shape.len()
+        )));
+    }
     let too_large = || {
         NpyError::new(format!(
             "absurd shape {} in .npy header: the array would not fit in memory",

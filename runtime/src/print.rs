@@ -61,6 +61,9 @@ pub fn format_array(arr: &NpyArray) -> String {
             arr.len()
         );
     }
+    if arr.ndim() > crate::npy::MAX_NDIM {
+        return format!("<array with {} dimensions>", arr.ndim());
+    }
     if arr.ndim() == 0 {
         return scalar_str(&arr.data);
     }

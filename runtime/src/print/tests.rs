@@ -212,6 +212,13 @@ fn inconsistent_arrays_do_not_panic() {
         data: Data::F32(vec![1.0]),
     };
     assert!(format_array(&bad).starts_with("<invalid array"));
+    let deep = arr(&vec![1; 100_000], Data::U8(vec![1]));
+    assert_eq!(format_array(&deep), "<array with 100000 dimensions>");
+    let a = arr(&[1; 64], Data::U8(vec![1]));
+    assert_eq!(
+        format_array(&a),
+        format!("{}1{}", "[".repeat(64), "]".repeat(64))
+    );
 }
 
 #[test]
