@@ -5,7 +5,7 @@
 //! - [`npy`]: reading and writing NumPy `.npy` files;
 //! - [`flags`]: the RUN FLAGS (`--input`, `--steps`, ...) and their messages;
 //! - [`rng`]: counter-based random numbers, identical on every backend;
-//! - [`print`]: printing outputs the way NumPy prints arrays;
+//! - [`print`](mod@print): printing outputs the way NumPy prints arrays;
 //! - [`half`]: IEEE half-precision conversions;
 //! - [`error`]: [`RunError`], an error with its process exit status.
 

@@ -10,9 +10,9 @@
 //!
 //! Reading never panics and never allocates more than the input justifies:
 //! the header is limited to [`MAX_HEADER_LEN`] bytes and [`MAX_NDIM`]
-//! dimensions, and the size implied by
-//! the shape is computed with checked arithmetic and compared with the bytes
-//! actually present before any element buffer is allocated.
+//! dimensions, and the size implied by the shape is computed with checked
+//! arithmetic and compared with the bytes actually present before any
+//! element buffer is allocated.
 //!
 //! Writing produces exactly what `numpy.save` writes: version 1.0 (2.0 only
 //! if the header does not fit in 65535 bytes), a `<` (or `|`) descr,
