@@ -1,3 +1,5 @@
 //! The weft compiler as a library: everything but the command line.
+pub mod front;
+pub mod interp;
 pub mod ir;
 pub mod passes;

@@ -1,1 +1,262 @@
-fn main(){}
+//! The `weft` command line. The only module that touches the filesystem,
+//! the process's exit status and clap.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use weft_compiler::front::{self, diag, source::SourceMap, Loader};
+use weft_compiler::interp::{self, RunOptions};
+use weft_compiler::ir::graph::Graph;
+use weft_compiler::{ir, passes};
+use weft_runtime::flags::{parse_run_flags, usage_text, FlagSpec};
+
+const EXIT_COMPILE: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser)]
+#[command(name = "weft", version, about = "An ahead-of-time compiler for tensor workflows")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum MessageFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and check a program: every shape, dtype and broadcast.
+    Check {
+        file: PathBuf,
+        /// Diagnostics as text on stderr (human) or one JSON object per line on stdout (json).
+        #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+        message_format: MessageFormat,
+        /// Print the graph IR after a pass (elaborate, autodiff, simplify).
+        #[arg(long, value_name = "PASS")]
+        dump_after: Option<String>,
+        /// Override a `const` (NAME=VALUE).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        sets: Vec<String>,
+    },
+    /// Compile in-process and run a program.
+    #[command(disable_help_flag = true)]
+    Run {
+        file: PathBuf,
+        /// Run flags: --input NAME=FILE.npy|NUMBER, --param NAME=FILE.npy, --steps N, --out DIR,
+        /// --threads N, --set NAME=VALUE, --log NAME, --log-every K, --dump-after PASS,
+        /// --message-format human|json.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        flags: Vec<String>,
+    },
+    /// Compile a program to a native executable (not available yet).
+    Build {
+        file: PathBuf,
+        #[arg(short = 'o')]
+        output: Option<PathBuf>,
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        sets: Vec<String>,
+    },
+    /// Explain a diagnostic code, with a wrong and a fixed example.
+    Explain { code: String },
+}
+
+/// Sibling modules: `M.weft` next to the program.
+struct FileLoader {
+    dir: PathBuf,
+}
+
+impl Loader for FileLoader {
+    fn load(&self, name: &str) -> Option<(String, String)> {
+        let path = self.dir.join(format!("{name}.weft"));
+        let text = std::fs::read_to_string(&path).ok()?;
+        Some((path.display().to_string(), text))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { file, message_format, dump_after, sets } => {
+            let sets = match parse_sets(&sets) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            match compile(&file, message_format, dump_after.as_deref(), sets) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(code) => code,
+            }
+        }
+        Command::Run { file, flags } => run(&file, &flags),
+        Command::Build { file, .. } => {
+            eprintln!(
+                "error: `weft build` is not available in this version of weft yet; use `weft run {}`",
+                file.display()
+            );
+            ExitCode::from(EXIT_USAGE)
+        }
+        Command::Explain { code } => match front::codes::lookup(&code) {
+            Some(info) => {
+                println!("{}: {}\n\n{}", info.code, info.title, info.explanation.trim_end());
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("error: no diagnostic code `{code}`; codes look like E0302 (see `weft explain --help`)");
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
+    }
+}
+
+fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>, ExitCode> {
+    let mut out = Vec::new();
+    for s in sets {
+        match s.split_once('=') {
+            Some((n, v)) if !n.is_empty() => out.push((n.to_string(), v.to_string())),
+            _ => {
+                eprintln!("error: --set expects NAME=VALUE, got `{s}`");
+                return Err(ExitCode::from(EXIT_USAGE));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads, checks and lowers a program through the pass pipeline, printing
+/// diagnostics. Err is the exit status to end with.
+fn compile(
+    file: &Path,
+    format: MessageFormat,
+    dump_after: Option<&str>,
+    sets: Vec<(String, String)>,
+) -> Result<Graph, ExitCode> {
+    if let Some(p) = dump_after {
+        if !passes::pass_names().contains(&p) {
+            eprintln!(
+                "error: --dump-after: no pass named `{p}`; the passes are: {}",
+                passes::pass_names().join(", ")
+            );
+            return Err(ExitCode::from(EXIT_USAGE));
+        }
+    }
+    let text = match std::fs::read(file) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(_) => {
+                eprintln!("error: {} is not UTF-8 text", file.display());
+                return Err(ExitCode::from(EXIT_USAGE));
+            }
+        },
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", file.display());
+            return Err(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let mut map = SourceMap::new();
+    let id = map.add(&file.display().to_string(), text);
+    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let loader = FileLoader { dir };
+    let consts = front::const_names(&map, id);
+    for (name, value) in &sets {
+        if let Err(msg) = front::check_set(&consts, name, value) {
+            eprintln!("error: --set {name}={value}: {msg}");
+            return Err(ExitCode::from(EXIT_USAGE));
+        }
+    }
+    let out = front::compile(&mut map, id, &loader, &front::Options { sets });
+    match format {
+        MessageFormat::Json => print!("{}", diag::render_json(&map, &out.diags)),
+        MessageFormat::Human => {
+            eprint!("{}", diag::render(&map, &out.diags, std::io::stderr().is_terminal()))
+        }
+    }
+    let Some(graph) = out.graph else {
+        return Err(ExitCode::from(EXIT_COMPILE));
+    };
+    let mut dump = |name: &str, g: &Graph| {
+        if dump_after == Some(name) {
+            print!("{}", ir::print::print(g));
+        }
+    };
+    passes::run_pipeline(graph, &mut dump).map_err(|e| {
+        eprintln!("{e}");
+        eprintln!("note: this is a bug in weft, not in your program; please report it");
+        ExitCode::from(101)
+    })
+}
+
+fn run(file: &Path, args: &[String]) -> ExitCode {
+    const SPEC: FlagSpec =
+        FlagSpec { allow_set: true, extra_flags: &["--dump-after", "--message-format"] };
+    let flags = match parse_run_flags(args, &SPEC) {
+        Ok(f) => f,
+        Err(e) if e.help => {
+            print!("{}", usage_text(&format!("weft run {}", file.display()), &SPEC));
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let mut format = MessageFormat::Human;
+    let mut dump_after = None;
+    for (k, v) in &flags.extra {
+        match (k.as_str(), v.as_str()) {
+            ("--message-format", "json") => format = MessageFormat::Json,
+            ("--message-format", "human") => format = MessageFormat::Human,
+            ("--message-format", other) => {
+                eprintln!("error: --message-format must be `human` or `json`, not `{other}`");
+                return ExitCode::from(EXIT_USAGE);
+            }
+            ("--dump-after", p) => dump_after = Some(p.to_string()),
+            _ => {}
+        }
+    }
+    let graph = match compile(file, format, dump_after.as_deref(), flags.sets.clone()) {
+        Ok(g) => g,
+        Err(code) => return code,
+    };
+    let opts = RunOptions {
+        steps: flags.steps,
+        log: flags.log.clone(),
+        log_every: flags.log_every,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let mut sink = |step: u64, name: &str, t: &interp::tensor::Tensor| {
+        let text = weft_runtime::print::format_output(name, &t.to_npy());
+        eprintln!("step {step}: {text}");
+    };
+    let outputs = match interp::run(&graph, &flags.inputs, &flags.params, &opts, &mut sink) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(u8::try_from(e.exit_code).unwrap_or(EXIT_USAGE));
+        }
+    };
+    match &flags.out {
+        Some(dir) => {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                eprintln!("error: cannot create output directory {}: {e}", dir.display());
+                return ExitCode::from(3);
+            }
+            for (name, t) in &outputs {
+                let path = dir.join(format!("{name}.npy"));
+                if let Err(e) = weft_runtime::npy::write_npy_file(&path, &t.to_npy()) {
+                    eprintln!("error: cannot write {}: {e}", path.display());
+                    return ExitCode::from(3);
+                }
+            }
+        }
+        None => {
+            for (name, t) in &outputs {
+                println!("{}", weft_runtime::print::format_output(name, &t.to_npy()));
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}

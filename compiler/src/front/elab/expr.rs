@@ -1,0 +1,670 @@
+//! Expressions: literals, names, operators with NumPy broadcasting and weak
+//! literals, `@`, indexing and slicing, calls and tuples.
+
+use weft_grammar::ast::{BinOp, Expr, ExprKind, IndexItem, Span};
+
+use super::{static_literal, Elab, Val};
+use crate::front::diag::Diagnostic;
+use crate::ir::graph::NodeId;
+use crate::ir::op::{BinaryOp, Op, UnaryOp};
+use crate::ir::types::{broadcast_shapes, shape_str, DType, Dim, Scalar, TensorType};
+
+/// One call argument: its value, its span and its expression.
+pub(crate) type Arg<'e> = (Val, Span, &'e Expr);
+
+impl<'m> Elab<'m> {
+    pub(crate) fn expr(&mut self, e: &Expr) -> Val {
+        match &e.kind {
+            ExprKind::Int(i) => Val::Static(Scalar::Int(*i)),
+            ExprKind::Float(f) => Val::Static(Scalar::Float(*f)),
+            ExprKind::Bool(b) => Val::Static(Scalar::Bool(*b)),
+            ExprKind::Name(id) => self.lookup(&id.name, id.span),
+            ExprKind::Member(base, name) => match self.expr(base) {
+                Val::Module(m) => self.member(m, &name.name, name.span),
+                Val::Error => Val::Error,
+                other => {
+                    let t = self.type_str(&other);
+                    self.err(
+                        Diagnostic::error("E0212", format!("`{t}` has no members"), base.span)
+                            .label("not a module")
+                            .note("`M.f` names item `f` of a module `M` brought in by `use M`"),
+                    );
+                    Val::Error
+                }
+            },
+            ExprKind::Neg(inner) => {
+                let v = self.expr(inner);
+                self.negate(v, inner.span, e.span)
+            }
+            ExprKind::Binary(op, a, b) => {
+                let va = self.expr(a);
+                let vb = self.expr(b);
+                match op {
+                    BinOp::MatMul => self.matmul((va, a.span), (vb, b.span), e.span),
+                    _ => self.elementwise2(ir_binop(*op), op.symbol(), (va, a.span), (vb, b.span), e.span),
+                }
+            }
+            ExprKind::Call { callee, args, kwargs } => {
+                let f = self.expr(callee);
+                if let Val::Error = f {
+                    return Val::Error;
+                }
+                let avals: Vec<Arg> = args.iter().map(|a| (self.expr(a), a.span, a)).collect();
+                let kvals: Vec<(String, Val, Span)> =
+                    kwargs.iter().map(|(k, v)| (k.name.clone(), self.expr(v), v.span)).collect();
+                match f {
+                    Val::Builtin(name) => self.call_builtin(name, e.span, &avals, &kvals),
+                    Val::Func(m, i) => {
+                        let plain: Vec<(Val, Span)> = avals.iter().map(|(v, s, _)| (v.clone(), *s)).collect();
+                        self.call_fn(m, i, e.span, &plain, &kvals)
+                    }
+                    other => {
+                        let t = self.type_str(&other);
+                        self.err(
+                            Diagnostic::error("E0208", format!("`{t}` is not a function"), callee.span)
+                                .label("cannot be called"),
+                        );
+                        Val::Error
+                    }
+                }
+            }
+            ExprKind::Index { base, indices } => {
+                let v = self.expr(base);
+                self.index(v, base.span, indices, e.span)
+            }
+            ExprKind::Tuple(items) => Val::Tuple(items.iter().map(|x| self.expr(x)).collect()),
+            ExprKind::Error => Val::Error,
+        }
+    }
+
+    /// A value as a tensor node. A weak scalar becomes a literal of `dtype`
+    /// (or its default: f32 for floats, i32 for integers).
+    pub(crate) fn to_tensor(&mut self, v: &Val, span: Span, dtype: Option<DType>) -> Option<NodeId> {
+        match v {
+            Val::Tensor(id) => Some(*id),
+            Val::Static(s) => {
+                let d = dtype.unwrap_or(match s {
+                    Scalar::Float(_) => DType::F32,
+                    Scalar::Int(_) => DType::I32,
+                    Scalar::Bool(_) => DType::Bool,
+                });
+                if !static_fits(*s, d) {
+                    self.err(literal_meets(*s, d, span));
+                    return None;
+                }
+                Some(self.g.literal(*s, d, Some(span)))
+            }
+            Val::Size(Dim::Lit(n)) => {
+                let d = dtype.unwrap_or(DType::I32);
+                if !d.is_numeric() {
+                    self.err(literal_meets(Scalar::Int(*n as i64), d, span));
+                    return None;
+                }
+                Some(self.g.literal(Scalar::Int(*n as i64), d, Some(span)))
+            }
+            Val::Size(d) => {
+                let dt = dtype.unwrap_or(DType::I32);
+                if !dt.is_numeric() {
+                    self.err(literal_meets(Scalar::Int(0), dt, span));
+                    return None;
+                }
+                Some(self.g.add(Op::SizeOf { dims: vec![d.clone()], dtype: dt }, &[], Some(span)))
+            }
+            Val::Error => None,
+            other => {
+                let t = self.type_str(other);
+                self.err(
+                    Diagnostic::error("E0313", format!("expected a tensor, found `{t}`"), span)
+                        .label(format!("this is `{t}`")),
+                );
+                None
+            }
+        }
+    }
+
+    /// The dtype of a tensor operand; None for a weak scalar.
+    fn strong_dtype(&self, v: &Val) -> Option<DType> {
+        match v {
+            Val::Tensor(id) => Some(self.g.ty(*id).dtype),
+            _ => None,
+        }
+    }
+
+    fn negate(&mut self, v: Val, inner: Span, span: Span) -> Val {
+        match v {
+            Val::Static(Scalar::Int(i)) => match i.checked_neg() {
+                Some(n) => Val::Static(Scalar::Int(n)),
+                None => Val::Static(Scalar::Float(-(i as f64))),
+            },
+            Val::Static(Scalar::Float(f)) => Val::Static(Scalar::Float(-f)),
+            Val::Size(Dim::Lit(n)) => Val::Static(Scalar::Int(-(n as i64))),
+            Val::Error => Val::Error,
+            other => {
+                if !self.check_numeric(&other, inner, "-") {
+                    return Val::Error;
+                }
+                match self.to_tensor(&other, inner, None) {
+                    Some(id) => Val::Tensor(self.g.unary(UnaryOp::Neg, id, Some(span))),
+                    None => Val::Error,
+                }
+            }
+        }
+    }
+
+    /// Reports arithmetic on bool (or on non-tensors).
+    pub(crate) fn check_numeric(&mut self, v: &Val, span: Span, what: &str) -> bool {
+        let dt = match v {
+            Val::Tensor(id) => self.g.ty(*id).dtype,
+            Val::Static(Scalar::Bool(_)) => DType::Bool,
+            Val::Static(_) | Val::Size(_) => return true,
+            Val::Error => return false,
+            other => {
+                let t = self.type_str(other);
+                self.err(
+                    Diagnostic::error("E0313", format!("`{what}` needs a tensor, found `{t}`"), span)
+                        .label(format!("this is `{t}`")),
+                );
+                return false;
+            }
+        };
+        if dt == DType::Bool {
+            self.err(
+                Diagnostic::error("E0305", format!("`{what}` is not defined on bool"), span)
+                    .label("this is bool")
+                    .help("convert it with `cast(.., f32)` or `cast(.., i32)` first"),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// Elementwise binary op with weak literals and NumPy broadcasting.
+    pub(crate) fn elementwise2(
+        &mut self,
+        op: BinaryOp,
+        sym: &str,
+        (a, sa): (Val, Span),
+        (b, sb): (Val, Span),
+        span: Span,
+    ) -> Val {
+        if matches!(a, Val::Error) || matches!(b, Val::Error) {
+            return Val::Error;
+        }
+        if let (Some(x), Some(y)) = (as_static(&a), as_static(&b)) {
+            if let Some(v) = fold(op, x, y) {
+                return Val::Static(v);
+            }
+        }
+        for (v, s) in [(&a, sa), (&b, sb)] {
+            if !matches!(v, Val::Tensor(_) | Val::Static(_) | Val::Size(_)) {
+                let t = self.type_str(v);
+                self.err(
+                    Diagnostic::error("E0313", format!("`{sym}` needs tensors, found `{t}`"), s)
+                        .label(format!("this is `{t}`")),
+                );
+                return Val::Error;
+            }
+        }
+        let Some(dtype) = self.common_dtype((&a, sa), (&b, sb), span, sym) else { return Val::Error };
+        if dtype == DType::Bool && !matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
+            let s = if self.strong_dtype(&a) == Some(DType::Bool) { sa } else { sb };
+            self.err(
+                Diagnostic::error("E0305", format!("`{sym}` is not defined on bool"), span)
+                    .label("bool operands")
+                    .with(s, "this is bool")
+                    .help("convert with `cast(.., f32)`, or combine conditions with `where`"),
+            );
+            return Val::Error;
+        }
+        if op == BinaryOp::Div && dtype.is_int() {
+            self.err(
+                Diagnostic::error("E0305", "`/` is not defined on integer tensors", span)
+                    .label(format!("{dtype} operands"))
+                    .help(format!("convert to a float first: `cast(.., f32)` (weft has no implicit {dtype} → float promotion)")),
+            );
+            return Val::Error;
+        }
+        let (Some(x), Some(y)) = (self.to_tensor(&a, sa, Some(dtype)), self.to_tensor(&b, sb, Some(dtype))) else {
+            return Val::Error;
+        };
+        let (xs, ys) = (self.g.shape_of(x), self.g.shape_of(y));
+        match broadcast_shapes(&xs, &ys) {
+            Ok(shape) => {
+                let x = self.g.broadcast(x, &shape, Some(sa));
+                let y = self.g.broadcast(y, &shape, Some(sb));
+                Val::Tensor(self.g.binary(op, x, y, Some(span)))
+            }
+            Err(axis) => {
+                let (tx, ty) = (self.g.ty(x).clone(), self.g.ty(y).clone());
+                self.err(broadcast_error(&tx, sa, &ty, sb, span, axis, sym));
+                Val::Error
+            }
+        }
+    }
+
+    /// The dtype two operands share: equal tensor dtypes, or the tensor's dtype
+    /// when the other is a weak scalar that fits it.
+    pub(crate) fn common_dtype(&mut self, (a, sa): (&Val, Span), (b, sb): (&Val, Span), span: Span, sym: &str) -> Option<DType> {
+        let dtype = match (self.strong_dtype(a), self.strong_dtype(b)) {
+            (Some(x), Some(y)) if x != y => {
+                let (ta, tb) = (self.type_str(a), self.type_str(b));
+                let wider = if x == DType::F64 || y == DType::F64 { DType::F64 } else { x };
+                self.err(
+                    Diagnostic::error("E0303", format!("mismatched dtypes: `{ta}` {sym} `{tb}`"), span)
+                        .label(format!("{x} and {y} do not mix"))
+                        .with(sa, format!("this is `{ta}`"))
+                        .with(sb, format!("this is `{tb}`"))
+                        .note("weft never converts between tensor dtypes implicitly")
+                        .help(format!("convert one side, e.g. `cast(.., {wider})`")),
+                );
+                return None;
+            }
+            (Some(x), _) | (None, Some(x)) => x,
+            (None, None) => {
+                if matches!(a, Val::Static(Scalar::Float(_))) || matches!(b, Val::Static(Scalar::Float(_))) {
+                    DType::F32
+                } else if matches!(a, Val::Static(Scalar::Bool(_))) || matches!(b, Val::Static(Scalar::Bool(_))) {
+                    DType::Bool
+                } else {
+                    DType::I32
+                }
+            }
+        };
+        // Weak operands must fit the dtype.
+        for (v, s) in [(a, sa), (b, sb)] {
+            if let Val::Static(x) = v {
+                if !static_fits(*x, dtype) {
+                    let other = if s == sa { sb } else { sa };
+                    self.err(literal_meets(*x, dtype, s).with(other, format!("this is {dtype}")));
+                    return None;
+                }
+            }
+        }
+        Some(dtype)
+    }
+
+    /// `a @ b` with NumPy's matmul semantics.
+    pub(crate) fn matmul(&mut self, (a, sa): (Val, Span), (b, sb): (Val, Span), span: Span) -> Val {
+        if matches!(a, Val::Error) || matches!(b, Val::Error) {
+            return Val::Error;
+        }
+        let (Val::Tensor(x), Val::Tensor(y)) = (&a, &b) else {
+            let (s, v) = if matches!(a, Val::Tensor(_)) { (sb, &b) } else { (sa, &a) };
+            let t = self.type_str(v);
+            self.err(
+                Diagnostic::error("E0306", format!("matmul needs tensors of rank ≥ 1, found `{t}`"), s)
+                    .label(format!("this is `{t}`"))
+                    .help("for scaling by a scalar use `*`"),
+            );
+            return Val::Error;
+        };
+        let (tx, ty) = (self.g.ty(*x).clone(), self.g.ty(*y).clone());
+        if tx.dtype != ty.dtype {
+            self.err(
+                Diagnostic::error("E0303", format!("mismatched dtypes: `{tx}` @ `{ty}`"), span)
+                    .label("matmul operands must have one dtype")
+                    .with(sa, format!("this is `{tx}`"))
+                    .with(sb, format!("this is `{ty}`"))
+                    .help(format!("convert one side, e.g. `cast(.., {})`", tx.dtype)),
+            );
+            return Val::Error;
+        }
+        if !tx.dtype.is_numeric() {
+            self.err(Diagnostic::error("E0305", "matmul is not defined on bool", span).label("bool operands"));
+            return Val::Error;
+        }
+        for (t, s) in [(&tx, sa), (&ty, sb)] {
+            if t.rank() == 0 {
+                self.err(
+                    Diagnostic::error("E0306", format!("matmul of a scalar `{t}`"), s)
+                        .label("rank 0")
+                        .help("for scaling by a scalar use `*`"),
+                );
+                return Val::Error;
+            }
+        }
+        let mut xs = tx.shape.clone();
+        let mut ys = ty.shape.clone();
+        let (a1, b1) = (xs.len() == 1, ys.len() == 1);
+        if a1 {
+            xs.insert(0, Dim::Lit(1));
+        }
+        if b1 {
+            ys.push(Dim::Lit(1));
+        }
+        let (k1, k2) = (&xs[xs.len() - 1], &ys[ys.len() - 2]);
+        if k1 != k2 {
+            let d = Diagnostic::error(
+                "E0306",
+                format!("matmul inner axes disagree: `{tx}` @ `{ty}`"),
+                span,
+            )
+            .label(format!("contracting {k1} with {k2}"))
+            .with(sa, format!("this is `{tx}`: its last axis is {k1}"))
+            .with(sb, format!("this is `{ty}`: {} is {k2}", if b1 { "its only axis" } else { "its second-to-last axis" }))
+            .note("`a @ b` contracts the last axis of `a` with the second-to-last axis of `b`");
+            let d = if ty.rank() >= 2 && ty.shape[ty.rank() - 1] == *k1 {
+                d.help("the right operand looks transposed: try `transpose(..)`")
+            } else {
+                d
+            };
+            self.err(d);
+            return Val::Error;
+        }
+        let bx = &xs[..xs.len() - 2];
+        let by = &ys[..ys.len() - 2];
+        let batch = match broadcast_shapes(bx, by) {
+            Ok(s) => s,
+            Err(axis) => {
+                self.err(
+                    Diagnostic::error("E0306", format!("matmul batch axes do not broadcast: `{tx}` @ `{ty}`"), span)
+                        .label("batch axes disagree")
+                        .with(sa, format!("batch axes {}", shape_str(bx)))
+                        .with(sb, format!("batch axes {}", shape_str(by)))
+                        .note(format!("batch axis -{axis} (counting from the last batch axis) differs")),
+                );
+                return Val::Error;
+            }
+        };
+        let x = self.g.reshape(*x, &xs, Some(sa));
+        let y = self.g.reshape(*y, &ys, Some(sb));
+        let mut fx = batch.clone();
+        fx.extend(xs[xs.len() - 2..].iter().cloned());
+        let mut fy = batch.clone();
+        fy.extend(ys[ys.len() - 2..].iter().cloned());
+        let x = self.g.broadcast(x, &fx, Some(sa));
+        let y = self.g.broadcast(y, &fy, Some(sb));
+        let r = self.g.add(Op::MatMul, &[x, y], Some(span));
+        let mut out = batch;
+        if !a1 {
+            out.push(xs[xs.len() - 2].clone());
+        }
+        if !b1 {
+            out.push(ys[ys.len() - 1].clone());
+        }
+        Val::Tensor(self.g.reshape(r, &out, Some(span)))
+    }
+
+    /// The value of a compile-time integer argument (a literal, a const, a literal size).
+    pub(crate) fn static_int(&mut self, v: &Val, span: Span, what: &str) -> Option<i64> {
+        match v {
+            Val::Static(Scalar::Int(i)) => Some(*i),
+            Val::Size(Dim::Lit(n)) => Some(*n as i64),
+            Val::Error => None,
+            other => {
+                let t = self.type_str(other);
+                self.err(
+                    Diagnostic::error("E0314", format!("{what} must be a compile-time integer, found `{t}`"), span)
+                        .label("not an integer literal")
+                        .note("axes, indices and slice bounds are fixed when the program is compiled"),
+                );
+                None
+            }
+        }
+    }
+
+    fn index(&mut self, v: Val, bspan: Span, items: &[IndexItem], span: Span) -> Val {
+        let x = match &v {
+            Val::Tensor(id) => *id,
+            Val::Error => return Val::Error,
+            other => {
+                let t = self.type_str(other);
+                self.err(Diagnostic::error("E0308", format!("cannot index `{t}`"), bspan).label("not a tensor"));
+                return Val::Error;
+            }
+        };
+        let ty = self.g.ty(x).clone();
+        if items.len() > ty.rank() {
+            self.err(
+                Diagnostic::error("E0308", format!("too many indices: `{ty}` has {} axes but {} indices were given", ty.rank(), items.len()), span)
+                    .label("too many indices")
+                    .with(bspan, format!("this is `{ty}`")),
+            );
+            return Val::Error;
+        }
+        let mut cur = x;
+        let mut keep: Vec<Dim> = Vec::new();
+        for (axis, item) in items.iter().enumerate() {
+            let dim = ty.shape[axis].clone();
+            match item {
+                IndexItem::Index(e) => {
+                    let iv = self.index_value(e);
+                    let Some(i) = iv else { return Val::Error };
+                    let start = match &dim {
+                        Dim::Lit(n) => {
+                            let n = *n as i64;
+                            if i < -n || i >= n {
+                                self.err(
+                                    Diagnostic::error("E0308", format!("index {i} is out of bounds for axis {axis} of length {n}"), e.span)
+                                        .label("out of bounds")
+                                        .with(bspan, format!("this is `{ty}`"))
+                                        .note(format!("valid indices are {} to {}", -n, n - 1)),
+                                );
+                                return Val::Error;
+                            }
+                            if i < 0 { i + n } else { i }
+                        }
+                        Dim::Sym(_) => i,
+                    };
+                    cur = self.g.add(Op::Slice { axis, start, step: 1, len: Dim::Lit(1) }, &[cur], Some(e.span));
+                }
+                IndexItem::Slice { start, end, step, span: ss } => {
+                    let get = |this: &mut Self, e: &Option<Expr>| -> Result<Option<i64>, ()> {
+                        match e {
+                            None => Ok(None),
+                            Some(e) => this.index_value(e).map(Some).ok_or(()),
+                        }
+                    };
+                    let (Ok(st), Ok(en), Ok(sp)) = (get(self, start), get(self, end), get(self, step)) else {
+                        return Val::Error;
+                    };
+                    let step = sp.unwrap_or(1);
+                    if step <= 0 {
+                        self.err(
+                            Diagnostic::error("E0308", format!("slice step must be positive, found {step}"), *ss)
+                                .label("invalid step"),
+                        );
+                        return Val::Error;
+                    }
+                    match &dim {
+                        Dim::Lit(n) => {
+                            let n = *n as i64;
+                            let norm = |this: &mut Self, b: Option<i64>, dflt: i64| -> Option<i64> {
+                                match b {
+                                    None => Some(dflt),
+                                    Some(b) if b < -n || b > n => {
+                                        this.err(
+                                            Diagnostic::error("E0308", format!("slice bound {b} is out of bounds for axis {axis} of length {n}"), *ss)
+                                                .label("out of bounds")
+                                                .with(bspan, format!("this is `{ty}`")),
+                                        );
+                                        None
+                                    }
+                                    Some(b) => Some(if b < 0 { b + n } else { b }),
+                                }
+                            };
+                            let (Some(s0), Some(e0)) = (norm(self, st, 0), norm(self, en, n)) else { return Val::Error };
+                            let len = if e0 > s0 { (e0 - s0 + step - 1) / step } else { 0 };
+                            if !(s0 == 0 && e0 == n && step == 1) {
+                                cur = self.g.add(
+                                    Op::Slice { axis, start: s0, step: step as u64, len: Dim::Lit(len as u64) },
+                                    &[cur],
+                                    Some(*ss),
+                                );
+                            }
+                            keep.push(Dim::Lit(len as u64));
+                        }
+                        Dim::Sym(name) => {
+                            if st.is_some() || en.is_some() || step != 1 {
+                                self.err(
+                                    Diagnostic::error("E0308", format!("cannot slice axis {axis} of length `{name}` with bounds"), *ss)
+                                        .label("bounded slice of a size-name axis")
+                                        .note(format!("the result's length would depend on `{name}` in a way a type cannot express"))
+                                        .help("take whole axes (`:`), single indices, or slice an axis of literal length"),
+                                );
+                                return Val::Error;
+                            }
+                            keep.push(dim.clone());
+                        }
+                    }
+                }
+            }
+        }
+        keep.extend(ty.shape[items.len()..].iter().cloned());
+        Val::Tensor(self.g.reshape(cur, &keep, Some(span)))
+    }
+
+    fn index_value(&mut self, e: &Expr) -> Option<i64> {
+        let v = match static_literal(e) {
+            Some(s) => Val::Static(s),
+            None => self.expr(e),
+        };
+        self.static_int(&v, e.span, "an index")
+    }
+}
+
+pub(crate) fn ir_binop(op: BinOp) -> BinaryOp {
+    match op {
+        BinOp::Add => BinaryOp::Add,
+        BinOp::Sub => BinaryOp::Sub,
+        BinOp::Mul | BinOp::MatMul => BinaryOp::Mul,
+        BinOp::Div => BinaryOp::Div,
+        BinOp::Pow => BinaryOp::Pow,
+        BinOp::Lt => BinaryOp::Lt,
+        BinOp::Le => BinaryOp::Le,
+        BinOp::Gt => BinaryOp::Gt,
+        BinOp::Ge => BinaryOp::Ge,
+        BinOp::Eq => BinaryOp::Eq,
+        BinOp::Ne => BinaryOp::Ne,
+    }
+}
+
+pub(crate) fn static_fits(s: Scalar, d: DType) -> bool {
+    match s {
+        Scalar::Float(_) => d.is_float(),
+        Scalar::Int(_) => d.is_numeric(),
+        Scalar::Bool(_) => d == DType::Bool,
+    }
+}
+
+pub(crate) fn literal_meets(s: Scalar, d: DType, span: Span) -> Diagnostic {
+    match s {
+        Scalar::Float(_) if d.is_int() => Diagnostic::error(
+            "E0304",
+            format!("a float literal cannot be {d}"),
+            span,
+        )
+        .label(format!("float literal meets an {d} tensor"))
+        .note("a literal takes the dtype of the tensor it meets, and a float cannot become an integer")
+        .help("write an integer literal, or convert the tensor with `cast(.., f32)`"),
+        _ => Diagnostic::error("E0303", format!("a {} literal cannot be {d}", kind(s)), span)
+            .label(format!("{} literal meets a {d} tensor", kind(s))),
+    }
+}
+
+fn kind(s: Scalar) -> &'static str {
+    match s {
+        Scalar::Float(_) => "float",
+        Scalar::Int(_) => "integer",
+        Scalar::Bool(_) => "bool",
+    }
+}
+
+fn as_static(v: &Val) -> Option<Scalar> {
+    match v {
+        Val::Static(s) => Some(*s),
+        Val::Size(Dim::Lit(n)) => Some(Scalar::Int(*n as i64)),
+        _ => None,
+    }
+}
+
+/// Folds an op on two compile-time scalars; None when it must be reported
+/// (bool arithmetic) or computed at run time.
+fn fold(op: BinaryOp, a: Scalar, b: Scalar) -> Option<Scalar> {
+    use Scalar::*;
+    let f = |s: Scalar| match s {
+        Float(x) => x,
+        Int(i) => i as f64,
+        Bool(b) => f64::from(u8::from(b)),
+    };
+    if matches!(a, Bool(_)) || matches!(b, Bool(_)) {
+        return match (op, a, b) {
+            (BinaryOp::Eq, Bool(x), Bool(y)) => Some(Bool(x == y)),
+            (BinaryOp::Ne, Bool(x), Bool(y)) => Some(Bool(x != y)),
+            _ => None,
+        };
+    }
+    let ints = matches!((a, b), (Int(_), Int(_)));
+    let (x, y) = (f(a), f(b));
+    Some(match op {
+        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Max | BinaryOp::Min if ints => {
+            let (Int(i), Int(j)) = (a, b) else { return None };
+            let r = match op {
+                BinaryOp::Add => i.checked_add(j),
+                BinaryOp::Sub => i.checked_sub(j),
+                BinaryOp::Mul => i.checked_mul(j),
+                BinaryOp::Max => Some(i.max(j)),
+                _ => Some(i.min(j)),
+            };
+            r.map(Int)?
+        }
+        BinaryOp::Pow if ints => {
+            let (Int(i), Int(j)) = (a, b) else { return None };
+            match u32::try_from(j).ok().and_then(|j| i.checked_pow(j)) {
+                Some(r) => Int(r),
+                None => Float(x.powf(y)),
+            }
+        }
+        BinaryOp::Add => Float(x + y),
+        BinaryOp::Sub => Float(x - y),
+        BinaryOp::Mul => Float(x * y),
+        BinaryOp::Div => Float(x / y),
+        BinaryOp::Pow => Float(x.powf(y)),
+        BinaryOp::Max => Float(x.max(y)),
+        BinaryOp::Min => Float(x.min(y)),
+        BinaryOp::Lt => Bool(x < y),
+        BinaryOp::Le => Bool(x <= y),
+        BinaryOp::Gt => Bool(x > y),
+        BinaryOp::Ge => Bool(x >= y),
+        BinaryOp::Eq => Bool(x == y),
+        BinaryOp::Ne => Bool(x != y),
+    })
+}
+
+/// The E0302 diagnostic: which axis disagrees, both full types, and a hint.
+pub(crate) fn broadcast_error(
+    tx: &TensorType,
+    sa: Span,
+    ty: &TensorType,
+    sb: Span,
+    span: Span,
+    axis_from_end: usize,
+    sym: &str,
+) -> Diagnostic {
+    let da = &tx.shape[tx.rank() - axis_from_end];
+    let db = &ty.shape[ty.rank() - axis_from_end];
+    let mut d = Diagnostic::error(
+        "E0302",
+        format!("cannot broadcast `{tx}` {sym} `{ty}`"),
+        span,
+    )
+    .label(format!("shapes {} and {} are incompatible", shape_str(&tx.shape), shape_str(&ty.shape)))
+    .with(sa, format!("this is `{tx}`"))
+    .with(sb, format!("this is `{ty}`"))
+    .note(format!(
+        "axis -{axis_from_end} (counting from the end): {da} against {db}; aligned axes must be equal, or one of them 1"
+    ));
+    // A lower-rank operand that matches the other's leading axes wants trailing unit axes.
+    let (lo, hi) = if tx.rank() < ty.rank() { (tx, ty) } else { (ty, tx) };
+    if lo.rank() < hi.rank() && !lo.shape.is_empty() && hi.shape[..lo.rank()] == lo.shape[..] {
+        let k = hi.rank() - lo.rank();
+        let which = if std::ptr::eq(lo, tx) { "left" } else { "right" };
+        d = d.help(format!(
+            "the {which} operand matches the leading axes; insert {} new trailing axis: `expand_dims(.., {})`{}",
+            k,
+            lo.rank(),
+            if k > 1 { " (repeated)" } else { "" }
+        ));
+    }
+    d
+}
