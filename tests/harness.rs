@@ -1,0 +1,352 @@
+//! The one test harness: data-driven cases in folders by what they test.
+//!
+//! - `tests/check/ok/*.weft`: programs that must check cleanly, and whose IR
+//!   must survive every pass and the verifier.
+//! - `tests/check/err/*.weft`: programs that must fail; the first line says
+//!   `// expect: E03 line 4`; the rendered diagnostics are insta snapshots
+//!   (`tests/snapshots/`).
+//! - `tests/ir/*.weft`: the graph IR after each pass, as snapshots.
+//! - `tests/run/cases/*/` and `../shared/conformance/cases/*/`: programs run
+//!   through the `weft` binary with inputs; outputs compared with NumPy's
+//!   within each case's tolerance, exit codes for bad data.
+//! - `examples/`: every example checks; `examples/errors/` fail as announced.
+//!
+//! Each test walks its whole folder and reports every failing case at once.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use weft_compiler::front::{self, diag, source::SourceMap, Loader};
+use weft_compiler::{ir, passes};
+use weft_runtime::npy::{read_npy_file, Data, NpyArray};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn weft() -> &'static str {
+    env!("CARGO_BIN_EXE_weft")
+}
+
+struct DirLoader(PathBuf);
+
+impl Loader for DirLoader {
+    fn load(&self, name: &str) -> Option<(String, String)> {
+        let p = self.0.join(format!("{name}.weft"));
+        Some((format!("{name}.weft"), std::fs::read_to_string(p).ok()?))
+    }
+}
+
+fn weft_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.retain(|p| p.extension().is_some_and(|e| e == "weft"));
+    v.retain(|p| !std::fs::read_to_string(p).unwrap_or_default().starts_with("// module"));
+    v.sort();
+    v
+}
+
+struct Compiled {
+    map: SourceMap,
+    out: front::Output,
+}
+
+fn compile(path: &Path) -> Compiled {
+    let text = std::fs::read_to_string(path).expect("test case readable");
+    let mut map = SourceMap::new();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let id = map.add(&name, text);
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let out = front::compile(&mut map, id, &DirLoader(dir), &front::Options::default());
+    Compiled { map, out }
+}
+
+fn report(what: &str, failures: Vec<String>, total: usize) {
+    assert!(total > 0, "{what}: no cases found");
+    if !failures.is_empty() {
+        panic!("{what}: {} of {total} cases failed:\n{}", failures.len(), failures.join("\n"));
+    }
+}
+
+/// Runs the pass pipeline with the verifier after each pass.
+fn lower(path: &Path, c: Compiled) -> Result<ir::graph::Graph, String> {
+    let rendered = diag::render(&c.map, &c.out.diags, false);
+    let g = c.out.graph.ok_or_else(|| format!("{}: errors:\n{rendered}", path.display()))?;
+    passes::run_pipeline(g, &mut |_, _| {}).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[test]
+fn check_ok() {
+    let files = weft_files(&root().join("tests/check/ok"));
+    let mut fails = Vec::new();
+    for f in &files {
+        if let Err(e) = lower(f, compile(f)) {
+            fails.push(e);
+        }
+    }
+    report("check/ok", fails, files.len());
+}
+
+fn expectation(path: &Path) -> Option<(String, usize)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let first = text.lines().next()?;
+    let rest = first.strip_prefix("// expect: ")?;
+    let (code, line) = rest.split_once(" line ")?;
+    Some((code.trim().to_string(), line.trim().parse().ok()?))
+}
+
+fn check_err_dir(dir: &Path, snapshot_prefix: &str) {
+    let files = weft_files(dir);
+    let mut fails = Vec::new();
+    for f in &files {
+        let Some((code, line)) = expectation(f) else {
+            fails.push(format!("{}: no `// expect: CODE line N` header", f.display()));
+            continue;
+        };
+        let c = compile(f);
+        let hit = c.out.diags.iter().any(|d| {
+            d.is_error() && d.code.starts_with(&code) && c.map.line_col(d.primary).0 == line
+        });
+        let rendered = diag::render(&c.map, &c.out.diags, false);
+        if c.out.graph.is_some() || !hit {
+            fails.push(format!("{}: want {code} at line {line}, got:\n{rendered}", f.display()));
+            continue;
+        }
+        let name = f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        insta::with_settings!({snapshot_path => root().join("tests/snapshots"), prepend_module_to_snapshot => false, omit_expression => true}, {
+            insta::assert_snapshot!(format!("{snapshot_prefix}{name}"), rendered);
+        });
+    }
+    report(&dir.display().to_string(), fails, files.len());
+}
+
+#[test]
+fn check_err() {
+    check_err_dir(&root().join("tests/check/err"), "err__");
+}
+
+#[test]
+fn examples_check() {
+    let files = weft_files(&root().join("examples"));
+    let mut fails = Vec::new();
+    for f in &files {
+        if let Err(e) = lower(f, compile(f)) {
+            fails.push(e);
+        }
+    }
+    report("examples", fails, files.len());
+    check_err_dir(&root().join("examples/errors"), "example_error__");
+}
+
+#[test]
+fn ir_snapshots() {
+    let files = weft_files(&root().join("tests/ir"));
+    let mut fails = Vec::new();
+    for f in &files {
+        let c = compile(f);
+        let rendered = diag::render(&c.map, &c.out.diags, false);
+        let Some(g) = c.out.graph else {
+            fails.push(format!("{}: errors:\n{rendered}", f.display()));
+            continue;
+        };
+        let mut dumps = String::new();
+        let res = passes::run_pipeline(g, &mut |name, g| {
+            dumps.push_str(&format!("==== after {name}\n{}", ir::print::print(g)));
+        });
+        if let Err(e) = res {
+            fails.push(format!("{}: {e}", f.display()));
+            continue;
+        }
+        let name = f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        insta::with_settings!({snapshot_path => root().join("tests/snapshots"), prepend_module_to_snapshot => false, omit_expression => true}, {
+            insta::assert_snapshot!(format!("ir__{name}"), dumps);
+        });
+    }
+    report("ir", fails, files.len());
+}
+
+// ---- run cases ------------------------------------------------------------
+
+fn to_f64(a: &NpyArray) -> Vec<f64> {
+    match &a.data {
+        Data::F16(v) => v.iter().map(|&h| weft_runtime::half::f16_to_f64(h)).collect(),
+        Data::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
+        Data::F64(v) => v.clone(),
+        Data::I32(v) => v.iter().map(|&x| f64::from(x)).collect(),
+        Data::I64(v) => v.iter().map(|&x| x as f64).collect(),
+        Data::Bool(v) => v.iter().map(|&x| f64::from(u8::from(x))).collect(),
+        Data::U8(v) => v.iter().map(|&x| f64::from(x)).collect(),
+    }
+}
+
+fn meta_str(meta: &serde_json::Value, key: &str) -> Vec<String> {
+    meta[key]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .unwrap_or_default()
+}
+
+/// Runs one case folder (the conformance format); Err describes the failure.
+fn run_case(dir: &Path, extra: &[&str]) -> Result<(), String> {
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("meta.json")).map_err(|e| format!("meta.json: {e}"))?,
+    )
+    .map_err(|e| format!("meta.json: {e}"))?;
+    let kind = meta["kind"].as_str().unwrap_or("run");
+    let prog = match meta["program"].as_str() {
+        Some(p) => root().join(p),
+        None => dir.join("prog.weft"),
+    };
+    let tmp = std::env::temp_dir().join(format!(
+        "weft-case-{}-{}",
+        std::process::id(),
+        dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    ));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+    if kind == "error" {
+        let out = Command::new(weft())
+            .args(["check", &prog.to_string_lossy(), "--message-format", "json"])
+            .output()
+            .map_err(|e| e.to_string())?;
+        let code_re = meta["expect"]["code"].as_str().unwrap_or("");
+        let lines: Vec<u64> =
+            meta["expect"]["lines"].as_array().map(|a| a.iter().filter_map(|v| v.as_u64()).collect()).unwrap_or_default();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let hit = stdout.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).any(|d| {
+            d["code"].as_str().is_some_and(|c| c.starts_with(code_re)) && d["line"].as_u64().is_some_and(|l| lines.contains(&l))
+        });
+        return if out.status.code() == Some(1) && hit {
+            Ok(())
+        } else {
+            Err(format!("exit {:?}, want 1 with {code_re} at {lines:?}: {stdout}", out.status.code()))
+        };
+    }
+    let mut cmd = Command::new(weft());
+    cmd.arg("run").arg(&prog);
+    for k in meta_str(&meta, "inputs") {
+        cmd.arg("--input").arg(format!("{k}={}", dir.join("in").join(format!("{k}.npy")).display()));
+    }
+    if let Some(sc) = meta["scalars"].as_object() {
+        for (k, v) in sc {
+            let v = match v.as_str().unwrap_or("") {
+                "@missing" => tmp.join("does-not-exist.npy").display().to_string(),
+                "@garbage" => {
+                    let p = tmp.join("garbage.npy");
+                    let bytes: Vec<u8> = (0..300u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+                    std::fs::write(&p, bytes).map_err(|e| e.to_string())?;
+                    p.display().to_string()
+                }
+                "@truncated" => {
+                    let src = std::fs::read(dir.join("in").join("y.npy")).map_err(|e| e.to_string())?;
+                    // The header claims more elements than the data holds.
+                    let mut b = src.clone();
+                    if let Some(pos) = find(&src, b"(4,)") {
+                        b[pos + 1] = b'9';
+                    }
+                    let p = tmp.join("truncated.npy");
+                    std::fs::write(&p, b).map_err(|e| e.to_string())?;
+                    p.display().to_string()
+                }
+                other => other.to_string(),
+            };
+            cmd.arg("--input").arg(format!("{k}={v}"));
+        }
+    }
+    for k in meta_str(&meta, "params") {
+        cmd.arg("--param").arg(format!("{k}={}", dir.join("in").join(format!("param.{k}.npy")).display()));
+    }
+    let steps = meta["steps"].as_u64().unwrap_or(1);
+    if steps != 1 {
+        cmd.arg("--steps").arg(steps.to_string());
+    }
+    let outdir = tmp.join("out");
+    cmd.arg("--out").arg(&outdir);
+    cmd.args(extra);
+    let out = cmd.output().map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if stderr.contains("panicked") {
+        return Err(format!("panicked: {stderr}"));
+    }
+    if kind == "rterr" {
+        let want = meta["exit"].as_i64().unwrap_or(3) as i32;
+        return if out.status.code() == Some(want) && !stderr.trim().is_empty() {
+            Ok(())
+        } else {
+            Err(format!("exit {:?}, want {want}: {stderr}", out.status.code()))
+        };
+    }
+    if !out.status.success() {
+        return Err(format!("exit {:?}: {stderr}", out.status.code()));
+    }
+    let rtol = meta["rtol"].as_f64().unwrap_or(1e-4);
+    let atol = meta["atol"].as_f64().unwrap_or(1e-5);
+    let mut errs = Vec::new();
+    let mut wants: Vec<PathBuf> = std::fs::read_dir(dir.join("want"))
+        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    wants.sort();
+    for w in wants {
+        let name = w.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let want = read_npy_file(&w).map_err(|e| e.to_string())?;
+        let got = match read_npy_file(&outdir.join(&name)) {
+            Ok(g) => g,
+            Err(e) => {
+                errs.push(format!("output {name}: {e}"));
+                continue;
+            }
+        };
+        if got.shape != want.shape || got.dtype() != want.dtype() {
+            errs.push(format!("output {name}: {:?} {:?}, want {:?} {:?}", got.dtype(), got.shape, want.dtype(), want.shape));
+            continue;
+        }
+        let (g, wv) = (to_f64(&got), to_f64(&want));
+        let bad: Vec<usize> = (0..g.len()).filter(|&i| !(g[i] - wv[i]).abs().le(&(atol + rtol * wv[i].abs())) && !(g[i].is_nan() && wv[i].is_nan())).collect();
+        if let Some(&i) = bad.first() {
+            errs.push(format!("output {name}: {}/{} values off (first at {i}: got {}, want {})", bad.len(), g.len(), g[i], wv[i]));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(errs.join("; "))
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn run_cases_in(dir: &Path, extra: &[&str]) -> (Vec<String>, usize) {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.join("meta.json").exists()).collect())
+        .unwrap_or_default();
+    cases.sort();
+    let mut fails = Vec::new();
+    for c in &cases {
+        if let Err(e) = run_case(c, extra) {
+            fails.push(format!("{}: {e}", c.display()));
+        }
+    }
+    (fails, cases.len())
+}
+
+#[test]
+fn run_cases() {
+    let (fails, n) = run_cases_in(&root().join("tests/run/cases"), &[]);
+    report("run cases", fails, n);
+}
+
+/// The public conformance sample, where the checkout has it beside the project.
+#[test]
+fn conformance_sample() {
+    let dir = root().join("../shared/conformance/cases");
+    if !dir.exists() {
+        eprintln!("conformance sample not found at {}; skipped", dir.display());
+        return;
+    }
+    let (fails, n) = run_cases_in(&dir, &[]);
+    report("conformance", fails, n);
+}

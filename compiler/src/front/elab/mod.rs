@@ -113,10 +113,26 @@ fn pattern_names(p: &Pattern, out: &mut Vec<Ident>) {
 impl<'m> Elab<'m> {
     pub(crate) fn err(&mut self, d: Diagnostic) {
         let mut d = d;
+        // An error inside the standard library is the caller's: point at the
+        // outermost call from user code, and show where in the library it arose.
+        if self.is_stdlib(d.primary.file) {
+            if let Some((call, name)) = self.call_stack.iter().find(|(s, _)| !self.is_stdlib(s.file)).cloned() {
+                let inner = std::mem::replace(&mut d.primary, call);
+                let label = std::mem::replace(&mut d.label, format!("in this call to `{name}`"));
+                d.secondary.retain(|(s, _)| !self.is_stdlib(s.file));
+                d.secondary.insert(0, (inner, format!("inside `{name}`: {label}")));
+                self.diags.push(d);
+                return;
+            }
+        }
         for (span, name) in self.call_stack.iter().rev() {
             d = d.with(*span, format!("in this call to `{name}`"));
         }
         self.diags.push(d);
+    }
+
+    fn is_stdlib(&self, file: weft_grammar::ast::FileId) -> bool {
+        self.modules.iter().any(|m| m.file == file && !m.is_main && super::STDLIB.iter().any(|(n, _)| *n == m.name))
     }
 
     fn build_scope(&mut self, m: usize) -> HashMap<String, Entry> {
