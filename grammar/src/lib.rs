@@ -26,7 +26,22 @@ pub use construct::MAX_DEPTH;
 /// pattern nested more than [`MAX_DEPTH`] levels deep. The errors are sorted by
 /// position.
 pub fn parse(file: ast::FileId, src: &str) -> (ast::Program, Vec<ast::SyntaxError>) {
-    let (tokens, mut errors) = lexer::lex(file, src);
+    let (mut tokens, mut errors) = lexer::lex(file, src);
+    // Nesting beyond the limit is refused up front: the parser's stack (and
+    // the cost of its error recovery) grows with it.
+    let cut = nesting_cut(&tokens);
+    if let Some(i) = cut {
+        let (s, _, e) = tokens[i];
+        errors.push(ast::SyntaxError {
+            code: "E0105",
+            message: format!(
+                "nested too deeply (more than {MAX_DEPTH} levels of brackets or prefix operators); the rest of the file is not parsed"
+            ),
+            span: ast::Span::new(file, s, e),
+            expected: vec![],
+        });
+        tokens.truncate(i);
+    }
     let starts: Vec<usize> = tokens.iter().map(|t| t.0).collect();
     // The token at (or after) a byte offset.
     let token_at = |offset: usize| starts.partition_point(|&s| s < offset);
@@ -47,7 +62,9 @@ pub fn parse(file: ast::FileId, src: &str) -> (ast::Program, Vec<ast::SyntaxErro
         Ok(items) => items,
         Err(e) => {
             let err = st.convert(e);
-            st.errors.push(err);
+            if cut.is_none() || err.code != "E0103" {
+                st.errors.push(err);
+            }
             Vec::new()
         }
     };
@@ -68,11 +85,69 @@ pub fn parse(file: ast::FileId, src: &str) -> (ast::Program, Vec<ast::SyntaxErro
         if last.is_none_or(|(_, prev_resume)| resume >= prev_resume) {
             last = Some((r.token_start, resume));
         }
-        if !cascade && !lexed_badly.contains(&r.token_start) {
+        // After a cut, the end of the token stream is not the end of the file.
+        let at_cut = cut.is_some() && r.error.code == "E0103";
+        if !cascade && !at_cut && !lexed_badly.contains(&r.token_start) {
             st.errors.push(r.error);
         }
+    }
+    if cut.is_some() {
+        // One "nested too deeply" is enough.
+        st.errors.retain(|e| e.code != "E0105");
     }
     errors.append(&mut st.errors);
     errors.sort_by_key(|e| (e.span.start, e.span.end));
     (ast::Program { items }, errors)
+}
+
+/// The index of the first token at which brackets and pending prefix or
+/// right-associative operators (`-x`, `a ** b ** ..`) nest deeper than
+/// [`MAX_DEPTH`], if any. This over-approximates the parser's stack depth
+/// closely enough to bound it.
+fn nesting_cut(tokens: &[lexer::Spanned<'_>]) -> Option<usize> {
+    use lexer::Tok;
+    // Pending prefix/`**` operators per open bracket (the first: top level).
+    let mut levels: Vec<usize> = vec![0];
+    let mut pending = 0usize;
+    let mut prev_operand = false;
+    for (i, (_, tok, _)) in tokens.iter().enumerate() {
+        match tok {
+            Tok::LParen | Tok::LBracket | Tok::LBrace => levels.push(0),
+            Tok::RParen | Tok::RBracket | Tok::RBrace => {
+                if levels.len() > 1 {
+                    pending -= levels.pop().unwrap_or(0);
+                }
+            }
+            Tok::Minus if !prev_operand => {
+                pending += 1;
+                *levels.last_mut().unwrap_or(&mut 0) += 1;
+            }
+            Tok::StarStar => {
+                pending += 1;
+                *levels.last_mut().unwrap_or(&mut 0) += 1;
+            }
+            Tok::Ident(_) | Tok::Int(_) | Tok::Float(_) | Tok::True | Tok::False | Tok::Dot => {}
+            _ => {
+                // Any other operator or separator ends the pending chain.
+                if let Some(last) = levels.last_mut() {
+                    pending -= *last;
+                    *last = 0;
+                }
+            }
+        }
+        if levels.len() - 1 + pending > MAX_DEPTH as usize {
+            return Some(i);
+        }
+        prev_operand = matches!(
+            tok,
+            Tok::Ident(_)
+                | Tok::Int(_)
+                | Tok::Float(_)
+                | Tok::True
+                | Tok::False
+                | Tok::RParen
+                | Tok::RBracket
+        );
+    }
+    None
 }

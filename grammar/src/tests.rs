@@ -688,29 +688,47 @@ fn empty_and_comment_only_files() {
 
 #[test]
 fn deep_nesting_is_cut_off_without_overflow() {
-    let n = 100_000;
-    // Parentheses do not nest the AST.
-    let src = format!("let a = {}x{}", "(".repeat(n), ")".repeat(n));
-    parse_ok(&src);
-    // Unary minus, a long left-associative chain, nested calls and tuples do.
+    let n = 30_000;
+    let limit = crate::MAX_DEPTH as usize;
+    // Brackets and prefix operators nested too deeply: refused up front.
     for src in [
-        format!("let a = {}x", "-".repeat(n)),
-        format!("let a = x{}", " + x".repeat(n)),
+        format!("let a = {}x{}\noutput a", "(".repeat(n), ")".repeat(n)),
+        format!("let a = {}x\noutput a", "-".repeat(n)),
+        format!("let a = 2{}\noutput a", " ** 2".repeat(n)),
         format!("let a = {}x{}", "f(".repeat(n), ")".repeat(n)),
         format!("let a = {}x{}", "(x, ".repeat(n), ")".repeat(n)),
-        format!("let a = x{}", "[0]".repeat(n)),
-        format!("let a = 2{}", " ** 2".repeat(n)),
         format!("let {}x{} = y", "(x, ".repeat(n), ")".repeat(n)),
+        format!("let a = {}{}", "(".repeat(n), "] ".repeat(n)),
     ] {
         let (p, errs) = parse(F, &src);
         assert_eq!(codes(&errs), ["E0105"], "{}", &src[..20]);
-        assert_eq!(p.items.len(), 1);
+        assert!(p.items.len() <= 1);
     }
-    // Just under the limit is fine.
+    // A long flat chain nests the AST (left-associative) but not the brackets.
+    for src in [
+        format!("let a = x{}", " + x".repeat(n)),
+        format!("let a = x{}", "[0]".repeat(n)),
+        format!("let a = x{}", "(0)".repeat(n)),
+    ] {
+        let (p, errs) = parse(F, &src);
+        assert_eq!(codes(&errs), ["E0105"], "{}", &src[..20]);
+        assert!(matches!(&p.items[..], [Item::Let(l)] if l.value.kind == ExprKind::Error));
+    }
+    // Just under the limits is fine.
+    parse_ok(&format!("let a = {}x", "-".repeat(limit - 1)));
     parse_ok(&format!(
-        "let a = {}x",
-        "-".repeat(crate::MAX_DEPTH as usize - 1)
+        "let a = {}x{}",
+        "(".repeat(limit),
+        ")".repeat(limit)
     ));
+    parse_ok(&format!(
+        "let a = {}x{}",
+        "f(".repeat(limit - 1),
+        ")".repeat(limit - 1)
+    ));
+    // Many `**` and `-` side by side are not nested.
+    parse_ok(&format!("let a = 0{}", " + -x ** 2".repeat(100)).replace("+ -x", "- x"));
+    parse_ok(&format!("let a = f(0{})", ", -x ** -2".repeat(n / 10)));
 }
 
 #[test]
@@ -890,4 +908,29 @@ fn project_corpus() {
         }
     }
     eprintln!("parsed {seen} corpus files");
+}
+
+#[test]
+#[ignore]
+fn timing_pathological() {
+    for (name, src) in [
+        (
+            "open parens then junk",
+            format!("let a = {}{}", "(".repeat(250), "] ".repeat(100_000)),
+        ),
+        (
+            "minus then junk",
+            format!("let a = {}{}", "- (".repeat(120), "] ".repeat(100_000)),
+        ),
+        ("junk", "] ".repeat(100_000)),
+        ("many errors", "let a = ) ".repeat(50_000)),
+        (
+            "body errors",
+            format!("fn f() -> f32 {{ {} x }}", "let a = ); ".repeat(50_000)),
+        ),
+    ] {
+        let t = std::time::Instant::now();
+        let (_, errs) = parse(F, &src);
+        eprintln!("{name}: {} errors in {:?}", errs.len(), t.elapsed());
+    }
 }
