@@ -350,3 +350,105 @@ fn conformance_sample() {
     let (fails, n) = run_cases_in(&dir, &[]);
     report("conformance", fails, n);
 }
+
+// ---- robustness -------------------------------------------------------------
+
+/// A small deterministic generator for mutations (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+}
+
+const SNIPPETS: &[&str] = &[
+    "(", ")", "[", "]", ",", ":", ";", "=", "@", "**", "-", "..", "0", "-1", "1e309", "99999999999999999999",
+    "2147483648", "x", "B", "f64", "i32", "bool", "grad(", "sum(", "axis=", "keepdims=true", "let", "fn", "use nn",
+    "output", "update", "param", "input", "dim", "const", "transpose(", "reshape(", "(-1,", "nn.", "é", "\0", "\n",
+];
+
+/// Mutates a program: deletes, duplicates, swaps and inserts spans of text.
+fn mutate(src: &str, rng: &mut Rng) -> String {
+    let mut chars: Vec<char> = src.chars().collect();
+    for _ in 0..1 + rng.below(4) {
+        let n = chars.len().max(1);
+        let at = rng.below(n).min(chars.len());
+        match rng.below(5) {
+            0 => {
+                let len = rng.below(12).min(chars.len() - at);
+                chars.drain(at..at + len);
+            }
+            1 => {
+                let len = rng.below(40).min(chars.len() - at);
+                let piece: Vec<char> = chars[at..at + len].to_vec();
+                let to = rng.below(chars.len() + 1);
+                chars.splice(to..to, piece);
+            }
+            2 => {
+                let s = SNIPPETS[rng.below(SNIPPETS.len())];
+                chars.splice(at..at, s.chars());
+            }
+            3 => {
+                // Replace a digit run by a random (often absurd) number.
+                if let Some(p) = chars[at..].iter().position(|c| c.is_ascii_digit()) {
+                    let p = at + p;
+                    let num = ["0", "1", "3", "-2", "65536", "4000000000", "1e12"][rng.below(7)];
+                    chars.splice(p..p + 1, num.chars());
+                }
+            }
+            _ => {
+                let b = rng.below(chars.len().max(1)).min(chars.len());
+                if at < chars.len() && b < chars.len() {
+                    chars.swap(at, b);
+                }
+            }
+        }
+    }
+    chars.into_iter().collect()
+}
+
+/// Random mutations of every corpus program go through the whole front end
+/// and the pass pipeline: no panic, and every run finishes (a hang fails the
+/// test by its timeout). The budget is bounded so CI stays fast.
+#[test]
+fn front_end_never_panics_on_mutated_programs() {
+    let mut corpus = weft_files(&root().join("tests/check/ok"));
+    corpus.extend(weft_files(&root().join("tests/check/err")));
+    corpus.extend(weft_files(&root().join("examples")));
+    let texts: Vec<String> = corpus.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect();
+    let budget: usize = std::env::var("WEFT_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+    let mut rng = Rng(0x5EED);
+    let mut checked = 0;
+    for k in 0..budget {
+        let src = mutate(&texts[k % texts.len()], &mut rng);
+        let result = std::panic::catch_unwind(|| {
+            let mut map = SourceMap::new();
+            let id = map.add("fuzz.weft", src.clone());
+            let out = front::compile(&mut map, id, &front::NoFiles, &front::Options::default());
+            let _ = diag::render(&map, &out.diags, false);
+            let _ = diag::render_json(&map, &out.diags);
+            if let Some(g) = out.graph {
+                if let Err(e) = passes::run_pipeline(g, &mut |_, _| {}) {
+                    panic!("invalid IR: {e}");
+                }
+            }
+        });
+        if result.is_err() {
+            panic!("the front end panicked on this program (case {k}):\n{src}");
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, budget);
+}

@@ -78,8 +78,25 @@ impl Loader for FileLoader {
     }
 }
 
+/// The compiler recurses over expressions and item dependencies; it runs on
+/// a thread with a large (lazily committed) stack so that deep programs are
+/// diagnosed rather than overflow.
+const STACK_BYTES: usize = 1 << 30;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let worker = std::thread::Builder::new().stack_size(STACK_BYTES).spawn(move || real_main(cli));
+    match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(_)) => ExitCode::from(101),
+        Err(e) => {
+            eprintln!("error: cannot start the compiler thread: {e}");
+            ExitCode::from(101)
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check { file, message_format, dump_after, sets } => {
             let sets = match parse_sets(&sets) {
@@ -101,11 +118,14 @@ fn main() -> ExitCode {
         }
         Command::Explain { code } => match front::codes::lookup(&code) {
             Some(info) => {
-                println!("{}: {}\n\n{}", info.code, info.title, info.explanation.trim_end());
+                print!("{}", info.render());
                 ExitCode::SUCCESS
             }
             None => {
-                eprintln!("error: no diagnostic code `{code}`; codes look like E0302 (see `weft explain --help`)");
+                eprintln!(
+                    "error: no diagnostic code `{code}`; the codes are {}",
+                    front::codes::ranges()
+                );
                 ExitCode::from(EXIT_USAGE)
             }
         },

@@ -20,6 +20,11 @@ use crate::ir::op::{Distribution, Op};
 use crate::ir::types::{DType, Dim, Scalar, TensorType};
 use calls::Bindings;
 
+/// The longest chain of items evaluated inside one another (`let a2 = a1 ..`
+/// above `let a1 = a0 ..`). The CLI runs the compiler on a large stack; this
+/// bound keeps deeper programs an error instead of a crash.
+const MAX_ITEM_DEPTH: usize = 20_000;
+
 /// A value during elaboration.
 #[derive(Clone, Debug)]
 pub(crate) enum Val {
@@ -498,6 +503,18 @@ impl<'m> Elab<'m> {
             None => {}
         }
         let item = &self.modules[m].program.items[i];
+        if self.eval_stack.len() >= MAX_ITEM_DEPTH {
+            let d = Diagnostic::error(
+                "E0219",
+                format!("`{}` sits at the end of a chain of more than {MAX_ITEM_DEPTH} items that each depend on the next", item_name(item)),
+                item.span(),
+            )
+            .label("dependency chain too long")
+            .help("split the computation, or carry state across steps with `param` and `update`");
+            self.diags.push(d);
+            self.slots.insert((m, i), Slot::Done(Val::Error));
+            return Val::Error;
+        }
         self.slots.insert((m, i), Slot::InProgress);
         self.eval_stack.push((item_name(item), item.span()));
         // Items are evaluated outside any function: their own module's scope.
