@@ -285,7 +285,8 @@ pub enum IndexItem {
 }
 
 /// A syntax error. Codes: E0101 invalid character or token, E0102 unexpected
-/// token, E0103 unexpected end of file, E0104 invalid number literal.
+/// token, E0103 unexpected end of file, E0104 invalid number literal, E0105
+/// nesting too deep (more than `weft_grammar::MAX_DEPTH` levels).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SyntaxError {
     pub code: &'static str,

@@ -934,3 +934,18 @@ fn timing_pathological() {
         eprintln!("{name}: {} errors in {:?}", errs.len(), t.elapsed());
     }
 }
+
+#[test]
+fn crlf_tabs_and_trailing_comments() {
+    let src = "dim B\r\n\tinput x: f32[B]\t// c\r\noutput x // end";
+    let p = parse_ok(src);
+    assert_eq!(p.items.len(), 3);
+    assert_eq!(text(src, p.items[1].span()), "input x: f32[B]");
+}
+
+#[test]
+fn leading_dot_float_is_not_a_number() {
+    let (_, errs) = parse(F, "let a = .5");
+    assert_eq!(codes(&errs), ["E0102"]);
+    assert_eq!(errs[0].message, "unexpected `.`, expected an expression");
+}
