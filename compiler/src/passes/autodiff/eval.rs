@@ -1,0 +1,397 @@
+//! A tiny, naive f64 evaluator of the graph IR, for the autodiff tests only
+//! (independent of the real interpreter). Every value is a `Vec<f64>` in C
+//! order with a concrete shape; integers and bools are stored as f64.
+
+use std::collections::HashMap;
+
+use crate::ir::graph::Graph;
+use crate::ir::op::{BinaryOp, Distribution, Op, ReduceOp, UnaryOp};
+use crate::ir::types::{Dim, Scalar, TensorType};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct T {
+    pub shape: Vec<usize>,
+    pub data: Vec<f64>,
+}
+
+impl T {
+    pub fn new(shape: Vec<usize>, data: Vec<f64>) -> T {
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            data.len(),
+            "shape/data mismatch"
+        );
+        T { shape, data }
+    }
+    pub fn zeros(shape: Vec<usize>) -> T {
+        let n = shape.iter().product();
+        T {
+            shape,
+            data: vec![0.0; n],
+        }
+    }
+    pub fn scalar(v: f64) -> T {
+        T {
+            shape: vec![],
+            data: vec![v],
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Env {
+    pub values: HashMap<String, T>,
+    pub dims: HashMap<String, usize>,
+}
+
+impl Env {
+    pub fn dim(&self, d: &Dim) -> usize {
+        match d {
+            Dim::Lit(n) => *n as usize,
+            Dim::Sym(s) => *self
+                .dims
+                .get(&**s)
+                .unwrap_or_else(|| panic!("unbound size {s}")),
+        }
+    }
+    pub fn shape(&self, ty: &TensorType) -> Vec<usize> {
+        ty.shape.iter().map(|d| self.dim(d)).collect()
+    }
+}
+
+fn strides(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        s[i] = s[i + 1] * shape[i + 1];
+    }
+    s
+}
+
+fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
+    let mut c = vec![0; shape.len()];
+    for k in (0..shape.len()).rev() {
+        c[k] = i % shape[k];
+        i /= shape[k];
+    }
+    c
+}
+
+fn ravel(c: &[usize], shape: &[usize]) -> usize {
+    c.iter().zip(strides(shape)).map(|(a, s)| a * s).sum()
+}
+
+/// `out[c] = f(c)` over every coordinate of `shape`.
+fn build(shape: Vec<usize>, f: impl Fn(&[usize]) -> f64) -> T {
+    let n: usize = shape.iter().product();
+    let data = (0..n).map(|i| f(&unravel(i, &shape))).collect();
+    T { shape, data }
+}
+
+fn sign(v: f64) -> f64 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+fn b2f(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// Evaluates every node; returns the values of the outputs, by name.
+pub fn eval(g: &Graph, env: &Env) -> HashMap<String, T> {
+    let mut vals: Vec<T> = Vec::with_capacity(g.len());
+    for id in g.ids() {
+        let n = g.node(id);
+        let a: Vec<&T> = n.args.iter().map(|x| &vals[x.index()]).collect();
+        let is_int = n.ty.dtype.is_int();
+        let v = match &n.op {
+            Op::Input { name, .. } | Op::Param { name, .. } => env
+                .values
+                .get(name)
+                .unwrap_or_else(|| panic!("no value for {name}"))
+                .clone(),
+            Op::Literal { value, .. } => T::scalar(match value {
+                Scalar::Float(v) => *v,
+                Scalar::Int(v) => *v as f64,
+                Scalar::Bool(v) => b2f(*v),
+            }),
+            Op::SizeOf { dims, .. } => T::scalar(dims.iter().map(|d| env.dim(d) as f64).product()),
+            Op::Iota { ty, axis } => build(env.shape(ty), |c| c[*axis] as f64),
+            Op::Random { ty, dist, seed } => {
+                let shape = env.shape(ty);
+                let mut r = super::harness::Rng(*seed);
+                let n: usize = shape.iter().product();
+                let data = (0..n)
+                    .map(|_| match dist {
+                        Distribution::Normal { mean, std } => mean + std * r.normal(),
+                        Distribution::Uniform { lo, hi } => lo + (hi - lo) * r.uniform(),
+                    })
+                    .collect();
+                T::new(shape, data)
+            }
+            Op::Unary(u) => {
+                let f = |x: f64| match u {
+                    UnaryOp::Neg => -x,
+                    UnaryOp::Exp => x.exp(),
+                    UnaryOp::Log => x.ln(),
+                    UnaryOp::Sqrt => x.sqrt(),
+                    UnaryOp::Rsqrt => 1.0 / x.sqrt(),
+                    UnaryOp::Abs => x.abs(),
+                    UnaryOp::Sign => sign(x),
+                    UnaryOp::Floor => x.floor(),
+                    UnaryOp::Ceil => x.ceil(),
+                    UnaryOp::Sin => x.sin(),
+                    UnaryOp::Cos => x.cos(),
+                    UnaryOp::Tanh => x.tanh(),
+                    UnaryOp::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+                    UnaryOp::Relu => x.max(0.0),
+                };
+                T::new(
+                    a[0].shape.clone(),
+                    a[0].data.iter().map(|&x| f(x)).collect(),
+                )
+            }
+            Op::Binary(op) => {
+                let int_args = g.ty(n.args[0]).dtype.is_int();
+                let f = |x: f64, y: f64| match op {
+                    BinaryOp::Add => x + y,
+                    BinaryOp::Sub => x - y,
+                    BinaryOp::Mul => x * y,
+                    BinaryOp::Div if int_args => (x / y).floor(),
+                    BinaryOp::Div => x / y,
+                    BinaryOp::Pow => x.powf(y),
+                    BinaryOp::Max => x.max(y),
+                    BinaryOp::Min => x.min(y),
+                    BinaryOp::Lt => b2f(x < y),
+                    BinaryOp::Le => b2f(x <= y),
+                    BinaryOp::Gt => b2f(x > y),
+                    BinaryOp::Ge => b2f(x >= y),
+                    BinaryOp::Eq => b2f(x == y),
+                    BinaryOp::Ne => b2f(x != y),
+                };
+                let d = a[0]
+                    .data
+                    .iter()
+                    .zip(&a[1].data)
+                    .map(|(&x, &y)| f(x, y))
+                    .collect();
+                T::new(a[0].shape.clone(), d)
+            }
+            Op::Select => {
+                let d = (0..a[0].data.len())
+                    .map(|i| {
+                        if a[0].data[i] != 0.0 {
+                            a[1].data[i]
+                        } else {
+                            a[2].data[i]
+                        }
+                    })
+                    .collect();
+                T::new(a[0].shape.clone(), d)
+            }
+            Op::Cast { to } => {
+                let f = |x: f64| {
+                    if to.is_int() {
+                        x.trunc()
+                    } else if to.is_float() {
+                        x
+                    } else {
+                        b2f(x != 0.0)
+                    }
+                };
+                T::new(
+                    a[0].shape.clone(),
+                    a[0].data.iter().map(|&x| f(x)).collect(),
+                )
+            }
+            Op::Broadcast { shape } => {
+                let shape: Vec<usize> = shape.iter().map(|d| env.dim(d)).collect();
+                let src = a[0];
+                let lead = shape.len() - src.shape.len();
+                build(shape, |c| {
+                    let sc: Vec<usize> = src
+                        .shape
+                        .iter()
+                        .enumerate()
+                        .map(|(k, &s)| if s == 1 { 0 } else { c[lead + k] })
+                        .collect();
+                    src.data[ravel(&sc, &src.shape)]
+                })
+            }
+            Op::Reshape { shape } => T::new(
+                shape.iter().map(|d| env.dim(d)).collect(),
+                a[0].data.clone(),
+            ),
+            Op::StopGradient => a[0].clone(),
+            Op::Transpose { perm } => {
+                let src = a[0];
+                let shape: Vec<usize> = perm.iter().map(|&p| src.shape[p]).collect();
+                build(shape, |c| {
+                    let mut sc = vec![0; c.len()];
+                    for (i, &p) in perm.iter().enumerate() {
+                        sc[p] = c[i];
+                    }
+                    src.data[ravel(&sc, &src.shape)]
+                })
+            }
+            Op::Slice {
+                axis,
+                start,
+                step,
+                len,
+            } => {
+                let src = a[0];
+                let size = src.shape[*axis] as i64;
+                let s0 = if *start < 0 { start + size } else { *start } as usize;
+                let mut shape = src.shape.clone();
+                shape[*axis] = env.dim(len);
+                build(shape, |c| {
+                    let mut sc = c.to_vec();
+                    sc[*axis] = s0 + c[*axis] * *step as usize;
+                    src.data[ravel(&sc, &src.shape)]
+                })
+            }
+            Op::SliceGrad {
+                ty,
+                axis,
+                start,
+                step,
+            } => {
+                let src = a[0];
+                let mut r = T::zeros(env.shape(ty));
+                let size = r.shape[*axis] as i64;
+                let s0 = if *start < 0 { start + size } else { *start } as usize;
+                for i in 0..src.data.len() {
+                    let mut c = unravel(i, &src.shape);
+                    c[*axis] = s0 + c[*axis] * *step as usize;
+                    let j = ravel(&c, &r.shape);
+                    r.data[j] += src.data[i];
+                }
+                r
+            }
+            Op::Concat { axis } => {
+                let mut shape = a[0].shape.clone();
+                shape[*axis] = a.iter().map(|t| t.shape[*axis]).sum();
+                build(shape, |c| {
+                    let mut k = c[*axis];
+                    for t in &a {
+                        if k < t.shape[*axis] {
+                            let mut sc = c.to_vec();
+                            sc[*axis] = k;
+                            return t.data[ravel(&sc, &t.shape)];
+                        }
+                        k -= t.shape[*axis];
+                    }
+                    unreachable!()
+                })
+            }
+            Op::Gather => {
+                let (table, idx) = (a[0], a[1]);
+                let mut shape = idx.shape.clone();
+                shape.extend(&table.shape[1..]);
+                let r = idx.shape.len();
+                build(shape, |c| {
+                    let row = idx.data[ravel(&c[..r], &idx.shape)] as usize;
+                    let mut sc = vec![row];
+                    sc.extend(&c[r..]);
+                    table.data[ravel(&sc, &table.shape)]
+                })
+            }
+            Op::ScatterAdd { ty } => {
+                let (idx, src) = (a[0], a[1]);
+                let mut out = T::zeros(env.shape(ty));
+                let r = idx.shape.len();
+                for i in 0..src.data.len() {
+                    let c = unravel(i, &src.shape);
+                    let row = idx.data[ravel(&c[..r], &idx.shape)] as usize;
+                    let mut dc = vec![row];
+                    dc.extend(&c[r..]);
+                    let j = ravel(&dc, &out.shape);
+                    out.data[j] += src.data[i];
+                }
+                out
+            }
+            Op::Reduce { op, axes } => {
+                let src = a[0];
+                let mut shape = src.shape.clone();
+                for &x in axes {
+                    shape[x] = 1;
+                }
+                let init = match op {
+                    ReduceOp::Sum => 0.0,
+                    ReduceOp::Max => f64::NEG_INFINITY,
+                    ReduceOp::Min => f64::INFINITY,
+                };
+                let mut out = T::new(shape.clone(), vec![init; shape.iter().product()]);
+                for i in 0..src.data.len() {
+                    let mut c = unravel(i, &src.shape);
+                    for &x in axes {
+                        c[x] = 0;
+                    }
+                    let j = ravel(&c, &shape);
+                    let v = src.data[i];
+                    out.data[j] = match op {
+                        ReduceOp::Sum => out.data[j] + v,
+                        ReduceOp::Max => out.data[j].max(v),
+                        ReduceOp::Min => out.data[j].min(v),
+                    };
+                }
+                out
+            }
+            Op::ArgMax { axis } => {
+                let src = a[0];
+                let mut shape = src.shape.clone();
+                shape.remove(*axis);
+                build(shape, |c| {
+                    let mut best = (f64::NEG_INFINITY, 0usize);
+                    for k in 0..src.shape[*axis] {
+                        let mut sc = c.to_vec();
+                        sc.insert(*axis, k);
+                        let v = src.data[ravel(&sc, &src.shape)];
+                        if v > best.0 || k == 0 {
+                            best = (v, k);
+                        }
+                    }
+                    best.1 as f64
+                })
+            }
+            Op::MatMul => {
+                let (x, y) = (a[0], a[1]);
+                let r = x.shape.len();
+                let k = x.shape[r - 1];
+                let mut shape = x.shape[..r - 1].to_vec();
+                shape.push(y.shape[r - 1]);
+                build(shape, |c| {
+                    (0..k)
+                        .map(|kk| {
+                            let mut xc = c.to_vec();
+                            xc[r - 1] = kk;
+                            let mut yc = c.to_vec();
+                            yc[r - 2] = kk;
+                            x.data[ravel(&xc, &x.shape)] * y.data[ravel(&yc, &y.shape)]
+                        })
+                        .sum()
+                })
+            }
+            Op::Grad => panic!("grad node left for the evaluator"),
+        };
+        let v = if is_int {
+            T::new(v.shape.clone(), v.data.iter().map(|x| x.trunc()).collect())
+        } else {
+            v
+        };
+        vals.push(v);
+    }
+    g.outputs
+        .iter()
+        .map(|(n, id)| (n.clone(), vals[id.index()].clone()))
+        .collect()
+}
