@@ -26,7 +26,11 @@
 //!    ([`rules::vjp`]) and the contributions to its active operands are summed
 //!    with `add` (a node used several times gets the sum);
 //! 4. each `grad(Y, x)` becomes x's adjoint (zeros of x's type if nothing
-//!    reached it), labelled `d_Y/d_x`.
+//!    reached it), labelled `d_Y/d_x`. Where that adjoint node is also used
+//!    by other nodes of the backward graph, or is the adjoint of several x's
+//!    (`y = a + b`), the grad gets a private identity node (a `reshape` to its
+//!    own shape) instead, so that a later `grad` *with respect to* this grad
+//!    result counts only the program's uses of it, not the backward graph's.
 //!
 //! The sweep runs on the graph being built, where every earlier `grad` has
 //! already been expanded into ordinary IR; so an outer `grad` differentiates
@@ -142,9 +146,20 @@ fn expand(
         .collect::<Result<_, _>>()?;
     let adj = sweep(out, new_of(y_old)?, &wrt, span)?;
     let y_name = name_of(g, y_old);
+    let claims = |a: NodeId| adj.iter().filter(|&&b| b == Some(a)).count();
     for (i, &(k, x)) in group.iter().enumerate() {
         let ty = g.ty(x).clone();
         let r = match adj[i] {
+            // An adjoint that other nodes use, or that serves several grads, gets
+            // a private identity node: `grad` with respect to this grad result
+            // must see only its own uses (see the module header).
+            Some(a) if *out.ty(a) == ty && (has_users(out, a) || claims(a) > 1) => out.add(
+                Op::Reshape {
+                    shape: ty.shape.clone(),
+                },
+                &[a],
+                span,
+            ),
             Some(a) if *out.ty(a) == ty => a,
             Some(a) => {
                 return Err(format!(
@@ -163,6 +178,13 @@ fn expand(
     done.get(&gid)
         .copied()
         .ok_or_else(|| "grad node missing from its own sweep".into())
+}
+
+fn has_users(g: &Graph, id: NodeId) -> bool {
+    g.dag
+        .neighbors_directed(id, petgraph::Direction::Outgoing)
+        .next()
+        .is_some()
 }
 
 /// A node's user-facing name: its input/param name or its `let` label.

@@ -449,6 +449,52 @@ fn grad_with_respect_to_intermediate_nodes() {
 }
 
 #[test]
+fn grad_with_respect_to_grad_results_sees_only_their_uses() {
+    // y = sum(a + b): ga and gb are both ones, computed by one node.
+    // L = sum(ga·ga) + sum(gb): dL/dga = 2·ga = 2, dL/dgb = 1.
+    let mut g = Graph::new();
+    let a = input(&mut g, "a", f64t(&[3]));
+    let b = input(&mut g, "b", f64t(&[3]));
+    let s = bin(&mut g, BinaryOp::Add, a, b);
+    let y = sum_all(&mut g, s);
+    let ga = grad(&mut g, y, a);
+    let gb = grad(&mut g, y, b);
+    let sq = bin(&mut g, BinaryOp::Mul, ga, ga);
+    let l1 = sum_all(&mut g, sq);
+    let l2 = sum_all(&mut g, gb);
+    let l = bin(&mut g, BinaryOp::Add, l1, l2);
+    let dga = grad(&mut g, l, ga);
+    let dgb = grad(&mut g, l, gb);
+    // h = 2x, y2 = sum(h·h): the backward graph computes gx = 2·gh, yet gx is
+    // not a use of gh in the program: d sum(gx) / d gh = 0.
+    let x = input(&mut g, "x", f64t(&[2]));
+    let h = g.binary_scalar(BinaryOp::Mul, x, 2.0, None);
+    let hh = bin(&mut g, BinaryOp::Mul, h, h);
+    let y2 = sum_all(&mut g, hh);
+    let gh = grad(&mut g, y2, h);
+    let gx = grad(&mut g, y2, x);
+    let l3 = sum_all(&mut g, gx);
+    let dgh = grad(&mut g, l3, gh);
+    g.outputs.extend([
+        ("dga".into(), dga),
+        ("dgb".into(), dgb),
+        ("dgh".into(), dgh),
+    ]);
+    let ad = differentiate(&g);
+    let mut env = Env::default();
+    env.values
+        .insert("a".into(), T::new(vec![3], vec![1.0, 2.0, 3.0]));
+    env.values
+        .insert("b".into(), T::new(vec![3], vec![-1.0, 0.5, 4.0]));
+    env.values
+        .insert("x".into(), T::new(vec![2], vec![0.5, -1.5]));
+    let v = eval(&ad, &env);
+    assert_close("dga", &v["dga"].data, &[2.0; 3], 1e-12);
+    assert_close("dgb", &v["dgb"].data, &[1.0; 3], 1e-12);
+    assert_eq!(v["dgh"], T::zeros(vec![2]));
+}
+
+#[test]
 fn stop_gradient_blocks() {
     // y = sum(x · stop_gradient(x)): dy/dx = x, not 2x.
     let mut g = Graph::new();
