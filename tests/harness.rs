@@ -42,7 +42,11 @@ fn weft_files(dir: &Path) -> Vec<PathBuf> {
         .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).collect())
         .unwrap_or_default();
     v.retain(|p| p.extension().is_some_and(|e| e == "weft"));
-    v.retain(|p| !std::fs::read_to_string(p).unwrap_or_default().starts_with("// module"));
+    v.retain(|p| {
+        !std::fs::read_to_string(p)
+            .unwrap_or_default()
+            .starts_with("// module")
+    });
     v.sort();
     v
 }
@@ -55,7 +59,10 @@ struct Compiled {
 fn compile(path: &Path) -> Compiled {
     let text = std::fs::read_to_string(path).expect("test case readable");
     let mut map = SourceMap::new();
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let id = map.add(&name, text);
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let out = front::compile(&mut map, id, &DirLoader(dir), &front::Options::default());
@@ -65,14 +72,21 @@ fn compile(path: &Path) -> Compiled {
 fn report(what: &str, failures: Vec<String>, total: usize) {
     assert!(total > 0, "{what}: no cases found");
     if !failures.is_empty() {
-        panic!("{what}: {} of {total} cases failed:\n{}", failures.len(), failures.join("\n"));
+        panic!(
+            "{what}: {} of {total} cases failed:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
     }
 }
 
 /// Runs the pass pipeline with the verifier after each pass.
 fn lower(path: &Path, c: Compiled) -> Result<ir::graph::Graph, String> {
     let rendered = diag::render(&c.map, &c.out.diags, false);
-    let g = c.out.graph.ok_or_else(|| format!("{}: errors:\n{rendered}", path.display()))?;
+    let g = c
+        .out
+        .graph
+        .ok_or_else(|| format!("{}: errors:\n{rendered}", path.display()))?;
     passes::run_pipeline(g, &mut |_, _| {}).map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -101,7 +115,10 @@ fn check_err_dir(dir: &Path, snapshot_prefix: &str) {
     let mut fails = Vec::new();
     for f in &files {
         let Some((code, line)) = expectation(f) else {
-            fails.push(format!("{}: no `// expect: CODE line N` header", f.display()));
+            fails.push(format!(
+                "{}: no `// expect: CODE line N` header",
+                f.display()
+            ));
             continue;
         };
         let c = compile(f);
@@ -110,10 +127,16 @@ fn check_err_dir(dir: &Path, snapshot_prefix: &str) {
         });
         let rendered = diag::render(&c.map, &c.out.diags, false);
         if c.out.graph.is_some() || !hit {
-            fails.push(format!("{}: want {code} at line {line}, got:\n{rendered}", f.display()));
+            fails.push(format!(
+                "{}: want {code} at line {line}, got:\n{rendered}",
+                f.display()
+            ));
             continue;
         }
-        let name = f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = f
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         insta::with_settings!({snapshot_path => root().join("tests/snapshots"), prepend_module_to_snapshot => false, omit_expression => true}, {
             insta::assert_snapshot!(format!("{snapshot_prefix}{name}"), rendered);
         });
@@ -158,7 +181,10 @@ fn ir_snapshots() {
             fails.push(format!("{}: {e}", f.display()));
             continue;
         }
-        let name = f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = f
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         insta::with_settings!({snapshot_path => root().join("tests/snapshots"), prepend_module_to_snapshot => false, omit_expression => true}, {
             insta::assert_snapshot!(format!("ir__{name}"), dumps);
         });
@@ -170,7 +196,10 @@ fn ir_snapshots() {
 
 fn to_f64(a: &NpyArray) -> Vec<f64> {
     match &a.data {
-        Data::F16(v) => v.iter().map(|&h| weft_runtime::half::f16_to_f64(h)).collect(),
+        Data::F16(v) => v
+            .iter()
+            .map(|&h| weft_runtime::half::f16_to_f64(h))
+            .collect(),
         Data::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
         Data::F64(v) => v.clone(),
         Data::I32(v) => v.iter().map(|&x| f64::from(x)).collect(),
@@ -183,7 +212,11 @@ fn to_f64(a: &NpyArray) -> Vec<f64> {
 fn meta_str(meta: &serde_json::Value, key: &str) -> Vec<String> {
     meta[key]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -201,7 +234,9 @@ fn run_case(dir: &Path, extra: &[&str]) -> Result<(), String> {
     let tmp = std::env::temp_dir().join(format!(
         "weft-case-{}-{}",
         std::process::id(),
-        dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        dir.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     ));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
@@ -211,22 +246,34 @@ fn run_case(dir: &Path, extra: &[&str]) -> Result<(), String> {
             .output()
             .map_err(|e| e.to_string())?;
         let code_re = meta["expect"]["code"].as_str().unwrap_or("");
-        let lines: Vec<u64> =
-            meta["expect"]["lines"].as_array().map(|a| a.iter().filter_map(|v| v.as_u64()).collect()).unwrap_or_default();
+        let lines: Vec<u64> = meta["expect"]["lines"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_u64()).collect())
+            .unwrap_or_default();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let hit = stdout.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).any(|d| {
-            d["code"].as_str().is_some_and(|c| c.starts_with(code_re)) && d["line"].as_u64().is_some_and(|l| lines.contains(&l))
-        });
+        let hit = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .any(|d| {
+                d["code"].as_str().is_some_and(|c| c.starts_with(code_re))
+                    && d["line"].as_u64().is_some_and(|l| lines.contains(&l))
+            });
         return if out.status.code() == Some(1) && hit {
             Ok(())
         } else {
-            Err(format!("exit {:?}, want 1 with {code_re} at {lines:?}: {stdout}", out.status.code()))
+            Err(format!(
+                "exit {:?}, want 1 with {code_re} at {lines:?}: {stdout}",
+                out.status.code()
+            ))
         };
     }
     let mut cmd = Command::new(weft());
     cmd.arg("run").arg(&prog);
     for k in meta_str(&meta, "inputs") {
-        cmd.arg("--input").arg(format!("{k}={}", dir.join("in").join(format!("{k}.npy")).display()));
+        cmd.arg("--input").arg(format!(
+            "{k}={}",
+            dir.join("in").join(format!("{k}.npy")).display()
+        ));
     }
     if let Some(sc) = meta["scalars"].as_object() {
         for (k, v) in sc {
@@ -234,12 +281,15 @@ fn run_case(dir: &Path, extra: &[&str]) -> Result<(), String> {
                 "@missing" => tmp.join("does-not-exist.npy").display().to_string(),
                 "@garbage" => {
                     let p = tmp.join("garbage.npy");
-                    let bytes: Vec<u8> = (0..300u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+                    let bytes: Vec<u8> = (0..300u32)
+                        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+                        .collect();
                     std::fs::write(&p, bytes).map_err(|e| e.to_string())?;
                     p.display().to_string()
                 }
                 "@truncated" => {
-                    let src = std::fs::read(dir.join("in").join("y.npy")).map_err(|e| e.to_string())?;
+                    let src =
+                        std::fs::read(dir.join("in").join("y.npy")).map_err(|e| e.to_string())?;
                     // The header claims more elements than the data holds.
                     let mut b = src.clone();
                     if let Some(pos) = find(&src, b"(4,)") {
@@ -255,7 +305,10 @@ fn run_case(dir: &Path, extra: &[&str]) -> Result<(), String> {
         }
     }
     for k in meta_str(&meta, "params") {
-        cmd.arg("--param").arg(format!("{k}={}", dir.join("in").join(format!("param.{k}.npy")).display()));
+        cmd.arg("--param").arg(format!(
+            "{k}={}",
+            dir.join("in").join(format!("param.{k}.npy")).display()
+        ));
     }
     let steps = meta["steps"].as_u64().unwrap_or(1);
     if steps != 1 {
@@ -274,7 +327,10 @@ fn run_case(dir: &Path, extra: &[&str]) -> Result<(), String> {
         return if out.status.code() == Some(want) && !stderr.trim().is_empty() {
             Ok(())
         } else {
-            Err(format!("exit {:?}, want {want}: {stderr}", out.status.code()))
+            Err(format!(
+                "exit {:?}, want {want}: {stderr}",
+                out.status.code()
+            ))
         };
     }
     if !out.status.success() {
@@ -288,7 +344,10 @@ fn run_case(dir: &Path, extra: &[&str]) -> Result<(), String> {
         .unwrap_or_default();
     wants.sort();
     for w in wants {
-        let name = w.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = w
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let want = read_npy_file(&w).map_err(|e| e.to_string())?;
         let got = match read_npy_file(&outdir.join(&name)) {
             Ok(g) => g,
@@ -298,13 +357,30 @@ fn run_case(dir: &Path, extra: &[&str]) -> Result<(), String> {
             }
         };
         if got.shape != want.shape || got.dtype() != want.dtype() {
-            errs.push(format!("output {name}: {:?} {:?}, want {:?} {:?}", got.dtype(), got.shape, want.dtype(), want.shape));
+            errs.push(format!(
+                "output {name}: {:?} {:?}, want {:?} {:?}",
+                got.dtype(),
+                got.shape,
+                want.dtype(),
+                want.shape
+            ));
             continue;
         }
         let (g, wv) = (to_f64(&got), to_f64(&want));
-        let bad: Vec<usize> = (0..g.len()).filter(|&i| !(g[i] - wv[i]).abs().le(&(atol + rtol * wv[i].abs())) && !(g[i].is_nan() && wv[i].is_nan())).collect();
+        let bad: Vec<usize> = (0..g.len())
+            .filter(|&i| {
+                !(g[i] - wv[i]).abs().le(&(atol + rtol * wv[i].abs()))
+                    && !(g[i].is_nan() && wv[i].is_nan())
+            })
+            .collect();
         if let Some(&i) = bad.first() {
-            errs.push(format!("output {name}: {}/{} values off (first at {i}: got {}, want {})", bad.len(), g.len(), g[i], wv[i]));
+            errs.push(format!(
+                "output {name}: {}/{} values off (first at {i}: got {}, want {})",
+                bad.len(),
+                g.len(),
+                g[i],
+                wv[i]
+            ));
         }
     }
     let _ = std::fs::remove_dir_all(&tmp);
@@ -321,7 +397,12 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 fn run_cases_in(dir: &Path, extra: &[&str]) -> (Vec<String>, usize) {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.join("meta.json").exists()).collect())
+        .map(|r| {
+            r.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.join("meta.json").exists())
+                .collect()
+        })
         .unwrap_or_default();
     cases.sort();
     let mut fails = Vec::new();
@@ -374,9 +455,48 @@ impl Rng {
 }
 
 const SNIPPETS: &[&str] = &[
-    "(", ")", "[", "]", ",", ":", ";", "=", "@", "**", "-", "..", "0", "-1", "1e309", "99999999999999999999",
-    "2147483648", "x", "B", "f64", "i32", "bool", "grad(", "sum(", "axis=", "keepdims=true", "let", "fn", "use nn",
-    "output", "update", "param", "input", "dim", "const", "transpose(", "reshape(", "(-1,", "nn.", "é", "\0", "\n",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ":",
+    ";",
+    "=",
+    "@",
+    "**",
+    "-",
+    "..",
+    "0",
+    "-1",
+    "1e309",
+    "99999999999999999999",
+    "2147483648",
+    "x",
+    "B",
+    "f64",
+    "i32",
+    "bool",
+    "grad(",
+    "sum(",
+    "axis=",
+    "keepdims=true",
+    "let",
+    "fn",
+    "use nn",
+    "output",
+    "update",
+    "param",
+    "input",
+    "dim",
+    "const",
+    "transpose(",
+    "reshape(",
+    "(-1,",
+    "nn.",
+    "é",
+    "\0",
+    "\n",
 ];
 
 /// Mutates a program: deletes, duplicates, swaps and inserts spans of text.
@@ -427,8 +547,14 @@ fn front_end_never_panics_on_mutated_programs() {
     let mut corpus = weft_files(&root().join("tests/check/ok"));
     corpus.extend(weft_files(&root().join("tests/check/err")));
     corpus.extend(weft_files(&root().join("examples")));
-    let texts: Vec<String> = corpus.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect();
-    let budget: usize = std::env::var("WEFT_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+    let texts: Vec<String> = corpus
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect();
+    let budget: usize = std::env::var("WEFT_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
     let mut rng = Rng(0x5EED);
     let mut checked = 0;
     for k in 0..budget {
@@ -451,4 +577,32 @@ fn front_end_never_panics_on_mutated_programs() {
         checked += 1;
     }
     assert_eq!(checked, budget);
+}
+
+/// Every ```weft block of the documentation checks cleanly: docs do not drift.
+#[test]
+fn docs_examples() {
+    let mut fails = Vec::new();
+    let mut total = 0;
+    for doc in ["README.md", "docs/language.md", "ARCHITECTURE.md"] {
+        let text = std::fs::read_to_string(root().join(doc)).unwrap_or_default();
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find("```weft\n") {
+            let body = &rest[start + 8..];
+            let end = body.find("```").unwrap_or(body.len());
+            let src = &body[..end];
+            total += 1;
+            let mut map = SourceMap::new();
+            let id = map.add(doc, src.to_string());
+            let out = front::compile(&mut map, id, &front::NoFiles, &front::Options::default());
+            if out.graph.is_none() {
+                fails.push(format!(
+                    "{doc}:\n{src}\n{}",
+                    diag::render(&map, &out.diags, false)
+                ));
+            }
+            rest = &body[end..];
+        }
+    }
+    report("docs examples", fails, total);
 }

@@ -16,7 +16,11 @@ const EXIT_COMPILE: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "weft", version, about = "An ahead-of-time compiler for tensor workflows")]
+#[command(
+    name = "weft",
+    version,
+    about = "An ahead-of-time compiler for tensor workflows"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -85,7 +89,9 @@ const STACK_BYTES: usize = 1 << 30;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let worker = std::thread::Builder::new().stack_size(STACK_BYTES).spawn(move || real_main(cli));
+    let worker = std::thread::Builder::new()
+        .stack_size(STACK_BYTES)
+        .spawn(move || real_main(cli));
     match worker.map(|h| h.join()) {
         Ok(Ok(code)) => code,
         Ok(Err(_)) => ExitCode::from(101),
@@ -98,7 +104,12 @@ fn main() -> ExitCode {
 
 fn real_main(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Check { file, message_format, dump_after, sets } => {
+        Command::Check {
+            file,
+            message_format,
+            dump_after,
+            sets,
+        } => {
             let sets = match parse_sets(&sets) {
                 Ok(s) => s,
                 Err(code) => return code,
@@ -191,7 +202,10 @@ fn compile(
     match format {
         MessageFormat::Json => print!("{}", diag::render_json(&map, &out.diags)),
         MessageFormat::Human => {
-            eprint!("{}", diag::render(&map, &out.diags, std::io::stderr().is_terminal()))
+            eprint!(
+                "{}",
+                diag::render(&map, &out.diags, std::io::stderr().is_terminal())
+            )
         }
     }
     let Some(graph) = out.graph else {
@@ -210,12 +224,17 @@ fn compile(
 }
 
 fn run(file: &Path, args: &[String]) -> ExitCode {
-    const SPEC: FlagSpec =
-        FlagSpec { allow_set: true, extra_flags: &["--dump-after", "--message-format"] };
+    const SPEC: FlagSpec = FlagSpec {
+        allow_set: true,
+        extra_flags: &["--dump-after", "--message-format"],
+    };
     let flags = match parse_run_flags(args, &SPEC) {
         Ok(f) => f,
         Err(e) if e.help => {
-            print!("{}", usage_text(&format!("weft run {}", file.display()), &SPEC));
+            print!(
+                "{}",
+                usage_text(&format!("weft run {}", file.display()), &SPEC)
+            );
             return ExitCode::SUCCESS;
         }
         Err(e) => {
@@ -261,7 +280,10 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
     match &flags.out {
         Some(dir) => {
             if let Err(e) = std::fs::create_dir_all(dir) {
-                eprintln!("error: cannot create output directory {}: {e}", dir.display());
+                eprintln!(
+                    "error: cannot create output directory {}: {e}",
+                    dir.display()
+                );
                 return ExitCode::from(3);
             }
             for (name, t) in &outputs {

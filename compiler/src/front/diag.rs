@@ -39,7 +39,10 @@ impl Diagnostic {
         }
     }
     pub fn warning(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message, span) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message, span)
+        }
     }
     pub fn label(mut self, l: impl Into<String>) -> Diagnostic {
         self.label = l.into();
@@ -76,12 +79,20 @@ fn to_codespan(d: &Diagnostic) -> CsDiag<usize> {
     if let Some(h) = &d.help {
         notes.push(format!("help: {h}"));
     }
-    CsDiag::new(sev).with_code(d.code).with_message(&d.message).with_labels(labels).with_notes(notes)
+    CsDiag::new(sev)
+        .with_code(d.code)
+        .with_message(&d.message)
+        .with_labels(labels)
+        .with_notes(notes)
 }
 
 /// Renders diagnostics as text, with colour when `color` is set.
 pub fn render(map: &SourceMap, diags: &[Diagnostic], color: bool) -> String {
-    let mut buf = if color { Buffer::ansi() } else { Buffer::no_color() };
+    let mut buf = if color {
+        Buffer::ansi()
+    } else {
+        Buffer::no_color()
+    };
     let config = term::Config::default();
     for d in diags {
         // Rendering only fails on a span outside its file: a compiler bug; fall back to plain text.
@@ -100,8 +111,10 @@ pub fn render_json(map: &SourceMap, diags: &[Diagnostic]) -> String {
     let mut out = String::new();
     for d in diags {
         let (line, column) = map.line_col(d.primary);
-        let (end_line, end_column) =
-            map.line_col(Span { start: d.primary.end, ..d.primary });
+        let (end_line, end_column) = map.line_col(Span {
+            start: d.primary.end,
+            ..d.primary
+        });
         let labels: Vec<serde_json::Value> = d
             .secondary
             .iter()

@@ -65,14 +65,22 @@ pub fn compile(map: &mut SourceMap, file: FileId, loader: &dyn Loader, opts: &Op
     let text = map.text(file).to_string();
     let (program, errs) = weft_grammar::parse(file, &text);
     diags.extend(errs.into_iter().map(syntax_diag));
-    let mut modules = vec![Module { name: "main".into(), file, program, is_main: true }];
+    let mut modules = vec![Module {
+        name: "main".into(),
+        file,
+        program,
+        is_main: true,
+    }];
     load_modules(map, loader, &mut modules, &mut diags);
     let (graph, more) = elab::elaborate(&modules, opts);
     diags.extend(more);
     dedup(&mut diags);
     diags.sort_by_key(|d| (d.primary.file != file, d.primary.file, d.primary.start));
     let has_errors = diags.iter().any(|d| d.is_error());
-    Output { graph: if has_errors { None } else { Some(graph) }, diags }
+    Output {
+        graph: if has_errors { None } else { Some(graph) },
+        diags,
+    }
 }
 
 fn syntax_diag(e: weft_grammar::ast::SyntaxError) -> Diagnostic {
@@ -126,7 +134,12 @@ fn load_modules(
                 let src = map.text(file).to_string();
                 let (program, errs) = weft_grammar::parse(file, &src);
                 diags.extend(errs.into_iter().map(syntax_diag));
-                modules.push(Module { name, file, program, is_main: false });
+                modules.push(Module {
+                    name,
+                    file,
+                    program,
+                    is_main: false,
+                });
             }
         }
         i += 1;
@@ -153,7 +166,9 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -173,13 +188,18 @@ pub(crate) fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>)
 
 /// The `const`s the program in `file` declares, with their literal kinds,
 /// for validating `--set` before compiling.
-pub fn const_names(map: &SourceMap, file: FileId) -> Vec<(String, Option<crate::ir::types::Scalar>)> {
+pub fn const_names(
+    map: &SourceMap,
+    file: FileId,
+) -> Vec<(String, Option<crate::ir::types::Scalar>)> {
     let (program, _) = weft_grammar::parse(file, map.text(file));
     program
         .items
         .iter()
         .filter_map(|it| match it {
-            Item::Const { name, value, .. } => Some((name.name.clone(), elab::static_literal(value))),
+            Item::Const { name, value, .. } => {
+                Some((name.name.clone(), elab::static_literal(value)))
+            }
             _ => None,
         })
         .collect()
@@ -197,7 +217,10 @@ pub fn check_set(
         return Err(if names.is_empty() {
             format!("the program has no const named `{name}` (it declares no consts)")
         } else {
-            format!("the program has no const named `{name}`; its consts are: {}", names.join(", "))
+            format!(
+                "the program has no const named `{name}`; its consts are: {}",
+                names.join(", ")
+            )
         });
     };
     let Some(lit) = lit else { return Ok(()) };
@@ -207,7 +230,9 @@ pub fn check_set(
             Scalar::Int(_) => "an integer",
             Scalar::Bool(_) => "`true` or `false`",
         };
-        return Err(format!("`{name}` is declared with a literal of this kind, so VALUE must be {kind}"));
+        return Err(format!(
+            "`{name}` is declared with a literal of this kind, so VALUE must be {kind}"
+        ));
     }
     Ok(())
 }

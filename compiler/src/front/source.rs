@@ -25,11 +25,17 @@ impl SourceMap {
     }
 
     pub fn name(&self, file: FileId) -> String {
-        self.files.get(file.0 as usize).map(|f| f.name().clone()).unwrap_or_default()
+        self.files
+            .get(file.0 as usize)
+            .map(|f| f.name().clone())
+            .unwrap_or_default()
     }
 
     pub fn text(&self, file: FileId) -> &str {
-        self.files.get(file.0 as usize).map(|f| f.source().as_str()).unwrap_or("")
+        self.files
+            .get(file.0 as usize)
+            .map(|f| f.source().as_str())
+            .unwrap_or("")
     }
 
     /// 1-based line and column of a span's start.
@@ -38,8 +44,16 @@ impl SourceMap {
         let start = span.start as usize;
         match (self.files.line_index(id, start), self.files.get(id)) {
             (Ok(line), Ok(f)) => {
-                let line_start = self.files.line_range(id, line).map(|r| r.start).unwrap_or(0);
-                let col = f.source().get(line_start..start).map(|s| s.chars().count()).unwrap_or(0);
+                let line_start = self
+                    .files
+                    .line_range(id, line)
+                    .map(|r| r.start)
+                    .unwrap_or(0);
+                let col = f
+                    .source()
+                    .get(line_start..start)
+                    .map(|s| s.chars().count())
+                    .unwrap_or(0);
                 (line + 1, col + 1)
             }
             _ => (1, 1),

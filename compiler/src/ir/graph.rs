@@ -30,7 +30,10 @@ pub struct Node {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Init {
     Full(Scalar),
-    Random { dist: Distribution, seed: u64 },
+    Random {
+        dist: Distribution,
+        seed: u64,
+    },
     /// `arange`-like: position along the last axis.
     Iota,
 }
@@ -89,10 +92,18 @@ impl Graph {
             Ok(t) => t,
             Err(e) => {
                 self.bugs.push(format!("building {}: {e}", op.name()));
-                tys.first().map(|t| (*t).clone()).unwrap_or(TensorType::scalar(DType::F32))
+                tys.first()
+                    .map(|t| (*t).clone())
+                    .unwrap_or(TensorType::scalar(DType::F32))
             }
         };
-        let id = self.dag.add_node(Node { op, args: args.to_vec(), ty, span, label: None });
+        let id = self.dag.add_node(Node {
+            op,
+            args: args.to_vec(),
+            ty,
+            span,
+            label: None,
+        });
         for (i, &a) in args.iter().enumerate() {
             self.dag.add_edge(a, id, i as u32);
         }
@@ -156,14 +167,26 @@ impl Graph {
         if self.ty(a).shape == shape {
             return a;
         }
-        self.add(Op::Broadcast { shape: shape.to_vec() }, &[a], span)
+        self.add(
+            Op::Broadcast {
+                shape: shape.to_vec(),
+            },
+            &[a],
+            span,
+        )
     }
 
     pub fn reshape(&mut self, a: NodeId, shape: &[Dim], span: Option<Span>) -> NodeId {
         if self.ty(a).shape == shape {
             return a;
         }
-        self.add(Op::Reshape { shape: shape.to_vec() }, &[a], span)
+        self.add(
+            Op::Reshape {
+                shape: shape.to_vec(),
+            },
+            &[a],
+            span,
+        )
     }
 
     pub fn cast(&mut self, a: NodeId, to: DType, span: Option<Span>) -> NodeId {
@@ -177,11 +200,23 @@ impl Graph {
         if perm.iter().enumerate().all(|(i, &p)| i == p) {
             return a;
         }
-        self.add(Op::Transpose { perm: perm.to_vec() }, &[a], span)
+        self.add(
+            Op::Transpose {
+                perm: perm.to_vec(),
+            },
+            &[a],
+            span,
+        )
     }
 
     /// Reduction keeping the reduced axes as size 1. No axes: the operand itself.
-    pub fn reduce(&mut self, op: ReduceOp, a: NodeId, axes: &[usize], span: Option<Span>) -> NodeId {
+    pub fn reduce(
+        &mut self,
+        op: ReduceOp,
+        a: NodeId,
+        axes: &[usize],
+        span: Option<Span>,
+    ) -> NodeId {
         if axes.is_empty() {
             return a;
         }

@@ -72,7 +72,10 @@ impl UnaryOp {
 
     /// Whether the op is defined on integer tensors too (else floats only).
     pub fn accepts_int(self) -> bool {
-        matches!(self, UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sign | UnaryOp::Relu)
+        matches!(
+            self,
+            UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sign | UnaryOp::Relu
+        )
     }
 }
 
@@ -147,44 +150,90 @@ pub enum Distribution {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
     /// A declared `input`, bound from `--input`.
-    Input { name: String, ty: TensorType },
+    Input {
+        name: String,
+        ty: TensorType,
+    },
     /// The current value of a `param`.
-    Param { name: String, ty: TensorType },
+    Param {
+        name: String,
+        ty: TensorType,
+    },
     /// A scalar constant of the given dtype.
-    Literal { value: Scalar, dtype: DType },
+    Literal {
+        value: Scalar,
+        dtype: DType,
+    },
     /// The product of some run-time sizes, as a scalar of `dtype` (`mean` divides by it).
-    SizeOf { dims: Vec<Dim>, dtype: DType },
+    SizeOf {
+        dims: Vec<Dim>,
+        dtype: DType,
+    },
     /// Position along `axis`, in a tensor of type `ty` (`arange` is the 1-D case).
-    Iota { ty: TensorType, axis: usize },
+    Iota {
+        ty: TensorType,
+        axis: usize,
+    },
     /// Counter-based random numbers (see `weft_runtime::rng`): element `i` is a function of (seed, i).
-    Random { ty: TensorType, dist: Distribution, seed: u64 },
+    Random {
+        ty: TensorType,
+        dist: Distribution,
+        seed: u64,
+    },
     Unary(UnaryOp),
     /// Both operands have one exact type (comparisons give `bool`).
     Binary(BinaryOp),
     /// `where(cond, a, b)`: all three of one shape, `cond` is `bool`.
     Select,
-    Cast { to: DType },
+    Cast {
+        to: DType,
+    },
     /// NumPy broadcast of the operand to `shape`.
-    Broadcast { shape: Shape },
+    Broadcast {
+        shape: Shape,
+    },
     /// Same elements, C order, new shape.
-    Reshape { shape: Shape },
+    Reshape {
+        shape: Shape,
+    },
     /// Output axis `i` is input axis `perm[i]`.
-    Transpose { perm: Vec<usize> },
+    Transpose {
+        perm: Vec<usize>,
+    },
     /// Elements `start, start+step, ..` (`len` of them) along `axis`. A negative
     /// `start` counts from the end of the axis at run time.
-    Slice { axis: usize, start: i64, step: u64, len: Dim },
+    Slice {
+        axis: usize,
+        start: i64,
+        step: u64,
+        len: Dim,
+    },
     /// The adjoint of `Slice`: the operand placed at those positions of a zero tensor of type `ty`.
-    SliceGrad { ty: TensorType, axis: usize, start: i64, step: u64 },
+    SliceGrad {
+        ty: TensorType,
+        axis: usize,
+        start: i64,
+        step: u64,
+    },
     /// Operands joined along `axis`.
-    Concat { axis: usize },
+    Concat {
+        axis: usize,
+    },
     /// `table[idx]`: rows of `table` picked by the integer tensor `idx`; shape `idx.shape + table.shape[1..]`.
     Gather,
     /// The adjoint of `Gather`: `(idx, g)` rows added into a zero tensor of type `ty` (duplicates accumulate).
-    ScatterAdd { ty: TensorType },
+    ScatterAdd {
+        ty: TensorType,
+    },
     /// Reduces `axes` (sorted, distinct), keeping them as size 1.
-    Reduce { op: ReduceOp, axes: Vec<usize> },
+    Reduce {
+        op: ReduceOp,
+        axes: Vec<usize>,
+    },
     /// Index of the first maximum along `axis` (which is dropped); `i64`.
-    ArgMax { axis: usize },
+    ArgMax {
+        axis: usize,
+    },
     /// `[.., M, K] @ [.., K, N]` with identical batch axes.
     MatMul,
     /// Identity whose derivative is zero.
@@ -260,7 +309,11 @@ impl Op {
 pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
     if let Some(n) = op.arity() {
         if args.len() != n {
-            return Err(format!("{} takes {n} operands, got {}", op.name(), args.len()));
+            return Err(format!(
+                "{} takes {n} operands, got {}",
+                op.name(),
+                args.len()
+            ));
         }
     } else if args.is_empty() {
         return Err(format!("{} takes at least one operand", op.name()));
@@ -297,7 +350,10 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
             if ty.dtype.is_float() {
                 Ok(ty.clone())
             } else {
-                Err(format!("random values need a float dtype, not {}", ty.dtype))
+                Err(format!(
+                    "random values need a float dtype, not {}",
+                    ty.dtype
+                ))
             }
         }
         Op::Unary(u) => {
@@ -327,7 +383,9 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
         Op::Select => {
             let (c, a, b) = (args[0], args[1], args[2]);
             if c.dtype != DType::Bool || a != b || c.shape != a.shape {
-                Err(format!("select needs bool condition and equal types: {c}, {a}, {b}"))
+                Err(format!(
+                    "select needs bool condition and equal types: {c}, {a}, {b}"
+                ))
             } else {
                 Ok(a.clone())
             }
@@ -344,7 +402,10 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
             if Monomial::of(&args[0].shape) == Monomial::of(shape) {
                 Ok(TensorType::new(args[0].dtype, shape.clone()))
             } else {
-                Err(format!("reshape of {} to {:?} changes the element count", args[0], shape))
+                Err(format!(
+                    "reshape of {} to {:?} changes the element count",
+                    args[0], shape
+                ))
             }
         }
         Op::Transpose { perm } => {
@@ -359,9 +420,14 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
                 }
                 seen[p] = true;
             }
-            Ok(TensorType::new(a.dtype, perm.iter().map(|&p| a.shape[p].clone()).collect()))
+            Ok(TensorType::new(
+                a.dtype,
+                perm.iter().map(|&p| a.shape[p].clone()).collect(),
+            ))
         }
-        Op::Slice { axis, len, step, .. } => {
+        Op::Slice {
+            axis, len, step, ..
+        } => {
             let a = args[0];
             if *axis >= a.rank() || *step == 0 {
                 return Err(format!("slice axis {axis} invalid for {a}"));
@@ -390,7 +456,9 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
                 }
                 for (i, (x, y)) in a.shape.iter().zip(&first.shape).enumerate() {
                     if i != *axis && x != y {
-                        return Err(format!("concat operands {first} and {a} differ on axis {i}"));
+                        return Err(format!(
+                            "concat operands {first} and {a} differ on axis {i}"
+                        ));
                     }
                 }
                 match &a.shape[*axis] {

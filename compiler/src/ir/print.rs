@@ -26,10 +26,17 @@ pub fn op_str(op: &Op) -> String {
         Op::Cast { to } => format!("{name}[{to}]"),
         Op::Broadcast { shape } | Op::Reshape { shape } => format!("{name}{}", shape_str(shape)),
         Op::Transpose { perm } => format!("{name}{perm:?}"),
-        Op::Slice { axis, start, step, len } => {
+        Op::Slice {
+            axis,
+            start,
+            step,
+            len,
+        } => {
             format!("{name}[axis={axis}, start={start}, step={step}, len={len}]")
         }
-        Op::SliceGrad { axis, start, step, .. } => {
+        Op::SliceGrad {
+            axis, start, step, ..
+        } => {
             format!("{name}[axis={axis}, start={start}, step={step}]")
         }
         Op::Concat { axis } | Op::ArgMax { axis } => format!("{name}[axis={axis}]"),

@@ -21,8 +21,15 @@ pub enum DType {
 }
 
 impl DType {
-    pub const ALL: [DType; 7] =
-        [DType::F16, DType::BF16, DType::F32, DType::F64, DType::I32, DType::I64, DType::Bool];
+    pub const ALL: [DType; 7] = [
+        DType::F16,
+        DType::BF16,
+        DType::F32,
+        DType::F64,
+        DType::I32,
+        DType::I64,
+        DType::Bool,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -125,7 +132,7 @@ impl Monomial {
     /// `self / other` when it is a single dimension (a literal, or one size name
     /// with coefficient 1), as `reshape`'s `-1` needs.
     pub fn div_to_dim(&self, other: &Monomial) -> Option<Dim> {
-        if other.coef == 0 || self.coef % other.coef != 0 {
+        if other.coef == 0 || !self.coef.is_multiple_of(other.coef) {
             return None;
         }
         let coef = self.coef / other.coef;
@@ -154,13 +161,19 @@ impl TensorType {
         TensorType { dtype, shape }
     }
     pub fn scalar(dtype: DType) -> TensorType {
-        TensorType { dtype, shape: Vec::new() }
+        TensorType {
+            dtype,
+            shape: Vec::new(),
+        }
     }
     pub fn rank(&self) -> usize {
         self.shape.len()
     }
     pub fn with_dtype(&self, dtype: DType) -> TensorType {
-        TensorType { dtype, shape: self.shape.clone() }
+        TensorType {
+            dtype,
+            shape: self.shape.clone(),
+        }
     }
 }
 
@@ -205,8 +218,16 @@ pub fn broadcast_shapes(a: &[Dim], b: &[Dim]) -> Result<Shape, usize> {
     let n = a.len().max(b.len());
     let mut out = vec![Dim::Lit(1); n];
     for i in 0..n {
-        let da = if i < a.len() { Some(&a[a.len() - 1 - i]) } else { None };
-        let db = if i < b.len() { Some(&b[b.len() - 1 - i]) } else { None };
+        let da = if i < a.len() {
+            Some(&a[a.len() - 1 - i])
+        } else {
+            None
+        };
+        let db = if i < b.len() {
+            Some(&b[b.len() - 1 - i])
+        } else {
+            None
+        };
         out[n - 1 - i] = match (da, db) {
             (Some(x), None) | (None, Some(x)) => x.clone(),
             (Some(x), Some(y)) if x == y => x.clone(),
@@ -221,5 +242,9 @@ pub fn broadcast_shapes(a: &[Dim], b: &[Dim]) -> Result<Shape, usize> {
 /// Whether `from` broadcasts to exactly `to`.
 pub fn broadcasts_to(from: &[Dim], to: &[Dim]) -> bool {
     from.len() <= to.len()
-        && from.iter().rev().zip(to.iter().rev()).all(|(f, t)| f == t || f.is_one())
+        && from
+            .iter()
+            .rev()
+            .zip(to.iter().rev())
+            .all(|(f, t)| f == t || f.is_one())
 }

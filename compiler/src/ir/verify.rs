@@ -25,7 +25,10 @@ pub fn verify(g: &Graph, stage: Stage) -> Result<(), Vec<String>> {
                 errs.push(at(format!("operand %{} does not precede it", a.index())));
             }
         }
-        if errs.iter().any(|e| e.starts_with(&format!("%{} ", id.index()))) {
+        if errs
+            .iter()
+            .any(|e| e.starts_with(&format!("%{} ", id.index())))
+        {
             continue;
         }
         let mut from_edges: Vec<(u32, usize)> = g
@@ -34,8 +37,12 @@ pub fn verify(g: &Graph, stage: Stage) -> Result<(), Vec<String>> {
             .map(|e| (*e.weight(), petgraph::visit::EdgeRef::source(&e).index()))
             .collect();
         from_edges.sort_unstable();
-        let want: Vec<(u32, usize)> =
-            n.args.iter().enumerate().map(|(i, a)| (i as u32, a.index())).collect();
+        let want: Vec<(u32, usize)> = n
+            .args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (i as u32, a.index()))
+            .collect();
         if from_edges != want {
             errs.push(at("edges do not match operands".into()));
         }
@@ -56,7 +63,8 @@ pub fn verify(g: &Graph, stage: Stage) -> Result<(), Vec<String>> {
         }
     }
     for p in &g.params {
-        if !valid(p.node) || !matches!(&g.node(p.node).op, Op::Param { name: n, .. } if *n == p.name)
+        if !valid(p.node)
+            || !matches!(&g.node(p.node).op, Op::Param { name: n, .. } if *n == p.name)
         {
             errs.push(format!("param {} does not point at its param node", p.name));
         }
@@ -69,9 +77,11 @@ pub fn verify(g: &Graph, stage: Stage) -> Result<(), Vec<String>> {
     for (name, id) in &g.updates {
         match g.param(name) {
             None => errs.push(format!("update of {name}, which is not a param")),
-            Some(p) if valid(*id) && *g.ty(*id) != p.ty => {
-                errs.push(format!("update {name} has type {}, param is {}", g.ty(*id), p.ty))
-            }
+            Some(p) if valid(*id) && *g.ty(*id) != p.ty => errs.push(format!(
+                "update {name} has type {}, param is {}",
+                g.ty(*id),
+                p.ty
+            )),
             Some(_) if !valid(*id) => errs.push(format!("update {name} points at no node")),
             Some(_) => {}
         }

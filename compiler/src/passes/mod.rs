@@ -19,8 +19,16 @@ pub struct Pass {
 }
 
 pub const PIPELINE: &[Pass] = &[
-    Pass { name: "autodiff", stage: Stage::AfterAutodiff, run: autodiff::run },
-    Pass { name: "simplify", stage: Stage::AfterAutodiff, run: simplify_pass },
+    Pass {
+        name: "autodiff",
+        stage: Stage::AfterAutodiff,
+        run: autodiff::run,
+    },
+    Pass {
+        name: "simplify",
+        stage: Stage::AfterAutodiff,
+        run: simplify_pass,
+    },
 ];
 
 fn simplify_pass(g: &Graph) -> Result<Graph, String> {
@@ -41,7 +49,8 @@ pub fn run_pipeline(g: Graph, dump: &mut dyn FnMut(&str, &Graph)) -> Result<Grap
     dump("elaborate", &g);
     let mut g = g;
     for pass in PIPELINE {
-        g = (pass.run)(&g).map_err(|e| format!("internal compiler error in pass {}: {e}", pass.name))?;
+        g = (pass.run)(&g)
+            .map_err(|e| format!("internal compiler error in pass {}: {e}", pass.name))?;
         check(&g, pass.name, pass.stage)?;
         dump(pass.name, &g);
     }
@@ -50,7 +59,10 @@ pub fn run_pipeline(g: Graph, dump: &mut dyn FnMut(&str, &Graph)) -> Result<Grap
 
 fn check(g: &Graph, pass: &str, stage: Stage) -> Result<(), String> {
     verify(g, stage).map_err(|errs| {
-        format!("internal compiler error: invalid IR after pass {pass}:\n  {}", errs.join("\n  "))
+        format!(
+            "internal compiler error: invalid IR after pass {pass}:\n  {}",
+            errs.join("\n  ")
+        )
     })
 }
 
@@ -62,7 +74,10 @@ pub fn rebuild(
     g: &Graph,
     mut image: impl FnMut(&mut Graph, NodeId, Vec<NodeId>) -> Option<NodeId>,
 ) -> Graph {
-    let mut out = Graph { dims: g.dims.clone(), ..Graph::default() };
+    let mut out = Graph {
+        dims: g.dims.clone(),
+        ..Graph::default()
+    };
     let mut map: Vec<Option<NodeId>> = vec![None; g.len()];
     for id in g.ids() {
         let args: Option<Vec<NodeId>> = g.node(id).args.iter().map(|a| map[a.index()]).collect();

@@ -275,19 +275,25 @@ fn scale[N](x: f32[N]) -> f32[N] { 2.0 * x }
 pub(super) const E0219: CodeInfo = CodeInfo {
     code: "E0219",
     title: "dependency chain too long",
-    explanation: "An item sits at the end of a chain of more than 20000 top-level items that each \
-         depend on the next (`a3` needs `a2`, which needs `a1`, ..). Items may come in any \
-         order, so the checker follows dependencies as it meets them, and it stops at this \
-         depth instead of overflowing its stack. Such chains come from generated programs: \
-         collapse the repeated steps into fewer items (one expression, a function, or an \
-         operation over an axis), or carry the value across steps with `param` and `update`. \
+    explanation: "More than 20000 items are being evaluated inside one another: `a3` needs \
+         `a2`, which needs `a1`, and so on. The program's own items are ordered by their \
+         dependencies before they are checked, so this happens only for chains the checker \
+         follows on demand, such as the `let`s of a module used from the program. The \
+         checker stops at this depth instead of overflowing its stack. Such chains come from \
+         generated programs: collapse the repeated steps into fewer items (one expression, a \
+         function, or an operation over an axis), or move the chain into the program itself. \
          (In the example, the `// repeat` line stands for the 20001 `let`s it spells out.)",
-    wrong: r#"input x: f32[3]
-output y = a20001
-let a0 = x
+    wrong: r#"use chain
+input x: f32[3]
+output y = x + chain.a20001
+// file: chain.weft
+let a0 = 1.0
 // repeat 1..=20001: let a{i} = a{i-1} + 1.0
 "#,
-    fixed: r#"input x: f32[3]
-output y = x + 20001.0
+    fixed: r#"use chain
+input x: f32[3]
+output y = x + chain.a20001
+// file: chain.weft
+let a20001 = 20002.0
 "#,
 };

@@ -9,13 +9,52 @@ use crate::front::diag::Diagnostic;
 use crate::front::suggest;
 use crate::ir::graph::NodeId;
 use crate::ir::op::{BinaryOp, Distribution, Op, ReduceOp, UnaryOp};
-use crate::ir::types::{broadcast_shapes, broadcasts_to, shape_str, DType, Dim, Monomial, Scalar, TensorType};
+use crate::ir::types::{
+    broadcast_shapes, broadcasts_to, shape_str, DType, Dim, Monomial, Scalar, TensorType,
+};
 
 pub(crate) const NAMES: &[&str] = &[
-    "exp", "log", "sqrt", "rsqrt", "abs", "neg", "sign", "floor", "ceil", "sin", "cos", "tanh",
-    "sigmoid", "relu", "pow", "maximum", "minimum", "where", "cast", "sum", "mean", "max", "min",
-    "argmax", "matmul", "transpose", "reshape", "broadcast_to", "concat", "stack", "expand_dims",
-    "squeeze", "one_hot", "gather", "zeros", "ones", "full", "arange", "normal", "uniform", "grad",
+    "exp",
+    "log",
+    "sqrt",
+    "rsqrt",
+    "abs",
+    "neg",
+    "sign",
+    "floor",
+    "ceil",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "pow",
+    "maximum",
+    "minimum",
+    "where",
+    "cast",
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "argmax",
+    "matmul",
+    "transpose",
+    "reshape",
+    "broadcast_to",
+    "concat",
+    "stack",
+    "expand_dims",
+    "squeeze",
+    "one_hot",
+    "gather",
+    "zeros",
+    "ones",
+    "full",
+    "arange",
+    "normal",
+    "uniform",
+    "grad",
     "stop_gradient",
 ];
 
@@ -40,9 +79,17 @@ impl<'m> Elab<'m> {
         let mut out: Vec<Bound<'e>> = vec![None; params.len()];
         if pos.len() > params.len() {
             self.err(
-                Diagnostic::error("E0210", format!("`{fname}` takes at most {} argument(s), {} given", params.len(), pos.len()), pos[params.len()].1)
-                    .label("extra argument")
-                    .note(format!("`{fname}({})`", signature(params))),
+                Diagnostic::error(
+                    "E0210",
+                    format!(
+                        "`{fname}` takes at most {} argument(s), {} given",
+                        params.len(),
+                        pos.len()
+                    ),
+                    pos[params.len()].1,
+                )
+                .label("extra argument")
+                .note(format!("`{fname}({})`", signature(params))),
             );
             return None;
         }
@@ -52,14 +99,25 @@ impl<'m> Elab<'m> {
         for (k, v, s) in kw {
             match params.iter().position(|(p, _)| p == k) {
                 Some(i) if out[i].is_some() => {
-                    self.err(Diagnostic::error("E0210", format!("argument `{k}` of `{fname}` is given twice"), *s).label("given again"));
+                    self.err(
+                        Diagnostic::error(
+                            "E0210",
+                            format!("argument `{k}` of `{fname}` is given twice"),
+                            *s,
+                        )
+                        .label("given again"),
+                    );
                     return None;
                 }
                 Some(i) => out[i] = Some((v.clone(), *s, None)),
                 None => {
-                    let mut d = Diagnostic::error("E0210", format!("`{fname}` has no parameter named `{k}`"), *s)
-                        .label("unknown keyword argument")
-                        .note(format!("`{fname}({})`", signature(params)));
+                    let mut d = Diagnostic::error(
+                        "E0210",
+                        format!("`{fname}` has no parameter named `{k}`"),
+                        *s,
+                    )
+                    .label("unknown keyword argument")
+                    .note(format!("`{fname}({})`", signature(params)));
                     if let Some(x) = suggest(k, params.iter().map(|(p, _)| *p)) {
                         d = d.help(format!("did you mean `{x}`?"));
                     }
@@ -71,24 +129,44 @@ impl<'m> Elab<'m> {
         for (i, (p, req)) in params.iter().enumerate() {
             if *req && out[i].is_none() {
                 self.err(
-                    Diagnostic::error("E0210", format!("`{fname}` is missing its argument `{p}`"), span)
-                        .label(format!("`{p}` not given"))
-                        .note(format!("`{fname}({})`", signature(params))),
+                    Diagnostic::error(
+                        "E0210",
+                        format!("`{fname}` is missing its argument `{p}`"),
+                        span,
+                    )
+                    .label(format!("`{p}` not given"))
+                    .note(format!("`{fname}({})`", signature(params))),
                 );
                 return None;
             }
         }
-        if out.iter().flatten().any(|(v, _, _)| matches!(v, Val::Error)) {
+        if out
+            .iter()
+            .flatten()
+            .any(|(v, _, _)| matches!(v, Val::Error))
+        {
             return None;
         }
         Some(out)
     }
 
-    pub(crate) fn call_builtin(&mut self, name: &'static str, span: Span, pos: &[Arg], kw: &[(String, Val, Span)]) -> Val {
+    pub(crate) fn call_builtin(
+        &mut self,
+        name: &'static str,
+        span: Span,
+        pos: &[Arg],
+        kw: &[(String, Val, Span)],
+    ) -> Val {
         self.builtin(name, span, pos, kw).unwrap_or(Val::Error)
     }
 
-    fn builtin(&mut self, name: &'static str, span: Span, pos: &[Arg], kw: &[(String, Val, Span)]) -> Option<Val> {
+    fn builtin(
+        &mut self,
+        name: &'static str,
+        span: Span,
+        pos: &[Arg],
+        kw: &[(String, Val, Span)],
+    ) -> Option<Val> {
         if let Some(u) = UnaryOp::from_name(name) {
             let a = self.bind(name, span, pos, kw, &[("x", true)])?;
             let (v, s, _) = a[0].clone()?;
@@ -114,9 +192,13 @@ impl<'m> Elab<'m> {
                 let Val::DType(to) = d else {
                     let t = self.type_str(&d);
                     self.err(
-                        Diagnostic::error("E0318", format!("the second argument of `cast` must be a dtype, found `{t}`"), sd)
-                            .label("not a dtype")
-                            .help("write a dtype name: f32, f64, i32, i64, bool, f16 or bf16"),
+                        Diagnostic::error(
+                            "E0318",
+                            format!("the second argument of `cast` must be a dtype, found `{t}`"),
+                            sd,
+                        )
+                        .label("not a dtype")
+                        .help("write a dtype name: f32, f64, i32, i64, bool, f16 or bf16"),
                     );
                     return None;
                 };
@@ -125,7 +207,7 @@ impl<'m> Elab<'m> {
                         let s = convert_scalar(s, to);
                         Some(self.g.literal(s, to, Some(sx)))
                     }
-                    other => self.to_tensor(&other, sx, None),
+                    other => self.tensor_of(&other, sx, None),
                 }?;
                 Some(Val::Tensor(self.g.cast(id, to, Some(span))))
             }
@@ -162,9 +244,13 @@ impl<'m> Elab<'m> {
                         let ax = self.norm_axis(ax, t.rank(), *sa, &t, sx)?;
                         if !t.shape[ax].is_one() {
                             self.err(
-                                Diagnostic::error("E0307", format!("cannot squeeze axis {ax} of length {}", t.shape[ax]), *sa)
-                                    .label("only an axis of length 1 can be squeezed")
-                                    .with(sx, format!("this is `{t}`")),
+                                Diagnostic::error(
+                                    "E0307",
+                                    format!("cannot squeeze axis {ax} of length {}", t.shape[ax]),
+                                    *sa,
+                                )
+                                .label("only an axis of length 1 can be squeezed")
+                                .with(sx, format!("this is `{t}`")),
                             );
                             return None;
                         }
@@ -174,13 +260,23 @@ impl<'m> Elab<'m> {
                 Some(Val::Tensor(self.g.reshape(x, &shape, Some(span))))
             }
             "one_hot" => {
-                let a = self.bind(name, span, pos, kw, &[("labels", true), ("k", true), ("dtype", false)])?;
+                let a = self.bind(
+                    name,
+                    span,
+                    pos,
+                    kw,
+                    &[("labels", true), ("k", true), ("dtype", false)],
+                )?;
                 let (x, t, sx) = self.tensor_arg(&a[0])?;
                 if !t.dtype.is_int() {
                     self.err(
-                        Diagnostic::error("E0305", format!("one_hot needs integer labels, found `{t}`"), sx)
-                            .label("not an integer tensor")
-                            .help("convert with `cast(.., i32)`"),
+                        Diagnostic::error(
+                            "E0305",
+                            format!("one_hot needs integer labels, found `{t}`"),
+                            sx,
+                        )
+                        .label("not an integer tensor")
+                        .help("convert with `cast(.., i32)`"),
                     );
                     return None;
                 }
@@ -193,7 +289,14 @@ impl<'m> Elab<'m> {
                 col.push(Dim::Lit(1));
                 let x = self.g.reshape(x, &col, Some(sx));
                 let x = self.g.broadcast(x, &shape, Some(sx));
-                let iota = self.g.add(Op::Iota { ty: TensorType::new(t.dtype, shape.clone()), axis: shape.len() - 1 }, &[], Some(span));
+                let iota = self.g.add(
+                    Op::Iota {
+                        ty: TensorType::new(t.dtype, shape.clone()),
+                        axis: shape.len() - 1,
+                    },
+                    &[],
+                    Some(span),
+                );
                 let eq = self.g.binary(BinaryOp::Eq, x, iota, Some(span));
                 Some(Val::Tensor(self.g.cast(eq, dtype, Some(span))))
             }
@@ -202,14 +305,21 @@ impl<'m> Elab<'m> {
                 let (tb, tt, st) = self.tensor_arg(&a[0])?;
                 let (ix, it, si) = self.tensor_arg(&a[1])?;
                 if tt.rank() == 0 {
-                    self.err(Diagnostic::error("E0308", "gather needs a table of rank ≥ 1", st).label(format!("this is `{tt}`")));
+                    self.err(
+                        Diagnostic::error("E0308", "gather needs a table of rank ≥ 1", st)
+                            .label(format!("this is `{tt}`")),
+                    );
                     return None;
                 }
                 if !it.dtype.is_int() {
                     self.err(
-                        Diagnostic::error("E0305", format!("gather indices must be integers, found `{it}`"), si)
-                            .label("not an integer tensor")
-                            .help("convert with `cast(.., i32)`"),
+                        Diagnostic::error(
+                            "E0305",
+                            format!("gather indices must be integers, found `{it}`"),
+                            si,
+                        )
+                        .label("not an integer tensor")
+                        .help("convert with `cast(.., i32)`"),
                     );
                     return None;
                 }
@@ -221,18 +331,35 @@ impl<'m> Elab<'m> {
                 let shape = self.shape_arg(&sv, ss, false)?;
                 let dtype = self.dtype_kw(&a[1], DType::F32)?;
                 let v = if name == "zeros" { 0.0 } else { 1.0 };
-                Some(Val::Tensor(self.g.full(v, &TensorType::new(dtype, shape), Some(span))))
+                Some(Val::Tensor(self.g.full(
+                    v,
+                    &TensorType::new(dtype, shape),
+                    Some(span),
+                )))
             }
             "full" => {
-                let a = self.bind(name, span, pos, kw, &[("shape", true), ("value", true), ("dtype", false)])?;
+                let a = self.bind(
+                    name,
+                    span,
+                    pos,
+                    kw,
+                    &[("shape", true), ("value", true), ("dtype", false)],
+                )?;
                 let (sv, ss, _) = a[0].clone()?;
                 let shape = self.shape_arg(&sv, ss, false)?;
                 let (vv, vs, _) = a[1].clone()?;
                 let Val::Static(v) = vv else {
-                    let id = self.to_tensor(&vv, vs, None)?;
+                    let id = self.tensor_of(&vv, vs, None)?;
                     let t = self.g.ty(id).clone();
                     if t.rank() != 0 {
-                        self.err(Diagnostic::error("E0310", format!("the fill value must be a scalar, found `{t}`"), vs).label("not a scalar"));
+                        self.err(
+                            Diagnostic::error(
+                                "E0310",
+                                format!("the fill value must be a scalar, found `{t}`"),
+                                vs,
+                            )
+                            .label("not a scalar"),
+                        );
                         return None;
                     }
                     return Some(Val::Tensor(self.g.broadcast(id, &shape, Some(span))));
@@ -256,14 +383,41 @@ impl<'m> Elab<'m> {
                 let n = self.size_arg(&nv, ns)?;
                 let dtype = self.dtype_kw(&a[1], DType::I32)?;
                 if !dtype.is_numeric() {
-                    self.err(Diagnostic::error("E0305", "arange needs a numeric dtype", span));
+                    self.err(Diagnostic::error(
+                        "E0305",
+                        "arange needs a numeric dtype",
+                        span,
+                    ));
                     return None;
                 }
-                Some(Val::Tensor(self.g.add(Op::Iota { ty: TensorType::new(dtype, vec![n]), axis: 0 }, &[], Some(span))))
+                Some(Val::Tensor(self.g.add(
+                    Op::Iota {
+                        ty: TensorType::new(dtype, vec![n]),
+                        axis: 0,
+                    },
+                    &[],
+                    Some(span),
+                )))
             }
             "normal" | "uniform" => {
-                let (p1, p2) = if name == "normal" { ("mean", "std") } else { ("lo", "hi") };
-                let a = self.bind(name, span, pos, kw, &[("shape", true), (p1, true), (p2, true), ("seed", false), ("dtype", false)])?;
+                let (p1, p2) = if name == "normal" {
+                    ("mean", "std")
+                } else {
+                    ("lo", "hi")
+                };
+                let a = self.bind(
+                    name,
+                    span,
+                    pos,
+                    kw,
+                    &[
+                        ("shape", true),
+                        (p1, true),
+                        (p2, true),
+                        ("seed", false),
+                        ("dtype", false),
+                    ],
+                )?;
                 let (sv, ss, _) = a[0].clone()?;
                 let shape = self.shape_arg(&sv, ss, false)?;
                 let x = self.float_static(&a[1])?;
@@ -273,7 +427,10 @@ impl<'m> Elab<'m> {
                     Some((v, s, _)) => {
                         let k = self.static_int(v, *s, "the seed")?;
                         if k < 0 {
-                            self.err(Diagnostic::error("E0314", "the seed must not be negative", *s).label("negative seed"));
+                            self.err(
+                                Diagnostic::error("E0314", "the seed must not be negative", *s)
+                                    .label("negative seed"),
+                            );
                             return None;
                         }
                         k as u64
@@ -281,11 +438,27 @@ impl<'m> Elab<'m> {
                 };
                 let dtype = self.dtype_kw(&a[4], DType::F32)?;
                 if !dtype.is_float() {
-                    self.err(Diagnostic::error("E0305", format!("`{name}` gives floats; {dtype} is not a float dtype"), span));
+                    self.err(Diagnostic::error(
+                        "E0305",
+                        format!("`{name}` gives floats; {dtype} is not a float dtype"),
+                        span,
+                    ));
                     return None;
                 }
-                let dist = if name == "normal" { Distribution::Normal { mean: x, std: y } } else { Distribution::Uniform { lo: x, hi: y } };
-                Some(Val::Tensor(self.g.add(Op::Random { ty: TensorType::new(dtype, shape), dist, seed }, &[], Some(span))))
+                let dist = if name == "normal" {
+                    Distribution::Normal { mean: x, std: y }
+                } else {
+                    Distribution::Uniform { lo: x, hi: y }
+                };
+                Some(Val::Tensor(self.g.add(
+                    Op::Random {
+                        ty: TensorType::new(dtype, shape),
+                        dist,
+                        seed,
+                    },
+                    &[],
+                    Some(span),
+                )))
             }
             "grad" => self.grad(span, pos, kw),
             "stop_gradient" => {
@@ -294,7 +467,7 @@ impl<'m> Elab<'m> {
                 match v {
                     Val::Static(_) | Val::Size(_) => Some(v),
                     other => {
-                        let id = self.to_tensor(&other, s, None)?;
+                        let id = self.tensor_of(&other, s, None)?;
                         Some(Val::Tensor(self.g.add(Op::StopGradient, &[id], Some(span))))
                     }
                 }
@@ -304,11 +477,15 @@ impl<'m> Elab<'m> {
     }
 
     fn unary(&mut self, u: UnaryOp, name: &str, v: Val, s: Span, span: Span) -> Option<Val> {
-        let id = self.to_tensor(&v, s, None)?;
+        let id = self.tensor_of(&v, s, None)?;
         let t = self.g.ty(id).clone();
         if t.dtype == DType::Bool || (t.dtype.is_int() && !u.accepts_int()) {
-            let mut d = Diagnostic::error("E0305", format!("`{name}` needs a float tensor, found `{t}`"), s)
-                .label(format!("this is `{t}`"));
+            let mut d = Diagnostic::error(
+                "E0305",
+                format!("`{name}` needs a float tensor, found `{t}`"),
+                s,
+            )
+            .label(format!("this is `{t}`"));
             d = d.help("convert it first: `cast(.., f32)`");
             self.err(d);
             return None;
@@ -317,23 +494,33 @@ impl<'m> Elab<'m> {
     }
 
     fn where_(&mut self, span: Span, pos: &[Arg], kw: &[(String, Val, Span)]) -> Option<Val> {
-        let a = self.bind("where", span, pos, kw, &[("cond", true), ("a", true), ("b", true)])?;
+        let a = self.bind(
+            "where",
+            span,
+            pos,
+            kw,
+            &[("cond", true), ("a", true), ("b", true)],
+        )?;
         let (c, sc, _) = a[0].clone()?;
         let (x, sx, _) = a[1].clone()?;
         let (y, sy, _) = a[2].clone()?;
-        let c = self.to_tensor(&c, sc, Some(DType::Bool))?;
+        let c = self.tensor_of(&c, sc, Some(DType::Bool))?;
         let tc = self.g.ty(c).clone();
         if tc.dtype != DType::Bool {
             self.err(
-                Diagnostic::error("E0305", format!("the condition of `where` must be bool, found `{tc}`"), sc)
-                    .label("not bool")
-                    .help("compare to get a bool tensor, e.g. `x > 0.0`"),
+                Diagnostic::error(
+                    "E0305",
+                    format!("the condition of `where` must be bool, found `{tc}`"),
+                    sc,
+                )
+                .label("not bool")
+                .help("compare to get a bool tensor, e.g. `x > 0.0`"),
             );
             return None;
         }
         let dtype = self.common_dtype((&x, sx), (&y, sy), span, "where")?;
-        let xi = self.to_tensor(&x, sx, Some(dtype))?;
-        let yi = self.to_tensor(&y, sy, Some(dtype))?;
+        let xi = self.tensor_of(&x, sx, Some(dtype))?;
+        let yi = self.tensor_of(&y, sy, Some(dtype))?;
         let (txi, tyi) = (self.g.ty(xi).clone(), self.g.ty(yi).clone());
         let s1 = match broadcast_shapes(&txi.shape, &tyi.shape) {
             Ok(s) => s,
@@ -353,13 +540,17 @@ impl<'m> Elab<'m> {
         let c = self.g.broadcast(c, &shape, Some(sc));
         let xi = self.g.broadcast(xi, &shape, Some(sx));
         let yi = self.g.broadcast(yi, &shape, Some(sy));
-        Some(Val::Tensor(self.g.add(Op::Select, &[c, xi, yi], Some(span))))
+        Some(Val::Tensor(self.g.add(
+            Op::Select,
+            &[c, xi, yi],
+            Some(span),
+        )))
     }
 
     /// A tensor argument (weak scalars become default-dtype literals).
     fn tensor_arg(&mut self, b: &Bound) -> Option<(NodeId, TensorType, Span)> {
         let (v, s, _) = b.clone()?;
-        let id = self.to_tensor(&v, s, None)?;
+        let id = self.tensor_of(&v, s, None)?;
         Some((id, self.g.ty(id).clone(), s))
     }
 
@@ -369,7 +560,10 @@ impl<'m> Elab<'m> {
             Some((Val::DType(d), _, _)) => Some(*d),
             Some((v, s, _)) => {
                 let t = self.type_str(v);
-                self.err(Diagnostic::error("E0318", format!("`dtype` must be a dtype, found `{t}`"), *s).label("not a dtype"));
+                self.err(
+                    Diagnostic::error("E0318", format!("`dtype` must be a dtype, found `{t}`"), *s)
+                        .label("not a dtype"),
+                );
                 None
             }
         }
@@ -381,7 +575,14 @@ impl<'m> Elab<'m> {
             Some((Val::Static(Scalar::Int(i)), _, _)) => Some(*i as f64),
             Some((v, s, _)) => {
                 let t = self.type_str(v);
-                self.err(Diagnostic::error("E0314", format!("expected a number known at compile time, found `{t}`"), *s).label("not a literal"));
+                self.err(
+                    Diagnostic::error(
+                        "E0314",
+                        format!("expected a number known at compile time, found `{t}`"),
+                        *s,
+                    )
+                    .label("not a literal"),
+                );
                 None
             }
             None => None,
@@ -419,7 +620,10 @@ impl<'m> Elab<'m> {
             match it {
                 Val::Static(Scalar::Int(-1)) if allow_infer => {
                     if inferred {
-                        self.err(Diagnostic::error("E0309", "only one `-1` is allowed in a shape", s).label("several -1"));
+                        self.err(
+                            Diagnostic::error("E0309", "only one `-1` is allowed in a shape", s)
+                                .label("several -1"),
+                        );
                         return None;
                     }
                     inferred = true;
@@ -431,23 +635,40 @@ impl<'m> Elab<'m> {
         Some(out)
     }
 
-    fn norm_axis(&mut self, ax: i64, rank: usize, sa: Span, t: &TensorType, sx: Span) -> Option<usize> {
+    fn norm_axis(
+        &mut self,
+        ax: i64,
+        rank: usize,
+        sa: Span,
+        t: &TensorType,
+        sx: Span,
+    ) -> Option<usize> {
         let r = rank as i64;
         if ax < -r || ax >= r {
             self.err(
                 Diagnostic::error("E0307", format!("axis {ax} is out of range for `{t}`"), sa)
                     .label("no such axis")
                     .with(sx, format!("this is `{t}`"))
-                    .note(if r == 0 { "there is no axis here".to_string() } else { format!("valid axes are {} to {}", -r, r - 1) }),
+                    .note(if r == 0 {
+                        "there is no axis here".to_string()
+                    } else {
+                        format!("valid axes are {} to {}", -r, r - 1)
+                    }),
             );
             return None;
         }
-        Some(if ax < 0 { (ax + r) as usize } else { ax as usize })
+        Some(if ax < 0 {
+            (ax + r) as usize
+        } else {
+            ax as usize
+        })
     }
 
     /// The `axis=` argument of a reduction: None (all), an integer, or a tuple.
     fn axes_arg(&mut self, b: &Bound, t: &TensorType, sx: Span) -> Option<Vec<usize>> {
-        let Some((v, s, _)) = b else { return Some((0..t.rank()).collect()) };
+        let Some((v, s, _)) = b else {
+            return Some((0..t.rank()).collect());
+        };
         let items = match v {
             Val::Tuple(vs) => vs.clone(),
             other => vec![other.clone()],
@@ -457,7 +678,10 @@ impl<'m> Elab<'m> {
             let a = self.static_int(it, *s, "the axis")?;
             let a = self.norm_axis(a, t.rank(), *s, t, sx)?;
             if axes.contains(&a) {
-                self.err(Diagnostic::error("E0307", format!("axis {a} is given twice"), *s).label("repeated axis"));
+                self.err(
+                    Diagnostic::error("E0307", format!("axis {a} is given twice"), *s)
+                        .label("repeated axis"),
+                );
                 return None;
             }
             axes.push(a);
@@ -472,19 +696,42 @@ impl<'m> Elab<'m> {
             Some((Val::Static(Scalar::Bool(k)), _, _)) => Some(*k),
             Some((v, s, _)) => {
                 let t = self.type_str(v);
-                self.err(Diagnostic::error("E0314", format!("`keepdims` must be `true` or `false`, found `{t}`"), *s).label("not a bool literal"));
+                self.err(
+                    Diagnostic::error(
+                        "E0314",
+                        format!("`keepdims` must be `true` or `false`, found `{t}`"),
+                        *s,
+                    )
+                    .label("not a bool literal"),
+                );
                 None
             }
         }
     }
 
-    fn reduction(&mut self, name: &'static str, span: Span, pos: &[Arg], kw: &[(String, Val, Span)]) -> Option<Val> {
-        let a = self.bind(name, span, pos, kw, &[("x", true), ("axis", false), ("keepdims", false)])?;
+    fn reduction(
+        &mut self,
+        name: &'static str,
+        span: Span,
+        pos: &[Arg],
+        kw: &[(String, Val, Span)],
+    ) -> Option<Val> {
+        let a = self.bind(
+            name,
+            span,
+            pos,
+            kw,
+            &[("x", true), ("axis", false), ("keepdims", false)],
+        )?;
         let (x, t, sx) = self.tensor_arg(&a[0])?;
         let axes = self.axes_arg(&a[1], &t, sx)?;
         let keep = self.bool_kw(&a[2])?;
         if t.dtype == DType::Bool || (name == "mean" && !t.dtype.is_float()) {
-            let need = if name == "mean" { "a float tensor" } else { "a numeric tensor" };
+            let need = if name == "mean" {
+                "a float tensor"
+            } else {
+                "a numeric tensor"
+            };
             self.err(
                 Diagnostic::error("E0305", format!("`{name}` needs {need}, found `{t}`"), sx)
                     .label(format!("this is `{t}`"))
@@ -501,15 +748,31 @@ impl<'m> Elab<'m> {
         if name == "mean" {
             let dims: Vec<Dim> = axes.iter().map(|&a| t.shape[a].clone()).collect();
             let n = match Monomial::of(&dims) {
-                Some(m) if m.syms.is_empty() => self.g.literal(Scalar::Float(m.coef as f64), t.dtype, Some(span)),
-                _ => self.g.add(Op::SizeOf { dims, dtype: t.dtype }, &[], Some(span)),
+                Some(m) if m.syms.is_empty() => {
+                    self.g
+                        .literal(Scalar::Float(m.coef as f64), t.dtype, Some(span))
+                }
+                _ => self.g.add(
+                    Op::SizeOf {
+                        dims,
+                        dtype: t.dtype,
+                    },
+                    &[],
+                    Some(span),
+                ),
             };
             let shape = self.g.shape_of(r);
             let n = self.g.broadcast(n, &shape, Some(span));
             r = self.g.binary(BinaryOp::Div, r, n, Some(span));
         }
         if !keep {
-            let shape: Vec<Dim> = t.shape.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, d)| d.clone()).collect();
+            let shape: Vec<Dim> = t
+                .shape
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !axes.contains(i))
+                .map(|(_, d)| d.clone())
+                .collect();
             r = self.g.reshape(r, &shape, Some(span));
         }
         Some(Val::Tensor(r))
@@ -519,7 +782,14 @@ impl<'m> Elab<'m> {
         let a = self.bind("argmax", span, pos, kw, &[("x", true), ("axis", false)])?;
         let (x, t, sx) = self.tensor_arg(&a[0])?;
         if t.dtype == DType::Bool {
-            self.err(Diagnostic::error("E0305", format!("`argmax` needs a numeric tensor, found `{t}`"), sx).label("bool"));
+            self.err(
+                Diagnostic::error(
+                    "E0305",
+                    format!("`argmax` needs a numeric tensor, found `{t}`"),
+                    sx,
+                )
+                .label("bool"),
+            );
             return None;
         }
         let (x, axis) = match &a[1] {
@@ -529,13 +799,22 @@ impl<'m> Elab<'m> {
             }
             None => {
                 let m = Monomial::of(&t.shape);
-                let flat = match m.as_ref().and_then(|m| m.div_to_dim(&Monomial { coef: 1, syms: vec![] })) {
+                let flat = match m.as_ref().and_then(|m| {
+                    m.div_to_dim(&Monomial {
+                        coef: 1,
+                        syms: vec![],
+                    })
+                }) {
                     Some(d) => d,
                     None => {
                         self.err(
-                            Diagnostic::error("E0314", format!("argmax over all axes of `{t}` needs an `axis=`"), span)
-                                .label("the flattened length is not a single size")
-                                .help("give the axis: `argmax(x, axis=-1)`"),
+                            Diagnostic::error(
+                                "E0314",
+                                format!("argmax over all axes of `{t}` needs an `axis=`"),
+                                span,
+                            )
+                            .label("the flattened length is not a single size")
+                            .help("give the axis: `argmax(x, axis=-1)`"),
                         );
                         return None;
                     }
@@ -547,7 +826,11 @@ impl<'m> Elab<'m> {
             self.err(Diagnostic::error("E0307", "argmax of a scalar", sx).label("rank 0"));
             return None;
         }
-        Some(Val::Tensor(self.g.add(Op::ArgMax { axis }, &[x], Some(span))))
+        Some(Val::Tensor(self.g.add(
+            Op::ArgMax { axis },
+            &[x],
+            Some(span),
+        )))
     }
 
     fn transpose(&mut self, span: Span, pos: &[Arg], kw: &[(String, Val, Span)]) -> Option<Val> {
@@ -570,10 +853,17 @@ impl<'m> Elab<'m> {
                 sorted.sort_unstable();
                 if sorted != (0..r).collect::<Vec<_>>() {
                     self.err(
-                        Diagnostic::error("E0307", format!("{p:?} is not a permutation of the {r} axes of `{t}`"), *s)
-                            .label("invalid permutation")
-                            .with(sx, format!("this is `{t}`"))
-                            .note(format!("give each axis 0..{} exactly once", r.saturating_sub(1))),
+                        Diagnostic::error(
+                            "E0307",
+                            format!("{p:?} is not a permutation of the {r} axes of `{t}`"),
+                            *s,
+                        )
+                        .label("invalid permutation")
+                        .with(sx, format!("this is `{t}`"))
+                        .note(format!(
+                            "give each axis 0..{} exactly once",
+                            r.saturating_sub(1)
+                        )),
                     );
                     return None;
                 }
@@ -614,9 +904,20 @@ impl<'m> Elab<'m> {
                 Some(d) => shape[i] = d,
                 None => {
                     self.err(
-                        Diagnostic::error("E0309", format!("cannot infer `-1` when reshaping `{t}` to {}", shape_text(&shape)), ss)
-                            .label(format!("{} elements do not divide into a single axis by {}", desc(&have), desc(&known)))
-                            .with(sx, format!("this is `{t}`")),
+                        Diagnostic::error(
+                            "E0309",
+                            format!(
+                                "cannot infer `-1` when reshaping `{t}` to {}",
+                                shape_text(&shape)
+                            ),
+                            ss,
+                        )
+                        .label(format!(
+                            "{} elements do not divide into a single axis by {}",
+                            desc(&have),
+                            desc(&known)
+                        ))
+                        .with(sx, format!("this is `{t}`")),
                     );
                     return None;
                 }
@@ -625,10 +926,16 @@ impl<'m> Elab<'m> {
         let want = Monomial::of(&shape);
         if want != have {
             self.err(
-                Diagnostic::error("E0309", format!("cannot reshape `{t}` into {}", shape_text(&shape)), ss)
-                    .label(format!("{} elements", desc(&want)))
-                    .with(sx, format!("`{t}` has {} elements", desc(&have)))
-                    .note("reshape keeps every element: the products of the axis lengths must be equal"),
+                Diagnostic::error(
+                    "E0309",
+                    format!("cannot reshape `{t}` into {}", shape_text(&shape)),
+                    ss,
+                )
+                .label(format!("{} elements", desc(&want)))
+                .with(sx, format!("`{t}` has {} elements", desc(&have)))
+                .note(
+                    "reshape keeps every element: the products of the axis lengths must be equal",
+                ),
             );
             return None;
         }
@@ -636,15 +943,25 @@ impl<'m> Elab<'m> {
     }
 
     fn broadcast_to(&mut self, span: Span, pos: &[Arg], kw: &[(String, Val, Span)]) -> Option<Val> {
-        let a = self.bind("broadcast_to", span, pos, kw, &[("x", true), ("shape", true)])?;
+        let a = self.bind(
+            "broadcast_to",
+            span,
+            pos,
+            kw,
+            &[("x", true), ("shape", true)],
+        )?;
         let (x, t, sx) = self.tensor_arg(&a[0])?;
         let (sv, ss, _) = a[1].clone()?;
         let shape = self.shape_arg(&sv, ss, false)?;
         if !broadcasts_to(&t.shape, &shape) {
             let target = TensorType::new(t.dtype, shape.clone());
-            let mut d = Diagnostic::error("E0302", format!("cannot broadcast `{t}` to {}", shape_str(&shape)), span)
-                .label("incompatible shapes")
-                .with(sx, format!("this is `{t}`"));
+            let mut d = Diagnostic::error(
+                "E0302",
+                format!("cannot broadcast `{t}` to {}", shape_str(&shape)),
+                span,
+            )
+            .label("incompatible shapes")
+            .with(sx, format!("this is `{t}`"));
             if t.rank() > shape.len() {
                 d = d.note("the target has fewer axes than the operand");
             } else if let Err(ax) = broadcast_shapes(&t.shape, &shape) {
@@ -662,46 +979,78 @@ impl<'m> Elab<'m> {
         Some(Val::Tensor(self.g.broadcast(x, &shape, Some(span))))
     }
 
-    fn concat(&mut self, name: &'static str, span: Span, pos: &[Arg], kw: &[(String, Val, Span)]) -> Option<Val> {
+    fn concat(
+        &mut self,
+        name: &'static str,
+        span: Span,
+        pos: &[Arg],
+        kw: &[(String, Val, Span)],
+    ) -> Option<Val> {
         let a = self.bind(name, span, pos, kw, &[("tensors", true), ("axis", false)])?;
         let (tv, ts, _) = a[0].clone()?;
         let Val::Tuple(items) = tv else {
             let t = self.type_str(&tv);
             self.err(
-                Diagnostic::error("E0313", format!("`{name}` takes a tuple of tensors, found `{t}`"), ts)
-                    .label("not a tuple")
-                    .help(format!("write `{name}((a, b), axis=0)`")),
+                Diagnostic::error(
+                    "E0313",
+                    format!("`{name}` takes a tuple of tensors, found `{t}`"),
+                    ts,
+                )
+                .label("not a tuple")
+                .help(format!("write `{name}((a, b), axis=0)`")),
             );
             return None;
         };
         if items.is_empty() {
-            self.err(Diagnostic::error("E0313", format!("`{name}` of an empty tuple"), ts).label("no tensors"));
+            self.err(
+                Diagnostic::error("E0313", format!("`{name}` of an empty tuple"), ts)
+                    .label("no tensors"),
+            );
             return None;
         }
         let mut ids = Vec::new();
         for it in &items {
-            ids.push(self.to_tensor(it, ts, None)?);
+            ids.push(self.tensor_of(it, ts, None)?);
         }
         let tys: Vec<TensorType> = ids.iter().map(|&i| self.g.ty(i).clone()).collect();
         let first = tys[0].clone();
         for t in &tys[1..] {
             if t.dtype != first.dtype {
                 self.err(
-                    Diagnostic::error("E0303", format!("`{name}` of mismatched dtypes: `{first}` and `{t}`"), ts)
-                        .label("one dtype expected")
-                        .help(format!("convert with `cast(.., {})`", first.dtype)),
+                    Diagnostic::error(
+                        "E0303",
+                        format!("`{name}` of mismatched dtypes: `{first}` and `{t}`"),
+                        ts,
+                    )
+                    .label("one dtype expected")
+                    .help(format!("convert with `cast(.., {})`", first.dtype)),
                 );
                 return None;
             }
-            let bad = if name == "stack" { t.shape != first.shape } else { t.rank() != first.rank() };
+            let bad = if name == "stack" {
+                t.shape != first.shape
+            } else {
+                t.rank() != first.rank()
+            };
             if bad {
-                let rule = if name == "stack" { "stacked tensors must have one shape" } else { "concatenated tensors must have the same number of axes" };
-                self.err(Diagnostic::error("E0315", format!("`{name}` of `{first}` and `{t}`"), ts).label(rule));
+                let rule = if name == "stack" {
+                    "stacked tensors must have one shape"
+                } else {
+                    "concatenated tensors must have the same number of axes"
+                };
+                self.err(
+                    Diagnostic::error("E0315", format!("`{name}` of `{first}` and `{t}`"), ts)
+                        .label(rule),
+                );
                 return None;
             }
         }
         let axis_v = a[1].clone();
-        let rank = if name == "stack" { first.rank() + 1 } else { first.rank() };
+        let rank = if name == "stack" {
+            first.rank() + 1
+        } else {
+            first.rank()
+        };
         let ax = match &axis_v {
             None => 0,
             Some((v, s, _)) => {
@@ -710,7 +1059,11 @@ impl<'m> Elab<'m> {
             }
         };
         if rank == 0 {
-            self.err(Diagnostic::error("E0307", "cannot concatenate scalars", ts).label("rank 0").help("use `stack` to join scalars into a vector"));
+            self.err(
+                Diagnostic::error("E0307", "cannot concatenate scalars", ts)
+                    .label("rank 0")
+                    .help("use `stack` to join scalars into a vector"),
+            );
             return None;
         }
         let mut parts = Vec::new();
@@ -723,9 +1076,13 @@ impl<'m> Elab<'m> {
                 for (i, (x, y)) in t.shape.iter().zip(&first.shape).enumerate() {
                     if i != ax && x != y {
                         self.err(
-                            Diagnostic::error("E0315", format!("`concat` of `{first}` and `{t}` along axis {ax}"), ts)
-                                .label(format!("axis {i} differs: {y} against {x}"))
-                                .note("all axes but the concatenation axis must be equal"),
+                            Diagnostic::error(
+                                "E0315",
+                                format!("`concat` of `{first}` and `{t}` along axis {ax}"),
+                                ts,
+                            )
+                            .label(format!("axis {i} differs: {y} against {x}"))
+                            .note("all axes but the concatenation axis must be equal"),
                         );
                         return None;
                     }
@@ -747,7 +1104,11 @@ impl<'m> Elab<'m> {
                 return None;
             }
         }
-        Some(Val::Tensor(self.g.add(Op::Concat { axis: ax }, &parts, Some(span))))
+        Some(Val::Tensor(self.g.add(
+            Op::Concat { axis: ax },
+            &parts,
+            Some(span),
+        )))
     }
 
     fn grad(&mut self, span: Span, pos: &[Arg], kw: &[(String, Val, Span)]) -> Option<Val> {
@@ -759,16 +1120,24 @@ impl<'m> Elab<'m> {
             other => {
                 let t = self.type_str(other);
                 self.err(
-                    Diagnostic::error("E0312", format!("`grad` differentiates a floating scalar tensor, found `{t}`"), ys)
-                        .label("not a tensor"),
+                    Diagnostic::error(
+                        "E0312",
+                        format!("`grad` differentiates a floating scalar tensor, found `{t}`"),
+                        ys,
+                    )
+                    .label("not a tensor"),
                 );
                 return None;
             }
         };
         let ty = self.g.ty(y).clone();
         if ty.rank() != 0 || !ty.dtype.is_float() {
-            let mut d = Diagnostic::error("E0312", format!("`grad` needs a floating scalar to differentiate, found `{ty}`"), ys)
-                .label(format!("this is `{ty}`"));
+            let mut d = Diagnostic::error(
+                "E0312",
+                format!("`grad` needs a floating scalar to differentiate, found `{ty}`"),
+                ys,
+            )
+            .label(format!("this is `{ty}`"));
             d = if ty.rank() != 0 {
                 d.help("reduce it to a scalar first, e.g. `sum(..)` or `mean(..)`")
             } else {
@@ -786,15 +1155,21 @@ impl<'m> Elab<'m> {
             };
             if !named {
                 self.err(
-                    Diagnostic::error("E0312", "`grad` is taken with respect to a named tensor (or a tuple of names)", xs)
-                        .label("not a name")
-                        .help("bind the value with `let` and differentiate with respect to that name"),
+                    Diagnostic::error(
+                        "E0312",
+                        "`grad` is taken with respect to a named tensor (or a tuple of names)",
+                        xs,
+                    )
+                    .label("not a name")
+                    .help("bind the value with `let` and differentiate with respect to that name"),
                 );
                 return None;
             }
         }
         let wrt: Vec<(Val, Span)> = match (&xv, xe.map(|e| &e.kind)) {
-            (Val::Tuple(vs), Some(ExprKind::Tuple(es))) => vs.iter().cloned().zip(es.iter().map(|e| e.span)).collect(),
+            (Val::Tuple(vs), Some(ExprKind::Tuple(es))) => {
+                vs.iter().cloned().zip(es.iter().map(|e| e.span)).collect()
+            }
             (Val::Tuple(vs), _) => vs.iter().map(|v| (v.clone(), xs)).collect(),
             (v, _) => vec![(v.clone(), xs)],
         };
@@ -802,7 +1177,14 @@ impl<'m> Elab<'m> {
         for (v, s) in &wrt {
             let Val::Tensor(x) = v else {
                 let t = self.type_str(v);
-                self.err(Diagnostic::error("E0312", format!("cannot differentiate with respect to `{t}`"), *s).label("not a tensor"));
+                self.err(
+                    Diagnostic::error(
+                        "E0312",
+                        format!("cannot differentiate with respect to `{t}`"),
+                        *s,
+                    )
+                    .label("not a tensor"),
+                );
                 return None;
             };
             let tx = self.g.ty(*x).clone();
@@ -823,12 +1205,30 @@ impl<'m> Elab<'m> {
 }
 
 fn signature(params: &[(&str, bool)]) -> String {
-    let parts: Vec<String> = params.iter().map(|(p, req)| if *req { p.to_string() } else { format!("{p}=..") }).collect();
+    let parts: Vec<String> = params
+        .iter()
+        .map(|(p, req)| {
+            if *req {
+                p.to_string()
+            } else {
+                format!("{p}=..")
+            }
+        })
+        .collect();
     parts.join(", ")
 }
 
 fn shape_text(shape: &[Dim]) -> String {
-    let parts: Vec<String> = shape.iter().map(|d| if *d == Dim::Lit(u64::MAX) { "-1".into() } else { d.to_string() }).collect();
+    let parts: Vec<String> = shape
+        .iter()
+        .map(|d| {
+            if *d == Dim::Lit(u64::MAX) {
+                "-1".into()
+            } else {
+                d.to_string()
+            }
+        })
+        .collect();
     format!("({})", parts.join(", "))
 }
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use weft_grammar::ast::{DimExpr, FnDef, Item, RetType, Span, TypeExpr};
 
-use super::expr::static_fits;
+use super::expr::{literal_meets, static_fits};
 use super::{Elab, Frame, Val};
 use crate::front::diag::Diagnostic;
 use crate::front::suggest;
@@ -32,7 +32,11 @@ impl<'m> Elab<'m> {
     /// Resolves a written type in the current frame (size parameters, then the
     /// module's `dim`s).
     pub(crate) fn resolve_type(&mut self, te: &TypeExpr) -> Option<TensorType> {
-        let b = self.frames.last().map(|f| f.bindings.clone()).unwrap_or_default();
+        let b = self
+            .frames
+            .last()
+            .map(|f| f.bindings.clone())
+            .unwrap_or_default();
         let dtype = match DType::parse(&te.dtype.name) {
             Some(d) => d,
             None => match b.dtypes.get(&te.dtype.name) {
@@ -60,7 +64,11 @@ impl<'m> Elab<'m> {
             match d {
                 DimExpr::Lit(n, span) => {
                     if *n < 0 {
-                        self.err(Diagnostic::error("E0301", "an axis length cannot be negative", *span));
+                        self.err(Diagnostic::error(
+                            "E0301",
+                            "an axis length cannot be negative",
+                            *span,
+                        ));
                         ok = false;
                     } else {
                         shape.push(Dim::Lit(*n as u64));
@@ -80,9 +88,16 @@ impl<'m> Elab<'m> {
                     Some(run) => shape.extend(run.iter().cloned()),
                     None => {
                         self.err(
-                            Diagnostic::error("E0214", format!("`..{}` is not a size parameter of this function", id.name), id.span)
-                                .label("unknown axis run")
-                                .help(format!("declare it in the function's brackets: `fn f[..{}](..)`", id.name)),
+                            Diagnostic::error(
+                                "E0214",
+                                format!("`..{}` is not a size parameter of this function", id.name),
+                                id.span,
+                            )
+                            .label("unknown axis run")
+                            .help(format!(
+                                "declare it in the function's brackets: `fn f[..{}](..)`",
+                                id.name
+                            )),
                         );
                         ok = false;
                     }
@@ -118,15 +133,23 @@ impl<'m> Elab<'m> {
         args: &[(Val, Span)],
         kwargs: &[(String, Val, Span)],
     ) -> Val {
-        let Item::Fn(f) = &self.modules[m].program.items[i] else { return Val::Error };
+        let Item::Fn(f) = &self.modules[m].program.items[i] else {
+            return Val::Error;
+        };
         if self.failed_fns.contains(&(m, i)) {
             return Val::Error;
         }
-        if self.call_stack.iter().any(|(_, n)| *n == f.name.name) || self.call_stack.len() >= MAX_CALL_DEPTH {
-            let d = Diagnostic::error("E0209", format!("function `{}` calls itself", f.name.name), call_span)
-                .label("recursive call")
-                .with(f.name.span, "defined here")
-                .note("weft functions are inlined at each call, so recursion is not allowed");
+        if self.call_stack.iter().any(|(_, n)| *n == f.name.name)
+            || self.call_stack.len() >= MAX_CALL_DEPTH
+        {
+            let d = Diagnostic::error(
+                "E0209",
+                format!("function `{}` calls itself", f.name.name),
+                call_span,
+            )
+            .label("recursive call")
+            .with(f.name.span, "defined here")
+            .note("weft functions are inlined at each call, so recursion is not allowed");
             self.err(d);
             return Val::Error;
         }
@@ -135,7 +158,12 @@ impl<'m> Elab<'m> {
         if args.len() > f.params.len() {
             let d = Diagnostic::error(
                 "E0210",
-                format!("`{}` takes {} argument(s) but {} were given", f.name.name, f.params.len(), args.len()),
+                format!(
+                    "`{}` takes {} argument(s) but {} were given",
+                    f.name.name,
+                    f.params.len(),
+                    args.len()
+                ),
                 args[f.params.len()].1,
             )
             .label("extra argument")
@@ -149,8 +177,12 @@ impl<'m> Elab<'m> {
         for (name, v, span) in kwargs {
             match f.params.iter().position(|p| p.name.name == *name) {
                 Some(k) if bound[k].is_some() => {
-                    let d = Diagnostic::error("E0210", format!("argument `{name}` is given twice"), *span)
-                        .label("given again here");
+                    let d = Diagnostic::error(
+                        "E0210",
+                        format!("argument `{name}` is given twice"),
+                        *span,
+                    )
+                    .label("given again here");
                     self.err(d);
                     return Val::Error;
                 }
@@ -177,7 +209,11 @@ impl<'m> Elab<'m> {
             if bound[k].is_none() {
                 match &p.default {
                     Some(e) => {
-                        self.frames.push(Frame { module: m, vars: HashMap::new(), bindings: Bindings::default() });
+                        self.frames.push(Frame {
+                            module: m,
+                            vars: HashMap::new(),
+                            bindings: Bindings::default(),
+                        });
                         let v = self.expr(e);
                         self.frames.pop();
                         bound[k] = Some((v, e.span));
@@ -185,7 +221,10 @@ impl<'m> Elab<'m> {
                     None => {
                         let d = Diagnostic::error(
                             "E0210",
-                            format!("missing argument `{}` in call to `{}`", p.name.name, f.name.name),
+                            format!(
+                                "missing argument `{}` in call to `{}`",
+                                p.name.name, f.name.name
+                            ),
                             call_span,
                         )
                         .label(format!("`{}` is not given", p.name.name))
@@ -202,8 +241,11 @@ impl<'m> Elab<'m> {
         }
         // Unify parameter types with the arguments.
         let mut b = Bindings::default();
-        let generics: Vec<(String, bool)> =
-            f.size_params.iter().map(|s| (s.name.name.clone(), s.variadic)).collect();
+        let generics: Vec<(String, bool)> = f
+            .size_params
+            .iter()
+            .map(|s| (s.name.name.clone(), s.variadic))
+            .collect();
         for (p, (v, span)) in f.params.iter().zip(&bound) {
             if let Err(d) = self.unify_arg(&p.ty, v, *span, &generics, &mut b, &p.name.name) {
                 self.err(d.with(p.ty.span, "parameter declared here"));
@@ -213,7 +255,14 @@ impl<'m> Elab<'m> {
         self.inline_body(m, f, call_span, b, &bound)
     }
 
-    fn inline_body(&mut self, m: usize, f: &'m FnDef, call_span: Span, b: Bindings, args: &[(Val, Span)]) -> Val {
+    fn inline_body(
+        &mut self,
+        m: usize,
+        f: &'m FnDef,
+        call_span: Span,
+        b: Bindings,
+        args: &[(Val, Span)],
+    ) -> Val {
         let mut vars = HashMap::new();
         for (p, (v, _)) in f.params.iter().zip(args) {
             let v = match v {
@@ -230,7 +279,11 @@ impl<'m> Elab<'m> {
             vars.entry(name.clone()).or_insert(Val::DType(*d));
         }
         self.call_stack.push((call_span, f.name.name.clone()));
-        self.frames.push(Frame { module: m, vars, bindings: b });
+        self.frames.push(Frame {
+            module: m,
+            vars,
+            bindings: b,
+        });
         for l in &f.body {
             let v = self.expr(&l.value);
             let v = self.let_value(v, l.value.span);
@@ -259,8 +312,16 @@ impl<'m> Elab<'m> {
         }
         match &f.ret {
             RetType::One(te) => {
-                let Some(want) = self.resolve_type(te) else { return Val::Error };
-                match self.coerce_to(&result, &want, f.result.span, "the function's result", te.span) {
+                let Some(want) = self.resolve_type(te) else {
+                    return Val::Error;
+                };
+                match self.coerce_to(
+                    &result,
+                    &want,
+                    f.result.span,
+                    "the function's result",
+                    te.span,
+                ) {
                     Some(id) => Val::Tensor(id),
                     None => Val::Error,
                 }
@@ -268,16 +329,24 @@ impl<'m> Elab<'m> {
             RetType::Tuple(tes, span) => {
                 let Val::Tuple(vs) = &result else {
                     let t = self.type_str(&result);
-                    let d = Diagnostic::error("E0310", format!("the function's result must be a tuple, found `{t}`"), f.result.span)
-                        .label("not a tuple")
-                        .with(*span, "tuple result declared here");
+                    let d = Diagnostic::error(
+                        "E0310",
+                        format!("the function's result must be a tuple, found `{t}`"),
+                        f.result.span,
+                    )
+                    .label("not a tuple")
+                    .with(*span, "tuple result declared here");
                     self.err(d);
                     return Val::Error;
                 };
                 if vs.len() != tes.len() {
                     let d = Diagnostic::error(
                         "E0310",
-                        format!("the function returns a tuple of {} but its type says {}", vs.len(), tes.len()),
+                        format!(
+                            "the function returns a tuple of {} but its type says {}",
+                            vs.len(),
+                            tes.len()
+                        ),
                         f.result.span,
                     )
                     .with(*span, "declared here");
@@ -286,8 +355,16 @@ impl<'m> Elab<'m> {
                 }
                 let mut out = Vec::new();
                 for (te, v) in tes.iter().zip(vs.clone()) {
-                    let Some(want) = self.resolve_type(te) else { return Val::Error };
-                    match self.coerce_to(&v, &want, f.result.span, "this part of the result", te.span) {
+                    let Some(want) = self.resolve_type(te) else {
+                        return Val::Error;
+                    };
+                    match self.coerce_to(
+                        &v,
+                        &want,
+                        f.result.span,
+                        "this part of the result",
+                        te.span,
+                    ) {
                         Some(id) => out.push(Val::Tensor(id)),
                         None => return Val::Error,
                     }
@@ -306,7 +383,7 @@ impl<'m> Elab<'m> {
         generics: &[(String, bool)],
         b: &mut Bindings,
         pname: &str,
-    ) -> Result<(), Diagnostic> {
+    ) -> Result<(), Box<Diagnostic>> {
         let is_size = |n: &str| generics.iter().any(|(g, var)| g == n && !var);
         let is_run = |n: &str| generics.iter().any(|(g, var)| g == n && *var);
         let dims: Vec<DimExpr> = te.dims.clone().unwrap_or_default();
@@ -314,18 +391,25 @@ impl<'m> Elab<'m> {
             Val::Tensor(id) => self.g.ty(*id).clone(),
             Val::Static(s) => {
                 if !dims.is_empty() {
-                    return Err(Diagnostic::error(
-                        "E0311",
-                        format!("argument `{pname}` must be a tensor of type `{}`, found a literal", type_text(te)),
-                        span,
-                    )
-                    .label("a scalar literal"));
+                    return Err(Box::new(
+                        Diagnostic::error(
+                            "E0311",
+                            format!(
+                                "argument `{pname}` must be a tensor of type `{}`, found a literal",
+                                type_text(te)
+                            ),
+                            span,
+                        )
+                        .label("a scalar literal"),
+                    ));
                 }
                 // The dtype of a weak literal: the declared one, or a bound dtype parameter.
                 let dn = &te.dtype.name;
                 if let Some(d) = DType::parse(dn).or_else(|| b.dtypes.get(dn).copied()) {
                     if !static_fits(*s, d) {
-                        return Err(literal_mismatch(*s, d, span, pname));
+                        return Err(Box::new(
+                            literal_meets(*s, d, span).label(format!("argument `{pname}`")),
+                        ));
                     }
                 } else if is_size(dn) {
                     let d = match s {
@@ -339,18 +423,27 @@ impl<'m> Elab<'m> {
             }
             Val::Size(_) => {
                 if !dims.is_empty() {
-                    return Err(Diagnostic::error("E0311", format!("argument `{pname}` must be a tensor, found a size"), span));
+                    return Err(Box::new(Diagnostic::error(
+                        "E0311",
+                        format!("argument `{pname}` must be a tensor, found a size"),
+                        span,
+                    )));
                 }
                 return Ok(());
             }
             other => {
                 let t = self.type_str(other);
-                return Err(Diagnostic::error(
-                    "E0311",
-                    format!("argument `{pname}` must be `{}`, found `{t}`", type_text(te)),
-                    span,
-                )
-                .label(format!("this is `{t}`")));
+                return Err(Box::new(
+                    Diagnostic::error(
+                        "E0311",
+                        format!(
+                            "argument `{pname}` must be `{}`, found `{t}`",
+                            type_text(te)
+                        ),
+                        span,
+                    )
+                    .label(format!("this is `{t}`")),
+                ));
             }
         };
         // dtype
@@ -371,7 +464,10 @@ impl<'m> Elab<'m> {
             let _ = this;
             Diagnostic::error(
                 "E0311",
-                format!("argument `{pname}` has type `{got}`, which does not match `{}`", type_text(te)),
+                format!(
+                    "argument `{pname}` has type `{got}`, which does not match `{}`",
+                    type_text(te)
+                ),
                 span,
             )
             .label(format!("this is `{got}`"))
@@ -379,8 +475,10 @@ impl<'m> Elab<'m> {
         };
         if let Some(d) = want_dtype {
             if d != got.dtype {
-                return Err(mismatch(self, format!("the dtype must be {d}, found {}", got.dtype))
-                    .help(format!("convert it with `cast({pname}, {d})`")));
+                return Err(Box::new(
+                    mismatch(self, format!("the dtype must be {d}, found {}", got.dtype))
+                        .help(format!("convert it with `cast({pname}, {d})`")),
+                ));
             }
         }
         // shape
@@ -391,10 +489,18 @@ impl<'m> Elab<'m> {
             None => got.rank() == fixed,
         };
         if !rank_ok {
-            return Err(mismatch(
+            return Err(Box::new(mismatch(
                 self,
-                format!("expected {} axes, found {}", if splat.is_some() { format!("at least {fixed}") } else { fixed.to_string() }, got.rank()),
-            ));
+                format!(
+                    "expected {} axes, found {}",
+                    if splat.is_some() {
+                        format!("at least {fixed}")
+                    } else {
+                        fixed.to_string()
+                    },
+                    got.rank()
+                ),
+            )));
         }
         let mut pairs: Vec<(&DimExpr, Vec<Dim>)> = Vec::new();
         match splat {
@@ -418,42 +524,68 @@ impl<'m> Elab<'m> {
             match d {
                 DimExpr::Lit(n, _) => {
                     if g[0] != Dim::Lit((*n).max(0) as u64) {
-                        return Err(mismatch(self, format!("axis {axis} must be {n}, found {}", g[0])));
+                        return Err(Box::new(mismatch(
+                            self,
+                            format!("axis {axis} must be {n}, found {}", g[0]),
+                        )));
                     }
                 }
                 DimExpr::Name(id) if is_size(&id.name) => match b.sizes.get(&id.name) {
                     Some(prev) if *prev != g[0] => {
-                        let (ospan, odesc) = b.origin.get(&id.name).cloned().unwrap_or((span, String::new()));
-                        return Err(Diagnostic::error(
-                            "E0311",
-                            format!("size parameter `{}` is bound to both {} and {}", id.name, prev, g[0]),
-                            span,
-                        )
-                        .label(format!("here `{}` would be {} (argument `{pname}` is `{got}`)", id.name, g[0]))
-                        .with(ospan, format!("`{}` is {prev} because of {odesc}", id.name))
-                        .note("a size parameter takes one value per call"));
+                        let (ospan, odesc) = b
+                            .origin
+                            .get(&id.name)
+                            .cloned()
+                            .unwrap_or((span, String::new()));
+                        return Err(Box::new(
+                            Diagnostic::error(
+                                "E0311",
+                                format!(
+                                    "size parameter `{}` is bound to both {} and {}",
+                                    id.name, prev, g[0]
+                                ),
+                                span,
+                            )
+                            .label(format!(
+                                "here `{}` would be {} (argument `{pname}` is `{got}`)",
+                                id.name, g[0]
+                            ))
+                            .with(ospan, format!("`{}` is {prev} because of {odesc}", id.name))
+                            .note("a size parameter takes one value per call"),
+                        ));
                     }
                     Some(_) => {}
                     None => {
                         b.sizes.insert(id.name.clone(), g[0].clone());
-                        b.origin.insert(id.name.clone(), (span, format!("argument `{pname}` (`{got}`)")));
+                        b.origin.insert(
+                            id.name.clone(),
+                            (span, format!("argument `{pname}` (`{got}`)")),
+                        );
                     }
                 },
                 DimExpr::Name(id) => {
                     if !self.is_dim(&id.name) {
                         self.unknown_size(&id.name, id.span);
-                        return Err(mismatch(self, "unknown size".into()));
+                        return Err(Box::new(mismatch(self, "unknown size".into())));
                     }
                     if g[0] != Dim::sym(&id.name) {
-                        return Err(mismatch(self, format!("axis {axis} must be {}, found {}", id.name, g[0])));
+                        return Err(Box::new(mismatch(
+                            self,
+                            format!("axis {axis} must be {}, found {}", id.name, g[0]),
+                        )));
                     }
                 }
                 DimExpr::Splat(id) if is_run(&id.name) => match b.runs.get(&id.name) {
                     Some(prev) if *prev != g => {
-                        return Err(mismatch(
+                        return Err(Box::new(mismatch(
                             self,
-                            format!("`..{}` is {} but here it would be {}", id.name, shape_str(prev), shape_str(&g)),
-                        ));
+                            format!(
+                                "`..{}` is {} but here it would be {}",
+                                id.name,
+                                shape_str(prev),
+                                shape_str(&g)
+                            ),
+                        )));
                     }
                     Some(_) => {}
                     None => {
@@ -461,7 +593,13 @@ impl<'m> Elab<'m> {
                     }
                 },
                 DimExpr::Splat(id) => {
-                    return Err(mismatch(self, format!("`..{}` is not declared as `..{}` in the function's brackets", id.name, id.name)));
+                    return Err(Box::new(mismatch(
+                        self,
+                        format!(
+                            "`..{}` is not declared as `..{}` in the function's brackets",
+                            id.name, id.name
+                        ),
+                    )));
                 }
             }
         }
@@ -471,7 +609,7 @@ impl<'m> Elab<'m> {
     /// Checks a function nobody calls, with rigid size parameters. Functions
     /// with dtype parameters, axis runs, or scalar parameters without a
     /// default are checked at their calls only.
-    pub(crate) fn check_fn_generic(&mut self, m: usize, i: usize, f: &'m FnDef) {
+    pub(crate) fn check_fn_generic(&mut self, m: usize, f: &'m FnDef) {
         if f.size_params.iter().any(|s| s.variadic) {
             return;
         }
@@ -484,14 +622,21 @@ impl<'m> Elab<'m> {
             te.dims.as_ref().is_none_or(|d| d.is_empty())
                 && DType::parse(&te.dtype.name).is_some_and(|d| !d.is_float())
         };
-        if f.params.iter().any(|p| p.default.is_none() && scalar_static(&p.ty)) {
+        if f.params
+            .iter()
+            .any(|p| p.default.is_none() && scalar_static(&p.ty))
+        {
             return;
         }
         let mut b = Bindings::default();
         for s in &f.size_params {
             b.sizes.insert(s.name.name.clone(), Dim::sym(&s.name.name));
         }
-        self.frames.push(Frame { module: m, vars: HashMap::new(), bindings: b.clone() });
+        self.frames.push(Frame {
+            module: m,
+            vars: HashMap::new(),
+            bindings: b.clone(),
+        });
         let mut args = Vec::new();
         let mut ok = true;
         for p in &f.params {
@@ -504,7 +649,14 @@ impl<'m> Elab<'m> {
             }
             match self.resolve_type(&p.ty) {
                 Some(t) => {
-                    let id = self.g.add(Op::Input { name: format!("<{}>", p.name.name), ty: t }, &[], Some(p.name.span));
+                    let id = self.g.add(
+                        Op::Input {
+                            name: format!("<{}>", p.name.name),
+                            ty: t,
+                        },
+                        &[],
+                        Some(p.name.span),
+                    );
                     args.push((Val::Tensor(id), p.name.span));
                 }
                 None => ok = false,
@@ -520,17 +672,6 @@ impl<'m> Elab<'m> {
             }
         }
     }
-}
-
-
-fn literal_mismatch(s: Scalar, d: DType, span: Span, pname: &str) -> Diagnostic {
-    let kind = match s {
-        Scalar::Float(_) => "a float literal",
-        Scalar::Int(_) => "an integer literal",
-        Scalar::Bool(_) => "a bool literal",
-    };
-    Diagnostic::error("E0304", format!("argument `{pname}` is {d}, but {kind} was given"), span)
-        .label(format!("{kind} cannot be {d}"))
 }
 
 fn coerce_static(s: Scalar, te: &TypeExpr, b: &Bindings) -> Scalar {

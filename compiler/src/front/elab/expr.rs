@@ -41,28 +41,45 @@ impl<'m> Elab<'m> {
                 let vb = self.expr(b);
                 match op {
                     BinOp::MatMul => self.matmul((va, a.span), (vb, b.span), e.span),
-                    _ => self.elementwise2(ir_binop(*op), op.symbol(), (va, a.span), (vb, b.span), e.span),
+                    _ => self.elementwise2(
+                        ir_binop(*op),
+                        op.symbol(),
+                        (va, a.span),
+                        (vb, b.span),
+                        e.span,
+                    ),
                 }
             }
-            ExprKind::Call { callee, args, kwargs } => {
+            ExprKind::Call {
+                callee,
+                args,
+                kwargs,
+            } => {
                 let f = self.expr(callee);
                 if let Val::Error = f {
                     return Val::Error;
                 }
                 let avals: Vec<Arg> = args.iter().map(|a| (self.expr(a), a.span, a)).collect();
-                let kvals: Vec<(String, Val, Span)> =
-                    kwargs.iter().map(|(k, v)| (k.name.clone(), self.expr(v), v.span)).collect();
+                let kvals: Vec<(String, Val, Span)> = kwargs
+                    .iter()
+                    .map(|(k, v)| (k.name.clone(), self.expr(v), v.span))
+                    .collect();
                 match f {
                     Val::Builtin(name) => self.call_builtin(name, e.span, &avals, &kvals),
                     Val::Func(m, i) => {
-                        let plain: Vec<(Val, Span)> = avals.iter().map(|(v, s, _)| (v.clone(), *s)).collect();
+                        let plain: Vec<(Val, Span)> =
+                            avals.iter().map(|(v, s, _)| (v.clone(), *s)).collect();
                         self.call_fn(m, i, e.span, &plain, &kvals)
                     }
                     other => {
                         let t = self.type_str(&other);
                         self.err(
-                            Diagnostic::error("E0208", format!("`{t}` is not a function"), callee.span)
-                                .label("cannot be called"),
+                            Diagnostic::error(
+                                "E0208",
+                                format!("`{t}` is not a function"),
+                                callee.span,
+                            )
+                            .label("cannot be called"),
                         );
                         Val::Error
                     }
@@ -79,7 +96,12 @@ impl<'m> Elab<'m> {
 
     /// A value as a tensor node. A weak scalar becomes a literal of `dtype`
     /// (or its default: f32 for floats, i32 for integers).
-    pub(crate) fn to_tensor(&mut self, v: &Val, span: Span, dtype: Option<DType>) -> Option<NodeId> {
+    pub(crate) fn tensor_of(
+        &mut self,
+        v: &Val,
+        span: Span,
+        dtype: Option<DType>,
+    ) -> Option<NodeId> {
         match v {
             Val::Tensor(id) => Some(*id),
             Val::Static(s) => {
@@ -108,7 +130,14 @@ impl<'m> Elab<'m> {
                     self.err(literal_meets(Scalar::Int(0), dt, span));
                     return None;
                 }
-                Some(self.g.add(Op::SizeOf { dims: vec![d.clone()], dtype: dt }, &[], Some(span)))
+                Some(self.g.add(
+                    Op::SizeOf {
+                        dims: vec![d.clone()],
+                        dtype: dt,
+                    },
+                    &[],
+                    Some(span),
+                ))
             }
             Val::Error => None,
             other => {
@@ -143,7 +172,7 @@ impl<'m> Elab<'m> {
                 if !self.check_numeric(&other, inner, "-") {
                     return Val::Error;
                 }
-                match self.to_tensor(&other, inner, None) {
+                match self.tensor_of(&other, inner, None) {
                     Some(id) => Val::Tensor(self.g.unary(UnaryOp::Neg, id, Some(span))),
                     None => Val::Error,
                 }
@@ -161,8 +190,12 @@ impl<'m> Elab<'m> {
             other => {
                 let t = self.type_str(other);
                 self.err(
-                    Diagnostic::error("E0313", format!("`{what}` needs a tensor, found `{t}`"), span)
-                        .label(format!("this is `{t}`")),
+                    Diagnostic::error(
+                        "E0313",
+                        format!("`{what}` needs a tensor, found `{t}`"),
+                        span,
+                    )
+                    .label(format!("this is `{t}`")),
                 );
                 return false;
             }
@@ -205,9 +238,15 @@ impl<'m> Elab<'m> {
                 return Val::Error;
             }
         }
-        let Some(dtype) = self.common_dtype((&a, sa), (&b, sb), span, sym) else { return Val::Error };
+        let Some(dtype) = self.common_dtype((&a, sa), (&b, sb), span, sym) else {
+            return Val::Error;
+        };
         if dtype == DType::Bool && !matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
-            let s = if self.strong_dtype(&a) == Some(DType::Bool) { sa } else { sb };
+            let s = if self.strong_dtype(&a) == Some(DType::Bool) {
+                sa
+            } else {
+                sb
+            };
             self.err(
                 Diagnostic::error("E0305", format!("`{sym}` is not defined on bool"), span)
                     .label("bool operands")
@@ -224,7 +263,10 @@ impl<'m> Elab<'m> {
             );
             return Val::Error;
         }
-        let (Some(x), Some(y)) = (self.to_tensor(&a, sa, Some(dtype)), self.to_tensor(&b, sb, Some(dtype))) else {
+        let (Some(x), Some(y)) = (
+            self.tensor_of(&a, sa, Some(dtype)),
+            self.tensor_of(&b, sb, Some(dtype)),
+        ) else {
             return Val::Error;
         };
         let (xs, ys) = (self.g.shape_of(x), self.g.shape_of(y));
@@ -244,26 +286,44 @@ impl<'m> Elab<'m> {
 
     /// The dtype two operands share: equal tensor dtypes, or the tensor's dtype
     /// when the other is a weak scalar that fits it.
-    pub(crate) fn common_dtype(&mut self, (a, sa): (&Val, Span), (b, sb): (&Val, Span), span: Span, sym: &str) -> Option<DType> {
+    pub(crate) fn common_dtype(
+        &mut self,
+        (a, sa): (&Val, Span),
+        (b, sb): (&Val, Span),
+        span: Span,
+        sym: &str,
+    ) -> Option<DType> {
         let dtype = match (self.strong_dtype(a), self.strong_dtype(b)) {
             (Some(x), Some(y)) if x != y => {
                 let (ta, tb) = (self.type_str(a), self.type_str(b));
-                let wider = if x == DType::F64 || y == DType::F64 { DType::F64 } else { x };
+                let wider = if x == DType::F64 || y == DType::F64 {
+                    DType::F64
+                } else {
+                    x
+                };
                 self.err(
-                    Diagnostic::error("E0303", format!("mismatched dtypes: `{ta}` {sym} `{tb}`"), span)
-                        .label(format!("{x} and {y} do not mix"))
-                        .with(sa, format!("this is `{ta}`"))
-                        .with(sb, format!("this is `{tb}`"))
-                        .note("weft never converts between tensor dtypes implicitly")
-                        .help(format!("convert one side, e.g. `cast(.., {wider})`")),
+                    Diagnostic::error(
+                        "E0303",
+                        format!("mismatched dtypes: `{ta}` {sym} `{tb}`"),
+                        span,
+                    )
+                    .label(format!("{x} and {y} do not mix"))
+                    .with(sa, format!("this is `{ta}`"))
+                    .with(sb, format!("this is `{tb}`"))
+                    .note("weft never converts between tensor dtypes implicitly")
+                    .help(format!("convert one side, e.g. `cast(.., {wider})`")),
                 );
                 return None;
             }
             (Some(x), _) | (None, Some(x)) => x,
             (None, None) => {
-                if matches!(a, Val::Static(Scalar::Float(_))) || matches!(b, Val::Static(Scalar::Float(_))) {
+                if matches!(a, Val::Static(Scalar::Float(_)))
+                    || matches!(b, Val::Static(Scalar::Float(_)))
+                {
                     DType::F32
-                } else if matches!(a, Val::Static(Scalar::Bool(_))) || matches!(b, Val::Static(Scalar::Bool(_))) {
+                } else if matches!(a, Val::Static(Scalar::Bool(_)))
+                    || matches!(b, Val::Static(Scalar::Bool(_)))
+                {
                     DType::Bool
                 } else {
                     DType::I32
@@ -289,12 +349,20 @@ impl<'m> Elab<'m> {
             return Val::Error;
         }
         let (Val::Tensor(x), Val::Tensor(y)) = (&a, &b) else {
-            let (s, v) = if matches!(a, Val::Tensor(_)) { (sb, &b) } else { (sa, &a) };
+            let (s, v) = if matches!(a, Val::Tensor(_)) {
+                (sb, &b)
+            } else {
+                (sa, &a)
+            };
             let t = self.type_str(v);
             self.err(
-                Diagnostic::error("E0306", format!("matmul needs tensors of rank ≥ 1, found `{t}`"), s)
-                    .label(format!("this is `{t}`"))
-                    .help("for scaling by a scalar use `*`"),
+                Diagnostic::error(
+                    "E0306",
+                    format!("matmul needs tensors of rank ≥ 1, found `{t}`"),
+                    s,
+                )
+                .label(format!("this is `{t}`"))
+                .help("for scaling by a scalar use `*`"),
             );
             return Val::Error;
         };
@@ -310,7 +378,10 @@ impl<'m> Elab<'m> {
             return Val::Error;
         }
         if !tx.dtype.is_numeric() {
-            self.err(Diagnostic::error("E0305", "matmul is not defined on bool", span).label("bool operands"));
+            self.err(
+                Diagnostic::error("E0305", "matmul is not defined on bool", span)
+                    .label("bool operands"),
+            );
             return Val::Error;
         }
         for (t, s) in [(&tx, sa), (&ty, sb)] {
@@ -341,7 +412,17 @@ impl<'m> Elab<'m> {
             )
             .label(format!("contracting {k1} with {k2}"))
             .with(sa, format!("this is `{tx}`: its last axis is {k1}"))
-            .with(sb, format!("this is `{ty}`: {} is {k2}", if b1 { "its only axis" } else { "its second-to-last axis" }))
+            .with(
+                sb,
+                format!(
+                    "this is `{ty}`: {} is {k2}",
+                    if b1 {
+                        "its only axis"
+                    } else {
+                        "its second-to-last axis"
+                    }
+                ),
+            )
             .note("`a @ b` contracts the last axis of `a` with the second-to-last axis of `b`");
             let d = if ty.rank() >= 2 && ty.shape[ty.rank() - 1] == *k1 {
                 d.help("the right operand looks transposed: try `transpose(..)`")
@@ -357,11 +438,17 @@ impl<'m> Elab<'m> {
             Ok(s) => s,
             Err(axis) => {
                 self.err(
-                    Diagnostic::error("E0306", format!("matmul batch axes do not broadcast: `{tx}` @ `{ty}`"), span)
-                        .label("batch axes disagree")
-                        .with(sa, format!("batch axes {}", shape_str(bx)))
-                        .with(sb, format!("batch axes {}", shape_str(by)))
-                        .note(format!("batch axis -{axis} (counting from the last batch axis) differs")),
+                    Diagnostic::error(
+                        "E0306",
+                        format!("matmul batch axes do not broadcast: `{tx}` @ `{ty}`"),
+                        span,
+                    )
+                    .label("batch axes disagree")
+                    .with(sa, format!("batch axes {}", shape_str(bx)))
+                    .with(sb, format!("batch axes {}", shape_str(by)))
+                    .note(format!(
+                        "batch axis -{axis} (counting from the last batch axis) differs"
+                    )),
                 );
                 return Val::Error;
             }
@@ -394,9 +481,13 @@ impl<'m> Elab<'m> {
             other => {
                 let t = self.type_str(other);
                 self.err(
-                    Diagnostic::error("E0314", format!("{what} must be a compile-time integer, found `{t}`"), span)
-                        .label("not an integer literal")
-                        .note("axes, indices and slice bounds are fixed when the program is compiled"),
+                    Diagnostic::error(
+                        "E0314",
+                        format!("{what} must be a compile-time integer, found `{t}`"),
+                        span,
+                    )
+                    .label("not an integer literal")
+                    .note("axes, indices and slice bounds are fixed when the program is compiled"),
                 );
                 None
             }
@@ -409,16 +500,27 @@ impl<'m> Elab<'m> {
             Val::Error => return Val::Error,
             other => {
                 let t = self.type_str(other);
-                self.err(Diagnostic::error("E0308", format!("cannot index `{t}`"), bspan).label("not a tensor"));
+                self.err(
+                    Diagnostic::error("E0308", format!("cannot index `{t}`"), bspan)
+                        .label("not a tensor"),
+                );
                 return Val::Error;
             }
         };
         let ty = self.g.ty(x).clone();
         if items.len() > ty.rank() {
             self.err(
-                Diagnostic::error("E0308", format!("too many indices: `{ty}` has {} axes but {} indices were given", ty.rank(), items.len()), span)
-                    .label("too many indices")
-                    .with(bspan, format!("this is `{ty}`")),
+                Diagnostic::error(
+                    "E0308",
+                    format!(
+                        "too many indices: `{ty}` has {} axes but {} indices were given",
+                        ty.rank(),
+                        items.len()
+                    ),
+                    span,
+                )
+                .label("too many indices")
+                .with(bspan, format!("this is `{ty}`")),
             );
             return Val::Error;
         }
@@ -442,34 +544,61 @@ impl<'m> Elab<'m> {
                                 );
                                 return Val::Error;
                             }
-                            if i < 0 { i + n } else { i }
+                            if i < 0 {
+                                i + n
+                            } else {
+                                i
+                            }
                         }
                         Dim::Sym(_) => i,
                     };
-                    cur = self.g.add(Op::Slice { axis, start, step: 1, len: Dim::Lit(1) }, &[cur], Some(e.span));
+                    cur = self.g.add(
+                        Op::Slice {
+                            axis,
+                            start,
+                            step: 1,
+                            len: Dim::Lit(1),
+                        },
+                        &[cur],
+                        Some(e.span),
+                    );
                 }
-                IndexItem::Slice { start, end, step, span: ss } => {
+                IndexItem::Slice {
+                    start,
+                    end,
+                    step,
+                    span: ss,
+                } => {
                     let get = |this: &mut Self, e: &Option<Expr>| -> Result<Option<i64>, ()> {
                         match e {
                             None => Ok(None),
                             Some(e) => this.index_value(e).map(Some).ok_or(()),
                         }
                     };
-                    let (Ok(st), Ok(en), Ok(sp)) = (get(self, start), get(self, end), get(self, step)) else {
+                    let (Ok(st), Ok(en), Ok(sp)) =
+                        (get(self, start), get(self, end), get(self, step))
+                    else {
                         return Val::Error;
                     };
                     let step = sp.unwrap_or(1);
                     if step <= 0 {
                         self.err(
-                            Diagnostic::error("E0308", format!("slice step must be positive, found {step}"), *ss)
-                                .label("invalid step"),
+                            Diagnostic::error(
+                                "E0308",
+                                format!("slice step must be positive, found {step}"),
+                                *ss,
+                            )
+                            .label("invalid step"),
                         );
                         return Val::Error;
                     }
                     match &dim {
                         Dim::Lit(n) => {
                             let n = *n as i64;
-                            let norm = |this: &mut Self, b: Option<i64>, dflt: i64| -> Option<i64> {
+                            let norm = |this: &mut Self,
+                                        b: Option<i64>,
+                                        dflt: i64|
+                             -> Option<i64> {
                                 match b {
                                     None => Some(dflt),
                                     Some(b) if b < -n || b > n => {
@@ -483,11 +612,23 @@ impl<'m> Elab<'m> {
                                     Some(b) => Some(if b < 0 { b + n } else { b }),
                                 }
                             };
-                            let (Some(s0), Some(e0)) = (norm(self, st, 0), norm(self, en, n)) else { return Val::Error };
-                            let len = if e0 > s0 { (e0 - s0 + step - 1) / step } else { 0 };
+                            let (Some(s0), Some(e0)) = (norm(self, st, 0), norm(self, en, n))
+                            else {
+                                return Val::Error;
+                            };
+                            let len = if e0 > s0 {
+                                (e0 - s0 + step - 1) / step
+                            } else {
+                                0
+                            };
                             if !(s0 == 0 && e0 == n && step == 1) {
                                 cur = self.g.add(
-                                    Op::Slice { axis, start: s0, step: step as u64, len: Dim::Lit(len as u64) },
+                                    Op::Slice {
+                                        axis,
+                                        start: s0,
+                                        step: step as u64,
+                                        len: Dim::Lit(len as u64),
+                                    },
                                     &[cur],
                                     Some(*ss),
                                 );
@@ -557,8 +698,22 @@ pub(crate) fn literal_meets(s: Scalar, d: DType, span: Span) -> Diagnostic {
         .label(format!("float literal meets an {d} tensor"))
         .note("a literal takes the dtype of the tensor it meets, and a float cannot become an integer")
         .help("write an integer literal, or convert the tensor with `cast(.., f32)`"),
-        _ => Diagnostic::error("E0303", format!("a {} literal cannot be {d}", kind(s)), span)
-            .label(format!("{} literal meets a {d} tensor", kind(s))),
+        _ => Diagnostic::error("E0303", format!("{} literal cannot be {d}", article(kind(s))), span)
+            .label(format!("{} literal meets {} {d} tensor", article(kind(s)), article_for(d))),
+    }
+}
+
+fn article(word: &str) -> String {
+    let vowel = word.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {word}", if vowel { "an" } else { "a" })
+}
+
+fn article_for(d: DType) -> &'static str {
+    // "an f32", "an i64", but "a bool", "a bf16".
+    if d.name().starts_with('b') {
+        "a"
+    } else {
+        "an"
     }
 }
 
@@ -598,7 +753,9 @@ fn fold(op: BinaryOp, a: Scalar, b: Scalar) -> Option<Scalar> {
     let (x, y) = (f(a), f(b));
     Some(match op {
         BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Max | BinaryOp::Min if ints => {
-            let (Int(i), Int(j)) = (a, b) else { return None };
+            let (Int(i), Int(j)) = (a, b) else {
+                return None;
+            };
             let r = match op {
                 BinaryOp::Add => i.checked_add(j),
                 BinaryOp::Sub => i.checked_sub(j),
@@ -609,7 +766,9 @@ fn fold(op: BinaryOp, a: Scalar, b: Scalar) -> Option<Scalar> {
             r.map(Int)?
         }
         BinaryOp::Pow if ints => {
-            let (Int(i), Int(j)) = (a, b) else { return None };
+            let (Int(i), Int(j)) = (a, b) else {
+                return None;
+            };
             match u32::try_from(j).ok().and_then(|j| i.checked_pow(j)) {
                 Some(r) => Int(r),
                 None => Float(x.powf(y)),
@@ -655,10 +814,18 @@ pub(crate) fn broadcast_error(
         "axis -{axis_from_end} (counting from the end): {da} against {db}; aligned axes must be equal, or one of them 1"
     ));
     // A lower-rank operand that matches the other's leading axes wants trailing unit axes.
-    let (lo, hi) = if tx.rank() < ty.rank() { (tx, ty) } else { (ty, tx) };
+    let (lo, hi) = if tx.rank() < ty.rank() {
+        (tx, ty)
+    } else {
+        (ty, tx)
+    };
     if lo.rank() < hi.rank() && !lo.shape.is_empty() && hi.shape[..lo.rank()] == lo.shape[..] {
         let k = hi.rank() - lo.rank();
-        let which = if std::ptr::eq(lo, tx) { "left" } else { "right" };
+        let which = if std::ptr::eq(lo, tx) {
+            "left"
+        } else {
+            "right"
+        };
         d = d.help(format!(
             "the {which} operand matches the leading axes; insert {} new trailing axis: `expand_dims(.., {})`{}",
             k,

@@ -51,6 +51,8 @@ enum Entry {
     Module(usize),
     /// `use M.{name}`: (module, name, span of the import).
     Import(usize, String, Span),
+    /// A name whose declaration failed (an unknown module): already reported.
+    Poisoned,
 }
 
 enum Slot {
@@ -99,8 +101,8 @@ pub(crate) fn elaborate(modules: &[Module], opts: &Options) -> (Graph, Vec<Diagn
         e.scopes.push(s);
     }
     e.check_imports();
-    for m in 0..modules.len() {
-        if modules[m].is_main || !super::STDLIB.iter().any(|(n, _)| *n == modules[m].name) {
+    for (m, module) in modules.iter().enumerate() {
+        if module.is_main || !super::STDLIB.iter().any(|(n, _)| *n == module.name) {
             e.check_fns_generic(m);
         }
     }
@@ -121,11 +123,17 @@ impl<'m> Elab<'m> {
         // An error inside the standard library is the caller's: point at the
         // outermost call from user code, and show where in the library it arose.
         if self.is_stdlib(d.primary.file) {
-            if let Some((call, name)) = self.call_stack.iter().find(|(s, _)| !self.is_stdlib(s.file)).cloned() {
+            if let Some((call, name)) = self
+                .call_stack
+                .iter()
+                .find(|(s, _)| !self.is_stdlib(s.file))
+                .cloned()
+            {
                 let inner = std::mem::replace(&mut d.primary, call);
                 let label = std::mem::replace(&mut d.label, format!("in this call to `{name}`"));
                 d.secondary.retain(|(s, _)| !self.is_stdlib(s.file));
-                d.secondary.insert(0, (inner, format!("inside `{name}`: {label}")));
+                d.secondary
+                    .insert(0, (inner, format!("inside `{name}`: {label}")));
                 self.diags.push(d);
                 return;
             }
@@ -137,7 +145,9 @@ impl<'m> Elab<'m> {
     }
 
     fn is_stdlib(&self, file: weft_grammar::ast::FileId) -> bool {
-        self.modules.iter().any(|m| m.file == file && !m.is_main && super::STDLIB.iter().any(|(n, _)| *n == m.name))
+        self.modules.iter().any(|m| {
+            m.file == file && !m.is_main && super::STDLIB.iter().any(|(n, _)| *n == m.name)
+        })
     }
 
     fn build_scope(&mut self, m: usize) -> HashMap<String, Entry> {
@@ -147,10 +157,14 @@ impl<'m> Elab<'m> {
         let mut declare = |this: &mut Self, name: &Ident, entry: Entry| {
             if let Some(prev) = first.get(&name.name) {
                 this.diags.push(
-                    Diagnostic::error("E0202", format!("`{}` is declared twice", name.name), name.span)
-                        .label("declared again here")
-                        .with(*prev, "first declared here")
-                        .help("rename one of them"),
+                    Diagnostic::error(
+                        "E0202",
+                        format!("`{}` is declared twice", name.name),
+                        name.span,
+                    )
+                    .label("declared again here")
+                    .with(*prev, "first declared here")
+                    .help("rename one of them"),
                 );
                 return;
             }
@@ -161,7 +175,10 @@ impl<'m> Elab<'m> {
             if !module.is_main
                 && matches!(
                     item,
-                    Item::Input { .. } | Item::Param { .. } | Item::Output { .. } | Item::Update { .. }
+                    Item::Input { .. }
+                        | Item::Param { .. }
+                        | Item::Output { .. }
+                        | Item::Update { .. }
                 )
             {
                 self.diags.push(
@@ -175,8 +192,15 @@ impl<'m> Elab<'m> {
                 continue;
             }
             match item {
-                Item::Use { module: mname, names, span } => {
-                    let target = self.modules.iter().position(|x| x.name == mname.name && !x.is_main);
+                Item::Use {
+                    module: mname,
+                    names,
+                    span,
+                } => {
+                    let target = self
+                        .modules
+                        .iter()
+                        .position(|x| x.name == mname.name && !x.is_main);
                     let Some(t) = target else {
                         let known: Vec<&str> = super::STDLIB.iter().map(|(n, _)| *n).collect();
                         let mut d = Diagnostic::error(
@@ -194,6 +218,10 @@ impl<'m> Elab<'m> {
                             d = d.help(format!("did you mean `{s}`?"));
                         }
                         self.diags.push(d);
+                        match names {
+                            None => declare(self, mname, Entry::Poisoned),
+                            Some(ns) => ns.iter().for_each(|n| declare(self, n, Entry::Poisoned)),
+                        }
                         continue;
                     };
                     match names {
@@ -213,13 +241,24 @@ impl<'m> Elab<'m> {
                 Item::Fn(f) => {
                     declare(self, &f.name, Entry::Item(i));
                     let mut seen: HashMap<&str, Span> = HashMap::new();
-                    let names = f.size_params.iter().map(|s| &s.name).chain(f.params.iter().map(|p| &p.name));
+                    let names = f
+                        .size_params
+                        .iter()
+                        .map(|s| &s.name)
+                        .chain(f.params.iter().map(|p| &p.name));
                     for n in names {
                         if let Some(prev) = seen.insert(n.name.as_str(), n.span) {
                             self.diags.push(
-                                Diagnostic::error("E0202", format!("`{}` is declared twice in the signature of `{}`", n.name, f.name.name), n.span)
-                                    .label("declared again here")
-                                    .with(prev, "first declared here"),
+                                Diagnostic::error(
+                                    "E0202",
+                                    format!(
+                                        "`{}` is declared twice in the signature of `{}`",
+                                        n.name, f.name.name
+                                    ),
+                                    n.span,
+                                )
+                                .label("declared again here")
+                                .with(prev, "first declared here"),
                             );
                         }
                     }
@@ -231,7 +270,11 @@ impl<'m> Elab<'m> {
                         declare(self, n, Entry::Item(i));
                     }
                 }
-                Item::Output { name, value: Some(_), .. } => declare(self, name, Entry::Item(i)),
+                Item::Output {
+                    name,
+                    value: Some(_),
+                    ..
+                } => declare(self, name, Entry::Item(i)),
                 Item::Output { value: None, .. } | Item::Update { .. } | Item::Error { .. } => {}
             }
         }
@@ -260,12 +303,25 @@ impl<'m> Elab<'m> {
     /// outputs and updates.
     fn run_main(&mut self) {
         let main = &self.modules[0];
-        self.frames.push(Frame { module: 0, vars: HashMap::new(), bindings: Bindings::default() });
+        // Evaluate items in dependency order first, so that the on-demand
+        // evaluation below never recurses deeply, whatever the source order.
+        for i in self.dependency_order(0) {
+            self.eval_item(0, i);
+        }
+        self.frames.push(Frame {
+            module: 0,
+            vars: HashMap::new(),
+            bindings: Bindings::default(),
+        });
         let mut out_names: HashMap<String, Span> = HashMap::new();
         let mut updated: HashMap<String, Span> = HashMap::new();
         for (i, item) in main.program.items.iter().enumerate() {
             match item {
-                Item::Output { name, value, span: item_span } => {
+                Item::Output {
+                    name,
+                    value,
+                    span: item_span,
+                } => {
                     if let Some(prev) = out_names.get(&name.name) {
                         let d = Diagnostic::error(
                             "E0202",
@@ -300,6 +356,61 @@ impl<'m> Elab<'m> {
         self.frames.pop();
     }
 
+    /// The value items of module `m` (lets, outputs with a value, inputs,
+    /// params, consts, dims) in an order where each comes after the items its
+    /// expression names: an iterative depth-first post-order. Cycles are left
+    /// for `eval_item` to report.
+    fn dependency_order(&self, m: usize) -> Vec<usize> {
+        let items = &self.modules[m].program.items;
+        let deps = |i: usize| -> Vec<usize> {
+            let mut names = Vec::new();
+            match &items[i] {
+                Item::Let(l) => free_names(&l.value, &mut names),
+                Item::Output { value: Some(e), .. } => free_names(e, &mut names),
+                Item::Param { init, .. } => free_names(init, &mut names),
+                _ => {}
+            }
+            names
+                .iter()
+                .filter_map(|n| match self.scopes[m].get(n) {
+                    Some(Entry::Item(j)) if *j != i => Some(*j),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut state = vec![0u8; items.len()]; // 0 new, 1 open, 2 done
+        let mut order = Vec::new();
+        for root in 0..items.len() {
+            if state[root] != 0
+                || matches!(
+                    items[root],
+                    Item::Fn(_) | Item::Use { .. } | Item::Error { .. }
+                )
+            {
+                continue;
+            }
+            let mut stack: Vec<(usize, Vec<usize>)> = vec![(root, deps(root))];
+            state[root] = 1;
+            while let Some((node, pending)) = stack.last_mut() {
+                match pending.pop() {
+                    Some(next) if state[next] == 0 && !matches!(items[next], Item::Fn(_)) => {
+                        state[next] = 1;
+                        let d = deps(next);
+                        stack.push((next, d));
+                    }
+                    Some(_) => {}
+                    None => {
+                        let node = *node;
+                        state[node] = 2;
+                        order.push(node);
+                        stack.pop();
+                    }
+                }
+            }
+        }
+        order
+    }
+
     fn output_node(&mut self, v: &Val, span: Span, item_span: Span) -> Option<NodeId> {
         match v {
             Val::Error => None,
@@ -312,7 +423,7 @@ impl<'m> Elab<'m> {
                 );
                 None
             }
-            _ => self.to_tensor(v, span, None),
+            _ => self.tensor_of(v, span, None),
         }
     }
 
@@ -334,9 +445,13 @@ impl<'m> Elab<'m> {
         };
         let v = self.expr(value);
         let Some(pty) = pty else {
-            let d = Diagnostic::error("E0206", format!("`{}` is not a param", name.name), name.span)
-                .label("only a `param` can be updated")
-                .help(format!("declare it as `param {}: TYPE = INIT`", name.name));
+            let d = Diagnostic::error(
+                "E0206",
+                format!("`{}` is not a param", name.name),
+                name.span,
+            )
+            .label("only a `param` can be updated")
+            .help(format!("declare it as `param {}: TYPE = INIT`", name.name));
             self.err(d);
             return;
         };
@@ -353,7 +468,9 @@ impl<'m> Elab<'m> {
             return;
         }
         updated.insert(name.name.clone(), name.span);
-        let Some(node) = self.coerce_to(&v, &pty, value.span, "an update", span) else { return };
+        let Some(node) = self.coerce_to(&v, &pty, value.span, "an update", span) else {
+            return;
+        };
         self.g.updates.push((name.name.clone(), node));
     }
 
@@ -371,7 +488,7 @@ impl<'m> Elab<'m> {
             return None;
         }
         if let (Val::Static(_) | Val::Size(_), true) = (v, want.shape.is_empty()) {
-            return self.to_tensor(v, span, Some(want.dtype));
+            return self.tensor_of(v, span, Some(want.dtype));
         }
         let got = self.type_str(v);
         let node = match v {
@@ -417,6 +534,7 @@ impl<'m> Elab<'m> {
                 }
                 Entry::Module(t) => Val::Module(t),
                 Entry::Import(t, n, s) => self.member(t, &n, s),
+                Entry::Poisoned => Val::Error,
             };
         }
         if let Some(b) = builtins::lookup(name) {
@@ -448,6 +566,7 @@ impl<'m> Elab<'m> {
             }
             Some(Entry::Module(t)) => Val::Module(t),
             Some(Entry::Import(t, n, s)) => self.member(t, &n, s),
+            Some(Entry::Poisoned) => Val::Error,
             None => {
                 let mname = self.modules[m].name.clone();
                 let mut d = Diagnostic::error(
@@ -483,7 +602,11 @@ impl<'m> Elab<'m> {
             Some(Slot::InProgress) => {
                 let item = &self.modules[m].program.items[i];
                 let name = item_name(item);
-                let pos = self.eval_stack.iter().position(|(n, _)| *n == name).unwrap_or(0);
+                let pos = self
+                    .eval_stack
+                    .iter()
+                    .position(|(n, _)| *n == name)
+                    .unwrap_or(0);
                 let cycle: Vec<(String, Span)> = self.eval_stack[pos..].to_vec();
                 let path: Vec<String> = cycle.iter().map(|(n, _)| format!("`{n}`")).collect();
                 let mut d = Diagnostic::error(
@@ -506,7 +629,7 @@ impl<'m> Elab<'m> {
         if self.eval_stack.len() >= MAX_ITEM_DEPTH {
             let d = Diagnostic::error(
                 "E0219",
-                format!("`{}` sits at the end of a chain of more than {MAX_ITEM_DEPTH} items that each depend on the next", item_name(item)),
+                format!("more than {MAX_ITEM_DEPTH} items are being evaluated inside one another at `{}`", item_name(item)),
                 item.span(),
             )
             .label("dependency chain too long")
@@ -519,7 +642,11 @@ impl<'m> Elab<'m> {
         self.eval_stack.push((item_name(item), item.span()));
         // Items are evaluated outside any function: their own module's scope.
         let saved_calls = std::mem::take(&mut self.call_stack);
-        self.frames.push(Frame { module: m, vars: HashMap::new(), bindings: Bindings::default() });
+        self.frames.push(Frame {
+            module: m,
+            vars: HashMap::new(),
+            bindings: Bindings::default(),
+        });
         let v = self.eval_item_inner(m, i);
         self.frames.pop();
         self.call_stack = saved_calls;
@@ -544,17 +671,40 @@ impl<'m> Elab<'m> {
             }
             Item::Const { name, value, .. } => self.eval_const(name, value),
             Item::Input { name, ty, .. } => {
-                let Some(t) = self.resolve_type(ty) else { return Val::Error };
-                let id = self.g.add(Op::Input { name: name.name.clone(), ty: t }, &[], Some(name.span));
+                let Some(t) = self.resolve_type(ty) else {
+                    return Val::Error;
+                };
+                let id = self.g.add(
+                    Op::Input {
+                        name: name.name.clone(),
+                        ty: t,
+                    },
+                    &[],
+                    Some(name.span),
+                );
                 self.g.inputs.push((name.name.clone(), id));
                 Val::Tensor(id)
             }
             Item::Param { name, ty, init, .. } => {
                 let t = self.resolve_type(ty);
                 let init = self.param_init(init, t.as_ref());
-                let (Some(t), Some(init)) = (t, init) else { return Val::Error };
-                let id = self.g.add(Op::Param { name: name.name.clone(), ty: t.clone() }, &[], Some(name.span));
-                self.g.params.push(ParamDecl { name: name.name.clone(), ty: t, init, node: id });
+                let (Some(t), Some(init)) = (t, init) else {
+                    return Val::Error;
+                };
+                let id = self.g.add(
+                    Op::Param {
+                        name: name.name.clone(),
+                        ty: t.clone(),
+                    },
+                    &[],
+                    Some(name.span),
+                );
+                self.g.params.push(ParamDecl {
+                    name: name.name.clone(),
+                    ty: t,
+                    init,
+                    node: id,
+                });
                 Val::Tensor(id)
             }
             Item::Let(l) => {
@@ -562,10 +712,12 @@ impl<'m> Elab<'m> {
                 let v = self.let_value(v, l.value.span);
                 let v = match &l.ty {
                     Some(te) => match self.resolve_type(te) {
-                        Some(t) => match self.coerce_to(&v, &t, l.value.span, "this `let`", te.span) {
-                            Some(id) => Val::Tensor(id),
-                            None => Val::Error,
-                        },
+                        Some(t) => {
+                            match self.coerce_to(&v, &t, l.value.span, "this `let`", te.span) {
+                                Some(id) => Val::Tensor(id),
+                                None => Val::Error,
+                            }
+                        }
                         None => Val::Error,
                     },
                     None => v,
@@ -588,9 +740,13 @@ impl<'m> Elab<'m> {
     fn eval_const(&mut self, name: &Ident, value: &Expr) -> Val {
         let lit = static_literal(value);
         let Some(lit) = lit else {
-            let d = Diagnostic::error("E0211", format!("const `{}` must be a literal", name.name), value.span)
-                .label("not a literal")
-                .help("a const is a number or `true`/`false`; use `let` for computed values");
+            let d = Diagnostic::error(
+                "E0211",
+                format!("const `{}` must be a literal", name.name),
+                value.span,
+            )
+            .label("not a literal")
+            .help("a const is a number or `true`/`false`; use `let` for computed values");
             self.err(d);
             return Val::Error;
         };
@@ -601,7 +757,10 @@ impl<'m> Elab<'m> {
                     // The CLI validates --set values before compiling; this guards library use.
                     let d = Diagnostic::error(
                         "E0211",
-                        format!("--set {}={text}: not a value of the const's kind", name.name),
+                        format!(
+                            "--set {}={text}: not a value of the const's kind",
+                            name.name
+                        ),
                         value.span,
                     );
                     self.err(d);
@@ -621,10 +780,26 @@ impl<'m> Elab<'m> {
             this.err(d);
             None
         };
-        let ExprKind::Call { callee, args, kwargs } = &init.kind else {
+        let ExprKind::Call {
+            callee,
+            args,
+            kwargs,
+        } = &init.kind
+        else {
             return bad(self, "expected a creation call");
         };
-        let ExprKind::Name(f) = &callee.kind else { return bad(self, "expected a creation call") };
+        let ExprKind::Name(f) = &callee.kind else {
+            return bad(self, "expected a creation call");
+        };
+        if args
+            .first()
+            .is_some_and(|a| matches!(a.kind, ExprKind::Tuple(_)))
+        {
+            return bad(
+                self,
+                &format!("the shape comes from the param's type: drop it and write `{}(..)` with the remaining arguments", f.name),
+            );
+        }
         let mut nums = Vec::new();
         for a in args {
             match static_literal(a).or_else(|| self.const_value(a)) {
@@ -634,7 +809,10 @@ impl<'m> Elab<'m> {
         }
         let mut seed = 0u64;
         for (k, v) in kwargs {
-            match (k.name.as_str(), static_literal(v).or_else(|| self.const_value(v))) {
+            match (
+                k.name.as_str(),
+                static_literal(v).or_else(|| self.const_value(v)),
+            ) {
                 ("seed", Some(Scalar::Int(s))) if s >= 0 => seed = s as u64,
                 ("seed", _) => return bad(self, "seed must be a non-negative integer literal"),
                 (other, _) => return bad(self, &format!("unknown keyword argument `{other}`")),
@@ -663,9 +841,14 @@ impl<'m> Elab<'m> {
             }
             ("normal", [a, b]) | ("uniform", [a, b]) => {
                 if !dtype.is_float() {
-                    return bad(self, &format!("random initialisers need a float param, not {dtype}"));
+                    return bad(
+                        self,
+                        &format!("random initialisers need a float param, not {dtype}"),
+                    );
                 }
-                let (Some(a), Some(b)) = (fl(a), fl(b)) else { return bad(self, "numbers expected") };
+                let (Some(a), Some(b)) = (fl(a), fl(b)) else {
+                    return bad(self, "numbers expected");
+                };
                 let dist = if f.name == "normal" {
                     if b < 0.0 {
                         return bad(self, "the standard deviation must not be negative");
@@ -699,7 +882,7 @@ impl<'m> Elab<'m> {
     /// its default dtype (f32, i32), and is no longer weak.
     pub(crate) fn let_value(&mut self, v: Val, span: Span) -> Val {
         match v {
-            Val::Static(_) | Val::Size(_) => match self.to_tensor(&v, span, None) {
+            Val::Static(_) | Val::Size(_) => match self.tensor_of(&v, span, None) {
                 Some(id) => Val::Tensor(id),
                 None => Val::Error,
             },
@@ -720,9 +903,13 @@ impl<'m> Elab<'m> {
             if let Some(f) = self.frames.last_mut() {
                 if f.vars.contains_key(&n.name) {
                     // Shadowing a parameter or an earlier let: allowed in bodies? No: report.
-                    let d = Diagnostic::error("E0202", format!("`{}` is declared twice in this function", n.name), n.span)
-                        .label("declared again here");
-                    self.diags.push(d);
+                    let d = Diagnostic::error(
+                        "E0202",
+                        format!("`{}` is declared twice in this function", n.name),
+                        n.span,
+                    )
+                    .label("declared again here");
+                    self.err(d);
                     continue;
                 }
             }
@@ -740,7 +927,11 @@ impl<'m> Elab<'m> {
                 if ps.len() != vs.len() {
                     let d = Diagnostic::error(
                         "E0313",
-                        format!("this pattern has {} names but the value is a tuple of {}", ps.len(), vs.len()),
+                        format!(
+                            "this pattern has {} names but the value is a tuple of {}",
+                            ps.len(),
+                            vs.len()
+                        ),
                         *span,
                     )
                     .label(format!("expected {} names", vs.len()));
@@ -753,8 +944,12 @@ impl<'m> Elab<'m> {
             }
             (Pattern::Tuple(_, span), _) => {
                 let t = self.type_str(v);
-                let d = Diagnostic::error("E0313", format!("cannot destructure `{t}`: it is not a tuple"), *span)
-                    .label("tuple pattern");
+                let d = Diagnostic::error(
+                    "E0313",
+                    format!("cannot destructure `{t}`: it is not a tuple"),
+                    *span,
+                )
+                .label("tuple pattern");
                 self.err(d);
             }
         }
@@ -769,7 +964,7 @@ impl<'m> Elab<'m> {
         for (i, item) in items.iter().enumerate() {
             if let Item::Fn(f) = item {
                 let before = self.diags.iter().filter(|d| d.is_error()).count();
-                self.check_fn_generic(m, i, f);
+                self.check_fn_generic(m, f);
                 if self.diags.iter().filter(|d| d.is_error()).count() > before {
                     self.failed_fns.insert((m, i));
                 }
@@ -831,10 +1026,51 @@ fn item_name(item: &Item) -> String {
 fn find_in_pattern(p: &Pattern, v: &Val, name: &str) -> Option<Val> {
     match (p, v) {
         (Pattern::Name(n), _) => (n.name == name).then(|| v.clone()),
-        (Pattern::Tuple(ps, _), Val::Tuple(vs)) if ps.len() == vs.len() => {
-            ps.iter().zip(vs).find_map(|(p, v)| find_in_pattern(p, v, name))
-        }
+        (Pattern::Tuple(ps, _), Val::Tuple(vs)) if ps.len() == vs.len() => ps
+            .iter()
+            .zip(vs)
+            .find_map(|(p, v)| find_in_pattern(p, v, name)),
         (Pattern::Tuple(..), _) => Some(Val::Error),
+    }
+}
+
+/// Every name an expression mentions (over-approximates: a member's base,
+/// callees and keyword values included).
+fn free_names(e: &Expr, out: &mut Vec<String>) {
+    let mut stack = vec![e];
+    while let Some(e) = stack.pop() {
+        match &e.kind {
+            ExprKind::Name(id) => out.push(id.name.clone()),
+            ExprKind::Member(base, _) | ExprKind::Neg(base) => stack.push(base),
+            ExprKind::Binary(_, a, b) => {
+                stack.push(a);
+                stack.push(b);
+            }
+            ExprKind::Call {
+                callee,
+                args,
+                kwargs,
+            } => {
+                stack.push(callee);
+                stack.extend(args.iter());
+                stack.extend(kwargs.iter().map(|(_, v)| v));
+            }
+            ExprKind::Index { base, indices } => {
+                stack.push(base);
+                for ix in indices {
+                    match ix {
+                        weft_grammar::ast::IndexItem::Index(x) => stack.push(x),
+                        weft_grammar::ast::IndexItem::Slice {
+                            start, end, step, ..
+                        } => {
+                            stack.extend([start, end, step].into_iter().flatten());
+                        }
+                    }
+                }
+            }
+            ExprKind::Tuple(xs) => stack.extend(xs.iter()),
+            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) | ExprKind::Error => {}
+        }
     }
 }
 
