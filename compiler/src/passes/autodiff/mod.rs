@@ -149,6 +149,7 @@ fn expand(
     let claims = |a: NodeId| adj.iter().filter(|&&b| b == Some(a)).count();
     for (i, &(k, x)) in group.iter().enumerate() {
         let ty = g.ty(x).clone();
+        let kspan = g.node(k).span;
         let r = match adj[i] {
             // An adjoint that other nodes use, or that serves several grads, gets
             // a private identity node: `grad` with respect to this grad result
@@ -158,7 +159,7 @@ fn expand(
                     shape: ty.shape.clone(),
                 },
                 &[a],
-                span,
+                kspan,
             ),
             Some(a) if *out.ty(a) == ty => a,
             Some(a) => {
@@ -168,7 +169,7 @@ fn expand(
                     out.ty(a)
                 ))
             }
-            None => out.full(0.0, &ty, g.node(k).span),
+            None => out.full(0.0, &ty, kspan),
         };
         if let (Some(yn), Some(xn)) = (&y_name, name_of(g, x)) {
             out.set_label(r, &format!("d_{yn}/d_{xn}"));
