@@ -1,8 +1,10 @@
 //! Dead-code elimination and common-subexpression elimination.
 //!
 //! After this pass: every node is needed by an output or an update (inputs
-//! and params are always kept: they are the program's interface), and no two
-//! nodes have the same op and the same operands.
+//! and params are always kept: they are the program's interface), no two
+//! nodes have the same op and the same operands, and no node is an identity
+//! (a reshape, broadcast or cast to its operand's own type, an identity
+//! transpose).
 
 use std::collections::HashMap;
 
@@ -18,6 +20,9 @@ pub fn run(g: &Graph) -> Graph {
             return None;
         }
         let n = g.node(id);
+        if is_identity(&n.op) && args.len() == 1 && *out.ty(args[0]) == n.ty {
+            return Some(args[0]);
+        }
         let key = (format!("{:?}", n.op), args.clone());
         let keyed = !matches!(n.op, Op::Input { .. } | Op::Param { .. });
         if keyed {
@@ -31,6 +36,14 @@ pub fn run(g: &Graph) -> Graph {
         }
         Some(new)
     })
+}
+
+fn is_identity(op: &Op) -> bool {
+    match op {
+        Op::Reshape { .. } | Op::Broadcast { .. } | Op::Cast { .. } => true,
+        Op::Transpose { perm } => perm.iter().enumerate().all(|(i, &p)| i == p),
+        _ => false,
+    }
 }
 
 /// Nodes reachable backwards from the outputs, the updates, the inputs and the params.

@@ -118,7 +118,9 @@ impl<'m> Elab<'m> {
                     )
                     .label("unknown keyword argument")
                     .note(format!("`{fname}({})`", signature(params)));
-                    if let Some(x) = suggest(k, params.iter().map(|(p, _)| *p)) {
+                    if k == "dim" && params.iter().any(|(p, _)| *p == "axis") {
+                        d = d.help("weft calls it `axis`: write `axis=..`");
+                    } else if let Some(x) = suggest(k, params.iter().map(|(p, _)| *p)) {
                         d = d.help(format!("did you mean `{x}`?"));
                     }
                     self.err(d);
