@@ -606,3 +606,146 @@ fn docs_examples() {
     }
     report("docs examples", fails, total);
 }
+
+// ---- gradient checks --------------------------------------------------------
+
+fn grad_inputs_header(text: &str) -> (Vec<String>, i64) {
+    let mut positive = Vec::new();
+    let mut ints_below = 3;
+    for line in text.lines().take_while(|l| l.starts_with("//")) {
+        if let Some(rest) = line.strip_prefix("// positive:") {
+            positive.extend(rest.split(',').map(|s| s.trim().to_string()));
+        } else if let Some(rest) = line.strip_prefix("// ints below:") {
+            ints_below = rest.trim().parse().unwrap_or(3);
+        }
+    }
+    (positive, ints_below)
+}
+
+/// Runs a program on the given inputs through the interpreter; the outputs as f64.
+fn eval_f64(
+    g: &ir::graph::Graph,
+    dir: &Path,
+    inputs: &[(String, NpyArray)],
+) -> Result<Vec<(String, Vec<f64>)>, String> {
+    let mut args = Vec::new();
+    for (name, arr) in inputs {
+        let p = dir.join(format!("{name}.npy"));
+        weft_runtime::npy::write_npy_file(&p, arr).map_err(|e| e.to_string())?;
+        args.push((name.clone(), weft_runtime::flags::InputArg::File(p)));
+    }
+    let opts = weft_compiler::interp::RunOptions { steps: 1, log: vec![], log_every: 1, progress: false };
+    let outs = weft_compiler::interp::run(g, &args, &[], &opts, &mut |_, _, _| {}).map_err(|e| e.message)?;
+    Ok(outs.into_iter().map(|(n, t)| (n, t.to_f64_vec())).collect())
+}
+
+fn output_of<'a>(outs: &'a [(String, Vec<f64>)], name: &str) -> Option<&'a Vec<f64>> {
+    outs.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+}
+
+/// One gradient case: analytic gradients against central differences.
+fn grad_case(path: &Path) -> Result<usize, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let (positive, ints_below) = grad_inputs_header(&text);
+    let g = lower(path, compile(path))?;
+    let tmp = std::env::temp_dir().join(format!(
+        "weft-grad-{}-{}",
+        std::process::id(),
+        path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+    let mut rng = Rng(0xC0FFEE ^ text.len() as u64);
+    let mut normal = |rng: &mut Rng| {
+        let u1 = ((rng.next() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+        let u2 = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    };
+    let mut inputs: Vec<(String, NpyArray)> = Vec::new();
+    for (name, id) in &g.inputs {
+        let ty = g.ty(*id);
+        let shape: Vec<usize> = ty
+            .shape
+            .iter()
+            .map(|d| d.as_lit().map(|n| n as usize).ok_or("grad cases use literal shapes"))
+            .collect::<Result<_, _>>()?;
+        let n: usize = shape.iter().product();
+        let data = match ty.dtype {
+            ir::types::DType::F64 => Data::F64(
+                (0..n)
+                    .map(|_| {
+                        if positive.contains(name) {
+                            0.5 + 1.5 * ((rng.next() >> 11) as f64 / (1u64 << 53) as f64)
+                        } else {
+                            normal(&mut rng)
+                        }
+                    })
+                    .collect(),
+            ),
+            ir::types::DType::I32 => Data::I32((0..n).map(|_| (rng.next() % ints_below as u64) as i32).collect()),
+            ir::types::DType::I64 => Data::I64((0..n).map(|_| (rng.next() % ints_below as u64) as i64).collect()),
+            other => return Err(format!("input {name}: grad cases use f64 and integer inputs, not {other}")),
+        };
+        inputs.push((name.clone(), NpyArray { shape, data }));
+    }
+    let base = eval_f64(&g, &tmp, &inputs)?;
+    let f_at = |inputs: &[(String, NpyArray)]| -> Result<f64, String> {
+        let outs = eval_f64(&g, &tmp, inputs)?;
+        output_of(&outs, "f").and_then(|v| v.first().copied()).ok_or_else(|| "no scalar output `f`".to_string())
+    };
+    let h = 1e-6;
+    let mut checked = 0;
+    for k in 0..inputs.len() {
+        let name = inputs[k].0.clone();
+        let Some(analytic) = output_of(&base, &format!("d_{name}")).cloned() else { continue };
+        let Data::F64(x0) = inputs[k].1.data.clone() else { continue };
+        let mut fd = vec![0.0; x0.len()];
+        for i in 0..x0.len() {
+            let mut plus = inputs.clone();
+            let mut minus = inputs.clone();
+            if let (Data::F64(p), Data::F64(m)) = (&mut plus[k].1.data, &mut minus[k].1.data) {
+                p[i] += h;
+                m[i] -= h;
+            }
+            fd[i] = (f_at(&plus)? - f_at(&minus)?) / (2.0 * h);
+        }
+        for i in 0..x0.len() {
+            let tol = 1e-6 + 1e-4 * fd[i].abs().max(analytic[i].abs());
+            if (fd[i] - analytic[i]).abs() > tol {
+                return Err(format!("d_{name}[{i}]: analytic {} vs finite difference {}", analytic[i], fd[i]));
+            }
+        }
+        // Random direction: <grad, v> against the directional difference.
+        let v: Vec<f64> = (0..x0.len()).map(|_| normal(&mut rng)).collect();
+        let mut plus = inputs.clone();
+        let mut minus = inputs.clone();
+        if let (Data::F64(p), Data::F64(m)) = (&mut plus[k].1.data, &mut minus[k].1.data) {
+            for i in 0..x0.len() {
+                p[i] += h * v[i];
+                m[i] -= h * v[i];
+            }
+        }
+        let directional = (f_at(&plus)? - f_at(&minus)?) / (2.0 * h);
+        let dot: f64 = analytic.iter().zip(&v).map(|(a, b)| a * b).sum();
+        if (directional - dot).abs() > 1e-5 + 1e-4 * dot.abs() {
+            return Err(format!("d_{name}: <grad, v> = {dot} but the directional difference is {directional}"));
+        }
+        checked += 1;
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    if checked == 0 {
+        return Err("no `d_NAME` output matched an f64 input".into());
+    }
+    Ok(checked)
+}
+
+#[test]
+fn grad_checks() {
+    let files = weft_files(&root().join("tests/grad"));
+    let mut fails = Vec::new();
+    for f in &files {
+        if let Err(e) = grad_case(f) {
+            fails.push(format!("{}: {e}", f.display()));
+        }
+    }
+    report("grad checks", fails, files.len());
+}
