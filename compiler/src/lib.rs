@@ -2,4 +2,5 @@
 pub mod front;
 pub mod interp;
 pub mod ir;
+pub mod kernel;
 pub mod passes;

@@ -1,0 +1,686 @@
+//! The kernel-IR interpreter: runs a [`Program`] on plain byte buffers with
+//! the semantics of the ABI's `weft_step` (docs/abi.md), temps placed in one
+//! arena by the memory plan. Slow and simple: one scalar [`Val`] at a time.
+//!
+//! Numeric rules are those of the graph interpreter (`crate::interp`):
+//! NaN-propagating max/min, floor division, wrapping integers, saturating
+//! float → int casts; sums fold their lane in C order (`f32` in `f64`),
+//! matmul accumulates in its dtype over `k` in order.
+
+use weft_runtime::rng;
+
+use super::plan::slot_bytes;
+use super::{elem_bytes, AxisSrc, BufId, BufKind, Check, Expr, Kernel, Program};
+use crate::interp::kernels::elementwise::{fmax, fmin};
+use crate::interp::kernels::num::{Float, Int};
+use crate::ir::op::{BinaryOp, Distribution, ReduceOp, UnaryOp};
+use crate::ir::types::{DType, Dim, Scalar};
+
+/// One scalar value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Val {
+    F32(f32),
+    F64(f64),
+    I32(i32),
+    I64(i64),
+    Bool(bool),
+}
+
+impl Val {
+    fn as_i64(self) -> i64 {
+        match self {
+            Val::F32(v) => v as i64,
+            Val::F64(v) => v as i64,
+            Val::I32(v) => v as i64,
+            Val::I64(v) => v,
+            Val::Bool(v) => v as i64,
+        }
+    }
+}
+
+/// The run-time values of the size names, in `prog.dims` order.
+pub fn dim_value(prog: &Program, dims: &[u64], d: &Dim) -> u64 {
+    match d {
+        Dim::Lit(n) => *n,
+        Dim::Sym(s) => prog.dim_index(s).map(|i| dims[i]).unwrap_or(0),
+    }
+}
+
+/// `weft_arena_bytes`: the arena size for these dims.
+pub fn arena_bytes(prog: &Program, dims: &[u64]) -> u64 {
+    slot_bytes(prog, &|d| dim_value(prog, dims, d)).iter().sum()
+}
+
+/// Byte size of buffer `b` (unpadded).
+pub fn buffer_bytes(prog: &Program, dims: &[u64], b: BufId) -> usize {
+    let buf = &prog.buffers[b];
+    buf.shape
+        .iter()
+        .map(|d| dim_value(prog, dims, d))
+        .product::<u64>() as usize
+        * elem_bytes(buf.dtype) as usize
+}
+
+/// The results of one step: `outputs[i]` and `updates[i]` as bytes.
+pub struct StepResult {
+    pub outputs: Vec<Vec<u8>>,
+    pub updates: Vec<Vec<u8>>,
+}
+
+/// Runs one step. Fails with the step error code (see `Program::errors`).
+pub fn step(
+    prog: &Program,
+    dims: &[u64],
+    inputs: &[Vec<u8>],
+    params: &[Vec<u8>],
+) -> Result<StepResult, u32> {
+    let nout = prog.step_outputs();
+    let nupd = prog.updates.len();
+    // Regions: 0 = arena, then inputs, params, outputs, updates.
+    let mut regions: Vec<Vec<u8>> = vec![vec![0xA5u8; arena_bytes(prog, dims) as usize]];
+    let (ib, pb) = (1, 1 + inputs.len());
+    let (ob, ub) = (pb + params.len(), pb + params.len() + nout);
+    regions.extend(inputs.iter().cloned());
+    regions.extend(params.iter().cloned());
+    regions.extend((0..nout + nupd).map(|_| Vec::new()));
+    let sizes = slot_bytes(prog, &|d| dim_value(prog, dims, d));
+    let mut slot_off = vec![0usize; sizes.len()];
+    for i in 1..sizes.len() {
+        slot_off[i] = slot_off[i - 1] + sizes[i - 1] as usize;
+    }
+    let mut loc = Vec::new();
+    for (b, buf) in prog.buffers.iter().enumerate() {
+        let l = match buf.kind {
+            BufKind::Input(i) => (ib + i, 0),
+            BufKind::Param(i) => (pb + i, 0),
+            BufKind::Output(i) => (ob + i, 0),
+            BufKind::Update(i) => (ub + i, 0),
+            BufKind::Temp { slot } => (0, slot_off[slot]),
+        };
+        if matches!(buf.kind, BufKind::Output(_) | BufKind::Update(_)) {
+            regions[l.0] = vec![0xA5u8; buffer_bytes(prog, dims, b)];
+        }
+        loc.push(l);
+    }
+    let mut m = Machine {
+        prog,
+        dims,
+        regions,
+        loc,
+    };
+    for k in &prog.kernels {
+        m.kernel(k)?;
+    }
+    let mut regions = m.regions;
+    let updates = regions.split_off(ub);
+    let outputs = regions.split_off(ob);
+    Ok(StepResult { outputs, updates })
+}
+
+struct Machine<'p> {
+    prog: &'p Program,
+    dims: &'p [u64],
+    regions: Vec<Vec<u8>>,
+    loc: Vec<(usize, usize)>,
+}
+
+/// Calls `f` on every multi-index of `shape`, in C order.
+fn each_index(shape: &[u64], f: &mut dyn FnMut(&[u64]) -> Result<(), u32>) -> Result<(), u32> {
+    if shape.contains(&0) {
+        return Ok(());
+    }
+    let mut idx = vec![0u64; shape.len()];
+    loop {
+        f(&idx)?;
+        let mut j = shape.len();
+        loop {
+            if j == 0 {
+                return Ok(());
+            }
+            j -= 1;
+            idx[j] += 1;
+            if idx[j] < shape[j] {
+                break;
+            }
+            idx[j] = 0;
+        }
+    }
+}
+
+fn linear(idx: &[u64], shape: &[u64]) -> u64 {
+    idx.iter().zip(shape).fold(0, |acc, (&i, &n)| acc * n + i)
+}
+
+impl Machine<'_> {
+    fn dim(&self, d: &Dim) -> u64 {
+        dim_value(self.prog, self.dims, d)
+    }
+
+    fn shape(&self, ds: &[Dim]) -> Vec<u64> {
+        ds.iter().map(|d| self.dim(d)).collect()
+    }
+
+    fn numel(&self, ds: &[Dim]) -> u64 {
+        ds.iter().map(|d| self.dim(d)).product()
+    }
+
+    fn bytes(&self, b: BufId, elem: u64, count: u64) -> &[u8] {
+        let (r, off) = self.loc[b];
+        let es = elem_bytes(self.prog.buffers[b].dtype) as usize;
+        let s = off + elem as usize * es;
+        &self.regions[r][s..s + count as usize * es]
+    }
+
+    fn bytes_mut(&mut self, b: BufId, elem: u64, count: u64) -> &mut [u8] {
+        let (r, off) = self.loc[b];
+        let es = elem_bytes(self.prog.buffers[b].dtype) as usize;
+        let s = off + elem as usize * es;
+        &mut self.regions[r][s..s + count as usize * es]
+    }
+
+    fn read(&self, b: BufId, i: u64) -> Val {
+        let x = self.bytes(b, i, 1);
+        match self.prog.buffers[b].dtype {
+            DType::F32 => Val::F32(f32::from_le_bytes([x[0], x[1], x[2], x[3]])),
+            DType::I32 => Val::I32(i32::from_le_bytes([x[0], x[1], x[2], x[3]])),
+            DType::F64 => Val::F64(f64::from_le_bytes(x.try_into().unwrap_or([0; 8]))),
+            DType::I64 => Val::I64(i64::from_le_bytes(x.try_into().unwrap_or([0; 8]))),
+            DType::Bool | DType::F16 | DType::BF16 => Val::Bool(x[0] != 0),
+        }
+    }
+
+    fn write(&mut self, b: BufId, i: u64, v: Val) {
+        let bytes: Vec<u8> = match v {
+            Val::F32(x) => x.to_le_bytes().to_vec(),
+            Val::F64(x) => x.to_le_bytes().to_vec(),
+            Val::I32(x) => x.to_le_bytes().to_vec(),
+            Val::I64(x) => x.to_le_bytes().to_vec(),
+            Val::Bool(x) => vec![x as u8],
+        };
+        self.bytes_mut(b, i, 1).copy_from_slice(&bytes);
+    }
+
+    fn eval(&self, e: &Expr, idx: &[u64]) -> Val {
+        match e {
+            Expr::Load { buf, view } => self.read(*buf, linear(idx, &self.shape(view))),
+            Expr::Const { value, dtype } => constant(*value, *dtype),
+            Expr::Iota { axis, dtype } => from_u64(idx[*axis], *dtype),
+            Expr::Size { dims, dtype } => from_u64(self.numel(dims), *dtype),
+            Expr::Unary { op, arg } => unary(*op, self.eval(arg, idx)),
+            Expr::Binary { op, lhs, rhs } => binary(*op, self.eval(lhs, idx), self.eval(rhs, idx)),
+            Expr::Select { cond, then, els } => match self.eval(cond, idx) {
+                Val::Bool(true) => self.eval(then, idx),
+                _ => self.eval(els, idx),
+            },
+            Expr::Cast { to, arg } => cast(self.eval(arg, idx), *to),
+            Expr::Remap { shape, axes, arg } => {
+                let inner: Vec<u64> = axes
+                    .iter()
+                    .enumerate()
+                    .map(|(j, a)| match a {
+                        AxisSrc::Zero => 0,
+                        AxisSrc::Outer { axis, start, step } => {
+                            let s = if *start < 0 {
+                                *start + self.dim(&shape[j]) as i64
+                            } else {
+                                *start
+                            };
+                            (s + (*step as i64) * idx[*axis] as i64) as u64
+                        }
+                    })
+                    .collect();
+                self.eval(arg, &inner)
+            }
+        }
+    }
+
+    fn kernel(&mut self, k: &Kernel) -> Result<(), u32> {
+        match k {
+            Kernel::Map { out, expr } => {
+                let shape = self.shape(&self.prog.buffers[*out].shape);
+                let mut vals = Vec::new();
+                each_index(&shape, &mut |i| {
+                    vals.push(self.eval(expr, i));
+                    Ok(())
+                })?;
+                for (i, v) in vals.into_iter().enumerate() {
+                    self.write(*out, i as u64, v);
+                }
+            }
+            Kernel::Reduce {
+                out,
+                op,
+                shape,
+                axes,
+                expr,
+            } => {
+                let full = self.shape(shape);
+                let mut oshape = full.clone();
+                let mut lane = Vec::new();
+                for &a in axes {
+                    oshape[a] = 1;
+                    lane.push(full[a]);
+                }
+                let mut vals = Vec::new();
+                each_index(&oshape, &mut |o| {
+                    let mut acc: Option<Val> = None;
+                    let mut wide = 0f64;
+                    let mut ix = o.to_vec();
+                    each_index(&lane, &mut |l| {
+                        for (n, &a) in axes.iter().enumerate() {
+                            ix[a] = l[n];
+                        }
+                        let v = self.eval(expr, &ix);
+                        acc = Some(match (acc, v) {
+                            (_, Val::F32(x)) if *op == ReduceOp::Sum => {
+                                wide += f64::from(x);
+                                v
+                            }
+                            (None, v) => v,
+                            (Some(a), v) => fold(*op, a, v),
+                        });
+                        Ok(())
+                    })?;
+                    let dt = self.prog.buffers[*out].dtype;
+                    vals.push(match acc {
+                        _ if dt == DType::F32 && *op == ReduceOp::Sum => Val::F32(wide as f32),
+                        Some(a) => a,
+                        None => cast(Val::I64(0), dt),
+                    });
+                    Ok(())
+                })?;
+                for (i, v) in vals.into_iter().enumerate() {
+                    self.write(*out, i as u64, v);
+                }
+            }
+            Kernel::ArgMax {
+                out,
+                shape,
+                axis,
+                expr,
+            } => {
+                let full = self.shape(shape);
+                let mut oshape = full.clone();
+                oshape[*axis] = 1;
+                let mut vals = Vec::new();
+                each_index(&oshape, &mut |o| {
+                    let mut ix = o.to_vec();
+                    let mut best = 0u64;
+                    let mut bv: Option<Val> = None;
+                    for t in 0..full[*axis] {
+                        ix[*axis] = t;
+                        let v = self.eval(expr, &ix);
+                        match bv {
+                            None => bv = Some(v),
+                            Some(b) if !is_nan(b) && (is_nan(v) || greater(v, b)) => {
+                                best = t;
+                                bv = Some(v);
+                            }
+                            _ => {}
+                        }
+                    }
+                    vals.push(Val::I64(best as i64));
+                    Ok(())
+                })?;
+                for (i, v) in vals.into_iter().enumerate() {
+                    self.write(*out, i as u64, v);
+                }
+            }
+            Kernel::MatMul {
+                out,
+                a,
+                b,
+                batch,
+                m,
+                k,
+                n,
+            } => {
+                let (nb, m, k, n) = (self.numel(batch), self.dim(m), self.dim(k), self.dim(n));
+                for bi in 0..nb {
+                    for i in 0..m {
+                        for j in 0..n {
+                            let mut acc = cast(Val::I64(0), self.prog.buffers[*out].dtype);
+                            for p in 0..k {
+                                let x = self.read(*a, bi * m * k + i * k + p);
+                                let y = self.read(*b, bi * k * n + p * n + j);
+                                acc = binary(BinaryOp::Add, acc, binary(BinaryOp::Mul, x, y));
+                            }
+                            self.write(*out, bi * m * n + i * n + j, acc);
+                        }
+                    }
+                }
+            }
+            Kernel::Gather {
+                out,
+                table,
+                idx,
+                rows,
+                width,
+                count,
+                error,
+            } => {
+                let (rows, w) = (self.dim(rows), self.numel(width));
+                for r in 0..self.numel(count) {
+                    let t = row(self.read(*idx, r).as_i64(), rows).ok_or(*error)?;
+                    let src = self.bytes(*table, t * w, w).to_vec();
+                    self.bytes_mut(*out, r * w, w).copy_from_slice(&src);
+                }
+            }
+            Kernel::ScatterAdd {
+                out,
+                idx,
+                g,
+                rows,
+                width,
+                count,
+                error,
+            } => {
+                let (rows, w) = (self.dim(rows), self.numel(width));
+                self.zero(*out);
+                for r in 0..self.numel(count) {
+                    let t = row(self.read(*idx, r).as_i64(), rows).ok_or(*error)?;
+                    for c in 0..w {
+                        let v = match (self.read(*out, t * w + c), self.read(*g, r * w + c)) {
+                            (Val::Bool(x), Val::Bool(y)) => Val::Bool(x | y),
+                            (x, y) => binary(BinaryOp::Add, x, y),
+                        };
+                        self.write(*out, t * w + c, v);
+                    }
+                }
+            }
+            Kernel::Concat {
+                out,
+                outer,
+                inner,
+                parts,
+            } => {
+                let (no, ni) = (self.numel(outer), self.numel(inner));
+                let total: u64 = parts.iter().map(|(_, d)| self.dim(d)).sum();
+                let mut off = 0;
+                for (b, d) in parts {
+                    let len = self.dim(d);
+                    for o in 0..no {
+                        let src = self.bytes(*b, o * len * ni, len * ni).to_vec();
+                        self.bytes_mut(*out, (o * total + off) * ni, len * ni)
+                            .copy_from_slice(&src);
+                    }
+                    off += len;
+                }
+            }
+            Kernel::SliceGrad {
+                out,
+                src,
+                outer,
+                inner,
+                n,
+                len,
+                start,
+                step,
+            } => {
+                let (no, ni, n, len) = (
+                    self.numel(outer),
+                    self.numel(inner),
+                    self.dim(n),
+                    self.dim(len),
+                );
+                self.zero(*out);
+                let s = if *start < 0 {
+                    *start + n as i64
+                } else {
+                    *start
+                } as u64;
+                for o in 0..no {
+                    for t in 0..len {
+                        let v = self.bytes(*src, (o * len + t) * ni, ni).to_vec();
+                        self.bytes_mut(*out, (o * n + s + t * step) * ni, ni)
+                            .copy_from_slice(&v);
+                    }
+                }
+            }
+            Kernel::Random { out, dist, seed } => {
+                let n = self.numel(&self.prog.buffers[*out].shape);
+                let dt = self.prog.buffers[*out].dtype;
+                let bytes: Vec<u8> = if dt == DType::F32 {
+                    let mut v = vec![0f32; n as usize];
+                    match dist {
+                        Distribution::Normal { mean, std } => {
+                            rng::fill_normal_f32(*seed, *mean, *std, &mut v)
+                        }
+                        Distribution::Uniform { lo, hi } => {
+                            rng::fill_uniform_f32(*seed, *lo, *hi, &mut v)
+                        }
+                    }
+                    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+                } else {
+                    let mut v = vec![0f64; n as usize];
+                    match dist {
+                        Distribution::Normal { mean, std } => {
+                            rng::fill_normal_f64(*seed, *mean, *std, &mut v)
+                        }
+                        Distribution::Uniform { lo, hi } => {
+                            rng::fill_uniform_f64(*seed, *lo, *hi, &mut v)
+                        }
+                    }
+                    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+                };
+                self.bytes_mut(*out, 0, n).copy_from_slice(&bytes);
+            }
+            Kernel::Check { check, error } => {
+                let ok = match check {
+                    Check::SliceFits {
+                        n,
+                        start,
+                        step,
+                        len,
+                    } => super::schedule::slice_fits(self.dim(n), *start, *step, self.dim(len)),
+                    Check::NonEmpty { lane, rest } => self.numel(lane) > 0 || self.numel(rest) == 0,
+                };
+                if !ok {
+                    return Err(*error);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn zero(&mut self, b: BufId) {
+        let n = self.numel(&self.prog.buffers[b].shape);
+        self.bytes_mut(b, 0, n).fill(0);
+    }
+}
+
+fn row(i: i64, rows: u64) -> Option<u64> {
+    let r = if i < 0 { i + rows as i64 } else { i };
+    (r >= 0 && (r as u64) < rows).then_some(r as u64)
+}
+
+fn is_nan(v: Val) -> bool {
+    match v {
+        Val::F32(x) => x.is_nan(),
+        Val::F64(x) => x.is_nan(),
+        _ => false,
+    }
+}
+
+fn greater(a: Val, b: Val) -> bool {
+    match (a, b) {
+        (Val::F32(x), Val::F32(y)) => x > y,
+        (Val::F64(x), Val::F64(y)) => x > y,
+        (Val::I32(x), Val::I32(y)) => x > y,
+        (Val::I64(x), Val::I64(y)) => x > y,
+        (Val::Bool(x), Val::Bool(y)) => x & !y,
+        _ => false,
+    }
+}
+
+fn fold(op: ReduceOp, a: Val, v: Val) -> Val {
+    match op {
+        ReduceOp::Sum => binary(BinaryOp::Add, a, v),
+        ReduceOp::Max => match (a, v) {
+            (Val::Bool(x), Val::Bool(y)) => Val::Bool(x | y),
+            _ => binary(BinaryOp::Max, a, v),
+        },
+        ReduceOp::Min => match (a, v) {
+            (Val::Bool(x), Val::Bool(y)) => Val::Bool(x & y),
+            _ => binary(BinaryOp::Min, a, v),
+        },
+    }
+}
+
+pub fn constant(value: Scalar, dtype: DType) -> Val {
+    match value {
+        Scalar::Float(v) => cast(Val::F64(v), dtype),
+        Scalar::Int(v) => cast(Val::I64(v), dtype),
+        Scalar::Bool(v) => cast(Val::Bool(v), dtype),
+    }
+}
+
+fn from_u64(n: u64, dtype: DType) -> Val {
+    match dtype {
+        DType::F32 => Val::F32(n as f32),
+        DType::F64 => Val::F64(n as f64),
+        DType::I32 => Val::I32(n as i32),
+        _ => Val::I64(n as i64),
+    }
+}
+
+pub fn cast(v: Val, to: DType) -> Val {
+    macro_rules! num {
+        ($x:expr, $zero:expr) => {
+            match to {
+                DType::F32 | DType::F16 | DType::BF16 => Val::F32($x as f32),
+                DType::F64 => Val::F64($x as f64),
+                DType::I32 => Val::I32($x as i32),
+                DType::I64 => Val::I64($x as i64),
+                DType::Bool => Val::Bool($x != $zero),
+            }
+        };
+    }
+    match v {
+        Val::F32(x) => num!(x, 0.0),
+        Val::F64(x) => num!(x, 0.0),
+        Val::I32(x) => num!(x, 0),
+        Val::I64(x) => num!(x, 0),
+        Val::Bool(x) => num!(x as u8, 0),
+    }
+}
+
+fn unary_float<T: Float>(u: UnaryOp, x: T) -> T {
+    match u {
+        UnaryOp::Neg => -x,
+        UnaryOp::Exp => x.exp(),
+        UnaryOp::Log => x.ln(),
+        UnaryOp::Sqrt => x.sqrt(),
+        UnaryOp::Rsqrt => T::ONE / x.sqrt(),
+        UnaryOp::Abs => x.abs(),
+        UnaryOp::Sign => {
+            if x > T::ZERO {
+                T::ONE
+            } else if x < T::ZERO {
+                -T::ONE
+            } else if x.is_nan() {
+                x
+            } else {
+                T::ZERO
+            }
+        }
+        UnaryOp::Floor => x.floor(),
+        UnaryOp::Ceil => x.ceil(),
+        UnaryOp::Sin => x.sin(),
+        UnaryOp::Cos => x.cos(),
+        UnaryOp::Tanh => x.tanh(),
+        UnaryOp::Sigmoid => {
+            if x >= T::ZERO {
+                T::ONE / (T::ONE + (-x).exp())
+            } else {
+                let e = x.exp();
+                e / (T::ONE + e)
+            }
+        }
+        UnaryOp::Relu => {
+            if x > T::ZERO || x.is_nan() {
+                x
+            } else {
+                T::ZERO
+            }
+        }
+    }
+}
+
+fn unary_int<T: Int>(u: UnaryOp, x: T) -> T {
+    match u {
+        UnaryOp::Neg => x.wneg(),
+        UnaryOp::Abs => x.wabs(),
+        UnaryOp::Sign => match x.cmp(&T::ZERO) {
+            std::cmp::Ordering::Greater => T::ONE,
+            std::cmp::Ordering::Less => T::ONE.wneg(),
+            std::cmp::Ordering::Equal => T::ZERO,
+        },
+        _ => x.max(T::ZERO), // relu (the type rule allows no other on integers)
+    }
+}
+
+pub fn unary(u: UnaryOp, v: Val) -> Val {
+    match v {
+        Val::F32(x) => Val::F32(unary_float(u, x)),
+        Val::F64(x) => Val::F64(unary_float(u, x)),
+        Val::I32(x) => Val::I32(unary_int(u, x)),
+        Val::I64(x) => Val::I64(unary_int(u, x)),
+        Val::Bool(_) => v,
+    }
+}
+
+fn arith_float<T: Float>(b: BinaryOp, x: T, y: T) -> T {
+    match b {
+        BinaryOp::Add => x + y,
+        BinaryOp::Sub => x - y,
+        BinaryOp::Mul => x * y,
+        BinaryOp::Div => x / y,
+        BinaryOp::Pow => x.powf(y),
+        BinaryOp::Max => fmax(x, y),
+        _ => fmin(x, y),
+    }
+}
+
+fn arith_int<T: Int>(b: BinaryOp, x: T, y: T) -> T {
+    match b {
+        BinaryOp::Add => x.wadd(y),
+        BinaryOp::Sub => x.wsub(y),
+        BinaryOp::Mul => x.wmul(y),
+        BinaryOp::Div => x.floor_div(y),
+        BinaryOp::Pow => x.ipow(y),
+        BinaryOp::Max => x.max(y),
+        _ => x.min(y),
+    }
+}
+
+fn compare<T: PartialOrd>(b: BinaryOp, x: T, y: T) -> bool {
+    match b {
+        BinaryOp::Lt => x < y,
+        BinaryOp::Le => x <= y,
+        BinaryOp::Gt => x > y,
+        BinaryOp::Ge => x >= y,
+        BinaryOp::Eq => x == y,
+        _ => x != y,
+    }
+}
+
+pub fn binary(b: BinaryOp, x: Val, y: Val) -> Val {
+    if b.is_comparison() {
+        return Val::Bool(match (x, y) {
+            (Val::F32(p), Val::F32(q)) => compare(b, p, q),
+            (Val::F64(p), Val::F64(q)) => compare(b, p, q),
+            (Val::I32(p), Val::I32(q)) => compare(b, p, q),
+            (Val::I64(p), Val::I64(q)) => compare(b, p, q),
+            (Val::Bool(p), Val::Bool(q)) => compare(b, p, q),
+            _ => false,
+        });
+    }
+    match (x, y) {
+        (Val::F32(p), Val::F32(q)) => Val::F32(arith_float(b, p, q)),
+        (Val::F64(p), Val::F64(q)) => Val::F64(arith_float(b, p, q)),
+        (Val::I32(p), Val::I32(q)) => Val::I32(arith_int(b, p, q)),
+        (Val::I64(p), Val::I64(q)) => Val::I64(arith_int(b, p, q)),
+        _ => x,
+    }
+}

@@ -1,0 +1,422 @@
+//! The kernel IR: loop nests over buffers, shared by every backend.
+//!
+//! [`schedule::schedule`] lowers a graph IR program (after autodiff and
+//! simplify) to a [`Program`]: the buffers it reads and writes, a list of
+//! [`Kernel`]s in execution order, and a static memory plan. The kernel-IR
+//! interpreter ([`interp`]) and the LLVM backend (`crate::llvm`) both execute
+//! exactly this, so they agree by construction and can be compared kernel by
+//! kernel.
+//!
+//! Shapes stay symbolic: a [`Dim`] is a literal or a size name, resolved at
+//! run time from the `dims` array of the ABI (docs/abi.md), whose order is
+//! [`Program::dims`].
+//!
+//! Index spaces. An elementwise kernel ([`Kernel::Map`]) runs over its output
+//! buffer's index space (C order) and computes each element with a scalar
+//! [`Expr`] tree. A leaf [`Expr::Load`] reads a buffer *viewed* with some
+//! shape of the same element count, at the current multi-index (a reshape of
+//! a packed buffer is only a different view). [`Expr::Remap`] evaluates its
+//! operand in another index space, each operand axis being either 0 (a
+//! broadcast axis) or `start + step * i` of one current axis (transpose,
+//! slice, broadcast, squeeze/unsqueeze). Reductions and argmax evaluate their
+//! body in the operand's space, looping over the reduced axes innermost.
+//!
+//! Memory plan. Inputs, params, outputs and updates are the ABI's buffers;
+//! every other buffer is a temp living in one *slot* of the arena. Temps
+//! whose lifetimes (first writing kernel to last reading kernel) do not
+//! overlap share a slot; a slot's byte size is the maximum of its members'
+//! sizes rounded up to 64, evaluated at run time from the dims, and slots are
+//! laid out one after the other (see [`plan`]).
+
+pub mod interp;
+pub mod plan;
+pub mod print;
+pub mod schedule;
+pub mod verify;
+
+#[cfg(test)]
+mod tests;
+
+use crate::ir::graph::Init;
+use crate::ir::op::{BinaryOp, Distribution, ReduceOp, UnaryOp};
+use crate::ir::types::{DType, Dim, Scalar, Shape, TensorType};
+
+pub use schedule::schedule;
+
+/// Index of a buffer in [`Program::buffers`].
+pub type BufId = usize;
+
+/// Where a buffer lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BufKind {
+    /// `inputs[i]` of `weft_step` (read only).
+    Input(usize),
+    /// `params[i]`: the param's current value (read only).
+    Param(usize),
+    /// `outputs[i]`: a step output (numbered among the non-param outputs).
+    Output(usize),
+    /// `updates[i]`: the next value of a param.
+    Update(usize),
+    /// Scratch memory in arena slot `slot` (see [`Program::slots`]).
+    Temp { slot: usize },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Buffer {
+    pub name: String,
+    pub dtype: DType,
+    pub shape: Shape,
+    pub kind: BufKind,
+}
+
+/// One axis of a [`Expr::Remap`]'s operand space.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AxisSrc {
+    /// Always index 0 (a broadcast axis, or an axis of length 1).
+    Zero,
+    /// `start' + step * i` where `i` is axis `axis` of the current space and
+    /// `start'` is `start`, or `start + len` (the operand axis' length) when
+    /// `start < 0`.
+    Outer { axis: usize, start: i64, step: u64 },
+}
+
+/// A scalar expression evaluated at one multi-index of the current space.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// Element of `buf` viewed with shape `view` (C order, same element count).
+    Load {
+        buf: BufId,
+        view: Shape,
+    },
+    Const {
+        value: Scalar,
+        dtype: DType,
+    },
+    /// The current index along `axis`.
+    Iota {
+        axis: usize,
+        dtype: DType,
+    },
+    /// The product of run-time sizes.
+    Size {
+        dims: Vec<Dim>,
+        dtype: DType,
+    },
+    Unary {
+        op: UnaryOp,
+        arg: Box<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Select {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        els: Box<Expr>,
+    },
+    Cast {
+        to: DType,
+        arg: Box<Expr>,
+    },
+    /// `arg` evaluated in the space of shape `shape`, mapped from the current one.
+    Remap {
+        shape: Shape,
+        axes: Vec<AxisSrc>,
+        arg: Box<Expr>,
+    },
+}
+
+impl Expr {
+    pub fn dtype(&self, bufs: &[Buffer]) -> DType {
+        match self {
+            Expr::Load { buf, .. } => bufs[*buf].dtype,
+            Expr::Const { dtype, .. } | Expr::Iota { dtype, .. } | Expr::Size { dtype, .. } => {
+                *dtype
+            }
+            Expr::Unary { arg, .. } | Expr::Remap { arg, .. } => arg.dtype(bufs),
+            Expr::Binary { op, lhs, .. } => {
+                if op.is_comparison() {
+                    DType::Bool
+                } else {
+                    lhs.dtype(bufs)
+                }
+            }
+            Expr::Select { then, .. } => then.dtype(bufs),
+            Expr::Cast { to, .. } => *to,
+        }
+    }
+
+    /// Calls `f` on every buffer the expression reads.
+    pub fn for_each_load(&self, f: &mut dyn FnMut(BufId)) {
+        match self {
+            Expr::Load { buf, .. } => f(*buf),
+            Expr::Const { .. } | Expr::Iota { .. } | Expr::Size { .. } => {}
+            Expr::Unary { arg, .. } | Expr::Cast { arg, .. } | Expr::Remap { arg, .. } => {
+                arg.for_each_load(f)
+            }
+            Expr::Binary { lhs, rhs, .. } => {
+                lhs.for_each_load(f);
+                rhs.for_each_load(f);
+            }
+            Expr::Select { cond, then, els } => {
+                cond.for_each_load(f);
+                then.for_each_load(f);
+                els.for_each_load(f);
+            }
+        }
+    }
+
+    /// Whether the value is the same at every index (no load, no iota).
+    pub fn is_invariant(&self) -> bool {
+        match self {
+            Expr::Load { .. } | Expr::Iota { .. } => false,
+            Expr::Const { .. } | Expr::Size { .. } => true,
+            Expr::Unary { arg, .. } | Expr::Cast { arg, .. } | Expr::Remap { arg, .. } => {
+                arg.is_invariant()
+            }
+            Expr::Binary { lhs, rhs, .. } => lhs.is_invariant() && rhs.is_invariant(),
+            Expr::Select { cond, then, els } => {
+                cond.is_invariant() && then.is_invariant() && els.is_invariant()
+            }
+        }
+    }
+
+    /// A rough cost of evaluating one element (0 for a plain load).
+    pub fn cost(&self) -> u32 {
+        match self {
+            Expr::Load { .. } | Expr::Const { .. } | Expr::Iota { .. } | Expr::Size { .. } => 0,
+            Expr::Unary { op, arg } => {
+                let c = match op {
+                    UnaryOp::Exp
+                    | UnaryOp::Log
+                    | UnaryOp::Tanh
+                    | UnaryOp::Sigmoid
+                    | UnaryOp::Sin
+                    | UnaryOp::Cos => 8,
+                    _ => 1,
+                };
+                c + arg.cost()
+            }
+            Expr::Binary { op, lhs, rhs } => {
+                let c = if *op == BinaryOp::Pow { 8 } else { 1 };
+                c + lhs.cost() + rhs.cost()
+            }
+            Expr::Select { cond, then, els } => 1 + cond.cost() + then.cost() + els.cost(),
+            Expr::Cast { arg, .. } => 1 + arg.cost(),
+            Expr::Remap { arg, .. } => arg.cost(),
+        }
+    }
+}
+
+/// A run-time condition that a step checks; failing gives error `error`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Check {
+    /// `len` positions from `start` (from the end when negative) in steps of
+    /// `step` fit an axis of length `n`.
+    SliceFits {
+        n: Dim,
+        start: i64,
+        step: u64,
+        len: Dim,
+    },
+    /// Not (`product(lane) == 0` while `product(rest) > 0`): a max/min/argmax
+    /// over an empty axis has no value.
+    NonEmpty { lane: Vec<Dim>, rest: Vec<Dim> },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kernel {
+    /// `out[i] = expr(i)` for every index `i` of `out`'s shape.
+    Map { out: BufId, expr: Expr },
+    /// `out` (the operand's shape with `axes` set to 1) is the reduction of
+    /// `expr`, evaluated over the space `shape`, along `axes`. Order: each
+    /// output element folds its lane sequentially in C order of the reduced
+    /// axes; `f32` sums accumulate in `f64` and round once (backends may
+    /// reassociate the sum: LLVM vectorises it).
+    Reduce {
+        out: BufId,
+        op: ReduceOp,
+        shape: Shape,
+        axes: Vec<usize>,
+        expr: Expr,
+    },
+    /// Index (`i64`) of the first maximum of `expr` along `axis` of `shape`
+    /// (a NaN counts as the maximum); `out` has `shape` without `axis`.
+    ArgMax {
+        out: BufId,
+        shape: Shape,
+        axis: usize,
+        expr: Expr,
+    },
+    /// `out[b] = a[b] @ b[b]` over packed `[batch.., m, k] @ [batch.., k, n]`.
+    /// Floats call `weft_rt_gemm_*`, integers loop (wrapping).
+    MatMul {
+        out: BufId,
+        a: BufId,
+        b: BufId,
+        batch: Vec<Dim>,
+        m: Dim,
+        k: Dim,
+        n: Dim,
+    },
+    /// `out[r, ..] = table[idx[r], ..]`: `count` indices, `rows` table rows
+    /// of `width` elements; a negative index counts from the end; out of
+    /// range fails with `error`.
+    Gather {
+        out: BufId,
+        table: BufId,
+        idx: BufId,
+        rows: Dim,
+        width: Vec<Dim>,
+        count: Vec<Dim>,
+        error: u32,
+    },
+    /// `out` zeroed, then row `r` of `g` added into row `idx[r]` (bool: or).
+    ScatterAdd {
+        out: BufId,
+        idx: BufId,
+        g: BufId,
+        rows: Dim,
+        width: Vec<Dim>,
+        count: Vec<Dim>,
+        error: u32,
+    },
+    /// `out` = parts joined along an axis: `outer` is the product of the axes
+    /// before it, `inner` of those after; each part has its own axis length.
+    Concat {
+        out: BufId,
+        outer: Vec<Dim>,
+        inner: Vec<Dim>,
+        parts: Vec<(BufId, Dim)>,
+    },
+    /// `out` zeroed, then `src` written at positions `start + step * t`
+    /// (`t < len`) of an axis of length `n`.
+    SliceGrad {
+        out: BufId,
+        src: BufId,
+        outer: Vec<Dim>,
+        inner: Vec<Dim>,
+        n: Dim,
+        len: Dim,
+        start: i64,
+        step: u64,
+    },
+    /// `out` filled by the runtime's counter-based generator.
+    Random {
+        out: BufId,
+        dist: Distribution,
+        seed: u64,
+    },
+    /// Fails the step with `error` unless `check` holds.
+    Check { check: Check, error: u32 },
+}
+
+impl Kernel {
+    /// The buffer the kernel writes, if any.
+    pub fn output(&self) -> Option<BufId> {
+        match self {
+            Kernel::Map { out, .. }
+            | Kernel::Reduce { out, .. }
+            | Kernel::ArgMax { out, .. }
+            | Kernel::MatMul { out, .. }
+            | Kernel::Gather { out, .. }
+            | Kernel::ScatterAdd { out, .. }
+            | Kernel::Concat { out, .. }
+            | Kernel::SliceGrad { out, .. }
+            | Kernel::Random { out, .. } => Some(*out),
+            Kernel::Check { .. } => None,
+        }
+    }
+
+    /// The buffers the kernel reads, in a fixed order, without duplicates.
+    pub fn inputs(&self) -> Vec<BufId> {
+        let mut v = Vec::new();
+        let mut add = |b: BufId| {
+            if !v.contains(&b) {
+                v.push(b)
+            }
+        };
+        match self {
+            Kernel::Map { expr, .. }
+            | Kernel::Reduce { expr, .. }
+            | Kernel::ArgMax { expr, .. } => expr.for_each_load(&mut add),
+            Kernel::MatMul { a, b, .. } => {
+                add(*a);
+                add(*b)
+            }
+            Kernel::Gather { table, idx, .. } => {
+                add(*table);
+                add(*idx)
+            }
+            Kernel::ScatterAdd { idx, g, .. } => {
+                add(*idx);
+                add(*g)
+            }
+            Kernel::Concat { parts, .. } => parts.iter().for_each(|(b, _)| add(*b)),
+            Kernel::SliceGrad { src, .. } => add(*src),
+            Kernel::Random { .. } | Kernel::Check { .. } => {}
+        }
+        v
+    }
+}
+
+/// Where an output's value comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutputSrc {
+    /// `outputs[i]` of the step.
+    Step(usize),
+    /// The value of param `p` after the last update.
+    Param(usize),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamInfo {
+    pub name: String,
+    pub ty: TensorType,
+    pub init: Init,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Program {
+    /// Size names, in the order of the ABI's `dims` array.
+    pub dims: Vec<String>,
+    pub inputs: Vec<(String, TensorType)>,
+    pub params: Vec<ParamInfo>,
+    /// Every output, in declaration order.
+    pub outputs: Vec<(String, TensorType, OutputSrc)>,
+    /// `updates[i]` is the next value of param `updates[i]`.
+    pub updates: Vec<usize>,
+    pub buffers: Vec<Buffer>,
+    pub kernels: Vec<Kernel>,
+    /// Arena slots: the temps sharing each (see the module header).
+    pub slots: Vec<Vec<BufId>>,
+    /// Step error messages: error code `k` is `errors[k - 1]`.
+    pub errors: Vec<String>,
+}
+
+impl Program {
+    /// Index of a size name in `dims`.
+    pub fn dim_index(&self, name: &str) -> Option<usize> {
+        self.dims.iter().position(|d| d == name)
+    }
+
+    /// The number of step outputs (`outputs[]` of `weft_step`).
+    pub fn step_outputs(&self) -> usize {
+        self.outputs
+            .iter()
+            .filter(|o| matches!(o.2, OutputSrc::Step(_)))
+            .count()
+    }
+}
+
+/// Bytes per element as stored in buffers (bool: one byte).
+pub fn elem_bytes(d: DType) -> u64 {
+    match d {
+        DType::F16 | DType::BF16 => 2,
+        DType::F32 | DType::I32 => 4,
+        DType::F64 | DType::I64 => 8,
+        DType::Bool => 1,
+    }
+}

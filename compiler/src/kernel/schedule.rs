@@ -1,0 +1,587 @@
+//! The scheduling pass: graph IR (after autodiff and simplify) to kernel IR.
+//!
+//! Expects a verified graph without `Grad` nodes and without `f16`/`bf16`
+//! values (refused with an error). Guarantees a [`Program`] that passes
+//! [`super::verify::verify`], whose kernels, run in order, compute every
+//! output and update of the graph.
+//!
+//! Fusion rules. Nodes are visited in index (topological) order; each node
+//! gets an [`Expr`] computing its value in its own index space:
+//! - elementwise ops (unary, binary, select, cast, stop_gradient), constants
+//!   (literal, sizeof, iota) and index ops (broadcast, transpose, slice,
+//!   reshapes that only add or drop axes of length 1, and any reshape of a
+//!   buffer: a new view) compose their operands' expressions: a chain of them
+//!   becomes one loop when something materialises it;
+//! - a node is *materialised* (its expression written to a buffer by a
+//!   [`Kernel::Map`]) when it is an output or update (written straight into
+//!   the ABI's buffer), when it is used more than once and recomputing it
+//!   would cost more than a few operations, when a broadcast would repeat an
+//!   expensive expression, when a general reshape needs its operand packed,
+//!   and when a consumer needs a packed buffer (matmul, gather, scatter_add,
+//!   concat, slice_grad operands);
+//! - reductions and argmax take their operand's expression as their body:
+//!   they fuse with every elementwise producer (always legal here: the body
+//!   is pure); their result is a buffer;
+//! - matmul, gather, scatter_add, concat, slice_grad and random are kernels
+//!   of their own writing a buffer.
+//!
+//! Run-time checks (slices over size-name axes, max/min/argmax over an axis
+//! that may be empty) become [`Kernel::Check`]s placed where the node was.
+
+use super::plan;
+use super::{AxisSrc, BufId, BufKind, Buffer, Check, Expr, Kernel, OutputSrc, ParamInfo, Program};
+use crate::ir::graph::{Graph, NodeId};
+use crate::ir::op::{Op, ReduceOp};
+use crate::ir::types::{DType, Dim, Monomial, Shape};
+
+/// Lowers `g` to the kernel IR, with its memory plan.
+pub fn schedule(g: &Graph) -> Result<Program, String> {
+    for id in g.ids() {
+        let n = g.node(id);
+        if matches!(n.ty.dtype, DType::F16 | DType::BF16) {
+            return Err(format!(
+                "{} values are not supported by the compiled backends yet",
+                n.ty.dtype
+            ));
+        }
+        if n.op == Op::Grad {
+            return Err("a grad node reached the scheduler (autodiff did not run)".into());
+        }
+    }
+    let mut s = Sched {
+        g,
+        prog: Program {
+            dims: g.dims.clone(),
+            inputs: Vec::new(),
+            params: Vec::new(),
+            outputs: Vec::new(),
+            updates: Vec::new(),
+            buffers: Vec::new(),
+            kernels: Vec::new(),
+            slots: Vec::new(),
+            errors: Vec::new(),
+        },
+        exprs: vec![None; g.len()],
+        uses: vec![0; g.len()],
+        dests: vec![Vec::new(); g.len()],
+    };
+    s.interface()?;
+    for id in g.ids() {
+        for a in &g.node(id).args {
+            s.uses[a.index()] += 1;
+        }
+    }
+    for id in g.ids() {
+        s.node(id)?;
+    }
+    plan::assign_slots(&mut s.prog);
+    super::verify::verify(&s.prog)?;
+    Ok(s.prog)
+}
+
+struct Sched<'g> {
+    g: &'g Graph,
+    prog: Program,
+    /// The expression computing each node (a `Load` once it has a buffer).
+    exprs: Vec<Option<Expr>>,
+    uses: Vec<u32>,
+    /// The ABI buffers (outputs, updates) each node must be written to.
+    dests: Vec<Vec<BufId>>,
+}
+
+impl Sched<'_> {
+    fn buffer(&mut self, name: String, id: NodeId, kind: BufKind) -> BufId {
+        let ty = self.g.ty(id);
+        self.prog.buffers.push(Buffer {
+            name,
+            dtype: ty.dtype,
+            shape: ty.shape.clone(),
+            kind,
+        });
+        self.prog.buffers.len() - 1
+    }
+
+    fn load(&self, buf: BufId) -> Expr {
+        Expr::Load {
+            buf,
+            view: self.prog.buffers[buf].shape.clone(),
+        }
+    }
+
+    fn interface(&mut self) -> Result<(), String> {
+        let g = self.g;
+        for (i, (name, id)) in g.inputs.iter().enumerate() {
+            self.prog.inputs.push((name.clone(), g.ty(*id).clone()));
+            let b = self.buffer(name.clone(), *id, BufKind::Input(i));
+            self.exprs[id.index()] = Some(self.load(b));
+        }
+        for (i, p) in g.params.iter().enumerate() {
+            self.prog.params.push(ParamInfo {
+                name: p.name.clone(),
+                ty: p.ty.clone(),
+                init: p.init.clone(),
+            });
+            let b = self.buffer(p.name.clone(), p.node, BufKind::Param(i));
+            self.exprs[p.node.index()] = Some(self.load(b));
+        }
+        let mut k = 0;
+        for (name, id) in &g.outputs {
+            let src = match g.params.iter().position(|p| p.node == *id) {
+                Some(p) => OutputSrc::Param(p),
+                None => {
+                    let b = self.buffer(name.clone(), *id, BufKind::Output(k));
+                    self.dests[id.index()].push(b);
+                    k += 1;
+                    OutputSrc::Step(k - 1)
+                }
+            };
+            self.prog
+                .outputs
+                .push((name.clone(), g.ty(*id).clone(), src));
+        }
+        for (i, (name, id)) in g.updates.iter().enumerate() {
+            let p = g
+                .params
+                .iter()
+                .position(|p| &p.name == name)
+                .ok_or_else(|| format!("update of `{name}`, which is not a param"))?;
+            self.prog.updates.push(p);
+            let b = self.buffer(format!("{name}.next"), *id, BufKind::Update(i));
+            self.dests[id.index()].push(b);
+        }
+        Ok(())
+    }
+
+    fn expr(&self, id: NodeId) -> Result<Expr, String> {
+        self.exprs[id.index()]
+            .clone()
+            .ok_or_else(|| format!("node %{} used before it is computed", id.index()))
+    }
+
+    fn temp(&mut self, id: NodeId) -> BufId {
+        let name = match &self.g.node(id).label {
+            Some(l) => format!("{l}.{}", id.index()),
+            None => format!("t{}", id.index()),
+        };
+        self.buffer(name, id, BufKind::Temp { slot: usize::MAX })
+    }
+
+    /// The buffer node `id` is computed into: its first ABI destination, or a temp.
+    fn home(&mut self, id: NodeId) -> BufId {
+        match self.dests[id.index()].first() {
+            Some(&b) => b,
+            None => self.temp(id),
+        }
+    }
+
+    /// Writes `e` (node `id`'s value) into a buffer; the node becomes a load of it.
+    fn materialise(&mut self, id: NodeId, e: Expr) -> BufId {
+        let out = self.home(id);
+        self.prog.kernels.push(Kernel::Map { out, expr: e });
+        self.exprs[id.index()] = Some(self.load(out));
+        out
+    }
+
+    /// A packed buffer holding node `id` (materialised if needed).
+    fn operand_buf(&mut self, id: NodeId) -> Result<BufId, String> {
+        match self.expr(id)? {
+            Expr::Load { buf, .. } => Ok(buf),
+            e => Ok(self.materialise(id, e)),
+        }
+    }
+
+    fn error(&mut self, msg: String) -> u32 {
+        self.prog.errors.push(msg);
+        self.prog.errors.len() as u32
+    }
+
+    fn check(&mut self, check: Check, msg: String) {
+        let statically_ok = match &check {
+            Check::SliceFits {
+                n,
+                start,
+                step,
+                len,
+            } => match (n.as_lit(), len.as_lit()) {
+                (Some(n), Some(len)) => slice_fits(n, *start, *step, len),
+                _ => false,
+            },
+            Check::NonEmpty { lane, .. } => lane.iter().all(|d| d.as_lit().is_some_and(|n| n > 0)),
+        };
+        if !statically_ok {
+            let error = self.error(msg);
+            self.prog.kernels.push(Kernel::Check { check, error });
+        }
+    }
+
+    fn node(&mut self, id: NodeId) -> Result<(), String> {
+        let g = self.g;
+        let n = g.node(id);
+        let arg = |i: usize| n.args[i];
+        let shape_of = |x: NodeId| g.ty(x).shape.clone();
+        let mut computed: Option<BufId> = None;
+        let fused: Option<Expr> = match &n.op {
+            Op::Input { .. } | Op::Param { .. } => None,
+            Op::Grad => return Err("grad node".into()),
+            Op::Literal { value, dtype } => Some(Expr::Const {
+                value: *value,
+                dtype: *dtype,
+            }),
+            Op::SizeOf { dims, dtype } => Some(Expr::Size {
+                dims: dims.clone(),
+                dtype: *dtype,
+            }),
+            Op::Iota { ty, axis } => Some(Expr::Iota {
+                axis: *axis,
+                dtype: ty.dtype,
+            }),
+            Op::Unary(u) => Some(Expr::Unary {
+                op: *u,
+                arg: Box::new(self.expr(arg(0))?),
+            }),
+            Op::Binary(b) => Some(Expr::Binary {
+                op: *b,
+                lhs: Box::new(self.expr(arg(0))?),
+                rhs: Box::new(self.expr(arg(1))?),
+            }),
+            Op::Select => Some(Expr::Select {
+                cond: Box::new(self.expr(arg(0))?),
+                then: Box::new(self.expr(arg(1))?),
+                els: Box::new(self.expr(arg(2))?),
+            }),
+            Op::Cast { to } => Some(Expr::Cast {
+                to: *to,
+                arg: Box::new(self.expr(arg(0))?),
+            }),
+            Op::StopGradient => Some(self.expr(arg(0))?),
+            Op::Broadcast { shape } => {
+                let from = shape_of(arg(0));
+                let mut e = self.expr(arg(0))?;
+                if e.is_invariant() {
+                    Some(e)
+                } else {
+                    if e.cost() > 2 && Monomial::of(&from) != Monomial::of(shape) {
+                        let b = self.materialise(arg(0), e);
+                        e = self.load(b);
+                    }
+                    let lead = shape.len() - from.len();
+                    let axes = from
+                        .iter()
+                        .enumerate()
+                        .map(|(j, d)| {
+                            if d.is_one() {
+                                AxisSrc::Zero
+                            } else {
+                                AxisSrc::Outer {
+                                    axis: lead + j,
+                                    start: 0,
+                                    step: 1,
+                                }
+                            }
+                        })
+                        .collect();
+                    Some(Expr::Remap {
+                        shape: from,
+                        axes,
+                        arg: Box::new(e),
+                    })
+                }
+            }
+            Op::Reshape { shape } => {
+                let from = shape_of(arg(0));
+                let e = self.expr(arg(0))?;
+                Some(match e {
+                    e if e.is_invariant() => e,
+                    Expr::Load { buf, .. } => Expr::Load {
+                        buf,
+                        view: shape.clone(),
+                    },
+                    e => match unit_axes_map(&from, shape) {
+                        Some(axes) => Expr::Remap {
+                            shape: from,
+                            axes,
+                            arg: Box::new(e),
+                        },
+                        None => {
+                            let buf = self.materialise(arg(0), e);
+                            Expr::Load {
+                                buf,
+                                view: shape.clone(),
+                            }
+                        }
+                    },
+                })
+            }
+            Op::Transpose { perm } => {
+                let from = shape_of(arg(0));
+                let mut axes = vec![AxisSrc::Zero; from.len()];
+                for (i, &p) in perm.iter().enumerate() {
+                    axes[p] = AxisSrc::Outer {
+                        axis: i,
+                        start: 0,
+                        step: 1,
+                    };
+                }
+                Some(Expr::Remap {
+                    shape: from,
+                    axes,
+                    arg: Box::new(self.expr(arg(0))?),
+                })
+            }
+            Op::Slice {
+                axis,
+                start,
+                step,
+                len,
+            } => {
+                let from = shape_of(arg(0));
+                self.check(
+                    Check::SliceFits { n: from[*axis].clone(), start: *start, step: *step, len: len.clone() },
+                    format!(
+                        "slice along axis {axis}: {len} elements from {start} in steps of {step} do not fit an axis of length {}",
+                        from[*axis]
+                    ),
+                );
+                let axes = (0..from.len())
+                    .map(|j| {
+                        if j == *axis {
+                            AxisSrc::Outer {
+                                axis: j,
+                                start: *start,
+                                step: *step,
+                            }
+                        } else {
+                            AxisSrc::Outer {
+                                axis: j,
+                                start: 0,
+                                step: 1,
+                            }
+                        }
+                    })
+                    .collect();
+                Some(Expr::Remap {
+                    shape: from,
+                    axes,
+                    arg: Box::new(self.expr(arg(0))?),
+                })
+            }
+            Op::Random { dist, seed, .. } => {
+                let out = self.home(id);
+                self.prog.kernels.push(Kernel::Random {
+                    out,
+                    dist: *dist,
+                    seed: *seed,
+                });
+                computed = Some(out);
+                None
+            }
+            Op::Reduce { op, axes } => {
+                let from = shape_of(arg(0));
+                if *op != ReduceOp::Sum {
+                    self.non_empty(&from, axes, op.name());
+                }
+                let expr = self.expr(arg(0))?;
+                let out = self.home(id);
+                self.prog.kernels.push(Kernel::Reduce {
+                    out,
+                    op: *op,
+                    shape: from,
+                    axes: axes.clone(),
+                    expr,
+                });
+                computed = Some(out);
+                None
+            }
+            Op::ArgMax { axis } => {
+                let from = shape_of(arg(0));
+                self.non_empty(&from, &[*axis], "argmax");
+                let expr = self.expr(arg(0))?;
+                let out = self.home(id);
+                self.prog.kernels.push(Kernel::ArgMax {
+                    out,
+                    shape: from,
+                    axis: *axis,
+                    expr,
+                });
+                computed = Some(out);
+                None
+            }
+            Op::MatMul => {
+                let sa = shape_of(arg(0));
+                let sb = shape_of(arg(1));
+                let r = sa.len();
+                let a = self.operand_buf(arg(0))?;
+                let b = self.operand_buf(arg(1))?;
+                let out = self.home(id);
+                self.prog.kernels.push(Kernel::MatMul {
+                    out,
+                    a,
+                    b,
+                    batch: sa[..r - 2].to_vec(),
+                    m: sa[r - 2].clone(),
+                    k: sa[r - 1].clone(),
+                    n: sb[r - 1].clone(),
+                });
+                computed = Some(out);
+                None
+            }
+            Op::Gather => {
+                let st = shape_of(arg(0));
+                let table = self.operand_buf(arg(0))?;
+                let idx = self.operand_buf(arg(1))?;
+                let error = self.error(format!(
+                    "gather: an index is out of range for a table of {} rows",
+                    st[0]
+                ));
+                let out = self.home(id);
+                self.prog.kernels.push(Kernel::Gather {
+                    out,
+                    table,
+                    idx,
+                    rows: st[0].clone(),
+                    width: st[1..].to_vec(),
+                    count: shape_of(arg(1)),
+                    error,
+                });
+                computed = Some(out);
+                None
+            }
+            Op::ScatterAdd { ty } => {
+                let idx = self.operand_buf(arg(0))?;
+                let gb = self.operand_buf(arg(1))?;
+                let error = self.error(format!(
+                    "scatter_add: an index is out of range for a table of {} rows",
+                    ty.shape[0]
+                ));
+                let out = self.home(id);
+                self.prog.kernels.push(Kernel::ScatterAdd {
+                    out,
+                    idx,
+                    g: gb,
+                    rows: ty.shape[0].clone(),
+                    width: ty.shape[1..].to_vec(),
+                    count: shape_of(arg(0)),
+                    error,
+                });
+                computed = Some(out);
+                None
+            }
+            Op::Concat { axis } => {
+                let mut parts = Vec::new();
+                for &a in &n.args {
+                    let b = self.operand_buf(a)?;
+                    parts.push((b, g.ty(a).shape[*axis].clone()));
+                }
+                let out = self.home(id);
+                self.prog.kernels.push(Kernel::Concat {
+                    out,
+                    outer: n.ty.shape[..*axis].to_vec(),
+                    inner: n.ty.shape[axis + 1..].to_vec(),
+                    parts,
+                });
+                computed = Some(out);
+                None
+            }
+            Op::SliceGrad {
+                ty,
+                axis,
+                start,
+                step,
+            } => {
+                let len = shape_of(arg(0))[*axis].clone();
+                let nn = ty.shape[*axis].clone();
+                self.check(
+                    Check::SliceFits { n: nn.clone(), start: *start, step: *step, len: len.clone() },
+                    format!(
+                        "slice_grad along axis {axis}: {len} elements from {start} in steps of {step} do not fit an axis of length {nn}"
+                    ),
+                );
+                let src = self.operand_buf(arg(0))?;
+                let out = self.home(id);
+                self.prog.kernels.push(Kernel::SliceGrad {
+                    out,
+                    src,
+                    outer: ty.shape[..*axis].to_vec(),
+                    inner: ty.shape[axis + 1..].to_vec(),
+                    n: nn,
+                    len,
+                    start: *start,
+                    step: *step,
+                });
+                computed = Some(out);
+                None
+            }
+        };
+        let dests = self.dests[id.index()].clone();
+        let mut first_written = None;
+        if let Some(out) = computed {
+            self.exprs[id.index()] = Some(self.load(out));
+            first_written = Some(out);
+        } else if let Some(e) = fused {
+            let many = self.uses[id.index()] > 1 && e.cost() * (self.uses[id.index()] - 1) > 4;
+            if !dests.is_empty() || many {
+                first_written = Some(self.materialise(id, e));
+            } else {
+                self.exprs[id.index()] = Some(e);
+            }
+        }
+        // Remaining destinations (or all of them, for an input or param) get copies.
+        for d in dests {
+            if Some(d) != first_written {
+                let e = self.expr(id)?;
+                self.prog.kernels.push(Kernel::Map { out: d, expr: e });
+            }
+        }
+        Ok(())
+    }
+
+    fn non_empty(&mut self, shape: &Shape, axes: &[usize], what: &str) {
+        let lane = axes.iter().map(|&a| shape[a].clone()).collect();
+        let rest = (0..shape.len())
+            .filter(|a| !axes.contains(a))
+            .map(|a| shape[a].clone())
+            .collect();
+        self.check(
+            Check::NonEmpty { lane, rest },
+            format!("{what} over an axis of length 0: it has no identity"),
+        );
+    }
+}
+
+/// Whether `len` positions from `start` in steps of `step` fit an axis of length `n`.
+pub fn slice_fits(n: u64, start: i64, step: u64, len: u64) -> bool {
+    let n = n as i128;
+    let s = if start < 0 {
+        start as i128 + n
+    } else {
+        start as i128
+    };
+    if s < 0 || s > n || step == 0 {
+        return false;
+    }
+    len == 0 || s + (len as i128 - 1) * (step as i128) < n
+}
+
+/// For a reshape that only adds or drops axes of length 1: the axis map from
+/// the new shape `to` to the old shape `from`.
+fn unit_axes_map(from: &[Dim], to: &[Dim]) -> Option<Vec<AxisSrc>> {
+    let big_to: Vec<usize> = (0..to.len()).filter(|&i| !to[i].is_one()).collect();
+    let big_from: Vec<usize> = (0..from.len()).filter(|&i| !from[i].is_one()).collect();
+    if big_to.len() != big_from.len()
+        || big_to
+            .iter()
+            .zip(&big_from)
+            .any(|(&t, &f)| to[t] != from[f])
+    {
+        return None;
+    }
+    let mut axes = vec![AxisSrc::Zero; from.len()];
+    for (&t, &f) in big_to.iter().zip(&big_from) {
+        axes[f] = AxisSrc::Outer {
+            axis: t,
+            start: 0,
+            step: 1,
+        };
+    }
+    Some(axes)
+}

@@ -1,0 +1,130 @@
+//! The kernel-IR verifier: buffer references in range, expressions
+//! well-typed and of the right rank, kernels writing temps or ABI outputs
+//! only, temps placed in slots, every output and update written.
+
+use super::{AxisSrc, BufKind, Expr, Kernel, Program};
+use crate::ir::types::DType;
+
+pub fn verify(p: &Program) -> Result<(), String> {
+    let nb = p.buffers.len();
+    let bad = |k: usize, m: String| Err(format!("invalid kernel IR: kernel {k}: {m}"));
+    let mut written = vec![false; nb];
+    for (k, kern) in p.kernels.iter().enumerate() {
+        for b in kern.inputs().into_iter().chain(kern.output()) {
+            if b >= nb {
+                return bad(k, format!("buffer %{b} does not exist"));
+            }
+        }
+        for b in kern.inputs() {
+            let external = matches!(p.buffers[b].kind, BufKind::Input(_) | BufKind::Param(_));
+            if !external && !written[b] {
+                return bad(k, format!("reads %{b} before it is written"));
+            }
+        }
+        if let Some(o) = kern.output() {
+            if matches!(p.buffers[o].kind, BufKind::Input(_) | BufKind::Param(_)) {
+                return bad(k, format!("writes the read-only buffer %{o}"));
+            }
+            if kern.inputs().contains(&o) {
+                return bad(k, format!("reads and writes %{o}"));
+            }
+            written[o] = true;
+        }
+        let rank_dtype = match kern {
+            Kernel::Map { out, expr } => Some((
+                p.buffers[*out].shape.len(),
+                expr,
+                Some(p.buffers[*out].dtype),
+            )),
+            Kernel::Reduce {
+                shape, expr, out, ..
+            } => Some((shape.len(), expr, Some(p.buffers[*out].dtype))),
+            Kernel::ArgMax { shape, expr, .. } => Some((shape.len(), expr, None)),
+            _ => None,
+        };
+        if let Some((rank, expr, want)) = rank_dtype {
+            let got = check_expr(p, expr, rank)
+                .map_err(|m| format!("invalid kernel IR: kernel {k}: {m}"))?;
+            if want.is_some_and(|w| w != got) {
+                return bad(
+                    k,
+                    format!("expression of dtype {got} written to a {:?} buffer", want),
+                );
+            }
+        }
+    }
+    for (i, b) in p.buffers.iter().enumerate() {
+        match b.kind {
+            BufKind::Temp { slot } if slot >= p.slots.len() || !p.slots[slot].contains(&i) => {
+                return Err(format!("invalid kernel IR: temp %{i} has no slot"));
+            }
+            BufKind::Output(_) | BufKind::Update(_) if !written[i] => {
+                return Err(format!(
+                    "invalid kernel IR: %{i} ({}) is never written",
+                    b.name
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The expression's dtype, checking ranks and operand dtypes.
+fn check_expr(p: &Program, e: &Expr, rank: usize) -> Result<DType, String> {
+    Ok(match e {
+        Expr::Load { buf, view } => {
+            if view.len() != rank {
+                return Err(format!(
+                    "load of %{buf} with a rank-{} view in a rank-{rank} space",
+                    view.len()
+                ));
+            }
+            p.buffers[*buf].dtype
+        }
+        Expr::Const { dtype, .. } | Expr::Size { dtype, .. } => *dtype,
+        Expr::Iota { axis, dtype } => {
+            if *axis >= rank {
+                return Err(format!("iota along axis {axis} of a rank-{rank} space"));
+            }
+            *dtype
+        }
+        Expr::Unary { arg, .. } => check_expr(p, arg, rank)?,
+        Expr::Cast { to, arg } => {
+            check_expr(p, arg, rank)?;
+            *to
+        }
+        Expr::Binary { op, lhs, rhs } => {
+            let (a, b) = (check_expr(p, lhs, rank)?, check_expr(p, rhs, rank)?);
+            if a != b {
+                return Err(format!("{} of {a} and {b}", op.name()));
+            }
+            if op.is_comparison() {
+                DType::Bool
+            } else {
+                a
+            }
+        }
+        Expr::Select { cond, then, els } => {
+            let c = check_expr(p, cond, rank)?;
+            let (a, b) = (check_expr(p, then, rank)?, check_expr(p, els, rank)?);
+            if c != DType::Bool || a != b {
+                return Err(format!("select of {c}, {a}, {b}"));
+            }
+            a
+        }
+        Expr::Remap { shape, axes, arg } => {
+            if axes.len() != shape.len() {
+                return Err("remap with an axis count unlike its shape".into());
+            }
+            for a in axes {
+                if let AxisSrc::Outer { axis, step, .. } = a {
+                    if *axis >= rank || *step == 0 {
+                        return Err(format!("remap from axis {axis} of a rank-{rank} space"));
+                    }
+                }
+            }
+            check_expr(p, arg, shape.len())?
+        }
+    })
+}
