@@ -294,6 +294,7 @@ pub fn bind(
                         None => e.context(format!("param `{}`", p.name)),
                     }
                 })?;
+                super::probe_memory(&ct).map_err(|e| e.context(format!("param `{}`", p.name)))?;
                 match &p.init {
                     Init::Full(v) => create::full(*v, &ct)?,
                     Init::Random { dist, seed } => create::random(&ct, *dist, *seed)?,

@@ -434,7 +434,10 @@ impl<'g> Machine<'g> {
             })
             .collect::<Result<_, _>>()?;
         if node.op == Op::StopGradient {
-            return Ok(args[0].clone());
+            // Identity: share the operand's value instead of copying it.
+            if let [a] = args.as_slice() {
+                return Ok(a.clone());
+            }
         }
         let refs: Vec<&Tensor> = args.iter().map(|a| &**a).collect();
         let out = &self.types[i];
@@ -458,7 +461,7 @@ fn node_desc(g: &Graph, id: NodeId) -> String {
 /// whether it could: a huge size then becomes an error, not an abort.
 const PROBE_BYTES: usize = 1 << 30;
 
-fn probe_memory(ty: &ConcreteType) -> Result<(), RunError> {
+pub(crate) fn probe_memory(ty: &ConcreteType) -> Result<(), RunError> {
     let bytes = ty
         .byte_size()
         .ok_or_else(|| RunError::data(format!("a value of type {ty} is too large")))?;

@@ -208,7 +208,8 @@ fn matmul_int<T: Int>(a: &ArrayD<T>, b: &ArrayD<T>) -> Result<ArrayD<T>, RunErro
         a.as_slice().ok_or_else(contiguous)?,
         b.as_slice().ok_or_else(contiguous)?,
     );
-    let mut c = vec![T::ZERO; batch * m * n];
+    let count = batch.checked_mul(m).and_then(|x| x.checked_mul(n));
+    let mut c = vec![T::ZERO; count.ok_or_else(|| internal("matmul result too large".into()))?];
     for bi in 0..batch {
         let (a, b) = (
             &a[bi * m * k..(bi + 1) * m * k],

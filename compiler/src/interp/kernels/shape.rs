@@ -244,7 +244,7 @@ pub fn scatter_add(idx: &Tensor, g: &Tensor, out: &ConcreteType) -> Result<Tenso
         .iter()
         .map(|&i| row("scatter_add", i, n))
         .collect::<Result<_, _>>()?;
-    if g.len() != rows.len() * width {
+    if rows.len().checked_mul(width) != Some(g.len()) {
         return Err(internal(format!(
             "scatter_add of {} by {} rows",
             g.concrete_type(),
