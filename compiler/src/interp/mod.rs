@@ -233,9 +233,12 @@ fn progress_bar(wanted: bool, steps: u64) -> Option<indicatif::ProgressBar> {
         indicatif::ProgressDrawTarget::stderr(),
     );
     if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {per_sec}  eta {eta}")
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {rate}  eta {eta}")
     {
-        bar.set_style(style);
+        let rate = |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.1} steps/s", s.per_sec());
+        };
+        bar.set_style(style.with_key("rate", rate));
     }
     Some(bar)
 }
