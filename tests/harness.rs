@@ -369,8 +369,9 @@ fn run_case(dir: &Path, extra: &[&str]) -> Result<(), String> {
         let (g, wv) = (to_f64(&got), to_f64(&want));
         let bad: Vec<usize> = (0..g.len())
             .filter(|&i| {
-                !(g[i] - wv[i]).abs().le(&(atol + rtol * wv[i].abs()))
-                    && !(g[i].is_nan() && wv[i].is_nan())
+                let close = (g[i] - wv[i]).abs() <= atol + rtol * wv[i].abs();
+                let both_nan = g[i].is_nan() && wv[i].is_nan();
+                !close && !both_nan
             })
             .collect();
         if let Some(&i) = bad.first() {
@@ -655,7 +656,7 @@ fn grad_case(path: &Path) -> Result<usize, String> {
     ));
     std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
     let mut rng = Rng(0xC0FFEE ^ text.len() as u64);
-    let mut normal = |rng: &mut Rng| {
+    let normal = |rng: &mut Rng| {
         let u1 = ((rng.next() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
         let u2 = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
         (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
