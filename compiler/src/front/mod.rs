@@ -225,14 +225,12 @@ pub fn check_set(
     };
     let Some(lit) = lit else { return Ok(()) };
     if elab::parse_set_value(value, *lit).is_none() {
-        let kind = match lit {
-            Scalar::Float(_) => "a number",
-            Scalar::Int(_) => "an integer",
-            Scalar::Bool(_) => "`true` or `false`",
+        let (declared, kind) = match lit {
+            Scalar::Float(_) => ("a float", "a number"),
+            Scalar::Int(_) => ("an integer", "an integer"),
+            Scalar::Bool(_) => ("a bool", "`true` or `false`"),
         };
-        return Err(format!(
-            "`{name}` is declared with a literal of this kind, so VALUE must be {kind}"
-        ));
+        return Err(format!("`{name}` is {declared} const, so the value must be {kind}"));
     }
     Ok(())
 }
