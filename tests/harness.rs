@@ -750,3 +750,29 @@ fn grad_checks() {
     }
     report("grad checks", fails, files.len());
 }
+
+// ---- the command line -----------------------------------------------------
+
+/// `tests/cli/cases.txt`: each command's exit status, stdout and stderr, as snapshots.
+#[test]
+fn cli_snapshots() {
+    let text = std::fs::read_to_string(root().join("tests/cli/cases.txt")).expect("tests/cli/cases.txt");
+    let mut total = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        let Some((name, args)) = line.split_once('|') else { continue };
+        let (name, args) = (name.trim(), args.split_whitespace().collect::<Vec<_>>());
+        let out = Command::new(weft()).args(&args).current_dir(root()).output().expect("run weft");
+        let shown = format!(
+            "$ weft {}\nexit: {:?}\n--- stdout\n{}--- stderr\n{}",
+            args.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        insta::with_settings!({snapshot_path => root().join("tests/snapshots"), prepend_module_to_snapshot => false, omit_expression => true}, {
+            insta::assert_snapshot!(format!("cli__{name}"), shown);
+        });
+        total += 1;
+    }
+    assert!(total > 0);
+}
