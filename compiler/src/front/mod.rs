@@ -230,7 +230,9 @@ pub fn check_set(
             Scalar::Int(_) => ("an integer", "an integer"),
             Scalar::Bool(_) => ("a bool", "`true` or `false`"),
         };
-        return Err(format!("`{name}` is {declared} const, so the value must be {kind}"));
+        return Err(format!(
+            "`{name}` is {declared} const, so the value must be {kind}"
+        ));
     }
     Ok(())
 }

@@ -1,0 +1,107 @@
+//! `grad(y, x)`: the typing of differentiation; the autodiff pass expands the nodes.
+
+use weft_grammar::ast::{ExprKind, Span};
+
+use super::super::expr::Arg;
+use super::super::{Elab, Val};
+use crate::front::diag::Diagnostic;
+use crate::ir::op::Op;
+
+impl<'m> Elab<'m> {
+    pub(super) fn grad(
+        &mut self,
+        span: Span,
+        pos: &[Arg],
+        kw: &[(String, Val, Span)],
+    ) -> Option<Val> {
+        let a = self.bind("grad", span, pos, kw, &[("y", true), ("x", true)])?;
+        let (yv, ys, _) = a[0].clone()?;
+        let (xv, xs, xe) = a[1].clone()?;
+        let y = match &yv {
+            Val::Tensor(id) => *id,
+            other => {
+                let t = self.type_str(other);
+                self.err(
+                    Diagnostic::error(
+                        "E0312",
+                        format!("`grad` differentiates a floating scalar tensor, found `{t}`"),
+                        ys,
+                    )
+                    .label("not a tensor"),
+                );
+                return None;
+            }
+        };
+        let ty = self.g.ty(y).clone();
+        if ty.rank() != 0 || !ty.dtype.is_float() {
+            let mut d = Diagnostic::error(
+                "E0312",
+                format!("`grad` needs a floating scalar to differentiate, found `{ty}`"),
+                ys,
+            )
+            .label(format!("this is `{ty}`"));
+            d = if ty.rank() != 0 {
+                d.help("reduce it to a scalar first, e.g. `sum(..)` or `mean(..)`")
+            } else {
+                d.help("convert it first: `cast(.., f32)`")
+            };
+            self.err(d);
+            return None;
+        }
+        // The wrt argument must name tensors.
+        if let Some(e) = xe {
+            let named = match &e.kind {
+                ExprKind::Name(_) => true,
+                ExprKind::Tuple(xs) => xs.iter().all(|x| matches!(x.kind, ExprKind::Name(_))),
+                _ => false,
+            };
+            if !named {
+                self.err(
+                    Diagnostic::error(
+                        "E0312",
+                        "`grad` is taken with respect to a named tensor (or a tuple of names)",
+                        xs,
+                    )
+                    .label("not a name")
+                    .help("bind the value with `let` and differentiate with respect to that name"),
+                );
+                return None;
+            }
+        }
+        let wrt: Vec<(Val, Span)> = match (&xv, xe.map(|e| &e.kind)) {
+            (Val::Tuple(vs), Some(ExprKind::Tuple(es))) => {
+                vs.iter().cloned().zip(es.iter().map(|e| e.span)).collect()
+            }
+            (Val::Tuple(vs), _) => vs.iter().map(|v| (v.clone(), xs)).collect(),
+            (v, _) => vec![(v.clone(), xs)],
+        };
+        let mut outs = Vec::new();
+        for (v, s) in &wrt {
+            let Val::Tensor(x) = v else {
+                let t = self.type_str(v);
+                self.err(
+                    Diagnostic::error(
+                        "E0312",
+                        format!("cannot differentiate with respect to `{t}`"),
+                        *s,
+                    )
+                    .label("not a tensor"),
+                );
+                return None;
+            };
+            let tx = self.g.ty(*x).clone();
+            if !tx.dtype.is_float() {
+                self.err(
+                    Diagnostic::error("E0312", format!("cannot differentiate with respect to `{tx}`: gradients exist for floating tensors only"), *s)
+                        .label(format!("this is `{tx}`")),
+                );
+                return None;
+            }
+            outs.push(Val::Tensor(self.g.add(Op::Grad, &[y, *x], Some(span))));
+        }
+        Some(match xv {
+            Val::Tuple(_) => Val::Tuple(outs),
+            _ => outs.pop()?,
+        })
+    }
+}

@@ -1,0 +1,581 @@
+//! The builtin functions of the contract's section 6: argument binding and
+//! each builtin's type and shape rule, emitting primitive ops.
+
+use weft_grammar::ast::{Expr, Span};
+
+use super::expr::{broadcast_error, literal_meets, static_fits, Arg};
+use super::{Elab, Val};
+use crate::front::diag::Diagnostic;
+use crate::front::suggest;
+use crate::ir::op::{BinaryOp, Distribution, Op, UnaryOp};
+use crate::ir::types::{broadcast_shapes, DType, Dim, Scalar, TensorType};
+
+pub(crate) const NAMES: &[&str] = &[
+    "exp",
+    "log",
+    "sqrt",
+    "rsqrt",
+    "abs",
+    "neg",
+    "sign",
+    "floor",
+    "ceil",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "pow",
+    "maximum",
+    "minimum",
+    "where",
+    "cast",
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "argmax",
+    "matmul",
+    "transpose",
+    "reshape",
+    "broadcast_to",
+    "concat",
+    "stack",
+    "expand_dims",
+    "squeeze",
+    "one_hot",
+    "gather",
+    "zeros",
+    "ones",
+    "full",
+    "arange",
+    "normal",
+    "uniform",
+    "grad",
+    "stop_gradient",
+];
+
+pub(crate) fn lookup(name: &str) -> Option<&'static str> {
+    NAMES.iter().copied().find(|n| *n == name)
+}
+
+/// A bound argument: value, span, and the expression when it was positional.
+type Bound<'e> = Option<(Val, Span, Option<&'e Expr>)>;
+
+mod args;
+mod grad;
+mod shape;
+
+impl<'m> Elab<'m> {
+    /// Matches positional and keyword arguments to a builtin's parameters
+    /// (`name`, required?).
+    fn bind<'e>(
+        &mut self,
+        fname: &str,
+        span: Span,
+        pos: &[Arg<'e>],
+        kw: &[(String, Val, Span)],
+        params: &[(&str, bool)],
+    ) -> Option<Vec<Bound<'e>>> {
+        let mut out: Vec<Bound<'e>> = vec![None; params.len()];
+        if pos.len() > params.len() {
+            self.err(
+                Diagnostic::error(
+                    "E0210",
+                    format!(
+                        "`{fname}` takes at most {} argument(s), {} given",
+                        params.len(),
+                        pos.len()
+                    ),
+                    pos[params.len()].1,
+                )
+                .label("extra argument")
+                .note(format!("`{fname}({})`", signature(params))),
+            );
+            return None;
+        }
+        for (i, (v, s, e)) in pos.iter().enumerate() {
+            out[i] = Some((v.clone(), *s, Some(*e)));
+        }
+        for (k, v, s) in kw {
+            match params.iter().position(|(p, _)| p == k) {
+                Some(i) if out[i].is_some() => {
+                    self.err(
+                        Diagnostic::error(
+                            "E0210",
+                            format!("argument `{k}` of `{fname}` is given twice"),
+                            *s,
+                        )
+                        .label("given again"),
+                    );
+                    return None;
+                }
+                Some(i) => out[i] = Some((v.clone(), *s, None)),
+                None => {
+                    let mut d = Diagnostic::error(
+                        "E0210",
+                        format!("`{fname}` has no parameter named `{k}`"),
+                        *s,
+                    )
+                    .label("unknown keyword argument")
+                    .note(format!("`{fname}({})`", signature(params)));
+                    if k == "dim" && params.iter().any(|(p, _)| *p == "axis") {
+                        d = d.help("weft calls it `axis`: write `axis=..`");
+                    } else if let Some(x) = suggest(k, params.iter().map(|(p, _)| *p)) {
+                        d = d.help(format!("did you mean `{x}`?"));
+                    }
+                    self.err(d);
+                    return None;
+                }
+            }
+        }
+        for (i, (p, req)) in params.iter().enumerate() {
+            if *req && out[i].is_none() {
+                self.err(
+                    Diagnostic::error(
+                        "E0210",
+                        format!("`{fname}` is missing its argument `{p}`"),
+                        span,
+                    )
+                    .label(format!("`{p}` not given"))
+                    .note(format!("`{fname}({})`", signature(params))),
+                );
+                return None;
+            }
+        }
+        if out
+            .iter()
+            .flatten()
+            .any(|(v, _, _)| matches!(v, Val::Error))
+        {
+            return None;
+        }
+        Some(out)
+    }
+
+    pub(crate) fn call_builtin(
+        &mut self,
+        name: &'static str,
+        span: Span,
+        pos: &[Arg],
+        kw: &[(String, Val, Span)],
+    ) -> Val {
+        self.builtin(name, span, pos, kw).unwrap_or(Val::Error)
+    }
+
+    fn builtin(
+        &mut self,
+        name: &'static str,
+        span: Span,
+        pos: &[Arg],
+        kw: &[(String, Val, Span)],
+    ) -> Option<Val> {
+        if let Some(u) = UnaryOp::from_name(name) {
+            let a = self.bind(name, span, pos, kw, &[("x", true)])?;
+            let (v, s, _) = a[0].clone()?;
+            return self.unary(u, name, v, s, span);
+        }
+        match name {
+            "pow" | "maximum" | "minimum" => {
+                let a = self.bind(name, span, pos, kw, &[("a", true), ("b", true)])?;
+                let (x, sx, _) = a[0].clone()?;
+                let (y, sy, _) = a[1].clone()?;
+                let op = match name {
+                    "pow" => BinaryOp::Pow,
+                    "maximum" => BinaryOp::Max,
+                    _ => BinaryOp::Min,
+                };
+                Some(self.elementwise2(op, name, (x, sx), (y, sy), span))
+            }
+            "where" => self.where_(span, pos, kw),
+            "cast" => {
+                let a = self.bind(name, span, pos, kw, &[("x", true), ("dtype", true)])?;
+                let (x, sx, _) = a[0].clone()?;
+                let (d, sd, _) = a[1].clone()?;
+                let Val::DType(to) = d else {
+                    let t = self.type_str(&d);
+                    self.err(
+                        Diagnostic::error(
+                            "E0318",
+                            format!("the second argument of `cast` must be a dtype, found `{t}`"),
+                            sd,
+                        )
+                        .label("not a dtype")
+                        .help("write a dtype name: f32, f64, i32, i64, bool, f16 or bf16"),
+                    );
+                    return None;
+                };
+                let id = match x {
+                    Val::Static(s) => {
+                        let s = convert_scalar(s, to);
+                        Some(self.g.literal(s, to, Some(sx)))
+                    }
+                    other => self.tensor_of(&other, sx, None),
+                }?;
+                Some(Val::Tensor(self.g.cast(id, to, Some(span))))
+            }
+            "sum" | "mean" | "max" | "min" => self.reduction(name, span, pos, kw),
+            "argmax" => self.argmax(span, pos, kw),
+            "matmul" => {
+                let a = self.bind(name, span, pos, kw, &[("a", true), ("b", true)])?;
+                let (x, sx, _) = a[0].clone()?;
+                let (y, sy, _) = a[1].clone()?;
+                Some(self.matmul((x, sx), (y, sy), span))
+            }
+            "transpose" => self.transpose(span, pos, kw),
+            "reshape" => self.reshape_(span, pos, kw),
+            "broadcast_to" => self.broadcast_to(span, pos, kw),
+            "concat" | "stack" => self.concat(name, span, pos, kw),
+            "expand_dims" => {
+                let a = self.bind(name, span, pos, kw, &[("x", true), ("axis", true)])?;
+                let (x, t, sx) = self.tensor_arg(&a[0])?;
+                let (av, sa, _) = a[1].clone()?;
+                let ax = self.static_int(&av, sa, "the axis")?;
+                let ax = self.norm_axis(ax, t.rank() + 1, sa, &t, sx)?;
+                let mut shape = t.shape.clone();
+                shape.insert(ax, Dim::Lit(1));
+                Some(Val::Tensor(self.g.reshape(x, &shape, Some(span))))
+            }
+            "squeeze" => {
+                let a = self.bind(name, span, pos, kw, &[("x", true), ("axis", false)])?;
+                let (x, t, sx) = self.tensor_arg(&a[0])?;
+                let mut shape = t.shape.clone();
+                match &a[1] {
+                    None => shape.retain(|d| !d.is_one()),
+                    Some((av, sa, _)) => {
+                        let ax = self.static_int(av, *sa, "the axis")?;
+                        let ax = self.norm_axis(ax, t.rank(), *sa, &t, sx)?;
+                        if !t.shape[ax].is_one() {
+                            self.err(
+                                Diagnostic::error(
+                                    "E0307",
+                                    format!("cannot squeeze axis {ax} of length {}", t.shape[ax]),
+                                    *sa,
+                                )
+                                .label("only an axis of length 1 can be squeezed")
+                                .with(sx, format!("this is `{t}`")),
+                            );
+                            return None;
+                        }
+                        shape.remove(ax);
+                    }
+                }
+                Some(Val::Tensor(self.g.reshape(x, &shape, Some(span))))
+            }
+            "one_hot" => {
+                let a = self.bind(
+                    name,
+                    span,
+                    pos,
+                    kw,
+                    &[("labels", true), ("k", true), ("dtype", false)],
+                )?;
+                let (x, t, sx) = self.tensor_arg(&a[0])?;
+                if !t.dtype.is_int() {
+                    self.err(
+                        Diagnostic::error(
+                            "E0305",
+                            format!("one_hot needs integer labels, found `{t}`"),
+                            sx,
+                        )
+                        .label("not an integer tensor")
+                        .help("convert with `cast(.., i32)`"),
+                    );
+                    return None;
+                }
+                let (kv, sk, _) = a[1].clone()?;
+                let k = self.size_arg(&kv, sk)?;
+                let dtype = self.dtype_kw(&a[2], DType::F32)?;
+                let mut shape = t.shape.clone();
+                shape.push(k);
+                let mut col = t.shape.clone();
+                col.push(Dim::Lit(1));
+                let x = self.g.reshape(x, &col, Some(sx));
+                let x = self.g.broadcast(x, &shape, Some(sx));
+                let iota = self.g.add(
+                    Op::Iota {
+                        ty: TensorType::new(t.dtype, shape.clone()),
+                        axis: shape.len() - 1,
+                    },
+                    &[],
+                    Some(span),
+                );
+                let eq = self.g.binary(BinaryOp::Eq, x, iota, Some(span));
+                Some(Val::Tensor(self.g.cast(eq, dtype, Some(span))))
+            }
+            "gather" => {
+                let a = self.bind(name, span, pos, kw, &[("table", true), ("idx", true)])?;
+                let (tb, tt, st) = self.tensor_arg(&a[0])?;
+                let (ix, it, si) = self.tensor_arg(&a[1])?;
+                if tt.rank() == 0 {
+                    self.err(
+                        Diagnostic::error("E0308", "gather needs a table of rank ≥ 1", st)
+                            .label(format!("this is `{tt}`")),
+                    );
+                    return None;
+                }
+                if !it.dtype.is_int() {
+                    self.err(
+                        Diagnostic::error(
+                            "E0305",
+                            format!("gather indices must be integers, found `{it}`"),
+                            si,
+                        )
+                        .label("not an integer tensor")
+                        .help("convert with `cast(.., i32)`"),
+                    );
+                    return None;
+                }
+                Some(Val::Tensor(self.g.add(Op::Gather, &[tb, ix], Some(span))))
+            }
+            "zeros" | "ones" => {
+                let a = self.bind(name, span, pos, kw, &[("shape", true), ("dtype", false)])?;
+                let (sv, ss, _) = a[0].clone()?;
+                let shape = self.shape_arg(&sv, ss, false)?;
+                let dtype = self.dtype_kw(&a[1], DType::F32)?;
+                let v = if name == "zeros" { 0.0 } else { 1.0 };
+                Some(Val::Tensor(self.g.full(
+                    v,
+                    &TensorType::new(dtype, shape),
+                    Some(span),
+                )))
+            }
+            "full" => {
+                let a = self.bind(
+                    name,
+                    span,
+                    pos,
+                    kw,
+                    &[("shape", true), ("value", true), ("dtype", false)],
+                )?;
+                let (sv, ss, _) = a[0].clone()?;
+                let shape = self.shape_arg(&sv, ss, false)?;
+                let (vv, vs, _) = a[1].clone()?;
+                let Val::Static(v) = vv else {
+                    let id = self.tensor_of(&vv, vs, None)?;
+                    let t = self.g.ty(id).clone();
+                    if t.rank() != 0 {
+                        self.err(
+                            Diagnostic::error(
+                                "E0310",
+                                format!("the fill value must be a scalar, found `{t}`"),
+                                vs,
+                            )
+                            .label("not a scalar"),
+                        );
+                        return None;
+                    }
+                    return Some(Val::Tensor(self.g.broadcast(id, &shape, Some(span))));
+                };
+                let dflt = match v {
+                    Scalar::Float(_) => DType::F32,
+                    Scalar::Int(_) => DType::I32,
+                    Scalar::Bool(_) => DType::Bool,
+                };
+                let dtype = self.dtype_kw(&a[2], dflt)?;
+                if !static_fits(v, dtype) {
+                    self.err(literal_meets(v, dtype, vs));
+                    return None;
+                }
+                let l = self.g.literal(v, dtype, Some(vs));
+                Some(Val::Tensor(self.g.broadcast(l, &shape, Some(span))))
+            }
+            "arange" => {
+                let a = self.bind(name, span, pos, kw, &[("n", true), ("dtype", false)])?;
+                let (nv, ns, _) = a[0].clone()?;
+                let n = self.size_arg(&nv, ns)?;
+                let dtype = self.dtype_kw(&a[1], DType::I32)?;
+                if !dtype.is_numeric() {
+                    self.err(Diagnostic::error(
+                        "E0305",
+                        "arange needs a numeric dtype",
+                        span,
+                    ));
+                    return None;
+                }
+                Some(Val::Tensor(self.g.add(
+                    Op::Iota {
+                        ty: TensorType::new(dtype, vec![n]),
+                        axis: 0,
+                    },
+                    &[],
+                    Some(span),
+                )))
+            }
+            "normal" | "uniform" => {
+                let (p1, p2) = if name == "normal" {
+                    ("mean", "std")
+                } else {
+                    ("lo", "hi")
+                };
+                let a = self.bind(
+                    name,
+                    span,
+                    pos,
+                    kw,
+                    &[
+                        ("shape", true),
+                        (p1, true),
+                        (p2, true),
+                        ("seed", false),
+                        ("dtype", false),
+                    ],
+                )?;
+                let (sv, ss, _) = a[0].clone()?;
+                let shape = self.shape_arg(&sv, ss, false)?;
+                let x = self.float_static(&a[1])?;
+                let y = self.float_static(&a[2])?;
+                let seed = match &a[3] {
+                    None => 0,
+                    Some((v, s, _)) => {
+                        let k = self.static_int(v, *s, "the seed")?;
+                        if k < 0 {
+                            self.err(
+                                Diagnostic::error("E0314", "the seed must not be negative", *s)
+                                    .label("negative seed"),
+                            );
+                            return None;
+                        }
+                        k as u64
+                    }
+                };
+                let dtype = self.dtype_kw(&a[4], DType::F32)?;
+                if !dtype.is_float() {
+                    self.err(Diagnostic::error(
+                        "E0305",
+                        format!("`{name}` gives floats; {dtype} is not a float dtype"),
+                        span,
+                    ));
+                    return None;
+                }
+                let dist = if name == "normal" {
+                    Distribution::Normal { mean: x, std: y }
+                } else {
+                    Distribution::Uniform { lo: x, hi: y }
+                };
+                Some(Val::Tensor(self.g.add(
+                    Op::Random {
+                        ty: TensorType::new(dtype, shape),
+                        dist,
+                        seed,
+                    },
+                    &[],
+                    Some(span),
+                )))
+            }
+            "grad" => self.grad(span, pos, kw),
+            "stop_gradient" => {
+                let a = self.bind(name, span, pos, kw, &[("x", true)])?;
+                let (v, s, _) = a[0].clone()?;
+                match v {
+                    Val::Static(_) | Val::Size(_) => Some(v),
+                    other => {
+                        let id = self.tensor_of(&other, s, None)?;
+                        Some(Val::Tensor(self.g.add(Op::StopGradient, &[id], Some(span))))
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn unary(&mut self, u: UnaryOp, name: &str, v: Val, s: Span, span: Span) -> Option<Val> {
+        let id = self.tensor_of(&v, s, None)?;
+        let t = self.g.ty(id).clone();
+        if t.dtype == DType::Bool || (t.dtype.is_int() && !u.accepts_int()) {
+            let mut d = Diagnostic::error(
+                "E0305",
+                format!("`{name}` needs a float tensor, found `{t}`"),
+                s,
+            )
+            .label(format!("this is `{t}`"));
+            d = d.help("convert it first: `cast(.., f32)`");
+            self.err(d);
+            return None;
+        }
+        Some(Val::Tensor(self.g.unary(u, id, Some(span))))
+    }
+
+    fn where_(&mut self, span: Span, pos: &[Arg], kw: &[(String, Val, Span)]) -> Option<Val> {
+        let a = self.bind(
+            "where",
+            span,
+            pos,
+            kw,
+            &[("cond", true), ("a", true), ("b", true)],
+        )?;
+        let (c, sc, _) = a[0].clone()?;
+        let (x, sx, _) = a[1].clone()?;
+        let (y, sy, _) = a[2].clone()?;
+        let c = self.tensor_of(&c, sc, Some(DType::Bool))?;
+        let tc = self.g.ty(c).clone();
+        if tc.dtype != DType::Bool {
+            self.err(
+                Diagnostic::error(
+                    "E0305",
+                    format!("the condition of `where` must be bool, found `{tc}`"),
+                    sc,
+                )
+                .label("not bool")
+                .help("compare to get a bool tensor, e.g. `x > 0.0`"),
+            );
+            return None;
+        }
+        let dtype = self.common_dtype((&x, sx), (&y, sy), span, "where")?;
+        let xi = self.tensor_of(&x, sx, Some(dtype))?;
+        let yi = self.tensor_of(&y, sy, Some(dtype))?;
+        let (txi, tyi) = (self.g.ty(xi).clone(), self.g.ty(yi).clone());
+        let s1 = match broadcast_shapes(&txi.shape, &tyi.shape) {
+            Ok(s) => s,
+            Err(ax) => {
+                self.err(broadcast_error(&txi, sx, &tyi, sy, span, ax, "where"));
+                return None;
+            }
+        };
+        let shape = match broadcast_shapes(&tc.shape, &s1) {
+            Ok(s) => s,
+            Err(ax) => {
+                let t1 = TensorType::new(dtype, s1.clone());
+                self.err(broadcast_error(&tc, sc, &t1, sx.to(sy), span, ax, "where"));
+                return None;
+            }
+        };
+        let c = self.g.broadcast(c, &shape, Some(sc));
+        let xi = self.g.broadcast(xi, &shape, Some(sx));
+        let yi = self.g.broadcast(yi, &shape, Some(sy));
+        Some(Val::Tensor(self.g.add(
+            Op::Select,
+            &[c, xi, yi],
+            Some(span),
+        )))
+    }
+}
+
+fn signature(params: &[(&str, bool)]) -> String {
+    let parts: Vec<String> = params
+        .iter()
+        .map(|(p, req)| {
+            if *req {
+                p.to_string()
+            } else {
+                format!("{p}=..")
+            }
+        })
+        .collect();
+    parts.join(", ")
+}
+
+fn convert_scalar(s: Scalar, to: DType) -> Scalar {
+    let f = match s {
+        Scalar::Float(f) => f,
+        Scalar::Int(i) => i as f64,
+        Scalar::Bool(b) => f64::from(u8::from(b)),
+    };
+    if to.is_float() {
+        Scalar::Float(f)
+    } else if to == DType::Bool {
+        Scalar::Bool(f != 0.0)
+    } else {
+        Scalar::Int(f.trunc() as i64)
+    }
+}

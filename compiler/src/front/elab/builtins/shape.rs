@@ -1,0 +1,449 @@
+//! Reductions, argmax and the shape builtins: transpose, reshape, broadcast_to, concat, stack.
+
+use weft_grammar::ast::Span;
+
+use super::super::expr::Arg;
+use super::super::{Elab, Val};
+use crate::front::diag::Diagnostic;
+use crate::ir::op::{BinaryOp, Op, ReduceOp};
+use crate::ir::types::{
+    broadcast_shapes, broadcasts_to, shape_str, DType, Dim, Monomial, Scalar, TensorType,
+};
+
+impl<'m> Elab<'m> {
+    pub(super) fn reduction(
+        &mut self,
+        name: &'static str,
+        span: Span,
+        pos: &[Arg],
+        kw: &[(String, Val, Span)],
+    ) -> Option<Val> {
+        let a = self.bind(
+            name,
+            span,
+            pos,
+            kw,
+            &[("x", true), ("axis", false), ("keepdims", false)],
+        )?;
+        let (x, t, sx) = self.tensor_arg(&a[0])?;
+        let axes = self.axes_arg(&a[1], &t, sx)?;
+        let keep = self.bool_kw(&a[2])?;
+        if t.dtype == DType::Bool || (name == "mean" && !t.dtype.is_float()) {
+            let need = if name == "mean" {
+                "a float tensor"
+            } else {
+                "a numeric tensor"
+            };
+            self.err(
+                Diagnostic::error("E0305", format!("`{name}` needs {need}, found `{t}`"), sx)
+                    .label(format!("this is `{t}`"))
+                    .help("convert it first: `cast(.., f32)`"),
+            );
+            return None;
+        }
+        let op = match name {
+            "max" => ReduceOp::Max,
+            "min" => ReduceOp::Min,
+            _ => ReduceOp::Sum,
+        };
+        let mut r = self.g.reduce(op, x, &axes, Some(span));
+        if name == "mean" {
+            let dims: Vec<Dim> = axes.iter().map(|&a| t.shape[a].clone()).collect();
+            let n = match Monomial::of(&dims) {
+                Some(m) if m.syms.is_empty() => {
+                    self.g
+                        .literal(Scalar::Float(m.coef as f64), t.dtype, Some(span))
+                }
+                _ => self.g.add(
+                    Op::SizeOf {
+                        dims,
+                        dtype: t.dtype,
+                    },
+                    &[],
+                    Some(span),
+                ),
+            };
+            let shape = self.g.shape_of(r);
+            let n = self.g.broadcast(n, &shape, Some(span));
+            r = self.g.binary(BinaryOp::Div, r, n, Some(span));
+        }
+        if !keep {
+            let shape: Vec<Dim> = t
+                .shape
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !axes.contains(i))
+                .map(|(_, d)| d.clone())
+                .collect();
+            r = self.g.reshape(r, &shape, Some(span));
+        }
+        Some(Val::Tensor(r))
+    }
+
+    pub(super) fn argmax(
+        &mut self,
+        span: Span,
+        pos: &[Arg],
+        kw: &[(String, Val, Span)],
+    ) -> Option<Val> {
+        let a = self.bind("argmax", span, pos, kw, &[("x", true), ("axis", false)])?;
+        let (x, t, sx) = self.tensor_arg(&a[0])?;
+        if t.dtype == DType::Bool {
+            self.err(
+                Diagnostic::error(
+                    "E0305",
+                    format!("`argmax` needs a numeric tensor, found `{t}`"),
+                    sx,
+                )
+                .label("bool"),
+            );
+            return None;
+        }
+        let (x, axis) = match &a[1] {
+            Some((v, s, _)) => {
+                let ax = self.static_int(v, *s, "the axis")?;
+                (x, self.norm_axis(ax, t.rank(), *s, &t, sx)?)
+            }
+            None => {
+                let m = Monomial::of(&t.shape);
+                let flat = match m.as_ref().and_then(|m| {
+                    m.div_to_dim(&Monomial {
+                        coef: 1,
+                        syms: vec![],
+                    })
+                }) {
+                    Some(d) => d,
+                    None => {
+                        self.err(
+                            Diagnostic::error(
+                                "E0314",
+                                format!("argmax over all axes of `{t}` needs an `axis=`"),
+                                span,
+                            )
+                            .label("the flattened length is not a single size")
+                            .help("give the axis: `argmax(x, axis=-1)`"),
+                        );
+                        return None;
+                    }
+                };
+                (self.g.reshape(x, &[flat], Some(span)), 0)
+            }
+        };
+        if self.g.ty(x).rank() == 0 {
+            self.err(Diagnostic::error("E0307", "argmax of a scalar", sx).label("rank 0"));
+            return None;
+        }
+        Some(Val::Tensor(self.g.add(
+            Op::ArgMax { axis },
+            &[x],
+            Some(span),
+        )))
+    }
+
+    pub(super) fn transpose(
+        &mut self,
+        span: Span,
+        pos: &[Arg],
+        kw: &[(String, Val, Span)],
+    ) -> Option<Val> {
+        let a = self.bind("transpose", span, pos, kw, &[("x", true), ("axes", false)])?;
+        let (x, t, sx) = self.tensor_arg(&a[0])?;
+        let r = t.rank();
+        let perm: Vec<usize> = match &a[1] {
+            None => (0..r).rev().collect(),
+            Some((v, s, _)) => {
+                let items = match v {
+                    Val::Tuple(vs) => vs.clone(),
+                    other => vec![other.clone()],
+                };
+                let mut p = Vec::new();
+                for it in &items {
+                    let ax = self.static_int(it, *s, "an axis")?;
+                    p.push(self.norm_axis(ax, r, *s, &t, sx)?);
+                }
+                let mut sorted = p.clone();
+                sorted.sort_unstable();
+                if sorted != (0..r).collect::<Vec<_>>() {
+                    self.err(
+                        Diagnostic::error(
+                            "E0307",
+                            format!("{p:?} is not a permutation of the {r} axes of `{t}`"),
+                            *s,
+                        )
+                        .label("invalid permutation")
+                        .with(sx, format!("this is `{t}`"))
+                        .note(format!(
+                            "give each axis 0..{} exactly once",
+                            r.saturating_sub(1)
+                        )),
+                    );
+                    return None;
+                }
+                p
+            }
+        };
+        Some(Val::Tensor(self.g.transpose(x, &perm, Some(span))))
+    }
+
+    pub(super) fn reshape_(
+        &mut self,
+        span: Span,
+        pos: &[Arg],
+        kw: &[(String, Val, Span)],
+    ) -> Option<Val> {
+        let a = self.bind("reshape", span, pos, kw, &[("x", true), ("shape", true)])?;
+        let (x, t, sx) = self.tensor_arg(&a[0])?;
+        let (sv, ss, _) = a[1].clone()?;
+        let mut shape = self.shape_arg(&sv, ss, true)?;
+        let have = Monomial::of(&t.shape);
+        let infer_at = shape.iter().position(|d| *d == Dim::Lit(u64::MAX));
+        let desc = |m: &Option<Monomial>| match m {
+            Some(m) if m.syms.is_empty() => format!("{}", m.coef),
+            Some(m) => {
+                let mut parts: Vec<String> = Vec::new();
+                if m.coef != 1 {
+                    parts.push(m.coef.to_string());
+                }
+                parts.extend(m.syms.iter().map(|s| s.to_string()));
+                parts.join("·")
+            }
+            None => "too many".into(),
+        };
+        if let Some(i) = infer_at {
+            let mut rest = shape.clone();
+            rest.remove(i);
+            let known = Monomial::of(&rest);
+            let d = match (&have, &known) {
+                (Some(h), Some(k)) => h.div_to_dim(k),
+                _ => None,
+            };
+            match d {
+                Some(d) => shape[i] = d,
+                None => {
+                    self.err(
+                        Diagnostic::error(
+                            "E0309",
+                            format!(
+                                "cannot infer `-1` when reshaping `{t}` to {}",
+                                shape_text(&shape)
+                            ),
+                            ss,
+                        )
+                        .label(format!(
+                            "{} elements do not divide into a single axis by {}",
+                            desc(&have),
+                            desc(&known)
+                        ))
+                        .with(sx, format!("this is `{t}`")),
+                    );
+                    return None;
+                }
+            }
+        }
+        let want = Monomial::of(&shape);
+        if want != have {
+            self.err(
+                Diagnostic::error(
+                    "E0309",
+                    format!("cannot reshape `{t}` into {}", shape_text(&shape)),
+                    ss,
+                )
+                .label(format!("{} elements", desc(&want)))
+                .with(sx, format!("`{t}` has {} elements", desc(&have)))
+                .note(
+                    "reshape keeps every element: the products of the axis lengths must be equal",
+                ),
+            );
+            return None;
+        }
+        Some(Val::Tensor(self.g.reshape(x, &shape, Some(span))))
+    }
+
+    pub(super) fn broadcast_to(
+        &mut self,
+        span: Span,
+        pos: &[Arg],
+        kw: &[(String, Val, Span)],
+    ) -> Option<Val> {
+        let a = self.bind(
+            "broadcast_to",
+            span,
+            pos,
+            kw,
+            &[("x", true), ("shape", true)],
+        )?;
+        let (x, t, sx) = self.tensor_arg(&a[0])?;
+        let (sv, ss, _) = a[1].clone()?;
+        let shape = self.shape_arg(&sv, ss, false)?;
+        if !broadcasts_to(&t.shape, &shape) {
+            let target = TensorType::new(t.dtype, shape.clone());
+            let mut d = Diagnostic::error(
+                "E0302",
+                format!("cannot broadcast `{t}` to {}", shape_str(&shape)),
+                span,
+            )
+            .label("incompatible shapes")
+            .with(sx, format!("this is `{t}`"));
+            if t.rank() > shape.len() {
+                d = d.note("the target has fewer axes than the operand");
+            } else if let Err(ax) = broadcast_shapes(&t.shape, &shape) {
+                d = d.note(format!(
+                    "axis -{ax} (counting from the end): {} against {}; an axis broadcasts only from length 1",
+                    t.shape[t.rank() - ax],
+                    target.shape[target.rank() - ax]
+                ));
+            } else {
+                d = d.note("an axis can only broadcast from length 1");
+            }
+            self.err(d);
+            return None;
+        }
+        Some(Val::Tensor(self.g.broadcast(x, &shape, Some(span))))
+    }
+
+    pub(super) fn concat(
+        &mut self,
+        name: &'static str,
+        span: Span,
+        pos: &[Arg],
+        kw: &[(String, Val, Span)],
+    ) -> Option<Val> {
+        let a = self.bind(name, span, pos, kw, &[("tensors", true), ("axis", false)])?;
+        let (tv, ts, _) = a[0].clone()?;
+        let Val::Tuple(items) = tv else {
+            let t = self.type_str(&tv);
+            self.err(
+                Diagnostic::error(
+                    "E0313",
+                    format!("`{name}` takes a tuple of tensors, found `{t}`"),
+                    ts,
+                )
+                .label("not a tuple")
+                .help(format!("write `{name}((a, b), axis=0)`")),
+            );
+            return None;
+        };
+        if items.is_empty() {
+            self.err(
+                Diagnostic::error("E0313", format!("`{name}` of an empty tuple"), ts)
+                    .label("no tensors"),
+            );
+            return None;
+        }
+        let mut ids = Vec::new();
+        for it in &items {
+            ids.push(self.tensor_of(it, ts, None)?);
+        }
+        let tys: Vec<TensorType> = ids.iter().map(|&i| self.g.ty(i).clone()).collect();
+        let first = tys[0].clone();
+        for t in &tys[1..] {
+            if t.dtype != first.dtype {
+                self.err(
+                    Diagnostic::error(
+                        "E0303",
+                        format!("`{name}` of mismatched dtypes: `{first}` and `{t}`"),
+                        ts,
+                    )
+                    .label("one dtype expected")
+                    .help(format!("convert with `cast(.., {})`", first.dtype)),
+                );
+                return None;
+            }
+            let bad = if name == "stack" {
+                t.shape != first.shape
+            } else {
+                t.rank() != first.rank()
+            };
+            if bad {
+                let rule = if name == "stack" {
+                    "stacked tensors must have one shape"
+                } else {
+                    "concatenated tensors must have the same number of axes"
+                };
+                self.err(
+                    Diagnostic::error("E0315", format!("`{name}` of `{first}` and `{t}`"), ts)
+                        .label(rule),
+                );
+                return None;
+            }
+        }
+        let axis_v = a[1].clone();
+        let rank = if name == "stack" {
+            first.rank() + 1
+        } else {
+            first.rank()
+        };
+        let ax = match &axis_v {
+            None => 0,
+            Some((v, s, _)) => {
+                let ax = self.static_int(v, *s, "the axis")?;
+                self.norm_axis(ax, rank, *s, &first, ts)?
+            }
+        };
+        if rank == 0 {
+            self.err(
+                Diagnostic::error("E0307", "cannot concatenate scalars", ts)
+                    .label("rank 0")
+                    .help("use `stack` to join scalars into a vector"),
+            );
+            return None;
+        }
+        let mut parts = Vec::new();
+        for (id, t) in ids.iter().zip(&tys) {
+            if name == "stack" {
+                let mut s = t.shape.clone();
+                s.insert(ax, Dim::Lit(1));
+                parts.push(self.g.reshape(*id, &s, Some(ts)));
+            } else {
+                for (i, (x, y)) in t.shape.iter().zip(&first.shape).enumerate() {
+                    if i != ax && x != y {
+                        self.err(
+                            Diagnostic::error(
+                                "E0315",
+                                format!("`concat` of `{first}` and `{t}` along axis {ax}"),
+                                ts,
+                            )
+                            .label(format!("axis {i} differs: {y} against {x}"))
+                            .note("all axes but the concatenation axis must be equal"),
+                        );
+                        return None;
+                    }
+                }
+                parts.push(*id);
+            }
+        }
+        if parts.len() == 1 {
+            return Some(Val::Tensor(parts[0]));
+        }
+        if name == "concat" {
+            if let Some(t) = tys.iter().find(|t| matches!(t.shape[ax], Dim::Sym(_))) {
+                self.err(
+                    Diagnostic::error("E0315", format!("cannot concatenate along axis {ax}, whose length is the size name `{}`", t.shape[ax]), ts)
+                        .label("size-name axis")
+                        .note("the result's length would be a sum of size names, which a type cannot express")
+                        .help("concatenate along an axis of literal length"),
+                );
+                return None;
+            }
+        }
+        Some(Val::Tensor(self.g.add(
+            Op::Concat { axis: ax },
+            &parts,
+            Some(span),
+        )))
+    }
+}
+
+fn shape_text(shape: &[Dim]) -> String {
+    let parts: Vec<String> = shape
+        .iter()
+        .map(|d| {
+            if *d == Dim::Lit(u64::MAX) {
+                "-1".into()
+            } else {
+                d.to_string()
+            }
+        })
+        .collect();
+    format!("({})", parts.join(", "))
+}

@@ -1,0 +1,179 @@
+//! Indexing and static slicing: `x[0]`, `x[-1]`, `x[:, 1:3]`, `x[::2]`.
+
+use weft_grammar::ast::{Expr, IndexItem, Span};
+
+use super::{static_literal, Elab, Val};
+use crate::front::diag::Diagnostic;
+use crate::ir::op::Op;
+use crate::ir::types::Dim;
+
+impl<'m> Elab<'m> {
+    pub(crate) fn index(&mut self, v: Val, bspan: Span, items: &[IndexItem], span: Span) -> Val {
+        let x = match &v {
+            Val::Tensor(id) => *id,
+            Val::Error => return Val::Error,
+            other => {
+                let t = self.type_str(other);
+                self.err(
+                    Diagnostic::error("E0308", format!("cannot index `{t}`"), bspan)
+                        .label("not a tensor"),
+                );
+                return Val::Error;
+            }
+        };
+        let ty = self.g.ty(x).clone();
+        if items.len() > ty.rank() {
+            self.err(
+                Diagnostic::error(
+                    "E0308",
+                    format!(
+                        "too many indices: `{ty}` has {} axes but {} indices were given",
+                        ty.rank(),
+                        items.len()
+                    ),
+                    span,
+                )
+                .label("too many indices")
+                .with(bspan, format!("this is `{ty}`")),
+            );
+            return Val::Error;
+        }
+        let mut cur = x;
+        let mut keep: Vec<Dim> = Vec::new();
+        for (axis, item) in items.iter().enumerate() {
+            let dim = ty.shape[axis].clone();
+            match item {
+                IndexItem::Index(e) => {
+                    let iv = self.index_value(e);
+                    let Some(i) = iv else { return Val::Error };
+                    let start = match &dim {
+                        Dim::Lit(n) => {
+                            let n = *n as i64;
+                            if i < -n || i >= n {
+                                self.err(
+                                    Diagnostic::error("E0308", format!("index {i} is out of bounds for axis {axis} of length {n}"), e.span)
+                                        .label("out of bounds")
+                                        .with(bspan, format!("this is `{ty}`"))
+                                        .note(format!("valid indices are {} to {}", -n, n - 1)),
+                                );
+                                return Val::Error;
+                            }
+                            if i < 0 {
+                                i + n
+                            } else {
+                                i
+                            }
+                        }
+                        Dim::Sym(_) => i,
+                    };
+                    cur = self.g.add(
+                        Op::Slice {
+                            axis,
+                            start,
+                            step: 1,
+                            len: Dim::Lit(1),
+                        },
+                        &[cur],
+                        Some(e.span),
+                    );
+                }
+                IndexItem::Slice {
+                    start,
+                    end,
+                    step,
+                    span: ss,
+                } => {
+                    let get = |this: &mut Self, e: &Option<Expr>| -> Result<Option<i64>, ()> {
+                        match e {
+                            None => Ok(None),
+                            Some(e) => this.index_value(e).map(Some).ok_or(()),
+                        }
+                    };
+                    let (Ok(st), Ok(en), Ok(sp)) =
+                        (get(self, start), get(self, end), get(self, step))
+                    else {
+                        return Val::Error;
+                    };
+                    let step = sp.unwrap_or(1);
+                    if step <= 0 {
+                        self.err(
+                            Diagnostic::error(
+                                "E0308",
+                                format!("slice step must be positive, found {step}"),
+                                *ss,
+                            )
+                            .label("invalid step"),
+                        );
+                        return Val::Error;
+                    }
+                    match &dim {
+                        Dim::Lit(n) => {
+                            let n = *n as i64;
+                            let norm = |this: &mut Self,
+                                        b: Option<i64>,
+                                        dflt: i64|
+                             -> Option<i64> {
+                                match b {
+                                    None => Some(dflt),
+                                    Some(b) if b < -n || b > n => {
+                                        this.err(
+                                            Diagnostic::error("E0308", format!("slice bound {b} is out of bounds for axis {axis} of length {n}"), *ss)
+                                                .label("out of bounds")
+                                                .with(bspan, format!("this is `{ty}`")),
+                                        );
+                                        None
+                                    }
+                                    Some(b) => Some(if b < 0 { b + n } else { b }),
+                                }
+                            };
+                            let (Some(s0), Some(e0)) = (norm(self, st, 0), norm(self, en, n))
+                            else {
+                                return Val::Error;
+                            };
+                            let len = if e0 > s0 {
+                                (e0 - s0 + step - 1) / step
+                            } else {
+                                0
+                            };
+                            if !(s0 == 0 && e0 == n && step == 1) {
+                                cur = self.g.add(
+                                    Op::Slice {
+                                        axis,
+                                        start: s0,
+                                        step: step as u64,
+                                        len: Dim::Lit(len as u64),
+                                    },
+                                    &[cur],
+                                    Some(*ss),
+                                );
+                            }
+                            keep.push(Dim::Lit(len as u64));
+                        }
+                        Dim::Sym(name) => {
+                            if st.is_some() || en.is_some() || step != 1 {
+                                self.err(
+                                    Diagnostic::error("E0308", format!("cannot slice axis {axis} of length `{name}` with bounds"), *ss)
+                                        .label("bounded slice of a size-name axis")
+                                        .note(format!("the result's length would depend on `{name}` in a way a type cannot express"))
+                                        .help("take whole axes (`:`), single indices, or slice an axis of literal length"),
+                                );
+                                return Val::Error;
+                            }
+                            keep.push(dim.clone());
+                        }
+                    }
+                }
+            }
+        }
+        keep.extend(ty.shape[items.len()..].iter().cloned());
+        Val::Tensor(self.g.reshape(cur, &keep, Some(span)))
+    }
+
+    pub(crate) fn index_value(&mut self, e: &Expr) -> Option<i64> {
+        let v = match static_literal(e) {
+            Some(s) => Val::Static(s),
+            None => self.expr(e),
+        };
+        self.static_int(&v, e.span, "an index")
+    }
+}
