@@ -230,11 +230,13 @@ impl<'m> Elab<'m> {
                             ss,
                         )
                         .label(format!(
-                            "{} elements do not divide into a single axis by {}",
+                            "{} elements divided by {} is not one size",
                             desc(&have),
                             desc(&known)
                         ))
-                        .with(sx, format!("this is `{t}`")),
+                        .with(sx, format!("this is `{t}`"))
+                        .note("an axis length is a literal or a single size name; a product such as B·C cannot be one axis")
+                        .help("keep the size-name axes separate, e.g. `reshape(x, (B, -1))`"),
                     );
                     return None;
                 }
