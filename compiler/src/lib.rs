@@ -3,4 +3,5 @@ pub mod front;
 pub mod interp;
 pub mod ir;
 pub mod kernel;
+pub mod llvm;
 pub mod passes;

@@ -74,47 +74,86 @@ pub fn step(
     inputs: &[Vec<u8>],
     params: &[Vec<u8>],
 ) -> Result<StepResult, u32> {
-    let nout = prog.step_outputs();
-    let nupd = prog.updates.len();
-    // Regions: 0 = arena, then inputs, params, outputs, updates.
-    let mut regions: Vec<Vec<u8>> = vec![vec![0xA5u8; arena_bytes(prog, dims) as usize]];
-    let (ib, pb) = (1, 1 + inputs.len());
-    let (ob, ub) = (pb + params.len(), pb + params.len() + nout);
-    regions.extend(inputs.iter().cloned());
-    regions.extend(params.iter().cloned());
-    regions.extend((0..nout + nupd).map(|_| Vec::new()));
-    let sizes = slot_bytes(prog, &|d| dim_value(prog, dims, d));
-    let mut slot_off = vec![0usize; sizes.len()];
-    for i in 1..sizes.len() {
-        slot_off[i] = slot_off[i - 1] + sizes[i - 1] as usize;
+    let mut s = StepState::new(prog, dims, inputs, params);
+    for k in 0..prog.kernels.len() {
+        s.run_kernel(k)?;
     }
-    let mut loc = Vec::new();
-    for (b, buf) in prog.buffers.iter().enumerate() {
-        let l = match buf.kind {
-            BufKind::Input(i) => (ib + i, 0),
-            BufKind::Param(i) => (pb + i, 0),
-            BufKind::Output(i) => (ob + i, 0),
-            BufKind::Update(i) => (ub + i, 0),
-            BufKind::Temp { slot } => (0, slot_off[slot]),
-        };
-        if matches!(buf.kind, BufKind::Output(_) | BufKind::Update(_)) {
-            regions[l.0] = vec![0xA5u8; buffer_bytes(prog, dims, b)];
+    Ok(s.finish())
+}
+
+/// One step in progress, run kernel by kernel (the JIT's tiered executor
+/// runs some kernels here and others as compiled code on the same memory):
+/// the buffers and the arena of [`step`].
+pub struct StepState<'p> {
+    m: Machine<'p>,
+    ob: usize,
+    ub: usize,
+}
+
+impl<'p> StepState<'p> {
+    pub fn new(prog: &'p Program, dims: &'p [u64], inputs: &[Vec<u8>], params: &[Vec<u8>]) -> Self {
+        let nout = prog.step_outputs();
+        let nupd = prog.updates.len();
+        // Regions: 0 = arena, then inputs, params, outputs, updates.
+        let mut regions: Vec<Vec<u8>> = vec![vec![0xA5u8; arena_bytes(prog, dims) as usize]];
+        let (ib, pb) = (1, 1 + inputs.len());
+        let (ob, ub) = (pb + params.len(), pb + params.len() + nout);
+        regions.extend(inputs.iter().cloned());
+        regions.extend(params.iter().cloned());
+        regions.extend((0..nout + nupd).map(|_| Vec::new()));
+        let sizes = slot_bytes(prog, &|d| dim_value(prog, dims, d));
+        let mut slot_off = vec![0usize; sizes.len()];
+        for i in 1..sizes.len() {
+            slot_off[i] = slot_off[i - 1] + sizes[i - 1] as usize;
         }
-        loc.push(l);
+        let mut loc = Vec::new();
+        for (b, buf) in prog.buffers.iter().enumerate() {
+            let l = match buf.kind {
+                BufKind::Input(i) => (ib + i, 0),
+                BufKind::Param(i) => (pb + i, 0),
+                BufKind::Output(i) => (ob + i, 0),
+                BufKind::Update(i) => (ub + i, 0),
+                BufKind::Temp { slot } => (0, slot_off[slot]),
+            };
+            if matches!(buf.kind, BufKind::Output(_) | BufKind::Update(_)) {
+                regions[l.0] = vec![0xA5u8; buffer_bytes(prog, dims, b)];
+            }
+            loc.push(l);
+        }
+        let m = Machine {
+            prog,
+            dims,
+            regions,
+            loc,
+        };
+        StepState { m, ob, ub }
     }
-    let mut m = Machine {
-        prog,
-        dims,
-        regions,
-        loc,
-    };
-    for k in &prog.kernels {
-        m.kernel(k)?;
+
+    /// Runs kernel `k` of the program with the interpreter.
+    pub fn run_kernel(&mut self, k: usize) -> Result<(), u32> {
+        let prog = self.m.prog;
+        self.m.kernel(&prog.kernels[k])
     }
-    let mut regions = m.regions;
-    let updates = regions.split_off(ub);
-    let outputs = regions.split_off(ob);
-    Ok(StepResult { outputs, updates })
+
+    /// The address of every buffer's first byte, by [`BufId`]; each region
+    /// holds at least [`buffer_bytes`] bytes. Valid until the state is
+    /// finished or dropped.
+    pub fn buffer_ptrs(&mut self) -> Vec<*mut u8> {
+        let mut v = Vec::with_capacity(self.m.loc.len());
+        for &(r, off) in &self.m.loc {
+            // In bounds: `off` is a slot offset inside the arena, or 0.
+            v.push(self.m.regions[r].as_mut_ptr().wrapping_add(off));
+        }
+        v
+    }
+
+    /// The step's outputs and updates.
+    pub fn finish(self) -> StepResult {
+        let mut regions = self.m.regions;
+        let updates = regions.split_off(self.ub);
+        let outputs = regions.split_off(self.ob);
+        StepResult { outputs, updates }
+    }
 }
 
 struct Machine<'p> {

@@ -35,7 +35,7 @@ pub mod schedule;
 pub mod verify;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::ir::graph::Init;
 use crate::ir::op::{BinaryOp, Distribution, ReduceOp, UnaryOp};

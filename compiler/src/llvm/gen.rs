@@ -1,0 +1,865 @@
+//! Kernel IR to LLVM IR: one internal function per kernel, `weft_step`
+//! calling them in order, and `weft_arena_bytes`.
+//!
+//! Each kernel function takes the dims array and one `noalias` pointer per
+//! buffer it touches (a kernel never reads the buffer it writes, and the
+//! memory plan never puts two live temps in one slot), so LLVM needs no
+//! run-time alias checks to vectorise. Loop nests are plain counted loops
+//! over `i64` indices, innermost the last axis; a load's address is the C
+//! order linear index of its view, which LLVM strength-reduces.
+
+use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::basic_block::BasicBlock;
+use inkwell::builder::Builder;
+use inkwell::context::Context;
+use inkwell::module::{Linkage, Module};
+use inkwell::types::{BasicMetadataTypeEnum, BasicType, BasicTypeEnum};
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValueEnum, FunctionValue, IntValue, PointerValue,
+};
+use inkwell::{AddressSpace, IntPredicate};
+
+use crate::ir::op::{Distribution, ReduceOp};
+use crate::ir::types::{DType, Dim};
+use crate::kernel::{elem_bytes, BufId, BufKind, Check, Kernel, Program};
+
+pub(crate) type R<T> = Result<T, String>;
+
+pub(crate) trait OrStr<T> {
+    fn s(self) -> R<T>;
+}
+
+impl<T, E: std::fmt::Debug> OrStr<T> for Result<T, E> {
+    fn s(self) -> R<T> {
+        self.map_err(|e| format!("LLVM builder: {e:?}"))
+    }
+}
+
+pub(crate) struct Gen<'c, 'p> {
+    pub ctx: &'c Context,
+    pub module: Module<'c>,
+    pub b: Builder<'c>,
+    pub prog: &'p Program,
+    /// Function attributes for the target (`target-cpu`, `target-features`).
+    pub fn_attrs: Vec<(String, String)>,
+    pub func: Option<FunctionValue<'c>>,
+    /// The dims of the current function, loaded at entry.
+    pub dims: Vec<IntValue<'c>>,
+    /// Buffer pointers of the current function.
+    pub bufs: Vec<Option<PointerValue<'c>>>,
+}
+
+impl<'c, 'p> Gen<'c, 'p> {
+    pub fn new(ctx: &'c Context, prog: &'p Program, fn_attrs: Vec<(String, String)>) -> Self {
+        Gen {
+            ctx,
+            module: ctx.create_module("weft_program"),
+            b: ctx.create_builder(),
+            prog,
+            fn_attrs,
+            func: None,
+            dims: Vec::new(),
+            bufs: vec![None; prog.buffers.len()],
+        }
+    }
+
+    pub fn i64c(&self, v: u64) -> IntValue<'c> {
+        self.ctx.i64_type().const_int(v, false)
+    }
+
+    pub fn ptr_t(&self) -> inkwell::types::PointerType<'c> {
+        self.ctx.ptr_type(AddressSpace::default())
+    }
+
+    /// The type of a value of `d` (bool: i1).
+    pub fn val_t(&self, d: DType) -> BasicTypeEnum<'c> {
+        match d {
+            DType::F32 | DType::F16 | DType::BF16 => self.ctx.f32_type().into(),
+            DType::F64 => self.ctx.f64_type().into(),
+            DType::I32 => self.ctx.i32_type().into(),
+            DType::I64 => self.ctx.i64_type().into(),
+            DType::Bool => self.ctx.bool_type().into(),
+        }
+    }
+
+    /// The type of an element in memory (bool: i8).
+    pub fn mem_t(&self, d: DType) -> BasicTypeEnum<'c> {
+        match d {
+            DType::Bool => self.ctx.i8_type().into(),
+            d => self.val_t(d),
+        }
+    }
+
+    pub fn dim(&self, d: &Dim) -> IntValue<'c> {
+        match d {
+            Dim::Lit(n) => self.i64c(*n),
+            Dim::Sym(s) => match self.prog.dim_index(s) {
+                Some(i) => self.dims[i],
+                None => self.i64c(0),
+            },
+        }
+    }
+
+    pub fn mul(&self, a: IntValue<'c>, b: IntValue<'c>) -> R<IntValue<'c>> {
+        self.b.build_int_mul(a, b, "").s()
+    }
+
+    pub fn add(&self, a: IntValue<'c>, b: IntValue<'c>) -> R<IntValue<'c>> {
+        self.b.build_int_add(a, b, "").s()
+    }
+
+    pub fn numel(&self, ds: &[Dim]) -> R<IntValue<'c>> {
+        let mut n = self.i64c(1);
+        for d in ds {
+            n = self.mul(n, self.dim(d))?;
+        }
+        Ok(n)
+    }
+
+    /// C-order linear index of `idx` in `shape`.
+    pub fn linear(&self, idx: &[IntValue<'c>], shape: &[Dim]) -> R<IntValue<'c>> {
+        let mut lin = self.i64c(0);
+        for (i, d) in idx.iter().zip(shape) {
+            lin = self.add(self.mul(lin, self.dim(d))?, *i)?;
+        }
+        Ok(lin)
+    }
+
+    /// Pointer to element `i` of buffer `buf`.
+    pub fn elem_ptr(&self, buf: BufId, i: IntValue<'c>) -> R<PointerValue<'c>> {
+        let ty = self.mem_t(self.prog.buffers[buf].dtype);
+        let base = self.bufs[buf].ok_or_else(|| format!("buffer %{buf} not bound"))?;
+        // SAFETY: in bounds by construction of the kernel IR.
+        unsafe { self.b.build_in_bounds_gep(ty, base, &[i], "") }.s()
+    }
+
+    pub fn load_elem(&self, buf: BufId, i: IntValue<'c>) -> R<BasicValueEnum<'c>> {
+        let d = self.prog.buffers[buf].dtype;
+        let p = self.elem_ptr(buf, i)?;
+        let v = self.b.build_load(self.mem_t(d), p, "").s()?;
+        if d == DType::Bool {
+            let z = self.ctx.i8_type().const_zero();
+            return Ok(self
+                .b
+                .build_int_compare(IntPredicate::NE, v.into_int_value(), z, "")
+                .s()?
+                .into());
+        }
+        Ok(v)
+    }
+
+    pub fn store_elem(&self, buf: BufId, i: IntValue<'c>, v: BasicValueEnum<'c>) -> R<()> {
+        let d = self.prog.buffers[buf].dtype;
+        let p = self.elem_ptr(buf, i)?;
+        let v = if d == DType::Bool {
+            self.b
+                .build_int_z_extend(v.into_int_value(), self.ctx.i8_type(), "")
+                .s()?
+                .into()
+        } else {
+            v
+        };
+        self.b.build_store(p, v).s()?;
+        Ok(())
+    }
+
+    fn func(&self) -> R<FunctionValue<'c>> {
+        self.func.ok_or_else(|| "no current function".to_string())
+    }
+
+    pub fn block(&self, name: &str) -> R<BasicBlock<'c>> {
+        Ok(self.ctx.append_basic_block(self.func()?, name))
+    }
+
+    /// A counted loop nest over `extents` (outermost first); `body` gets the indices.
+    pub fn loops(
+        &mut self,
+        extents: &[IntValue<'c>],
+        body: &mut dyn FnMut(&mut Self, &[IntValue<'c>]) -> R<()>,
+    ) -> R<()> {
+        let mut idx = Vec::new();
+        self.loops_rec(extents, &mut idx, body)
+    }
+
+    fn loops_rec(
+        &mut self,
+        extents: &[IntValue<'c>],
+        idx: &mut Vec<IntValue<'c>>,
+        body: &mut dyn FnMut(&mut Self, &[IntValue<'c>]) -> R<()>,
+    ) -> R<()> {
+        let Some((&n, rest)) = extents.split_first() else {
+            return body(self, idx);
+        };
+        let pre = self.b.get_insert_block().ok_or("no block")?;
+        let (head, bodyb, exit) = (
+            self.block("loop")?,
+            self.block("body")?,
+            self.block("done")?,
+        );
+        self.b.build_unconditional_branch(head).s()?;
+        self.b.position_at_end(head);
+        let i64t = self.ctx.i64_type();
+        let phi = self.b.build_phi(i64t, "i").s()?;
+        phi.add_incoming(&[(&self.i64c(0), pre)]);
+        let i = phi.as_basic_value().into_int_value();
+        let cond = self.b.build_int_compare(IntPredicate::SLT, i, n, "").s()?;
+        self.b.build_conditional_branch(cond, bodyb, exit).s()?;
+        self.b.position_at_end(bodyb);
+        idx.push(i);
+        self.loops_rec(rest, idx, body)?;
+        idx.pop();
+        let next = self.b.build_int_nsw_add(i, self.i64c(1), "").s()?;
+        let latch = self.b.get_insert_block().ok_or("no block")?;
+        self.b.build_unconditional_branch(head).s()?;
+        phi.add_incoming(&[(&next, latch)]);
+        self.b.position_at_end(exit);
+        Ok(())
+    }
+
+    /// Returns `code` from the current function unless `ok`.
+    pub fn fail_unless(&self, ok: IntValue<'c>, code: u32) -> R<()> {
+        let (fail, cont) = (self.block("fail")?, self.block("ok")?);
+        self.b.build_conditional_branch(ok, cont, fail).s()?;
+        self.b.position_at_end(fail);
+        self.b
+            .build_return(Some(&self.ctx.i32_type().const_int(code as u64, false)))
+            .s()?;
+        self.b.position_at_end(cont);
+        Ok(())
+    }
+
+    pub fn add_fn_attrs(&self, f: FunctionValue<'c>) {
+        for (k, v) in &self.fn_attrs {
+            f.add_attribute(
+                AttributeLoc::Function,
+                self.ctx.create_string_attribute(k, v),
+            );
+        }
+        f.add_attribute(AttributeLoc::Function, self.enum_attr("nounwind", 0));
+    }
+
+    pub fn enum_attr(&self, name: &str, v: u64) -> Attribute {
+        self.ctx
+            .create_enum_attribute(Attribute::get_named_enum_kind_id(name), v)
+    }
+
+    /// An external function, declared once.
+    pub fn extern_fn(
+        &self,
+        name: &str,
+        ret: Option<BasicTypeEnum<'c>>,
+        args: &[BasicMetadataTypeEnum<'c>],
+    ) -> FunctionValue<'c> {
+        if let Some(f) = self.module.get_function(name) {
+            return f;
+        }
+        let t = match ret {
+            Some(r) => r.fn_type(args, false),
+            None => self.ctx.void_type().fn_type(args, false),
+        };
+        self.module.add_function(name, t, Some(Linkage::External))
+    }
+
+    pub fn call(
+        &self,
+        f: FunctionValue<'c>,
+        args: &[BasicMetadataValueEnum<'c>],
+    ) -> R<Option<BasicValueEnum<'c>>> {
+        Ok(self
+            .b
+            .build_call(f, args, "")
+            .s()?
+            .try_as_basic_value()
+            .basic())
+    }
+
+    /// Generates kernel `k` as an internal function `(dims, bufs..) -> i32`.
+    pub fn kernel_fn(&mut self, k: usize, kern: &Kernel) -> R<(FunctionValue<'c>, Vec<BufId>)> {
+        let mut bufs: Vec<BufId> = kern.output().into_iter().collect();
+        bufs.extend(kern.inputs());
+        let ptr = self.ptr_t();
+        let args: Vec<BasicMetadataTypeEnum> =
+            std::iter::repeat_n(ptr.into(), bufs.len() + 1).collect();
+        let f = self.module.add_function(
+            &format!("weft_k{k}"),
+            self.ctx.i32_type().fn_type(&args, false),
+            Some(Linkage::Internal),
+        );
+        self.add_fn_attrs(f);
+        for i in 0..=bufs.len() {
+            f.add_attribute(AttributeLoc::Param(i as u32), self.enum_attr("noalias", 0));
+            f.add_attribute(
+                AttributeLoc::Param(i as u32),
+                self.enum_attr("nocapture", 0),
+            );
+        }
+        self.func = Some(f);
+        let entry = self.ctx.append_basic_block(f, "entry");
+        self.b.position_at_end(entry);
+        self.load_dims(f.get_nth_param(0).ok_or("param")?.into_pointer_value())?;
+        self.bufs = vec![None; self.prog.buffers.len()];
+        for (i, &b) in bufs.iter().enumerate() {
+            self.bufs[b] = Some(
+                f.get_nth_param(i as u32 + 1)
+                    .ok_or("param")?
+                    .into_pointer_value(),
+            );
+        }
+        self.kernel(kern)?;
+        self.b
+            .build_return(Some(&self.ctx.i32_type().const_zero()))
+            .s()?;
+        Ok((f, bufs))
+    }
+
+    pub fn load_dims(&mut self, p: PointerValue<'c>) -> R<()> {
+        let i64t = self.ctx.i64_type();
+        self.dims.clear();
+        for i in 0..self.prog.dims.len() {
+            // SAFETY: the ABI's dims array has one entry per size name.
+            let q = unsafe {
+                self.b
+                    .build_in_bounds_gep(i64t, p, &[self.i64c(i as u64)], "")
+            }
+            .s()?;
+            let v = self.b.build_load(i64t, q, "dim").s()?.into_int_value();
+            self.dims.push(v);
+        }
+        Ok(())
+    }
+
+    fn kernel(&mut self, kern: &Kernel) -> R<()> {
+        match kern {
+            Kernel::Map { out, expr } => {
+                let shape = self.prog.buffers[*out].shape.clone();
+                let ext: Vec<_> = shape.iter().map(|d| self.dim(d)).collect();
+                let out = *out;
+                self.loops(&ext, &mut |g, idx| {
+                    let v = g.expr(expr, idx)?;
+                    let lin = g.linear(idx, &shape)?;
+                    g.store_elem(out, lin, v)
+                })
+            }
+            Kernel::Reduce {
+                out,
+                op,
+                shape,
+                axes,
+                expr,
+            } => self.reduce(*out, *op, shape, axes, expr),
+            Kernel::ArgMax {
+                out,
+                shape,
+                axis,
+                expr,
+            } => self.argmax(*out, shape, *axis, expr),
+            Kernel::MatMul {
+                out,
+                a,
+                b,
+                batch,
+                m,
+                k,
+                n,
+            } => {
+                let d = self.prog.buffers[*out].dtype;
+                let (nb, m, k, n) = (self.numel(batch)?, self.dim(m), self.dim(k), self.dim(n));
+                if d.is_float() {
+                    let name = if d == DType::F64 {
+                        "weft_rt_gemm_f64"
+                    } else {
+                        "weft_rt_gemm_f32"
+                    };
+                    let (i64t, ptr) = (self.ctx.i64_type().into(), self.ptr_t().into());
+                    let f = self.extern_fn(name, None, &[i64t, i64t, i64t, i64t, ptr, ptr, ptr]);
+                    let p = |b: &BufId| -> R<BasicMetadataValueEnum> {
+                        Ok(self.bufs[*b].ok_or("buf")?.into())
+                    };
+                    self.call(
+                        f,
+                        &[
+                            nb.into(),
+                            m.into(),
+                            k.into(),
+                            n.into(),
+                            p(a)?,
+                            p(b)?,
+                            p(out)?,
+                        ],
+                    )?;
+                    return Ok(());
+                }
+                let (out, a, bb) = (*out, *a, *b);
+                let acc = self.b.build_alloca(self.val_t(d), "acc").s()?;
+                self.loops(&[nb, m, n], &mut |g, ix| {
+                    let zero = g.val_t(d).into_int_type().const_zero();
+                    g.b.build_store(acc, zero).s()?;
+                    let (bi, i, j) = (ix[0], ix[1], ix[2]);
+                    g.loops(&[k], &mut |g, px| {
+                        let ai = g.add(g.mul(g.add(g.mul(bi, m)?, i)?, k)?, px[0])?;
+                        let bj = g.add(g.mul(g.add(g.mul(bi, k)?, px[0])?, n)?, j)?;
+                        let x = g.load_elem(a, ai)?.into_int_value();
+                        let y = g.load_elem(bb, bj)?.into_int_value();
+                        let s = g.b.build_load(g.val_t(d), acc, "").s()?.into_int_value();
+                        let v =
+                            g.b.build_int_add(s, g.b.build_int_mul(x, y, "").s()?, "")
+                                .s()?;
+                        g.b.build_store(acc, v).s()?;
+                        Ok(())
+                    })?;
+                    let o = g.add(g.mul(g.add(g.mul(bi, m)?, i)?, n)?, j)?;
+                    let v = g.b.build_load(g.val_t(d), acc, "").s()?;
+                    g.store_elem(out, o, v)
+                })
+            }
+            Kernel::Gather {
+                out,
+                table,
+                idx,
+                rows,
+                width,
+                count,
+                error,
+            } => {
+                let (rows, w, cnt) = (self.dim(rows), self.numel(width)?, self.numel(count)?);
+                let es = self.i64c(elem_bytes(self.prog.buffers[*out].dtype));
+                let (out, table, idx, error) = (*out, *table, *idx, *error);
+                self.loops(&[cnt], &mut |g, r| {
+                    let row = g.row_index(idx, r[0], rows, error)?;
+                    let dst = g.elem_ptr(out, g.mul(r[0], w)?)?;
+                    let src = g.elem_ptr(table, g.mul(row, w)?)?;
+                    g.b.build_memcpy(dst, 1, src, 1, g.mul(w, es)?).s()?;
+                    Ok(())
+                })
+            }
+            Kernel::ScatterAdd {
+                out,
+                idx,
+                g: gb,
+                rows,
+                width,
+                count,
+                error,
+            } => {
+                let (rows, w, cnt) = (self.dim(rows), self.numel(width)?, self.numel(count)?);
+                let (out, idx, gb, error) = (*out, *idx, *gb, *error);
+                self.zero(out)?;
+                let d = self.prog.buffers[out].dtype;
+                self.loops(&[cnt], &mut |g, r| {
+                    let row = g.row_index(idx, r[0], rows, error)?;
+                    g.loops(&[w], &mut |g, c| {
+                        let o = g.add(g.mul(row, w)?, c[0])?;
+                        let x = g.load_elem(out, o)?;
+                        let y = g.load_elem(gb, g.add(g.mul(r[0], w)?, c[0])?)?;
+                        let v: BasicValueEnum = if d.is_float() {
+                            g.b.build_float_add(x.into_float_value(), y.into_float_value(), "")
+                                .s()?
+                                .into()
+                        } else if d == DType::Bool {
+                            g.b.build_or(x.into_int_value(), y.into_int_value(), "")
+                                .s()?
+                                .into()
+                        } else {
+                            g.b.build_int_add(x.into_int_value(), y.into_int_value(), "")
+                                .s()?
+                                .into()
+                        };
+                        g.store_elem(out, o, v)
+                    })
+                })
+            }
+            Kernel::Concat {
+                out,
+                outer,
+                inner,
+                parts,
+            } => {
+                let (no, ni) = (self.numel(outer)?, self.numel(inner)?);
+                let es = self.i64c(elem_bytes(self.prog.buffers[*out].dtype));
+                let mut total = self.i64c(0);
+                for (_, d) in parts {
+                    total = self.add(total, self.dim(d))?;
+                }
+                let mut off = self.i64c(0);
+                for (p, d) in parts {
+                    let len = self.dim(d);
+                    let (out, p) = (*out, *p);
+                    let off0 = off;
+                    self.loops(&[no], &mut |g, o| {
+                        let dst = g.elem_ptr(out, g.mul(g.add(g.mul(o[0], total)?, off0)?, ni)?)?;
+                        let src = g.elem_ptr(p, g.mul(g.mul(o[0], len)?, ni)?)?;
+                        g.b.build_memcpy(dst, 1, src, 1, g.mul(g.mul(len, ni)?, es)?)
+                            .s()?;
+                        Ok(())
+                    })?;
+                    off = self.add(off, len)?;
+                }
+                Ok(())
+            }
+            Kernel::SliceGrad {
+                out,
+                src,
+                outer,
+                inner,
+                n,
+                len,
+                start,
+                step,
+            } => {
+                let (no, ni, n, len) = (
+                    self.numel(outer)?,
+                    self.numel(inner)?,
+                    self.dim(n),
+                    self.dim(len),
+                );
+                let es = self.i64c(elem_bytes(self.prog.buffers[*out].dtype));
+                let s = self.start(*start, n)?;
+                let (out, src, step) = (*out, *src, self.i64c(*step));
+                self.zero(out)?;
+                self.loops(&[no, len], &mut |g, ot| {
+                    let pos = g.add(s, g.mul(ot[1], step)?)?;
+                    let dst = g.elem_ptr(out, g.mul(g.add(g.mul(ot[0], n)?, pos)?, ni)?)?;
+                    let from = g.elem_ptr(src, g.mul(g.add(g.mul(ot[0], len)?, ot[1])?, ni)?)?;
+                    g.b.build_memcpy(dst, 1, from, 1, g.mul(ni, es)?).s()?;
+                    Ok(())
+                })
+            }
+            Kernel::Random { out, dist, seed } => {
+                let d = self.prog.buffers[*out].dtype;
+                let n = self.numel(&self.prog.buffers[*out].shape)?;
+                let (kind, a, b) = match dist {
+                    Distribution::Normal { mean, std } => ("normal", *mean, *std),
+                    Distribution::Uniform { lo, hi } => ("uniform", *lo, *hi),
+                };
+                let name = format!(
+                    "weft_rt_fill_{kind}_{}",
+                    if d == DType::F64 { "f64" } else { "f32" }
+                );
+                let (i64t, f64t, ptr) = (self.ctx.i64_type(), self.ctx.f64_type(), self.ptr_t());
+                let f = self.extern_fn(
+                    &name,
+                    None,
+                    &[
+                        i64t.into(),
+                        f64t.into(),
+                        f64t.into(),
+                        ptr.into(),
+                        i64t.into(),
+                    ],
+                );
+                let p = self.bufs[*out].ok_or("buf")?;
+                let args = [
+                    self.i64c(*seed).into(),
+                    f64t.const_float(a).into(),
+                    f64t.const_float(b).into(),
+                    p.into(),
+                    n.into(),
+                ];
+                self.call(f, &args)?;
+                Ok(())
+            }
+            Kernel::Check { check, error } => {
+                let ok = match check {
+                    Check::SliceFits {
+                        n,
+                        start,
+                        step,
+                        len,
+                    } => self.slice_fits(self.dim(n), *start, *step, self.dim(len))?,
+                    Check::NonEmpty { lane, rest } => {
+                        let (l, r) = (self.numel(lane)?, self.numel(rest)?);
+                        let z = self.i64c(0);
+                        let a = self.b.build_int_compare(IntPredicate::NE, l, z, "").s()?;
+                        let b = self.b.build_int_compare(IntPredicate::EQ, r, z, "").s()?;
+                        self.b.build_or(a, b, "").s()?
+                    }
+                };
+                self.fail_unless(ok, *error)
+            }
+        }
+    }
+
+    fn zero(&self, out: BufId) -> R<()> {
+        let n = self.numel(&self.prog.buffers[out].shape)?;
+        let bytes = self.mul(n, self.i64c(elem_bytes(self.prog.buffers[out].dtype)))?;
+        let p = self.bufs[out].ok_or("buf")?;
+        self.b
+            .build_memset(p, 1, self.ctx.i8_type().const_zero(), bytes)
+            .s()?;
+        Ok(())
+    }
+
+    /// `start`, or `start + n` when negative.
+    pub fn start(&self, start: i64, n: IntValue<'c>) -> R<IntValue<'c>> {
+        let s = self.ctx.i64_type().const_int(start as u64, true);
+        if start < 0 {
+            self.add(s, n)
+        } else {
+            Ok(s)
+        }
+    }
+
+    fn slice_fits(
+        &self,
+        n: IntValue<'c>,
+        start: i64,
+        step: u64,
+        len: IntValue<'c>,
+    ) -> R<IntValue<'c>> {
+        let s = self.start(start, n)?;
+        let z = self.i64c(0);
+        let ge0 = self.b.build_int_compare(IntPredicate::SGE, s, z, "").s()?;
+        let len_n = self.b.build_int_compare(IntPredicate::SLE, s, n, "").s()?;
+        let empty = self.b.build_int_compare(IntPredicate::EQ, len, z, "").s()?;
+        let last = self.add(
+            s,
+            self.mul(
+                self.b.build_int_sub(len, self.i64c(1), "").s()?,
+                self.i64c(step),
+            )?,
+        )?;
+        let fits = self
+            .b
+            .build_int_compare(IntPredicate::SLT, last, n, "")
+            .s()?;
+        let tail = self.b.build_or(empty, fits, "").s()?;
+        let a = self.b.build_and(ge0, len_n, "").s()?;
+        self.b.build_and(a, tail, "").s()
+    }
+
+    /// Row `idx[r]` of a table of `rows` rows, negative from the end; fails with `error` when out of range.
+    fn row_index(
+        &self,
+        idx: BufId,
+        r: IntValue<'c>,
+        rows: IntValue<'c>,
+        error: u32,
+    ) -> R<IntValue<'c>> {
+        let mut i = self.load_elem(idx, r)?.into_int_value();
+        if i.get_type().get_bit_width() < 64 {
+            i = self.b.build_int_s_extend(i, self.ctx.i64_type(), "").s()?;
+        }
+        let z = self.i64c(0);
+        let neg = self.b.build_int_compare(IntPredicate::SLT, i, z, "").s()?;
+        let wrapped = self.add(i, rows)?;
+        let i = self
+            .b
+            .build_select(neg, wrapped, i, "")
+            .s()?
+            .into_int_value();
+        let ok = self
+            .b
+            .build_int_compare(IntPredicate::ULT, i, rows, "")
+            .s()?;
+        self.fail_unless(ok, error)?;
+        Ok(i)
+    }
+
+    fn reduce(
+        &mut self,
+        out: BufId,
+        op: ReduceOp,
+        shape: &[Dim],
+        axes: &[usize],
+        expr: &crate::kernel::Expr,
+    ) -> R<()> {
+        let d = self.prog.buffers[out].dtype;
+        let wide = d == DType::F32 && op == ReduceOp::Sum;
+        let acc_d = if wide { DType::F64 } else { d };
+        let acc_t = self.val_t(acc_d);
+        let acc = self.b.build_alloca(acc_t, "acc").s()?;
+        let mut kept: Vec<IntValue<'c>> = shape.iter().map(|d| self.dim(d)).collect();
+        let lane: Vec<IntValue<'c>> = axes.iter().map(|&a| kept[a]).collect();
+        for &a in axes {
+            kept[a] = self.i64c(1);
+        }
+        let oshape = self.prog.buffers[out].shape.clone();
+        self.loops(&kept, &mut |g, o| {
+            let init = g.reduce_init(op, acc_d)?;
+            g.b.build_store(acc, init).s()?;
+            g.loops(&lane, &mut |g, l| {
+                let mut ix = o.to_vec();
+                for (n, &a) in axes.iter().enumerate() {
+                    ix[a] = l[n];
+                }
+                let mut v = g.expr(expr, &ix)?;
+                if wide {
+                    v =
+                        g.b.build_float_ext(v.into_float_value(), g.ctx.f64_type(), "")
+                            .s()?
+                            .into();
+                }
+                let a = g.b.build_load(acc_t, acc, "").s()?;
+                let r = g.reduce_step(op, acc_d, a, v)?;
+                g.b.build_store(acc, r).s()?;
+                Ok(())
+            })?;
+            let mut r = g.b.build_load(acc_t, acc, "").s()?;
+            if wide {
+                r =
+                    g.b.build_float_trunc(r.into_float_value(), g.ctx.f32_type(), "")
+                        .s()?
+                        .into();
+            }
+            let lin = g.linear(o, &oshape)?;
+            g.store_elem(out, lin, r)
+        })
+    }
+
+    fn argmax(
+        &mut self,
+        out: BufId,
+        shape: &[Dim],
+        axis: usize,
+        expr: &crate::kernel::Expr,
+    ) -> R<()> {
+        let d = expr.dtype(&self.prog.buffers);
+        let (vt, i64t) = (self.val_t(d), self.ctx.i64_type());
+        let (bv, bi) = (
+            self.b.build_alloca(vt, "best").s()?,
+            self.b.build_alloca(i64t, "besti").s()?,
+        );
+        let mut kept: Vec<IntValue<'c>> = shape.iter().map(|d| self.dim(d)).collect();
+        let n = kept[axis];
+        kept[axis] = self.i64c(1);
+        let oshape = self.prog.buffers[out].shape.clone();
+        self.loops(&kept, &mut |g, o| {
+            let v0 = g.expr(expr, o)?;
+            g.b.build_store(bv, v0).s()?;
+            g.b.build_store(bi, g.i64c(0)).s()?;
+            g.loops(&[n], &mut |g, t| {
+                let mut ix = o.to_vec();
+                ix[axis] = t[0];
+                let v = g.expr(expr, &ix)?;
+                let b = g.b.build_load(vt, bv, "").s()?;
+                let better = g.argmax_better(d, v, b)?;
+                let nb = g.b.build_select(better, v, b, "").s()?;
+                let ni =
+                    g.b.build_select(
+                        better,
+                        t[0],
+                        g.b.build_load(i64t, bi, "").s()?.into_int_value(),
+                        "",
+                    )
+                    .s()?;
+                g.b.build_store(bv, nb).s()?;
+                g.b.build_store(bi, ni).s()?;
+                Ok(())
+            })?;
+            let mut oi = o.to_vec();
+            oi.remove(axis);
+            let lin = g.linear(&oi, &oshape)?;
+            let r = g.b.build_load(i64t, bi, "").s()?;
+            g.store_elem(out, lin, r)
+        })
+    }
+
+    /// `weft_step` and `weft_arena_bytes`.
+    pub fn entry_points(&mut self, kernels: &[(FunctionValue<'c>, Vec<BufId>)]) -> R<()> {
+        let (i64t, i32t, ptr) = (self.ctx.i64_type(), self.ctx.i32_type(), self.ptr_t());
+        // weft_arena_bytes
+        let f =
+            self.module
+                .add_function("weft_arena_bytes", i64t.fn_type(&[ptr.into()], false), None);
+        self.add_fn_attrs(f);
+        self.func = Some(f);
+        self.b
+            .position_at_end(self.ctx.append_basic_block(f, "entry"));
+        self.load_dims(f.get_nth_param(0).ok_or("param")?.into_pointer_value())?;
+        let sizes = self.slot_sizes()?;
+        let mut total = self.i64c(0);
+        for s in &sizes {
+            total = self.add(total, *s)?;
+        }
+        self.b.build_return(Some(&total)).s()?;
+        // weft_step
+        let f = self
+            .module
+            .add_function("weft_step", i32t.fn_type(&[ptr.into(); 6], false), None);
+        self.add_fn_attrs(f);
+        self.func = Some(f);
+        self.b
+            .position_at_end(self.ctx.append_basic_block(f, "entry"));
+        let arg = |i: u32| -> R<PointerValue<'c>> {
+            Ok(f.get_nth_param(i).ok_or("param")?.into_pointer_value())
+        };
+        let dims_p = arg(0)?;
+        self.load_dims(dims_p)?;
+        let sizes = self.slot_sizes()?;
+        let mut offs = vec![self.i64c(0)];
+        for s in &sizes {
+            let last = *offs.last().ok_or("offs")?;
+            offs.push(self.add(last, *s)?);
+        }
+        let mut ptrs = Vec::new();
+        for buf in &self.prog.buffers {
+            let (array, i) = match buf.kind {
+                BufKind::Input(i) => (arg(1)?, i),
+                BufKind::Param(i) => (arg(2)?, i),
+                BufKind::Output(i) => (arg(3)?, i),
+                BufKind::Update(i) => (arg(4)?, i),
+                BufKind::Temp { slot } => {
+                    // SAFETY: the arena holds every slot.
+                    let p = unsafe {
+                        self.b
+                            .build_in_bounds_gep(self.ctx.i8_type(), arg(5)?, &[offs[slot]], "")
+                    }
+                    .s()?;
+                    ptrs.push(p);
+                    continue;
+                }
+            };
+            // SAFETY: the ABI's pointer arrays have one entry per buffer of each kind.
+            let q = unsafe {
+                self.b
+                    .build_in_bounds_gep(ptr, array, &[self.i64c(i as u64)], "")
+            }
+            .s()?;
+            ptrs.push(
+                self.b
+                    .build_load(ptr, q, &buf.name)
+                    .s()?
+                    .into_pointer_value(),
+            );
+        }
+        for (kf, bufs) in kernels {
+            let mut args: Vec<BasicMetadataValueEnum> = vec![dims_p.into()];
+            args.extend(bufs.iter().map(|&b| BasicMetadataValueEnum::from(ptrs[b])));
+            let rc = self
+                .call(*kf, &args)?
+                .ok_or("kernel result")?
+                .into_int_value();
+            let ok = self
+                .b
+                .build_int_compare(IntPredicate::EQ, rc, i32t.const_zero(), "")
+                .s()?;
+            let (fail, cont) = (self.block("fail")?, self.block("ok")?);
+            self.b.build_conditional_branch(ok, cont, fail).s()?;
+            self.b.position_at_end(fail);
+            self.b.build_return(Some(&rc)).s()?;
+            self.b.position_at_end(cont);
+        }
+        self.b.build_return(Some(&i32t.const_zero())).s()?;
+        Ok(())
+    }
+
+    /// Each slot's byte size: the max of its members' sizes rounded up to 64.
+    fn slot_sizes(&self) -> R<Vec<IntValue<'c>>> {
+        let mut out = Vec::new();
+        for members in &self.prog.slots {
+            let mut m = self.i64c(0);
+            for &b in members {
+                let buf = &self.prog.buffers[b];
+                let n = self.mul(self.numel(&buf.shape)?, self.i64c(elem_bytes(buf.dtype)))?;
+                let n = self
+                    .b
+                    .build_and(self.add(n, self.i64c(63))?, self.i64c(!63u64), "")
+                    .s()?;
+                let gt = self.b.build_int_compare(IntPredicate::UGT, n, m, "").s()?;
+                m = self.b.build_select(gt, n, m, "").s()?.into_int_value();
+            }
+            out.push(m);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,321 @@
+//! LLVM backend tests, without a C toolchain: the O3-optimised module runs
+//! in LLVM's MCJIT inside the test process (the runtime's GEMM and RNG fills
+//! are provided here in Rust), and `weft_step` is compared with the
+//! kernel-IR interpreter on every run case and every check/ok program.
+
+use inkwell::context::Context;
+use inkwell::OptimizationLevel;
+use weft_runtime::rng;
+
+use super::{build, LlvmOptions};
+use crate::kernel::interp as kinterp;
+use crate::kernel::tests::{
+    bytes_f64, check_ok_cases, close, compare_case, lower, root, run_cases, tensor_bytes, Case,
+};
+use crate::kernel::{schedule, OutputSrc, Program};
+
+extern "C" fn gemm_f32(
+    batch: i64,
+    m: i64,
+    k: i64,
+    n: i64,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+) {
+    let (bt, m, k, n) = (batch as usize, m as usize, k as usize, n as usize);
+    // SAFETY: the ABI gives packed buffers of these sizes.
+    let (a, b, c) = unsafe {
+        (
+            std::slice::from_raw_parts(a, bt * m * k),
+            std::slice::from_raw_parts(b, bt * k * n),
+            std::slice::from_raw_parts_mut(c, bt * m * n),
+        )
+    };
+    for x in 0..bt {
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = 0f32;
+                for p in 0..k {
+                    s += a[x * m * k + i * k + p] * b[x * k * n + p * n + j];
+                }
+                c[x * m * n + i * n + j] = s;
+            }
+        }
+    }
+}
+
+extern "C" fn gemm_f64(
+    batch: i64,
+    m: i64,
+    k: i64,
+    n: i64,
+    a: *const f64,
+    b: *const f64,
+    c: *mut f64,
+) {
+    let (bt, m, k, n) = (batch as usize, m as usize, k as usize, n as usize);
+    // SAFETY: as above.
+    let (a, b, c) = unsafe {
+        (
+            std::slice::from_raw_parts(a, bt * m * k),
+            std::slice::from_raw_parts(b, bt * k * n),
+            std::slice::from_raw_parts_mut(c, bt * m * n),
+        )
+    };
+    for x in 0..bt {
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = 0f64;
+                for p in 0..k {
+                    s += a[x * m * k + i * k + p] * b[x * k * n + p * n + j];
+                }
+                c[x * m * n + i * n + j] = s;
+            }
+        }
+    }
+}
+
+macro_rules! fill {
+    ($name:ident, $t:ty, $f:path) => {
+        extern "C" fn $name(seed: u64, a: f64, b: f64, out: *mut $t, n: i64) {
+            // SAFETY: the ABI gives `n` elements.
+            let s = unsafe { std::slice::from_raw_parts_mut(out, n as usize) };
+            $f(seed, a, b, s)
+        }
+    };
+}
+fill!(fill_normal_f32, f32, rng::fill_normal_f32);
+fill!(fill_uniform_f32, f32, rng::fill_uniform_f32);
+fill!(fill_normal_f64, f64, rng::fill_normal_f64);
+fill!(fill_uniform_f64, f64, rng::fill_uniform_f64);
+
+type StepFn = unsafe extern "C" fn(
+    *const i64,
+    *const *const u8,
+    *const *const u8,
+    *const *mut u8,
+    *const *mut u8,
+    *mut u8,
+) -> i32;
+type ArenaFn = unsafe extern "C" fn(*const i64) -> u64;
+
+/// A 64-byte aligned byte buffer.
+struct Aligned {
+    v: Vec<u8>,
+    off: usize,
+    len: usize,
+}
+
+impl Aligned {
+    fn new(len: usize) -> Aligned {
+        let v = vec![0xA5u8; len + 64];
+        let off = (64 - (v.as_ptr() as usize % 64)) % 64;
+        Aligned { v, off, len }
+    }
+    fn from(b: &[u8]) -> Aligned {
+        let mut a = Aligned::new(b.len());
+        a.v[a.off..a.off + b.len()].copy_from_slice(b);
+        a
+    }
+    fn ptr(&mut self) -> *mut u8 {
+        self.v[self.off..].as_mut_ptr()
+    }
+    fn bytes(&self) -> Vec<u8> {
+        self.v[self.off..self.off + self.len].to_vec()
+    }
+}
+
+/// Runs `steps` steps of `prog` compiled by LLVM (JIT) and of the kernel
+/// interpreter, comparing outputs and updates after each.
+fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions) -> Result<(), String> {
+    let ctx = Context::create();
+    let (m, _) = build(&ctx, prog, opts)?;
+    let ee = m
+        .create_jit_execution_engine(OptimizationLevel::Aggressive)
+        .map_err(|e| e.to_string())?;
+    let externs: [(&str, usize); 6] = [
+        ("weft_rt_gemm_f32", gemm_f32 as *const () as usize),
+        ("weft_rt_gemm_f64", gemm_f64 as *const () as usize),
+        (
+            "weft_rt_fill_normal_f32",
+            fill_normal_f32 as *const () as usize,
+        ),
+        (
+            "weft_rt_fill_uniform_f32",
+            fill_uniform_f32 as *const () as usize,
+        ),
+        (
+            "weft_rt_fill_normal_f64",
+            fill_normal_f64 as *const () as usize,
+        ),
+        (
+            "weft_rt_fill_uniform_f64",
+            fill_uniform_f64 as *const () as usize,
+        ),
+    ];
+    for (name, addr) in externs {
+        if let Some(f) = m.get_function(name) {
+            ee.add_global_mapping(&f, addr);
+        }
+    }
+    // SAFETY: the signatures are those of docs/abi.md.
+    let (step, arena): (StepFn, ArenaFn) = unsafe {
+        (
+            std::mem::transmute::<usize, StepFn>(
+                ee.get_function_address("weft_step")
+                    .map_err(|e| e.to_string())?,
+            ),
+            std::mem::transmute::<usize, ArenaFn>(
+                ee.get_function_address("weft_arena_bytes")
+                    .map_err(|e| e.to_string())?,
+            ),
+        )
+    };
+    let dims = c.dims();
+    let dims_i: Vec<i64> = dims.iter().map(|&d| d as i64).collect();
+    // SAFETY: dims has one entry per size name.
+    let ab = unsafe { arena(dims_i.as_ptr()) };
+    if ab != kinterp::arena_bytes(prog, &dims) {
+        return Err(format!(
+            "arena bytes {ab} against {}",
+            kinterp::arena_bytes(prog, &dims)
+        ));
+    }
+    let mut inputs: Vec<Aligned> = c
+        .inputs
+        .iter()
+        .map(|t| Aligned::from(&tensor_bytes(t)))
+        .collect();
+    let mut kparams: Vec<Vec<u8>> = c.params.iter().map(tensor_bytes).collect();
+    let kin: Vec<Vec<u8>> = c.inputs.iter().map(tensor_bytes).collect();
+    let mut jparams: Vec<Aligned> = kparams.iter().map(|p| Aligned::from(p)).collect();
+    let size_of = |b: usize| kinterp::buffer_bytes(prog, &dims, b);
+    for s in 0..c.steps {
+        let want = kinterp::step(prog, &dims, &kin, &kparams);
+        let mut outs: Vec<Aligned> = Vec::new();
+        let mut upds: Vec<Aligned> = Vec::new();
+        for (b, buf) in prog.buffers.iter().enumerate() {
+            match buf.kind {
+                crate::kernel::BufKind::Output(_) => outs.push(Aligned::new(size_of(b))),
+                crate::kernel::BufKind::Update(_) => upds.push(Aligned::new(size_of(b))),
+                _ => {}
+            }
+        }
+        let mut ar = Aligned::new(ab as usize);
+        let ip: Vec<*const u8> = inputs.iter_mut().map(|a| a.ptr() as *const u8).collect();
+        let pp: Vec<*const u8> = jparams.iter_mut().map(|a| a.ptr() as *const u8).collect();
+        let op: Vec<*mut u8> = outs.iter_mut().map(|a| a.ptr()).collect();
+        let up: Vec<*mut u8> = upds.iter_mut().map(|a| a.ptr()).collect();
+        // SAFETY: every buffer has the size the program expects.
+        let rc = unsafe {
+            step(
+                dims_i.as_ptr(),
+                ip.as_ptr(),
+                pp.as_ptr(),
+                op.as_ptr(),
+                up.as_ptr(),
+                ar.ptr(),
+            )
+        };
+        let want = match (want, rc) {
+            (Err(k), rc) if rc as u32 == k => return Ok(()),
+            (Ok(w), 0) => w,
+            (w, rc) => {
+                return Err(format!(
+                    "step {s}: interpreter {:?}, compiled code returned {rc}",
+                    w.err()
+                ))
+            }
+        };
+        for (name, t, src) in &prog.outputs {
+            if let OutputSrc::Step(k) = src {
+                close(
+                    &bytes_f64(&outs[*k].bytes(), t.dtype),
+                    &bytes_f64(&want.outputs[*k], t.dtype),
+                    1e-4,
+                    1e-5,
+                )
+                .map_err(|e| format!("step {s}: output {name}: {e}"))?;
+            }
+        }
+        for (i, &p) in prog.updates.iter().enumerate() {
+            let d = prog.params[p].ty.dtype;
+            close(
+                &bytes_f64(&upds[i].bytes(), d),
+                &bytes_f64(&want.updates[i], d),
+                1e-4,
+                1e-5,
+            )
+            .map_err(|e| format!("step {s}: update {}: {e}", prog.params[p].name))?;
+            kparams[p] = want.updates[i].clone();
+            jparams[p] = Aligned::from(&upds[i].bytes());
+        }
+    }
+    Ok(())
+}
+
+fn jit_all(cases: Vec<Case>, opts: &LlvmOptions) {
+    let mut fails = Vec::new();
+    let mut n = 0;
+    for c in &cases {
+        let Ok(prog) = schedule(&c.g) else { continue };
+        if compare_case(c, &prog).is_err() {
+            continue; // the kernel tests report it
+        }
+        n += 1;
+        if let Err(e) = jit_compare(c, &prog, opts) {
+            fails.push(format!("{}: {e}", c.name));
+        }
+    }
+    assert!(n > 0);
+    assert!(
+        fails.is_empty(),
+        "{} of {n} programs disagree:\n{}",
+        fails.len(),
+        fails.join("\n")
+    );
+}
+
+#[test]
+fn compiled_code_agrees_with_kernel_interpreter_on_run_cases() {
+    jit_all(run_cases(3), &LlvmOptions::default());
+}
+
+#[test]
+fn compiled_code_agrees_with_kernel_interpreter_on_check_ok_programs() {
+    jit_all(check_ok_cases(3), &LlvmOptions::default());
+    jit_all(
+        check_ok_cases(4),
+        &LlvmOptions {
+            target_cpu: Some("x86-64".into()),
+            optimize: false,
+        },
+    );
+}
+
+#[test]
+fn object_descriptor_and_vectorised_asm() {
+    let g = lower(&root().join("examples/mlp.weft")).expect("mlp compiles");
+    let prog = schedule(&g).expect("schedules");
+    let obj = super::compile_object(&prog, &LlvmOptions::default()).expect("object");
+    assert_eq!(&obj[..4], b"\x7fELF");
+    let d = super::descriptor(&prog);
+    assert!(
+        d.starts_with("weft-program 1\ndims B\ninput x f32 2 $0 4\n"),
+        "{d}"
+    );
+    assert!(d.contains("param w1 f32 2 4 16 normal 0.0 0.5 1\n"), "{d}");
+    assert!(d.contains("output w1 f32 2 4 16 param 0\n"), "{d}");
+    let asm = super::emit_asm(
+        &prog,
+        &LlvmOptions {
+            target_cpu: Some("x86-64-v3".into()),
+            optimize: true,
+        },
+    )
+    .expect("asm");
+    assert!(asm.contains("ymm"), "no 256-bit vector code for x86-64-v3");
+    let ir = super::emit_llvm_ir(&prog, &LlvmOptions::default()).expect("ir");
+    assert!(ir.contains("@weft_step(") && ir.contains("@weft_program_desc"));
+}
