@@ -7,13 +7,18 @@
 //! - [`rng`]: counter-based random numbers, identical on every backend;
 //! - [`print`](mod@print): printing outputs the way NumPy prints arrays;
 //! - [`half`]: IEEE half-precision conversions;
-//! - [`error`]: [`RunError`], an error with its process exit status.
+//! - [`error`]: [`RunError`], an error with its process exit status;
+//! - [`program`]: the descriptor of a built program (docs/abi.md) and its parser;
+//! - [`bind`]: binding `--input`/`--param` data to a program's declared types,
+//!   with the run-time data checks shared by `weft run` and built programs.
 
+pub mod bind;
 pub mod error;
 pub mod flags;
 pub mod half;
 pub mod npy;
 pub mod print;
+pub mod program;
 pub mod rng;
 
 pub use error::RunError;

@@ -1,40 +1,100 @@
-//! Binding a run's data to the program: `--input` values and `--param`
-//! files are read, checked against the declared types, and bind the size
-//! names; params without a file get their declared initialiser.
+//! Binding a run's data to the program: a thin adapter over
+//! `weft_runtime::bind`, which built executables use too, so that `weft run`
+//! and a built program report bad data with exactly the same messages and
+//! exit statuses (the rules are documented there).
 //!
-//! Order and rules (the messages are part of the interface):
-//! - names are checked first: an unknown `--input`/`--param` name is a usage
-//!   error (exit 2) listing the program's names; a declared input that is
-//!   not given is bad data (exit 3);
-//! - inputs bind sizes in declaration order, then `--param` files, in the
-//!   params' declaration order; the first binding of a size wins and a
-//!   conflict names who bound it first;
-//! - a value must have the declared dtype exactly (no conversion: an `f16`
-//!   file for an `f32` input is an error), the declared rank and every
-//!   literal length;
-//! - `NAME=NUMBER` is accepted for rank-0 inputs only: an integer fits any
-//!   numeric dtype (in range), a float only float dtypes, `true`/`false` only bool.
+//! The graph's interface (size names, inputs, params and their initialisers)
+//! becomes a [`ProgramDesc`]; the runtime's bound `.npy` arrays become
+//! interpreter tensors and its size bindings a [`DimEnv`].
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use ndarray::{ArrayD, IxDyn};
-use weft_runtime::{read_npy_file, InputArg, RunError, ScalarLit};
+use weft_runtime::bind as rt;
+use weft_runtime::program::{DimSpec, Init as RtInit, ParamDecl, ProgramDesc, TensorDecl};
+use weft_runtime::{InputArg, RunError, ScalarLit};
 
-use super::dims::{shape_text, DimEnv};
-use super::kernels::create;
-use super::tensor::{npy_dtype, Tensor};
+use super::dims::DimEnv;
+use super::internal;
+use super::tensor::{f16_unsupported, Tensor};
 use crate::ir::graph::{Graph, Init, NodeId};
-use crate::ir::types::{DType, Dim, TensorType};
+use crate::ir::op::Distribution;
+use crate::ir::types::{DType, Dim, Scalar, TensorType};
 
-/// `a, b, c` or a phrase when empty.
-fn name_list<'a>(names: impl Iterator<Item = &'a str>, none: &str) -> String {
-    let v: Vec<&str> = names.collect();
-    if v.is_empty() {
-        none.to_string()
-    } else {
-        v.join(", ")
+/// The runtime's dtype of a weft dtype (`bf16` has none: the interpreter
+/// refuses `f16`/`bf16` programs before binding).
+fn rt_dtype(d: DType) -> Result<weft_runtime::DType, RunError> {
+    use weft_runtime::DType as N;
+    Ok(match d {
+        DType::F16 => N::F16,
+        DType::F32 => N::F32,
+        DType::F64 => N::F64,
+        DType::I32 => N::I32,
+        DType::I64 => N::I64,
+        DType::Bool => N::Bool,
+        DType::BF16 => return Err(f16_unsupported(d)),
+    })
+}
+
+fn decl(dims: &mut Vec<String>, name: &str, ty: &TensorType) -> Result<TensorDecl, RunError> {
+    let shape = ty
+        .shape
+        .iter()
+        .map(|d| match d {
+            Dim::Lit(n) => DimSpec::Lit(*n),
+            Dim::Sym(s) => DimSpec::Size(match dims.iter().position(|x| **x == **s) {
+                Some(k) => k,
+                None => {
+                    dims.push(s.to_string());
+                    dims.len() - 1
+                }
+            }),
+        })
+        .collect();
+    Ok(TensorDecl {
+        name: name.to_string(),
+        dtype: rt_dtype(ty.dtype)?,
+        shape,
+    })
+}
+
+/// The descriptor of `g`'s interface: what binding needs (no outputs, updates
+/// or step errors).
+pub fn describe(g: &Graph) -> Result<ProgramDesc, RunError> {
+    let mut dims = Vec::new();
+    let mut inputs = Vec::new();
+    for (name, id) in &g.inputs {
+        inputs.push(decl(&mut dims, name, g.ty(*id))?);
     }
+    let mut params = Vec::new();
+    for p in &g.params {
+        let init = match p.init {
+            Init::Full(Scalar::Float(v)) => RtInit::Full(ScalarLit::Float(v)),
+            Init::Full(Scalar::Int(v)) => RtInit::Full(ScalarLit::Int(v)),
+            Init::Full(Scalar::Bool(v)) => RtInit::Full(ScalarLit::Bool(v)),
+            Init::Random {
+                dist: Distribution::Normal { mean, std },
+                seed,
+            } => RtInit::Normal { mean, std, seed },
+            Init::Random {
+                dist: Distribution::Uniform { lo, hi },
+                seed,
+            } => RtInit::Uniform { lo, hi, seed },
+            Init::Iota => RtInit::Iota,
+        };
+        params.push(ParamDecl {
+            decl: decl(&mut dims, &p.name, &p.ty)?,
+            init,
+        });
+    }
+    let desc = ProgramDesc {
+        dims,
+        inputs,
+        params,
+        ..ProgramDesc::default()
+    };
+    desc.validate()
+        .map_err(|e| internal(format!("the program's interface: {}", e.message)))?;
+    Ok(desc)
 }
 
 /// Usage errors in `--input`/`--param` names (exit 2).
@@ -43,45 +103,7 @@ pub fn check_names(
     inputs: &[(String, InputArg)],
     params: &[(String, PathBuf)],
 ) -> Result<(), RunError> {
-    let mut seen: Vec<&str> = Vec::new();
-    for (name, _) in inputs {
-        if !g.inputs.iter().any(|(n, _)| n == name) {
-            let list = name_list(
-                g.inputs.iter().map(|(n, _)| n.as_str()),
-                "the program has no inputs",
-            );
-            let list = if g.inputs.is_empty() {
-                list
-            } else {
-                format!("the program's inputs are: {list}")
-            };
-            return Err(RunError::usage(format!("no input named `{name}`; {list}")));
-        }
-        if seen.contains(&name.as_str()) {
-            return Err(RunError::usage(format!("input `{name}` is given twice")));
-        }
-        seen.push(name);
-    }
-    seen.clear();
-    for (name, _) in params {
-        if g.param(name).is_none() {
-            let list = name_list(
-                g.params.iter().map(|p| p.name.as_str()),
-                "the program has no params",
-            );
-            let list = if g.params.is_empty() {
-                list
-            } else {
-                format!("the program's params are: {list}")
-            };
-            return Err(RunError::usage(format!("no param named `{name}`; {list}")));
-        }
-        if seen.contains(&name.as_str()) {
-            return Err(RunError::usage(format!("param `{name}` is given twice")));
-        }
-        seen.push(name);
-    }
-    Ok(())
+    rt::check_names(&describe(g)?, inputs, params)
 }
 
 /// The bound data of a run.
@@ -93,223 +115,33 @@ pub struct Bound {
     pub params: Vec<Tensor>,
 }
 
-struct Binder {
-    env: DimEnv,
-    /// Size name → who bound it, e.g. "input `x`".
-    origin: HashMap<String, String>,
-}
-
-impl Binder {
-    /// Checks `t` (read from `source`) against `declared` and binds its sizes.
-    fn check(
-        &mut self,
-        who: &str,
-        source: &str,
-        declared: &TensorType,
-        t: &Tensor,
-    ) -> Result<(), RunError> {
-        let found = format!(
-            "{}{}",
-            t.dtype(),
-            if t.shape().is_empty() {
-                String::new()
-            } else {
-                shape_text(t.shape())
-            }
-        );
-        self.check_shape(who, source, declared, t.dtype(), t.shape(), &found)
-    }
-
-    fn check_shape(
-        &mut self,
-        who: &str,
-        source: &str,
-        declared: &TensorType,
-        dtype: DType,
-        shape: &[usize],
-        found: &str,
-    ) -> Result<(), RunError> {
-        let mismatch = |why: String| {
-            RunError::data(format!(
-                "{who} expects {declared} but {source} holds {found}{why}"
-            ))
-        };
-        if dtype != declared.dtype {
-            return Err(mismatch(String::new()));
-        }
-        if shape.len() != declared.rank() {
-            return Err(mismatch(format!(
-                " (rank {}, not {})",
-                shape.len(),
-                declared.rank()
-            )));
-        }
-        for (axis, (d, &n)) in declared.shape.iter().zip(shape).enumerate() {
-            if let Dim::Lit(want) = d {
-                if *want != n as u64 {
-                    return Err(mismatch(format!(" (axis {axis} must be {want})")));
-                }
-            }
-        }
-        for (axis, (d, &n)) in declared.shape.iter().zip(shape).enumerate() {
-            if let Dim::Sym(s) = d {
-                if let Err(old) = self.env.bind(s, n) {
-                    let first = self
-                        .origin
-                        .get(&**s)
-                        .map_or("an earlier binding", |o| o.as_str());
-                    return Err(RunError::data(format!(
-                        "size {s} is {old} (from {first}) but {who} has {n} on axis {axis}"
-                    )));
-                }
-                self.origin
-                    .entry(s.to_string())
-                    .or_insert_with(|| who.to_string());
-            }
-        }
-        Ok(())
-    }
-
-    fn read_checked(
-        &mut self,
-        who: &str,
-        path: &Path,
-        declared: &TensorType,
-    ) -> Result<Tensor, RunError> {
-        let arr =
-            read_npy_file(path).map_err(|e| RunError::data(format!("{who}: {}", e.message)))?;
-        let source = path.display().to_string();
-        let found = format!(
-            "{}{}",
-            arr.dtype(),
-            if arr.shape.is_empty() {
-                String::new()
-            } else {
-                shape_text(&arr.shape)
-            }
-        );
-        match npy_dtype(arr.dtype()) {
-            Some(d) if d == declared.dtype => {}
-            _ => {
-                return Err(RunError::data(format!(
-                    "{who} expects {declared} but {source} holds {found}"
-                )))
-            }
-        }
-        let t = Tensor::from_npy(arr).map_err(|e| e.context(who))?;
-        self.check(who, &source, declared, &t)?;
-        Ok(t)
-    }
-}
-
-/// A scalar from the command line as a rank-0 tensor of `declared`'s dtype.
-fn scalar_input(
-    who: &str,
-    name: &str,
-    declared: &TensorType,
-    lit: ScalarLit,
-) -> Result<Tensor, RunError> {
-    let shown = match lit {
-        ScalarLit::Int(v) => format!("the number {v}"),
-        ScalarLit::Float(v) => format!("the number {v:?}"),
-        ScalarLit::Bool(v) => format!("`{v}`"),
-    };
-    if declared.rank() != 0 {
-        return Err(RunError::data(format!(
-            "{who} expects {declared} but was given {shown}; a number is only accepted for a scalar input: pass --input {name}=FILE.npy"
-        )));
-    }
-    let wrong = || RunError::data(format!("{who} expects {declared} but was given {shown}"));
-    fn one<T: Clone>(v: T) -> ArrayD<T> {
-        ArrayD::from_elem(IxDyn(&[]), v)
-    }
-    Ok(match (lit, declared.dtype) {
-        (ScalarLit::Int(v), DType::F32) => Tensor::F32(one(v as f32)),
-        (ScalarLit::Int(v), DType::F64) => Tensor::F64(one(v as f64)),
-        (ScalarLit::Int(v), DType::I32) => Tensor::I32(one(i32::try_from(v).map_err(|_| {
-            RunError::data(format!(
-                "{who} expects i32 but was given {shown}, which does not fit i32"
-            ))
-        })?)),
-        (ScalarLit::Int(v), DType::I64) => Tensor::I64(one(v)),
-        (ScalarLit::Float(v), DType::F32) => Tensor::F32(one(v as f32)),
-        (ScalarLit::Float(v), DType::F64) => Tensor::F64(one(v)),
-        (ScalarLit::Bool(v), DType::Bool) => Tensor::Bool(one(v)),
-        _ => return Err(wrong()),
-    })
-}
-
 /// Binds every input and param. Names must have been checked ([`check_names`]).
 pub fn bind(
     g: &Graph,
     inputs: &[(String, InputArg)],
     params: &[(String, PathBuf)],
 ) -> Result<Bound, RunError> {
-    let mut b = Binder {
-        env: DimEnv::new(),
-        origin: HashMap::new(),
-    };
-    let mut bound_inputs = Vec::new();
-    for (name, id) in &g.inputs {
-        let declared = g.ty(*id);
-        let who = format!("input `{name}`");
-        let given = inputs.iter().find(|(n, _)| n == name).map(|(_, a)| a);
-        let t = match given {
-            None => {
-                let hint = if declared.rank() == 0 {
-                    "NUMBER or FILE.npy"
-                } else {
-                    "FILE.npy"
-                };
-                return Err(RunError::data(format!(
-                    "{who} was not given: expected {declared}; pass --input {name}={hint}"
-                )));
-            }
-            Some(InputArg::File(path)) => b.read_checked(&who, path, declared)?,
-            Some(InputArg::Scalar(lit)) => scalar_input(&who, name, declared, *lit)?,
-        };
-        bound_inputs.push((*id, t));
-    }
-    let mut from_files: Vec<Option<Tensor>> = vec![None; g.params.len()];
-    for (i, p) in g.params.iter().enumerate() {
-        if let Some((_, path)) = params.iter().find(|(n, _)| *n == p.name) {
-            let who = format!("param `{}`", p.name);
-            from_files[i] = Some(b.read_checked(&who, path, &p.ty)?);
+    let desc = describe(g)?;
+    let bound = rt::bind(&desc, inputs, params)?;
+    let mut env = DimEnv::new();
+    for (name, n) in desc.dims.iter().zip(&bound.dims) {
+        if let Some(n) = n {
+            env.bind(name, *n)
+                .map_err(|_| internal(format!("size {name} bound twice")))?;
         }
     }
-    let mut values = Vec::with_capacity(g.params.len());
-    for (p, file) in g.params.iter().zip(from_files) {
-        let t = match file {
-            Some(t) => t,
-            None => {
-                let ct = b.env.resolve(&p.ty).map_err(|e| {
-                    match p.ty.shape.iter().find_map(|d| match d {
-                        Dim::Sym(s) if b.env.get(s).is_none() => Some(s.clone()),
-                        _ => None,
-                    }) {
-                        Some(s) => RunError::data(format!(
-                            "param `{}` has type {}, but no input binds size {s}; pass --param {}=FILE.npy",
-                            p.name, p.ty, p.name
-                        )),
-                        None => e.context(format!("param `{}`", p.name)),
-                    }
-                })?;
-                super::probe_memory(&ct).map_err(|e| e.context(format!("param `{}`", p.name)))?;
-                match &p.init {
-                    Init::Full(v) => create::full(*v, &ct)?,
-                    Init::Random { dist, seed } => create::random(&ct, *dist, *seed)?,
-                    Init::Iota if ct.shape.is_empty() => {
-                        create::full(crate::ir::types::Scalar::Int(0), &ct)?
-                    }
-                    Init::Iota => create::iota(&ct, ct.shape.len() - 1)?,
-                }
-            }
-        };
-        values.push(t);
+    let mut tensors = Vec::with_capacity(bound.inputs.len());
+    for ((name, id), arr) in g.inputs.iter().zip(bound.inputs) {
+        let t = Tensor::from_npy(arr).map_err(|e| e.context(format!("input `{name}`")))?;
+        tensors.push((*id, t));
+    }
+    let mut values = Vec::with_capacity(bound.params.len());
+    for (p, arr) in g.params.iter().zip(bound.params) {
+        values.push(Tensor::from_npy(arr).map_err(|e| e.context(format!("param `{}`", p.name)))?);
     }
     Ok(Bound {
-        env: b.env,
-        inputs: bound_inputs,
+        env,
+        inputs: tensors,
         params: values,
     })
 }

@@ -1,0 +1,479 @@
+//! Binding a run's data to a program: `--input` values and `--param` files
+//! are read, checked against the declared types, and bind the size names;
+//! params without a file get their declared initialiser. `weft run` and
+//! built executables both bind through here, so they report bad data with
+//! the same messages and exit statuses.
+//!
+//! Order and rules (the messages are part of the interface):
+//! - names are checked first ([`check_names`]): an unknown `--input`/`--param`
+//!   name is a usage error (exit 2) listing the program's names; a declared
+//!   input that is not given is bad data (exit 3);
+//! - inputs bind sizes in declaration order, then `--param` files, in the
+//!   params' declaration order; the first binding of a size wins and a
+//!   conflict names who bound it first;
+//! - a value must have the declared dtype exactly (no conversion: an `f16`
+//!   file for an `f32` input is an error), the declared rank and every
+//!   literal length;
+//! - `NAME=NUMBER` is accepted for rank-0 inputs only: an integer fits any
+//!   numeric dtype (in range), a float only float dtypes, `true`/`false` only bool.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::RunError;
+use crate::flags::{InputArg, ScalarLit};
+use crate::npy::{read_npy_file, DType, Data, NpyArray};
+use crate::program::{DimSpec, Init, ProgramDesc, TensorDecl};
+use crate::rng;
+
+/// `a, b, c` or a phrase when empty.
+fn name_list<'a>(names: impl Iterator<Item = &'a str>, none: &str) -> String {
+    let v: Vec<&str> = names.collect();
+    if v.is_empty() {
+        none.to_string()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// Usage errors in `--input`/`--param` names (exit 2).
+pub fn check_names(
+    desc: &ProgramDesc,
+    inputs: &[(String, InputArg)],
+    params: &[(String, PathBuf)],
+) -> Result<(), RunError> {
+    let mut seen: Vec<&str> = Vec::new();
+    for (name, _) in inputs {
+        if !desc.inputs.iter().any(|d| &d.name == name) {
+            let list = name_list(
+                desc.inputs.iter().map(|d| d.name.as_str()),
+                "the program has no inputs",
+            );
+            let list = if desc.inputs.is_empty() {
+                list
+            } else {
+                format!("the program's inputs are: {list}")
+            };
+            return Err(RunError::usage(format!("no input named `{name}`; {list}")));
+        }
+        if seen.contains(&name.as_str()) {
+            return Err(RunError::usage(format!("input `{name}` is given twice")));
+        }
+        seen.push(name);
+    }
+    seen.clear();
+    for (name, _) in params {
+        if !desc.params.iter().any(|p| &p.decl.name == name) {
+            let list = name_list(
+                desc.params.iter().map(|p| p.decl.name.as_str()),
+                "the program has no params",
+            );
+            let list = if desc.params.is_empty() {
+                list
+            } else {
+                format!("the program's params are: {list}")
+            };
+            return Err(RunError::usage(format!("no param named `{name}`; {list}")));
+        }
+        if seen.contains(&name.as_str()) {
+            return Err(RunError::usage(format!("param `{name}` is given twice")));
+        }
+        seen.push(name);
+    }
+    Ok(())
+}
+
+/// The bound data of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bound {
+    /// The length of each size name of [`ProgramDesc::dims`], when some
+    /// input or `--param` file binds it.
+    pub dims: Vec<Option<usize>>,
+    /// Values of `desc.inputs`, in order.
+    pub inputs: Vec<NpyArray>,
+    /// Values of `desc.params`, in order (read or initialised).
+    pub params: Vec<NpyArray>,
+}
+
+impl Bound {
+    /// Every size, or the data error for the first unbound one.
+    pub fn all_dims(&self, desc: &ProgramDesc) -> Result<Vec<usize>, RunError> {
+        self.dims
+            .iter()
+            .zip(&desc.dims)
+            .map(|(d, name)| d.ok_or_else(|| unbound(name)))
+            .collect()
+    }
+
+    /// The lengths of a declared shape; fails when a size is unbound.
+    pub fn shape_of(&self, desc: &ProgramDesc, d: &TensorDecl) -> Result<Vec<usize>, RunError> {
+        resolve(desc, &self.dims, d)
+    }
+}
+
+fn unbound(name: &str) -> RunError {
+    RunError::data(format!(
+        "size {name} is not bound: no input (or --param file) has it in its type"
+    ))
+}
+
+fn resolve(
+    desc: &ProgramDesc,
+    dims: &[Option<usize>],
+    d: &TensorDecl,
+) -> Result<Vec<usize>, RunError> {
+    d.shape
+        .iter()
+        .map(|s| match *s {
+            DimSpec::Lit(n) => usize::try_from(n)
+                .map_err(|_| RunError::data(format!("size {n} is too large for this machine"))),
+            DimSpec::Size(k) => dims
+                .get(k)
+                .copied()
+                .flatten()
+                .ok_or_else(|| unbound(desc.dims.get(k).map_or("?", |s| s.as_str()))),
+        })
+        .collect()
+}
+
+/// `[6, 4]`.
+pub fn shape_text(shape: &[usize]) -> String {
+    let parts: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// `f32[6, 4]`, `i64`.
+pub fn concrete_text(dtype: DType, shape: &[usize]) -> String {
+    if shape.is_empty() {
+        dtype.to_string()
+    } else {
+        format!("{dtype}{}", shape_text(shape))
+    }
+}
+
+/// The number of bytes of a value, or None when it exceeds `isize::MAX`.
+pub fn byte_size(dtype: DType, shape: &[usize]) -> Option<usize> {
+    let n = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))?
+        .checked_mul(dtype.itemsize())?;
+    (n <= isize::MAX as usize).then_some(n)
+}
+
+struct Binder<'d> {
+    desc: &'d ProgramDesc,
+    dims: Vec<Option<usize>>,
+    /// Size index → who bound it, e.g. "input `x`".
+    origin: Vec<Option<String>>,
+}
+
+impl Binder<'_> {
+    /// Checks a value's dtype and shape (read from `source`) against
+    /// `declared` and binds its sizes.
+    fn check_shape(
+        &mut self,
+        who: &str,
+        source: &str,
+        declared: &TensorDecl,
+        dtype: DType,
+        shape: &[usize],
+    ) -> Result<(), RunError> {
+        let found = concrete_text(dtype, shape);
+        let declared_text = self.desc.type_text(declared);
+        let mismatch = |why: String| {
+            RunError::data(format!(
+                "{who} expects {declared_text} but {source} holds {found}{why}"
+            ))
+        };
+        if dtype != declared.dtype {
+            return Err(mismatch(String::new()));
+        }
+        if shape.len() != declared.rank() {
+            return Err(mismatch(format!(
+                " (rank {}, not {})",
+                shape.len(),
+                declared.rank()
+            )));
+        }
+        for (axis, (d, &n)) in declared.shape.iter().zip(shape).enumerate() {
+            if let DimSpec::Lit(want) = d {
+                if *want != n as u64 {
+                    return Err(mismatch(format!(" (axis {axis} must be {want})")));
+                }
+            }
+        }
+        for (axis, (d, &n)) in declared.shape.iter().zip(shape).enumerate() {
+            if let DimSpec::Size(k) = *d {
+                let name = self.desc.dims.get(k).map_or("?", |s| s.as_str());
+                match self.dims.get(k).copied() {
+                    Some(Some(old)) if old != n => {
+                        let first = self.origin[k].as_deref().unwrap_or("an earlier binding");
+                        return Err(RunError::data(format!(
+                            "size {name} is {old} (from {first}) but {who} has {n} on axis {axis}"
+                        )));
+                    }
+                    Some(Some(_)) => {}
+                    Some(None) => {
+                        self.dims[k] = Some(n);
+                        self.origin[k] = Some(who.to_string());
+                    }
+                    None => {
+                        return Err(RunError::data(format!(
+                            "{who}: the program refers to an undeclared size"
+                        )))
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn read_checked(
+        &mut self,
+        who: &str,
+        path: &Path,
+        declared: &TensorDecl,
+    ) -> Result<NpyArray, RunError> {
+        let arr =
+            read_npy_file(path).map_err(|e| RunError::data(format!("{who}: {}", e.message)))?;
+        let source = path.display().to_string();
+        self.check_shape(who, &source, declared, arr.dtype(), &arr.shape)?;
+        Ok(arr)
+    }
+}
+
+fn scalar(dtype: DType, v: Data) -> NpyArray {
+    debug_assert_eq!(v.dtype(), dtype);
+    NpyArray {
+        shape: Vec::new(),
+        data: v,
+    }
+}
+
+/// A scalar from the command line as a rank-0 array of `declared`'s dtype.
+fn scalar_input(
+    desc: &ProgramDesc,
+    who: &str,
+    declared: &TensorDecl,
+    lit: ScalarLit,
+) -> Result<NpyArray, RunError> {
+    let name = &declared.name;
+    let declared_text = desc.type_text(declared);
+    let shown = match lit {
+        ScalarLit::Int(v) => format!("the number {v}"),
+        ScalarLit::Float(v) => format!("the number {v:?}"),
+        ScalarLit::Bool(v) => format!("`{v}`"),
+    };
+    if declared.rank() != 0 {
+        return Err(RunError::data(format!(
+            "{who} expects {declared_text} but was given {shown}; a number is only accepted for a scalar input: pass --input {name}=FILE.npy"
+        )));
+    }
+    let wrong = || {
+        RunError::data(format!(
+            "{who} expects {declared_text} but was given {shown}"
+        ))
+    };
+    let d = declared.dtype;
+    Ok(match (lit, d) {
+        (ScalarLit::Int(v), DType::F32) => scalar(d, Data::F32(vec![v as f32])),
+        (ScalarLit::Int(v), DType::F64) => scalar(d, Data::F64(vec![v as f64])),
+        (ScalarLit::Int(v), DType::I32) => scalar(
+            d,
+            Data::I32(vec![i32::try_from(v).map_err(|_| {
+                RunError::data(format!(
+                    "{who} expects i32 but was given {shown}, which does not fit i32"
+                ))
+            })?]),
+        ),
+        (ScalarLit::Int(v), DType::I64) => scalar(d, Data::I64(vec![v])),
+        (ScalarLit::Float(v), DType::F32) => scalar(d, Data::F32(vec![v as f32])),
+        (ScalarLit::Float(v), DType::F64) => scalar(d, Data::F64(vec![v])),
+        (ScalarLit::Bool(v), DType::Bool) => scalar(d, Data::Bool(vec![v])),
+        _ => return Err(wrong()),
+    })
+}
+
+/// A zeroed vector of `n` elements, or an error instead of an abort when
+/// the memory is not there.
+fn try_vec<T: Clone + Default>(
+    n: usize,
+    what: impl FnOnce() -> RunError,
+) -> Result<Vec<T>, RunError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| what())?;
+    v.resize(n, T::default());
+    Ok(v)
+}
+
+/// The initial value of a param of dtype `dtype` and concrete `shape`.
+/// `Err` only when memory runs out (the descriptor was validated).
+pub fn init_value(init: &Init, dtype: DType, shape: &[usize]) -> Result<NpyArray, RunError> {
+    let ty = concrete_text(dtype, shape);
+    let bytes = byte_size(dtype, shape)
+        .ok_or_else(|| RunError::data(format!("a value of type {ty} is too large")))?;
+    let n = bytes / dtype.itemsize().max(1);
+    let oom = || {
+        RunError::data(format!(
+            "not enough memory for a value of type {ty} ({bytes} bytes)"
+        ))
+    };
+    let last = shape.last().copied().unwrap_or(1).max(1);
+    let iota = |i: usize| if shape.is_empty() { 0 } else { i % last };
+    let bad = || RunError::data(format!("a param of type {ty} cannot start from {init:?}"));
+    let data = match (*init, dtype) {
+        (Init::Full(v), _) => {
+            let v = match v {
+                ScalarLit::Float(x)
+                    if matches!(dtype, DType::I32 | DType::I64)
+                        && x.fract() == 0.0
+                        && x.abs() < 9.0e15 =>
+                {
+                    ScalarLit::Int(x as i64)
+                }
+                v => v,
+            };
+            match (v, dtype) {
+                (ScalarLit::Float(x), DType::F32) => Data::F32(fill(n, x as f32, oom)?),
+                (ScalarLit::Float(x), DType::F64) => Data::F64(fill(n, x, oom)?),
+                (ScalarLit::Int(x), DType::F32) => Data::F32(fill(n, x as f32, oom)?),
+                (ScalarLit::Int(x), DType::F64) => Data::F64(fill(n, x as f64, oom)?),
+                (ScalarLit::Int(x), DType::I32) => {
+                    Data::I32(fill(n, i32::try_from(x).map_err(|_| bad())?, oom)?)
+                }
+                (ScalarLit::Int(x), DType::I64) => Data::I64(fill(n, x, oom)?),
+                (ScalarLit::Bool(x), DType::Bool) => Data::Bool(fill(n, x, oom)?),
+                _ => return Err(bad()),
+            }
+        }
+        (Init::Normal { mean, std, seed }, DType::F32) => {
+            let mut v = try_vec(n, oom)?;
+            rng::fill_normal_f32(seed, mean, std, &mut v);
+            Data::F32(v)
+        }
+        (Init::Normal { mean, std, seed }, DType::F64) => {
+            let mut v = try_vec(n, oom)?;
+            rng::fill_normal_f64(seed, mean, std, &mut v);
+            Data::F64(v)
+        }
+        (Init::Uniform { lo, hi, seed }, DType::F32) => {
+            let mut v = try_vec(n, oom)?;
+            rng::fill_uniform_f32(seed, lo, hi, &mut v);
+            Data::F32(v)
+        }
+        (Init::Uniform { lo, hi, seed }, DType::F64) => {
+            let mut v = try_vec(n, oom)?;
+            rng::fill_uniform_f64(seed, lo, hi, &mut v);
+            Data::F64(v)
+        }
+        (Init::Iota, DType::F32) => Data::F32(from_fn(n, |i| iota(i) as f32, oom)?),
+        (Init::Iota, DType::F64) => Data::F64(from_fn(n, |i| iota(i) as f64, oom)?),
+        (Init::Iota, DType::I32) => Data::I32(from_fn(n, |i| iota(i) as i32, oom)?),
+        (Init::Iota, DType::I64) => Data::I64(from_fn(n, |i| iota(i) as i64, oom)?),
+        _ => return Err(bad()),
+    };
+    Ok(NpyArray {
+        shape: shape.to_vec(),
+        data,
+    })
+}
+
+fn fill<T: Clone>(n: usize, v: T, oom: impl FnOnce() -> RunError) -> Result<Vec<T>, RunError> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(n).map_err(|_| oom())?;
+    out.resize(n, v);
+    Ok(out)
+}
+
+fn from_fn<T>(
+    n: usize,
+    f: impl Fn(usize) -> T,
+    oom: impl FnOnce() -> RunError,
+) -> Result<Vec<T>, RunError> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(n).map_err(|_| oom())?;
+    out.extend((0..n).map(f));
+    Ok(out)
+}
+
+/// Binds every input and param. Names must have been checked ([`check_names`]).
+pub fn bind(
+    desc: &ProgramDesc,
+    inputs: &[(String, InputArg)],
+    params: &[(String, PathBuf)],
+) -> Result<Bound, RunError> {
+    let mut b = Binder {
+        desc,
+        dims: vec![None; desc.dims.len()],
+        origin: vec![None; desc.dims.len()],
+    };
+    let mut bound_inputs = Vec::with_capacity(desc.inputs.len());
+    for declared in &desc.inputs {
+        let name = &declared.name;
+        let who = format!("input `{name}`");
+        let given = inputs.iter().find(|(n, _)| n == name).map(|(_, a)| a);
+        let arr = match given {
+            None => {
+                let hint = if declared.rank() == 0 {
+                    "NUMBER or FILE.npy"
+                } else {
+                    "FILE.npy"
+                };
+                return Err(RunError::data(format!(
+                    "{who} was not given: expected {}; pass --input {name}={hint}",
+                    desc.type_text(declared)
+                )));
+            }
+            Some(InputArg::File(path)) => b.read_checked(&who, path, declared)?,
+            Some(InputArg::Scalar(lit)) => scalar_input(desc, &who, declared, *lit)?,
+        };
+        bound_inputs.push(arr);
+    }
+    let mut from_files: Vec<Option<NpyArray>> = vec![None; desc.params.len()];
+    for (i, p) in desc.params.iter().enumerate() {
+        if let Some((_, path)) = params.iter().find(|(n, _)| *n == p.decl.name) {
+            let who = format!("param `{}`", p.decl.name);
+            from_files[i] = Some(b.read_checked(&who, path, &p.decl)?);
+        }
+    }
+    let mut values = Vec::with_capacity(desc.params.len());
+    for (p, file) in desc.params.iter().zip(from_files) {
+        let arr = match file {
+            Some(a) => a,
+            None => {
+                let name = &p.decl.name;
+                let who = format!("param `{name}`");
+                let unbound = p.decl.shape.iter().find_map(|d| match *d {
+                    DimSpec::Size(k) if b.dims.get(k).copied().flatten().is_none() => {
+                        Some(desc.dims.get(k).map_or("?", |s| s.as_str()))
+                    }
+                    _ => None,
+                });
+                if let Some(s) = unbound {
+                    return Err(RunError::data(format!(
+                        "param `{name}` has type {}, but no input binds size {s}; pass --param {name}=FILE.npy",
+                        desc.type_text(&p.decl)
+                    )));
+                }
+                let shape = resolve(desc, &b.dims, &p.decl).map_err(|e| e.context(&who))?;
+                if byte_size(p.decl.dtype, &shape).is_none() {
+                    return Err(RunError::data(format!(
+                        "a value of type {} would be {}, too large to hold in memory",
+                        desc.type_text(&p.decl),
+                        concrete_text(p.decl.dtype, &shape)
+                    ))
+                    .context(&who));
+                }
+                init_value(&p.init, p.decl.dtype, &shape).map_err(|e| e.context(&who))?
+            }
+        };
+        values.push(arr);
+    }
+    Ok(Bound {
+        dims: b.dims,
+        inputs: bound_inputs,
+        params: values,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,527 @@
+//! The program descriptor of a built program (docs/abi.md, "The descriptor"):
+//! what the runtime must know about a program to bind its data and drive its
+//! steps, and nothing about how it computes.
+//!
+//! [`parse_descriptor`] reads the text form strictly: every record and field
+//! is checked, every index is checked against what it indexes, and a
+//! malformed descriptor is an `Err` naming the line, never a panic. The
+//! interpreter builds a [`ProgramDesc`] directly from its graph, so built
+//! programs and `weft run` bind data through the same code ([`crate::bind`]).
+
+use std::fmt;
+
+use crate::flags::ScalarLit;
+use crate::npy::DType;
+
+/// The descriptor format version this runtime reads.
+pub const DESCRIPTOR_VERSION: u32 = 1;
+
+/// One axis length: a literal, or size name `k` (an index into
+/// [`ProgramDesc::dims`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DimSpec {
+    Lit(u64),
+    Size(usize),
+}
+
+/// A named value of a declared type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TensorDecl {
+    pub name: String,
+    pub dtype: DType,
+    pub shape: Vec<DimSpec>,
+}
+
+impl TensorDecl {
+    pub fn rank(&self) -> usize {
+        self.shape.len()
+    }
+}
+
+/// How a param without a `--param` file starts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Init {
+    /// Every element is the value (an integral float is accepted for an
+    /// integer dtype).
+    Full(ScalarLit),
+    /// `mean + std * normal(seed, i)` for element `i` (C order).
+    Normal { mean: f64, std: f64, seed: u64 },
+    /// `lo + (hi - lo) * uniform(seed, i)`.
+    Uniform { lo: f64, hi: f64, seed: u64 },
+    /// The position along the last axis (0 for a scalar).
+    Iota,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamDecl {
+    pub decl: TensorDecl,
+    pub init: Init,
+}
+
+/// Where an output's value comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputSrc {
+    /// `outputs[i]` of `weft_step`.
+    Step(usize),
+    /// The value of param `p` after the last update.
+    Param(usize),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputDecl {
+    pub decl: TensorDecl,
+    pub src: OutputSrc,
+}
+
+/// Everything the runtime knows about a program.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProgramDesc {
+    /// Size names, in the order of `weft_step`'s `dims` array.
+    pub dims: Vec<String>,
+    pub inputs: Vec<TensorDecl>,
+    pub params: Vec<ParamDecl>,
+    /// Every output, in declaration order.
+    pub outputs: Vec<OutputDecl>,
+    /// `updates[i]` is the param that `weft_step`'s `updates[i]` replaces.
+    pub updates: Vec<usize>,
+    /// Step error code → message.
+    pub errors: Vec<(u32, String)>,
+}
+
+impl ProgramDesc {
+    /// `f32[B, 4]`, `i64` — a declared type as the user wrote it.
+    pub fn type_text(&self, d: &TensorDecl) -> String {
+        if d.shape.is_empty() {
+            return d.dtype.to_string();
+        }
+        let parts: Vec<String> = d
+            .shape
+            .iter()
+            .map(|s| match s {
+                DimSpec::Lit(n) => n.to_string(),
+                DimSpec::Size(k) => self
+                    .dims
+                    .get(*k)
+                    .cloned()
+                    .unwrap_or_else(|| format!("${k}")),
+            })
+            .collect();
+        format!("{}[{}]", d.dtype, parts.join(", "))
+    }
+
+    /// The number of step outputs (`outputs[]` of `weft_step`).
+    pub fn step_outputs(&self) -> usize {
+        self.outputs
+            .iter()
+            .filter(|o| matches!(o.src, OutputSrc::Step(_)))
+            .count()
+    }
+
+    /// The message of step error `code`.
+    pub fn error_message(&self, code: i32) -> Option<&str> {
+        let code = u32::try_from(code).ok()?;
+        self.errors
+            .iter()
+            .find(|(k, _)| *k == code)
+            .map(|(_, m)| m.as_str())
+    }
+
+    /// Checks every cross-reference and that each init fits its dtype.
+    pub fn validate(&self) -> Result<(), DescError> {
+        let err = |m: String| {
+            Err(DescError {
+                line: 0,
+                message: m,
+            })
+        };
+        let mut names: Vec<&str> = Vec::new();
+        for d in &self.dims {
+            if !is_identifier(d) {
+                return err(format!("size name `{d}` is not an identifier"));
+            }
+            if names.contains(&d.as_str()) {
+                return err(format!("size name `{d}` is declared twice"));
+            }
+            names.push(d);
+        }
+        let check_decl = |what: &str, d: &TensorDecl, seen: &mut Vec<String>| {
+            if !is_identifier(&d.name) {
+                return Err(format!("{what} name `{}` is not an identifier", d.name));
+            }
+            if seen.contains(&d.name) {
+                return Err(format!("{what} `{}` is declared twice", d.name));
+            }
+            seen.push(d.name.clone());
+            if d.dtype == DType::U8 {
+                return Err(format!("{what} `{}` has dtype u8", d.name));
+            }
+            for s in &d.shape {
+                if let DimSpec::Size(k) = s {
+                    if *k >= self.dims.len() {
+                        return Err(format!(
+                            "{what} `{}` uses size ${k}, but there are {} size names",
+                            d.name,
+                            self.dims.len()
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        };
+        let mut seen = Vec::new();
+        for d in &self.inputs {
+            check_decl("input", d, &mut seen).or_else(err)?;
+        }
+        let mut seen = Vec::new();
+        for p in &self.params {
+            check_decl("param", &p.decl, &mut seen).or_else(err)?;
+            check_init(&p.decl, &p.init).or_else(err)?;
+        }
+        let mut seen = Vec::new();
+        let mut step_seen = vec![false; self.step_outputs()];
+        for o in &self.outputs {
+            check_decl("output", &o.decl, &mut seen).or_else(err)?;
+            match o.src {
+                OutputSrc::Step(i) => match step_seen.get_mut(i) {
+                    Some(s) if !*s => *s = true,
+                    Some(_) => return err(format!("step output {i} is named twice")),
+                    None => {
+                        return err(format!(
+                            "output `{}` is step output {i}, but there are {} step outputs",
+                            o.decl.name,
+                            step_seen.len()
+                        ))
+                    }
+                },
+                OutputSrc::Param(p) => match self.params.get(p) {
+                    Some(pd) if pd.decl.dtype == o.decl.dtype && pd.decl.shape == o.decl.shape => {}
+                    Some(_) => {
+                        return err(format!(
+                            "output `{}` has another type than param {p}",
+                            o.decl.name
+                        ))
+                    }
+                    None => {
+                        return err(format!(
+                            "output `{}` is param {p}, but there are {} params",
+                            o.decl.name,
+                            self.params.len()
+                        ))
+                    }
+                },
+            }
+        }
+        let mut updated = vec![false; self.params.len()];
+        for &p in &self.updates {
+            match updated.get_mut(p) {
+                Some(u) if !*u => *u = true,
+                Some(_) => return err(format!("param {p} is updated twice")),
+                None => {
+                    return err(format!(
+                        "update of param {p}, but there are {} params",
+                        self.params.len()
+                    ))
+                }
+            }
+        }
+        let mut codes = Vec::new();
+        for (k, _) in &self.errors {
+            if *k == 0 || *k > i32::MAX as u32 {
+                return err(format!("error code {k} is out of range"));
+            }
+            if codes.contains(k) {
+                return err(format!("error code {k} is declared twice"));
+            }
+            codes.push(*k);
+        }
+        Ok(())
+    }
+}
+
+/// Whether `init` can initialise a value declared as `d`.
+fn check_init(d: &TensorDecl, init: &Init) -> Result<(), String> {
+    let bad = |what: &str| {
+        Err(format!(
+            "param `{}` of dtype {} cannot start from {what}",
+            d.name, d.dtype
+        ))
+    };
+    let float = matches!(d.dtype, DType::F32 | DType::F64);
+    match (init, d.dtype) {
+        (Init::Full(ScalarLit::Bool(_)), DType::Bool) => Ok(()),
+        (Init::Full(ScalarLit::Bool(_)), _) | (Init::Full(_), DType::Bool) => bad("that value"),
+        (Init::Full(ScalarLit::Int(v)), DType::I32) if i32::try_from(*v).is_err() => {
+            bad("a value out of i32's range")
+        }
+        (Init::Full(ScalarLit::Float(v)), DType::I32 | DType::I64) => {
+            let int = v.fract() == 0.0 && v.abs() < 9.0e15;
+            if !int || (d.dtype == DType::I32 && i32::try_from(*v as i64).is_err()) {
+                bad("a non-integral value")
+            } else {
+                Ok(())
+            }
+        }
+        (Init::Full(_), _) => Ok(()),
+        (Init::Normal { .. } | Init::Uniform { .. }, _) if float => Ok(()),
+        (Init::Normal { .. } | Init::Uniform { .. }, _) => bad("random values"),
+        (Init::Iota, DType::Bool) => bad("iota"),
+        (Init::Iota, _) => Ok(()),
+    }
+}
+
+/// A malformed descriptor: a bug in the compiler that made it, or a damaged
+/// executable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DescError {
+    /// 1-based line, or 0 when the problem is not on one line.
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for DescError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(
+                f,
+                "malformed program descriptor, line {}: {}",
+                self.line, self.message
+            )
+        } else {
+            write!(f, "malformed program descriptor: {}", self.message)
+        }
+    }
+}
+
+impl std::error::Error for DescError {}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The fields of one line, consumed left to right.
+struct Fields<'a> {
+    it: std::slice::Iter<'a, &'a str>,
+}
+
+impl<'a> Fields<'a> {
+    fn next(&mut self, what: &str) -> Result<&'a str, String> {
+        self.it
+            .next()
+            .copied()
+            .ok_or_else(|| format!("missing {what}"))
+    }
+
+    fn end(&mut self) -> Result<(), String> {
+        match self.it.next() {
+            None => Ok(()),
+            Some(f) => Err(format!("unexpected field `{f}`")),
+        }
+    }
+
+    fn usize(&mut self, what: &str) -> Result<usize, String> {
+        let f = self.next(what)?;
+        parse_uint(f)
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| format!("{what} `{f}` is not a non-negative integer"))
+    }
+
+    fn u64(&mut self, what: &str) -> Result<u64, String> {
+        let f = self.next(what)?;
+        parse_uint(f).ok_or_else(|| format!("{what} `{f}` is not a non-negative integer"))
+    }
+
+    fn f64(&mut self, what: &str) -> Result<f64, String> {
+        let f = self.next(what)?;
+        parse_float(f).ok_or_else(|| format!("{what} `{f}` is not a number"))
+    }
+
+    fn name(&mut self, what: &str) -> Result<String, String> {
+        let f = self.next(what)?;
+        if is_identifier(f) {
+            Ok(f.to_string())
+        } else {
+            Err(format!("{what} `{f}` is not an identifier"))
+        }
+    }
+
+    fn dtype(&mut self) -> Result<DType, String> {
+        let f = self.next("dtype")?;
+        Ok(match f {
+            "f32" => DType::F32,
+            "f64" => DType::F64,
+            "i32" => DType::I32,
+            "i64" => DType::I64,
+            "bool" => DType::Bool,
+            "f16" | "bf16" => return Err(format!("dtype {f} is not supported by this runtime")),
+            _ => return Err(format!("unknown dtype `{f}`")),
+        })
+    }
+
+    /// `name dtype rank dims..`
+    fn decl(&mut self) -> Result<TensorDecl, String> {
+        let name = self.name("name")?;
+        let dtype = self.dtype()?;
+        let rank = self.usize("rank")?;
+        if rank > 64 {
+            return Err(format!("rank {rank} is too large"));
+        }
+        let mut shape = Vec::with_capacity(rank);
+        for _ in 0..rank {
+            let f = self.next("dim")?;
+            let d = match f.strip_prefix('$') {
+                Some(k) => DimSpec::Size(
+                    parse_uint(k)
+                        .and_then(|n| usize::try_from(n).ok())
+                        .ok_or_else(|| format!("size reference `{f}` is malformed"))?,
+                ),
+                None => DimSpec::Lit(
+                    parse_uint(f)
+                        .ok_or_else(|| format!("dim `{f}` is not a non-negative integer"))?,
+                ),
+            };
+            shape.push(d);
+        }
+        Ok(TensorDecl { name, dtype, shape })
+    }
+}
+
+/// Digits only (no sign, no leading `+`), in range.
+fn parse_uint(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// A number as Rust's `{:?}` writes an `f64` (or an integer, `inf`, `nan`).
+fn parse_float(s: &str) -> Option<f64> {
+    s.parse().ok()
+}
+
+/// `full V`: an integer, a float, or `true`/`false`.
+fn parse_full(s: &str) -> Option<ScalarLit> {
+    match s {
+        "true" => return Some(ScalarLit::Bool(true)),
+        "false" => return Some(ScalarLit::Bool(false)),
+        _ => {}
+    }
+    let unsigned = s.strip_prefix('-').unwrap_or(s);
+    if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().ok().map(ScalarLit::Int);
+    }
+    parse_float(s).map(ScalarLit::Float)
+}
+
+/// Parses a descriptor (docs/abi.md). Strict: the first line is
+/// `weft-program 1`, the second `dims ...`; every other line is one
+/// `input`, `param`, `output`, `update` or `error` record; fields are
+/// separated by single spaces; a final newline is optional.
+pub fn parse_descriptor(bytes: &[u8]) -> Result<ProgramDesc, DescError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| DescError {
+        line: 0,
+        message: format!("not UTF-8 text ({e})"),
+    })?;
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let mut desc = ProgramDesc::default();
+    let mut lines = text.split('\n').enumerate();
+    let at = |line: usize| {
+        move |message: String| DescError {
+            line: line + 1,
+            message,
+        }
+    };
+    match lines.next() {
+        Some((_, l)) if l == format!("weft-program {DESCRIPTOR_VERSION}") => {}
+        Some((_, l)) if l.starts_with("weft-program ") => {
+            return Err(at(0)(format!(
+                "version `{}` is not {DESCRIPTOR_VERSION}: the program was built by another weft",
+                &l["weft-program ".len()..]
+            )))
+        }
+        _ => return Err(at(0)("the first line is not `weft-program 1`".into())),
+    }
+    match lines.next() {
+        Some((i, l)) if l == "dims" || l.starts_with("dims ") => {
+            for d in l.split(' ').skip(1) {
+                if !is_identifier(d) {
+                    return Err(at(i)(format!("size name `{d}` is not an identifier")));
+                }
+                desc.dims.push(d.to_string());
+            }
+        }
+        _ => return Err(at(1)("the second line is not `dims ...`".into())),
+    }
+    for (i, line) in lines {
+        record(&mut desc, line).map_err(at(i))?;
+    }
+    desc.validate()?;
+    Ok(desc)
+}
+
+fn record(desc: &mut ProgramDesc, line: &str) -> Result<(), String> {
+    if line.is_empty() {
+        return Err("empty line".into());
+    }
+    if let Some(rest) = line.strip_prefix("error ") {
+        let (code, message) = rest
+            .split_once(' ')
+            .ok_or_else(|| "error record without a message".to_string())?;
+        let code = parse_uint(code)
+            .and_then(|c| u32::try_from(c).ok())
+            .ok_or_else(|| format!("error code `{code}` is not a positive integer"))?;
+        desc.errors.push((code, message.to_string()));
+        return Ok(());
+    }
+    let fields: Vec<&str> = line.split(' ').collect();
+    if fields.iter().any(|f| f.is_empty()) {
+        return Err("fields must be separated by single spaces".into());
+    }
+    let mut f = Fields {
+        it: fields[1..].iter(),
+    };
+    match fields[0] {
+        "input" => {
+            let d = f.decl()?;
+            desc.inputs.push(d);
+        }
+        "param" => {
+            let decl = f.decl()?;
+            let init = match f.next("init")? {
+                "full" => {
+                    let v = f.next("value")?;
+                    Init::Full(parse_full(v).ok_or_else(|| format!("`{v}` is not a value"))?)
+                }
+                "normal" => Init::Normal {
+                    mean: f.f64("mean")?,
+                    std: f.f64("std")?,
+                    seed: f.u64("seed")?,
+                },
+                "uniform" => Init::Uniform {
+                    lo: f.f64("lo")?,
+                    hi: f.f64("hi")?,
+                    seed: f.u64("seed")?,
+                },
+                "iota" => Init::Iota,
+                other => return Err(format!("unknown init `{other}`")),
+            };
+            desc.params.push(ParamDecl { decl, init });
+        }
+        "output" => {
+            let decl = f.decl()?;
+            let src = match f.next("source")? {
+                "step" => OutputSrc::Step(f.usize("step output index")?),
+                "param" => OutputSrc::Param(f.usize("param index")?),
+                other => return Err(format!("unknown output source `{other}`")),
+            };
+            desc.outputs.push(OutputDecl { decl, src });
+        }
+        "update" => desc.updates.push(f.usize("param index")?),
+        other => return Err(format!("unknown record `{other}`")),
+    }
+    f.end()
+}
+
+#[cfg(test)]
+mod tests;
