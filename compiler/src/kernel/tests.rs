@@ -447,30 +447,3 @@ fn mlp_fuses_and_reuses_memory() {
         super::print::program(&p)
     );
 }
-
-#[test]
-#[ignore]
-fn debug_print() {
-    let mut n = 0;
-    for c in run_cases(3).into_iter().chain(check_ok_cases(1)) {
-        let p = match super::schedule(&c.g) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("{}: {e}", c.name);
-                continue;
-            }
-        };
-        let r = compare_case(&c, &p);
-        n += 1;
-        eprintln!(
-            "{}: {:?} kernels {} nodes {}",
-            c.name,
-            r,
-            p.kernels.len(),
-            c.g.len()
-        );
-    }
-    eprintln!("{n}");
-    let g = lower(&root().join("examples/mlp.weft")).unwrap();
-    eprintln!("{}", super::print::program(&super::schedule(&g).unwrap()));
-}

@@ -319,3 +319,134 @@ fn object_descriptor_and_vectorised_asm() {
     let ir = super::emit_llvm_ir(&prog, &LlvmOptions::default()).expect("ir");
     assert!(ir.contains("@weft_step(") && ir.contains("@weft_program_desc"));
 }
+
+/// Runs the one-output program `prog` (one input of `n` f32) compiled by LLVM.
+fn jit_unary(prog: &Program, x: &[f32]) -> Vec<f32> {
+    let ctx = Context::create();
+    let (m, _) = build(&ctx, prog, &LlvmOptions::default()).expect("builds");
+    let ee = m
+        .create_jit_execution_engine(OptimizationLevel::Aggressive)
+        .expect("jit");
+    // SAFETY: the signature of docs/abi.md.
+    let step: StepFn = unsafe {
+        std::mem::transmute::<usize, StepFn>(ee.get_function_address("weft_step").expect("step"))
+    };
+    let mut y = vec![0f32; x.len()];
+    let dims = [x.len() as i64];
+    let ip = [x.as_ptr() as *const u8];
+    let op = [y.as_mut_ptr() as *mut u8];
+    let mut arena = [0u8; 64];
+    // SAFETY: buffers of the declared sizes.
+    let rc = unsafe {
+        step(
+            dims.as_ptr(),
+            ip.as_ptr(),
+            std::ptr::null(),
+            op.as_ptr(),
+            std::ptr::null(),
+            arena.as_mut_ptr(),
+        )
+    };
+    assert_eq!(rc, 0);
+    y
+}
+
+fn unary_program(op: crate::ir::op::UnaryOp) -> Program {
+    use crate::ir::types::{DType, Dim, TensorType};
+    use crate::kernel::{BufKind, Buffer, Expr, Kernel};
+    let ty = TensorType::new(DType::F32, vec![Dim::sym("N")]);
+    let buf = |name: &str, kind| Buffer {
+        name: name.into(),
+        dtype: DType::F32,
+        shape: ty.shape.clone(),
+        kind,
+    };
+    Program {
+        dims: vec!["N".into()],
+        inputs: vec![("x".into(), ty.clone())],
+        params: vec![],
+        outputs: vec![("y".into(), ty.clone(), OutputSrc::Step(0))],
+        updates: vec![],
+        buffers: vec![buf("x", BufKind::Input(0)), buf("y", BufKind::Output(0))],
+        kernels: vec![Kernel::Map {
+            out: 1,
+            expr: Expr::Unary {
+                op,
+                arg: Box::new(Expr::Load {
+                    buf: 0,
+                    view: ty.shape.clone(),
+                }),
+            },
+        }],
+        slots: vec![],
+        errors: vec![],
+    }
+}
+
+/// Max error in ulps (of the f32 result) and absolute, against f64.
+fn max_errors(op: crate::ir::op::UnaryOp, xs: &[f32], f: fn(f64) -> f64) -> (f64, f64) {
+    let ys = jit_unary(&unary_program(op), xs);
+    let (mut ulp, mut abs) = (0f64, 0f64);
+    for (&x, &y) in xs.iter().zip(&ys) {
+        let want = f(x as f64);
+        if want.is_nan() {
+            assert!(y.is_nan(), "{op:?}({x}) = {y}, want NaN");
+            continue;
+        }
+        if want.is_infinite() || (want as f32).is_infinite() {
+            assert_eq!(y, want as f32, "{op:?}({x})");
+            continue;
+        }
+        let w32 = want as f32;
+        let u = (w32.abs().max(f32::MIN_POSITIVE) as f64) * f32::EPSILON as f64;
+        ulp = ulp.max((y as f64 - want).abs() / u);
+        abs = abs.max((y as f64 - want).abs());
+    }
+    (ulp, abs)
+}
+
+#[test]
+fn vector_math_accuracy() {
+    use crate::ir::op::UnaryOp;
+    let sweep = |lo: f32, hi: f32| -> Vec<f32> {
+        let n = 1 << 20;
+        (0..n)
+            .map(|i| lo + (hi - lo) * (i as f32 / n as f32))
+            .collect()
+    };
+    let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
+    let (exp_ulp, _) = max_errors(UnaryOp::Exp, &sweep(-87.0, 88.0), f64::exp);
+    let mut logx = sweep(1e-3, 1e3);
+    logx.extend([
+        0.0,
+        -1.0,
+        f32::INFINITY,
+        f32::NAN,
+        1e-40,
+        1e-30,
+        3.4e38,
+        1.0,
+    ]);
+    let (log_ulp, _) = max_errors(UnaryOp::Log, &logx, f64::ln);
+    let (_, tanh_abs) = max_errors(UnaryOp::Tanh, &sweep(-12.0, 12.0), f64::tanh);
+    let (_, sig_abs) = max_errors(UnaryOp::Sigmoid, &sweep(-30.0, 30.0), sigmoid);
+    // Tails: overflow to inf, underflow to 0, NaN kept (checked inside).
+    max_errors(
+        UnaryOp::Exp,
+        &[-200.0, -104.0, 89.0, 200.0, f32::NAN],
+        f64::exp,
+    );
+    eprintln!("exp {exp_ulp:.2} ulp, log {log_ulp:.2} ulp, tanh {tanh_abs:.2e} abs, sigmoid {sig_abs:.2e} abs");
+    assert!(
+        exp_ulp <= 1.0 && log_ulp <= 1.0,
+        "exp {exp_ulp} ulp, log {log_ulp} ulp"
+    );
+    assert!(
+        tanh_abs <= 1.5e-7 && sig_abs <= 1.5e-7,
+        "tanh {tanh_abs}, sigmoid {sig_abs}"
+    );
+    for op in [UnaryOp::Exp, UnaryOp::Log, UnaryOp::Tanh, UnaryOp::Sigmoid] {
+        let ir = super::emit_llvm_ir(&unary_program(op), &LlvmOptions::default()).expect("ir");
+        assert!(ir.contains(" x float>"), "{op:?} is not vectorised");
+    }
+}
