@@ -19,6 +19,7 @@ use inkwell::values::{
 };
 use inkwell::{AddressSpace, IntPredicate};
 
+use super::par::parallel_split;
 use crate::ir::op::{Distribution, ReduceOp};
 use crate::ir::types::{DType, Dim};
 use crate::kernel::{elem_bytes, BufId, BufKind, Check, Kernel, Program};
@@ -47,6 +48,9 @@ pub(crate) struct Gen<'c, 'p> {
     pub dims: Vec<IntValue<'c>>,
     /// Buffer pointers of the current function.
     pub bufs: Vec<Option<PointerValue<'c>>>,
+    /// When set, the next loop [`Gen::loops`] opens runs over `[lo, hi)`
+    /// instead of `[0, n)`: the outer axis of a parallel kernel's range.
+    pub outer_range: Option<(IntValue<'c>, IntValue<'c>)>,
 }
 
 impl<'c, 'p> Gen<'c, 'p> {
@@ -60,6 +64,7 @@ impl<'c, 'p> Gen<'c, 'p> {
             func: None,
             dims: Vec::new(),
             bufs: vec![None; prog.buffers.len()],
+            outer_range: None,
         }
     }
 
@@ -190,6 +195,10 @@ impl<'c, 'p> Gen<'c, 'p> {
         let Some((&n, rest)) = extents.split_first() else {
             return body(self, idx);
         };
+        let (start, n) = match self.outer_range.take() {
+            Some((lo, hi)) => (lo, hi),
+            None => (self.i64c(0), n),
+        };
         let pre = self.b.get_insert_block().ok_or("no block")?;
         let (head, bodyb, exit) = (
             self.block("loop")?,
@@ -200,7 +209,7 @@ impl<'c, 'p> Gen<'c, 'p> {
         self.b.position_at_end(head);
         let i64t = self.ctx.i64_type();
         let phi = self.b.build_phi(i64t, "i").s()?;
-        phi.add_incoming(&[(&self.i64c(0), pre)]);
+        phi.add_incoming(&[(&start, pre)]);
         let i = phi.as_basic_value().into_int_value();
         let cond = self.b.build_int_compare(IntPredicate::SLT, i, n, "").s()?;
         self.b.build_conditional_branch(cond, bodyb, exit).s()?;
@@ -277,6 +286,9 @@ impl<'c, 'p> Gen<'c, 'p> {
     pub fn kernel_fn(&mut self, k: usize, kern: &Kernel) -> R<(FunctionValue<'c>, Vec<BufId>)> {
         let mut bufs: Vec<BufId> = kern.output().into_iter().collect();
         bufs.extend(kern.inputs());
+        if let Some(split) = parallel_split(self.prog, kern) {
+            return self.parallel_kernel_fn(k, kern, bufs, split);
+        }
         let ptr = self.ptr_t();
         let args: Vec<BasicMetadataTypeEnum> =
             std::iter::repeat_n(ptr.into(), bufs.len() + 1).collect();
@@ -305,7 +317,7 @@ impl<'c, 'p> Gen<'c, 'p> {
                     .into_pointer_value(),
             );
         }
-        self.kernel(kern)?;
+        self.kernel_body(kern)?;
         self.b
             .build_return(Some(&self.ctx.i32_type().const_zero()))
             .s()?;
@@ -328,7 +340,7 @@ impl<'c, 'p> Gen<'c, 'p> {
         Ok(())
     }
 
-    fn kernel(&mut self, kern: &Kernel) -> R<()> {
+    pub(crate) fn kernel_body(&mut self, kern: &Kernel) -> R<()> {
         match kern {
             Kernel::Map { out, expr } => {
                 let shape = self.prog.buffers[*out].shape.clone();
@@ -365,6 +377,28 @@ impl<'c, 'p> Gen<'c, 'p> {
                 let d = self.prog.buffers[*out].dtype;
                 let (nb, m, k, n) = (self.numel(batch)?, self.dim(m), self.dim(k), self.dim(n));
                 if d.is_float() {
+                    // Small products (W4's 1x64 @ 64x64) loop inline: a call
+                    // into the runtime's GEMM costs more than the arithmetic.
+                    let work = self.mul(self.mul(self.mul(nb, m)?, k)?, n)?;
+                    let small = self
+                        .b
+                        .build_int_compare(
+                            IntPredicate::ULE,
+                            work,
+                            self.i64c(super::small::SMALL_GEMM_WORK),
+                            "",
+                        )
+                        .s()?;
+                    let (inl, big, done) = (
+                        self.block("gemm_inline")?,
+                        self.block("gemm_call")?,
+                        self.block("gemm_done")?,
+                    );
+                    self.b.build_conditional_branch(small, inl, big).s()?;
+                    self.b.position_at_end(inl);
+                    self.small_gemm(*out, *a, *b, d, [nb, m, k, n])?;
+                    self.b.build_unconditional_branch(done).s()?;
+                    self.b.position_at_end(big);
                     let name = if d == DType::F64 {
                         "weft_rt_gemm_f64"
                     } else {
@@ -387,6 +421,8 @@ impl<'c, 'p> Gen<'c, 'p> {
                             p(out)?,
                         ],
                     )?;
+                    self.b.build_unconditional_branch(done).s()?;
+                    self.b.position_at_end(done);
                     return Ok(());
                 }
                 let (out, a, bb) = (*out, *a, *b);

@@ -12,6 +12,13 @@
 //! - Float arithmetic carries `contract` (FMA); float sums in reductions also
 //!   carry `reassoc`, so LLVM may vectorise them into partial sums: results
 //!   can differ from the interpreters' sequential order in the last bits.
+//! - Parallel kernels ([`par`]): a `Map`, or a `Reduce`/`ArgMax` that keeps
+//!   axis 0, is split along axis 0 across the runtime's threads through
+//!   `weft_rt_parallel_for` (declared `extern_weak`: without it the kernel
+//!   runs on the calling thread).
+//! - Float matrix products of at most [`small::SMALL_GEMM_WORK`]
+//!   multiply-adds loop inline ([`small`]); larger ones call
+//!   `weft_rt_gemm_*`.
 //! - Vector math ([`expr`]): `f32` exp/log/tanh/sigmoid are inline Cephes
 //!   polynomials, vectorised with the loop. Measured maximum error against
 //!   `f64` over sweeps of 2^20 points (test `vector_math_accuracy`, which
@@ -24,6 +31,8 @@
 mod desc;
 mod expr;
 mod gen;
+mod par;
+mod small;
 #[cfg(test)]
 mod tests;
 

@@ -76,6 +76,22 @@ extern "C" fn gemm_f64(
     }
 }
 
+type Task = extern "C" fn(*mut u8, i64, i64);
+
+/// `weft_rt_parallel_for` for the tests: always splits `0..n` into up to
+/// three parts run on their own threads, whatever the cost, so that every
+/// parallel kernel's partition is exercised.
+extern "C" fn parallel_for(n: i64, _unit_cost: i64, task: Task, ctx: *mut u8) {
+    let parts = n.clamp(1, 3);
+    let ctx = ctx as usize;
+    std::thread::scope(|s| {
+        for p in 0..parts {
+            let (lo, hi) = (n * p / parts, n * (p + 1) / parts);
+            s.spawn(move || task(ctx as *mut u8, lo, hi));
+        }
+    });
+}
+
 macro_rules! fill {
     ($name:ident, $t:ty, $f:path) => {
         extern "C" fn $name(seed: u64, a: f64, b: f64, out: *mut $t, n: i64) {
@@ -134,7 +150,8 @@ fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions) -> Result<(), Strin
     let ee = m
         .create_jit_execution_engine(OptimizationLevel::Aggressive)
         .map_err(|e| e.to_string())?;
-    let externs: [(&str, usize); 6] = [
+    let externs: [(&str, usize); 7] = [
+        ("weft_rt_parallel_for", parallel_for as *const () as usize),
         ("weft_rt_gemm_f32", gemm_f32 as *const () as usize),
         ("weft_rt_gemm_f64", gemm_f64 as *const () as usize),
         (

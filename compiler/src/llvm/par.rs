@@ -1,0 +1,197 @@
+//! Parallel kernels: a `Map`, a `Reduce` that keeps axis 0, or an `ArgMax`
+//! along another axis is split along axis 0 of its index space across the
+//! runtime's threads.
+//!
+//! Such a kernel `k` becomes three functions:
+//! - `weft_k{k}_range(dims, bufs.., lo, hi)`: the kernel over indices
+//!   `lo..hi` of axis 0 (buffers `noalias`: threads write disjoint parts of
+//!   the output and only read the inputs);
+//! - `weft_k{k}_task(ctx, lo, hi)`: unpacks `ctx` (the dims pointer, then the
+//!   buffer pointers) and calls the range function;
+//! - `weft_k{k}(dims, bufs..)`: packs `ctx` on its stack and calls
+//!   `weft_rt_parallel_for(n, unit_cost, task, ctx)` (docs/abi.md), which runs
+//!   `task` over a partition of `0..n` and returns when all parts are done.
+//!   `weft_rt_parallel_for` is declared `extern_weak`: an executable whose
+//!   runtime does not define it runs `task(ctx, 0, n)` on the calling thread.
+//!
+//! `unit_cost` is the kernel's rough cost per index of axis 0 (elements of
+//! the rest of the space times one plus the expression's [`Expr::cost`]), so
+//! that the runtime can keep small kernels on one thread.
+
+use inkwell::attributes::AttributeLoc;
+use inkwell::module::Linkage;
+use inkwell::types::BasicMetadataTypeEnum;
+use inkwell::values::{BasicMetadataValueEnum, FunctionValue};
+
+use super::gen::{Gen, OrStr, R};
+use crate::ir::types::Dim;
+use crate::kernel::{BufId, Expr, Kernel, Program};
+
+/// The runtime's parallel loop (docs/abi.md).
+pub const PARALLEL_FOR: &str = "weft_rt_parallel_for";
+
+/// How a kernel splits: along axis 0 of `space`, each index costing
+/// `cost` per element of `space[1..]`.
+pub(crate) struct Split {
+    pub space: Vec<Dim>,
+    pub cost: u32,
+}
+
+/// Whether (and how) `kern` runs in parallel.
+pub(crate) fn parallel_split(prog: &Program, kern: &Kernel) -> Option<Split> {
+    let split = |space: &[Dim], expr: &Expr| Split {
+        space: space.to_vec(),
+        cost: 1 + expr.cost(),
+    };
+    match kern {
+        Kernel::Map { out, expr } => {
+            let shape = &prog.buffers[*out].shape;
+            (!shape.is_empty()).then(|| split(shape, expr))
+        }
+        Kernel::Reduce {
+            shape, axes, expr, ..
+        } => (!shape.is_empty() && !axes.contains(&0)).then(|| split(shape, expr)),
+        Kernel::ArgMax {
+            shape, axis, expr, ..
+        } => (!shape.is_empty() && *axis != 0).then(|| split(shape, expr)),
+        _ => None,
+    }
+}
+
+impl<'c> Gen<'c, '_> {
+    fn parallel_for_fn(&self) -> FunctionValue<'c> {
+        if let Some(f) = self.module.get_function(PARALLEL_FOR) {
+            return f;
+        }
+        let (i64t, ptr) = (self.ctx.i64_type(), self.ptr_t());
+        let t = self
+            .ctx
+            .void_type()
+            .fn_type(&[i64t.into(), i64t.into(), ptr.into(), ptr.into()], false);
+        self.module
+            .add_function(PARALLEL_FOR, t, Some(Linkage::ExternalWeak))
+    }
+
+    /// Kernel `k` split along axis 0 (see the module header).
+    pub(crate) fn parallel_kernel_fn(
+        &mut self,
+        k: usize,
+        kern: &Kernel,
+        bufs: Vec<BufId>,
+        split: Split,
+    ) -> R<(FunctionValue<'c>, Vec<BufId>)> {
+        let (ptr, i64t, void) = (self.ptr_t(), self.ctx.i64_type(), self.ctx.void_type());
+        let nb = bufs.len();
+        // The range function.
+        let mut args: Vec<BasicMetadataTypeEnum> =
+            std::iter::repeat_n(ptr.into(), nb + 1).collect();
+        args.push(i64t.into());
+        args.push(i64t.into());
+        let rf = self.module.add_function(
+            &format!("weft_k{k}_range"),
+            void.fn_type(&args, false),
+            Some(Linkage::Internal),
+        );
+        self.add_fn_attrs(rf);
+        for i in 0..=nb {
+            rf.add_attribute(AttributeLoc::Param(i as u32), self.enum_attr("noalias", 0));
+            rf.add_attribute(
+                AttributeLoc::Param(i as u32),
+                self.enum_attr("nocapture", 0),
+            );
+        }
+        self.func = Some(rf);
+        self.b
+            .position_at_end(self.ctx.append_basic_block(rf, "entry"));
+        let param = |f: FunctionValue<'c>, i: usize| f.get_nth_param(i as u32).ok_or("param");
+        self.load_dims(param(rf, 0)?.into_pointer_value())?;
+        self.bufs = vec![None; self.prog.buffers.len()];
+        for (i, &b) in bufs.iter().enumerate() {
+            self.bufs[b] = Some(param(rf, i + 1)?.into_pointer_value());
+        }
+        self.outer_range = Some((
+            param(rf, nb + 1)?.into_int_value(),
+            param(rf, nb + 2)?.into_int_value(),
+        ));
+        let r = self.kernel_body(kern);
+        self.outer_range = None;
+        r?;
+        self.b.build_return(None).s()?;
+
+        // The task: unpack the context.
+        let tf = self.module.add_function(
+            &format!("weft_k{k}_task"),
+            void.fn_type(&[ptr.into(), i64t.into(), i64t.into()], false),
+            Some(Linkage::Internal),
+        );
+        self.add_fn_attrs(tf);
+        self.func = Some(tf);
+        self.b
+            .position_at_end(self.ctx.append_basic_block(tf, "entry"));
+        let ctxp = param(tf, 0)?.into_pointer_value();
+        let mut cargs: Vec<BasicMetadataValueEnum> = Vec::new();
+        for i in 0..=nb {
+            // SAFETY: the context holds nb + 1 pointers.
+            let q = unsafe {
+                self.b
+                    .build_in_bounds_gep(ptr, ctxp, &[self.i64c(i as u64)], "")
+            }
+            .s()?;
+            cargs.push(self.b.build_load(ptr, q, "").s()?.into());
+        }
+        cargs.push(param(tf, 1)?.into());
+        cargs.push(param(tf, 2)?.into());
+        self.call(rf, &cargs)?;
+        self.b.build_return(None).s()?;
+
+        // The kernel: pack the context, run the tasks.
+        let kargs: Vec<BasicMetadataTypeEnum> = std::iter::repeat_n(ptr.into(), nb + 1).collect();
+        let kf = self.module.add_function(
+            &format!("weft_k{k}"),
+            self.ctx.i32_type().fn_type(&kargs, false),
+            Some(Linkage::Internal),
+        );
+        self.add_fn_attrs(kf);
+        self.func = Some(kf);
+        self.b
+            .position_at_end(self.ctx.append_basic_block(kf, "entry"));
+        self.load_dims(param(kf, 0)?.into_pointer_value())?;
+        let n0 = self.dim(&split.space[0]);
+        let unit = self.mul(
+            self.numel(&split.space[1..])?,
+            self.i64c(u64::from(split.cost)),
+        )?;
+        let arr = self
+            .b
+            .build_array_alloca(ptr, self.i64c(nb as u64 + 1), "ctx")
+            .s()?;
+        for i in 0..=nb {
+            // SAFETY: the context array has nb + 1 entries.
+            let q = unsafe {
+                self.b
+                    .build_in_bounds_gep(ptr, arr, &[self.i64c(i as u64)], "")
+            }
+            .s()?;
+            self.b.build_store(q, param(kf, i)?).s()?;
+        }
+        let pf = self.parallel_for_fn();
+        let have = self
+            .b
+            .build_is_not_null(pf.as_global_value().as_pointer_value(), "")
+            .s()?;
+        let (par, seq, done) = (self.block("par")?, self.block("seq")?, self.block("done")?);
+        self.b.build_conditional_branch(have, par, seq).s()?;
+        self.b.position_at_end(par);
+        let task = tf.as_global_value().as_pointer_value();
+        self.call(pf, &[n0.into(), unit.into(), task.into(), arr.into()])?;
+        self.b.build_unconditional_branch(done).s()?;
+        self.b.position_at_end(seq);
+        self.call(tf, &[arr.into(), self.i64c(0).into(), n0.into()])?;
+        self.b.build_unconditional_branch(done).s()?;
+        self.b.position_at_end(done);
+        self.b
+            .build_return(Some(&self.ctx.i32_type().const_zero()))
+            .s()?;
+        Ok((kf, bufs))
+    }
+}

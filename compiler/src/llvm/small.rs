@@ -1,0 +1,57 @@
+//! Small float matrix products as inline loops.
+//!
+//! `out[b, i, :] = sum_p a[b, i, p] * b[b, p, :]`, the row of `out`
+//! accumulated in place (zeroed first), the innermost loop running along
+//! `n` over contiguous memory so that it vectorises; `fmul`/`fadd` carry
+//! `contract` (FMA). Used when `batch * m * k * n` is at most
+//! [`SMALL_GEMM_WORK`], where a call into the runtime's GEMM (packing,
+//! dispatch) costs more than the arithmetic.
+
+use inkwell::values::{FastMathFlags, IntValue};
+
+use super::gen::{Gen, OrStr, R};
+use crate::ir::types::DType;
+use crate::kernel::{elem_bytes, BufId};
+
+/// The largest `batch * m * k * n` computed inline.
+pub const SMALL_GEMM_WORK: u64 = 1 << 15;
+
+impl<'c> Gen<'c, '_> {
+    pub(crate) fn small_gemm(
+        &mut self,
+        out: BufId,
+        a: BufId,
+        b: BufId,
+        d: DType,
+        [nb, m, k, n]: [IntValue<'c>; 4],
+    ) -> R<()> {
+        let es = self.i64c(elem_bytes(d));
+        self.loops(&[nb, m], &mut |g, ix| {
+            let (bi, i) = (ix[0], ix[1]);
+            let row = g.mul(g.add(g.mul(bi, m)?, i)?, n)?;
+            let dst = g.elem_ptr(out, row)?;
+            g.b.build_memset(dst, 1, g.ctx.i8_type().const_zero(), g.mul(n, es)?)
+                .s()?;
+            g.loops(&[k], &mut |g, px| {
+                let p = px[0];
+                let ai = g.add(g.mul(g.add(g.mul(bi, m)?, i)?, k)?, p)?;
+                let x = g.load_elem(a, ai)?.into_float_value();
+                let brow = g.mul(g.add(g.mul(bi, k)?, p)?, n)?;
+                g.loops(&[n], &mut |g, jx| {
+                    let j = jx[0];
+                    let y = g.load_elem(b, g.add(brow, j)?)?.into_float_value();
+                    let o = g.add(row, j)?;
+                    let c = g.load_elem(out, o)?.into_float_value();
+                    let prod = g.b.build_float_mul(x, y, "").s()?;
+                    let sum = g.b.build_float_add(c, prod, "").s()?;
+                    for v in [prod, sum] {
+                        if let Some(inst) = v.as_instruction() {
+                            let _ = inst.set_fast_math_flags(FastMathFlags::AllowContract);
+                        }
+                    }
+                    g.store_elem(out, o, sum.into())
+                })
+            })
+        })
+    }
+}
