@@ -2,6 +2,7 @@
 pub mod front;
 pub mod interp;
 pub mod ir;
+pub mod jit;
 pub mod kernel;
 pub mod llvm;
 pub mod passes;

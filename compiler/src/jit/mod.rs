@@ -1,0 +1,179 @@
+//! Tier 1 of `weft run`: a Cranelift JIT for the kernel IR.
+//!
+//! [`compile_kernel`] turns one [`Kernel`] of a [`Program`] into native code
+//! in-process (its own `JITModule`): `Map` (a scalar loop nest, with an
+//! `f32x4` innermost loop when every load is `f32` and contiguous or
+//! broadcast along it), `Reduce` (scalar; `f32` sums accumulate in `f64`),
+//! `MatMul` (loops; `f32x4` over the output row) and `Random` (the runtime's
+//! generator). Every other kind is an `Err`, and the caller keeps it in the
+//! interpreter. Compiled code follows the kernel-IR interpreter's numeric
+//! rules operation by operation, in the same order; transcendental functions
+//! and integer floor division and powers call host functions built on the
+//! interpreter's own scalar code (see [`host`]), so compiled kernels give
+//! bit-identical results to the interpreter.
+//!
+//! [`Tiered`] runs a program step by step, each kernel in the interpreter
+//! until it becomes hot, then compiled on a background thread and swapped in
+//! (see [`tiered`]).
+
+mod codegen;
+mod host;
+pub mod tiered;
+
+#[cfg(test)]
+mod tests;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use cranelift_codegen::ir::types::{I32, I64};
+use cranelift_codegen::ir::{AbiParam, UserFuncName};
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{Linkage, Module};
+
+use crate::kernel::{Kernel, Program};
+
+pub use tiered::{JitMode, KernelStats, Tier, Tiered};
+
+type KernelFn = unsafe extern "C" fn(*const u64, *const *mut u8) -> i32;
+
+/// The module that owns a compiled kernel's code.
+struct Code(Option<JITModule>);
+
+// SAFETY: after `finalize_definitions` the module is never used again except
+// to free its memory when dropped; the code it owns is immutable and may be
+// called from any thread.
+unsafe impl Send for Code {}
+unsafe impl Sync for Code {}
+
+impl Drop for Code {
+    fn drop(&mut self) {
+        if let Some(m) = self.0.take() {
+            // SAFETY: the only pointer into this module's code is in the
+            // `CompiledKernel` that owns this `Code`, which is being dropped.
+            unsafe { m.free_memory() }
+        }
+    }
+}
+
+/// A kernel compiled to native code.
+#[derive(Clone)]
+pub struct CompiledKernel {
+    func: KernelFn,
+    _code: Arc<Code>,
+    /// Wall time of code generation and compilation.
+    pub compile_time: Duration,
+    /// Whether the innermost loop runs in `f32x4`.
+    pub vectorized: bool,
+}
+
+impl CompiledKernel {
+    /// Runs the kernel. `dims` are the sizes in `Program::dims` order;
+    /// `bufs[b]` is the address of buffer `b` of the program, as resolved for
+    /// the step (see `kernel::interp::StepState::buffer_ptrs`).
+    ///
+    /// # Safety
+    /// Every buffer the kernel reads or writes must be valid for its size at
+    /// these dims, and the output must not overlap the inputs.
+    pub unsafe fn call(&self, dims: &[u64], bufs: &[*mut u8]) -> Result<(), u32> {
+        match (self.func)(dims.as_ptr(), bufs.as_ptr()) {
+            0 => Ok(()),
+            e => Err(e as u32),
+        }
+    }
+}
+
+/// Whether [`compile_kernel`] handles this kind of kernel at all.
+pub fn supports(k: &Kernel) -> bool {
+    matches!(
+        k,
+        Kernel::Map { .. } | Kernel::Reduce { .. } | Kernel::MatMul { .. } | Kernel::Random { .. }
+    )
+}
+
+fn isa() -> Result<OwnedTargetIsa, String> {
+    static ISA: OnceLock<Result<OwnedTargetIsa, String>> = OnceLock::new();
+    ISA.get_or_init(|| {
+        let mut fb = settings::builder();
+        let set = |fb: &mut settings::Builder, k: &str, v: &str| {
+            fb.set(k, v).map_err(|e| format!("cranelift flag {k}: {e}"))
+        };
+        set(&mut fb, "use_colocated_libcalls", "false")?;
+        set(&mut fb, "is_pic", "false")?;
+        set(&mut fb, "opt_level", "speed")?;
+        let ib = cranelift_native::builder().map_err(|e| format!("host ISA: {e}"))?;
+        ib.finish(settings::Flags::new(fb))
+            .map_err(|e| format!("host ISA: {e}"))
+    })
+    .clone()
+}
+
+/// Compiles kernel `k` of `prog` (which it must belong to). Never panics:
+/// a Cranelift failure, even a panic inside it, is an `Err`.
+pub fn compile_kernel(prog: &Program, k: &Kernel) -> Result<CompiledKernel, String> {
+    if !supports(k) {
+        return Err("this kernel kind runs in the interpreter".into());
+    }
+    let t0 = Instant::now();
+    let r = catch_unwind(AssertUnwindSafe(|| compile_inner(prog, k)));
+    let mut ck = match r {
+        Ok(r) => r?,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            return Err(format!("cranelift panicked: {msg}"));
+        }
+    };
+    ck.compile_time = t0.elapsed();
+    Ok(ck)
+}
+
+fn compile_inner(prog: &Program, k: &Kernel) -> Result<CompiledKernel, String> {
+    let mut jb = JITBuilder::with_isa(isa()?, cranelift_module::default_libcall_names());
+    for h in host::all() {
+        jb.symbol(h.name, h.addr);
+    }
+    let mut module = JITModule::new(jb);
+    let mut ctx = module.make_context();
+    let ptr = I64;
+    ctx.func.signature.params.push(AbiParam::new(ptr));
+    ctx.func.signature.params.push(AbiParam::new(ptr));
+    ctx.func.signature.returns.push(AbiParam::new(I32));
+    let sig = ctx.func.signature.clone();
+    let id = module
+        .declare_function("weft_kernel", Linkage::Local, &sig)
+        .map_err(|e| e.to_string())?;
+    ctx.func.name = UserFuncName::user(0, id.as_u32());
+    let mut fctx = FunctionBuilderContext::new();
+    let vectorized;
+    {
+        let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        let mut g = codegen::Gen::new(prog, b, &mut module, k);
+        g.kernel(k)?;
+        vectorized = g.vectorized;
+        g.finish();
+    }
+    module
+        .define_function(id, &mut ctx)
+        .map_err(|e| format!("cranelift: {e:?}"))?;
+    module.clear_context(&mut ctx);
+    module
+        .finalize_definitions()
+        .map_err(|e| format!("cranelift: {e}"))?;
+    let addr = module.get_finalized_function(id);
+    // SAFETY: the function was defined with exactly this signature.
+    let func: KernelFn = unsafe { std::mem::transmute::<*const u8, KernelFn>(addr) };
+    Ok(CompiledKernel {
+        func,
+        _code: Arc::new(Code(Some(module))),
+        compile_time: Duration::ZERO,
+        vectorized,
+    })
+}

@@ -1,0 +1,238 @@
+//! Differential tests: every kernel of every run case and every
+//! `tests/check/ok` program (random data), once interpreted and once
+//! compiled, on the same memory; and whole runs through [`Tiered`] with
+//! `--jit always` against `--jit never`.
+//!
+//! Tolerance: none. Compiled kernels perform the interpreter's operations in
+//! its order (transcendentals through the same host code), so every output
+//! must be bit-identical (NaNs compare equal to NaNs).
+
+use super::{compile_kernel, supports, JitMode, Tier, Tiered};
+use crate::ir::types::DType;
+use crate::kernel::interp::{buffer_bytes, step, StepState};
+use crate::kernel::tests::{check_ok_cases, run_cases, tensor_bytes, Case};
+use crate::kernel::{elem_bytes, schedule, Kernel, Program};
+
+fn same_bits(a: &[u8], b: &[u8], d: DType) -> Result<(), String> {
+    if a.len() != b.len() {
+        return Err(format!("{} bytes against {}", a.len(), b.len()));
+    }
+    let es = elem_bytes(d) as usize;
+    for (i, (x, y)) in a.chunks(es).zip(b.chunks(es)).enumerate() {
+        if x == y {
+            continue;
+        }
+        let nan = |c: &[u8]| match d {
+            DType::F32 => f32::from_le_bytes(c.try_into().unwrap_or([0; 4])).is_nan(),
+            DType::F64 => f64::from_le_bytes(c.try_into().unwrap_or([0; 8])).is_nan(),
+            _ => false,
+        };
+        if !(nan(x) && nan(y)) {
+            return Err(format!("element {i}: jit {x:?} against interp {y:?}"));
+        }
+    }
+    Ok(())
+}
+
+struct Counts {
+    compiled: usize,
+    vectorized: usize,
+    failed: Vec<String>,
+}
+
+/// Runs the first step kernel by kernel: each compiled kernel first writes
+/// its output, which is read, then the interpreter overwrites it.
+fn compare_kernels(c: &Case, prog: &Program, counts: &mut Counts) -> Result<(), String> {
+    let dims = c.dims();
+    let inputs: Vec<Vec<u8>> = c.inputs.iter().map(tensor_bytes).collect();
+    let params: Vec<Vec<u8>> = c.params.iter().map(tensor_bytes).collect();
+    let mut st = StepState::new(prog, &dims, &inputs, &params);
+    for (k, kern) in prog.kernels.iter().enumerate() {
+        let ck = if supports(kern) {
+            match compile_kernel(prog, kern) {
+                Ok(ck) => {
+                    counts.compiled += 1;
+                    counts.vectorized += ck.vectorized as usize;
+                    Some(ck)
+                }
+                Err(e) => {
+                    counts.failed.push(format!("{} kernel {k}: {e}", c.name));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let out = kern.output();
+        let mut got = None;
+        if let (Some(ck), Some(o)) = (&ck, out) {
+            let ptrs = st.buffer_ptrs();
+            // SAFETY: the state's buffers, sized for these dims.
+            let r = unsafe { ck.call(&dims, &ptrs) };
+            if r.is_err() {
+                return Err(format!("kernel {k}: compiled code failed"));
+            }
+            let n = buffer_bytes(prog, &dims, o);
+            // SAFETY: buffer `o` holds `n` bytes.
+            got = Some(unsafe { std::slice::from_raw_parts(ptrs[o], n) }.to_vec());
+        }
+        if st.run_kernel(k).is_err() {
+            return Ok(()); // a failing step (bad data): nothing more to compare
+        }
+        if let (Some(got), Some(o)) = (got, out) {
+            let ptrs = st.buffer_ptrs();
+            let n = buffer_bytes(prog, &dims, o);
+            // SAFETY: as above.
+            let want = unsafe { std::slice::from_raw_parts(ptrs[o], n) };
+            same_bits(&got, want, prog.buffers[o].dtype).map_err(|e| {
+                format!(
+                    "kernel {k} ({}): {e}",
+                    crate::kernel::print::program(prog)
+                        .lines()
+                        .find(|l| l.trim_start().starts_with(&format!("k{k}")))
+                        .unwrap_or("")
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Every step of the case through `Tiered` in `mode` against the interpreter.
+fn compare_tiered(c: &Case, prog: &Program, mode: JitMode) -> Result<(), String> {
+    let dims = c.dims();
+    let inputs: Vec<Vec<u8>> = c.inputs.iter().map(tensor_bytes).collect();
+    let mut p1: Vec<Vec<u8>> = c.params.iter().map(tensor_bytes).collect();
+    let mut p2 = p1.clone();
+    let mut t = Tiered::new(prog, mode);
+    t.hot_calls = 1;
+    for s in 0..c.steps.max(3) {
+        let want = step(prog, &dims, &inputs, &p1);
+        let got = t.step(&dims, &inputs, &p2);
+        if mode == JitMode::Auto {
+            t.wait_compiled();
+        }
+        let (want, got) = match (want, got) {
+            (Ok(w), Ok(g)) => (w, g),
+            (Err(a), Err(b)) if a == b => return Ok(()),
+            (w, g) => return Err(format!("step {s}: {:?} against {:?}", w.err(), g.err())),
+        };
+        for (i, (name, ty, src)) in prog.outputs.iter().enumerate() {
+            if let crate::kernel::OutputSrc::Step(k) = src {
+                same_bits(&got.outputs[*k], &want.outputs[*k], ty.dtype)
+                    .map_err(|e| format!("step {s}: output {i} {name}: {e}"))?;
+            }
+        }
+        for (i, &p) in prog.updates.iter().enumerate() {
+            same_bits(&got.updates[i], &want.updates[i], prog.params[p].ty.dtype)
+                .map_err(|e| format!("step {s}: update {i}: {e}"))?;
+            p1[p] = want.updates[i].clone();
+            p2[p] = got.updates[i].clone();
+        }
+    }
+    if mode != JitMode::Never {
+        for (k, st) in t.stats().iter().enumerate() {
+            let want_jit = supports(&prog.kernels[k]);
+            if want_jit && st.tier != Tier::Jit {
+                return Err(format!("kernel {k} is {:?}", st.tier));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn programs(cases: &[Case]) -> Vec<(&Case, Program)> {
+    cases
+        .iter()
+        .filter_map(|c| schedule(&c.g).ok().map(|p| (c, p)))
+        .collect()
+}
+
+fn check_all(cases: Vec<Case>, min_vectorized: usize) {
+    let progs = programs(&cases);
+    assert!(!progs.is_empty());
+    let mut counts = Counts {
+        compiled: 0,
+        vectorized: 0,
+        failed: Vec::new(),
+    };
+    let mut fails = Vec::new();
+    for (c, p) in &progs {
+        if let Err(e) = compare_kernels(c, p, &mut counts) {
+            fails.push(format!("{}: {e}", c.name));
+        }
+    }
+    assert!(
+        fails.is_empty() && counts.failed.is_empty(),
+        "{} disagreements, {} compile failures:\n{}\n{}",
+        fails.len(),
+        counts.failed.len(),
+        fails.join("\n"),
+        counts.failed.join("\n")
+    );
+    assert!(counts.compiled > 0);
+    eprintln!(
+        "{} programs: {} kernels compiled, {} vectorised",
+        progs.len(),
+        counts.compiled,
+        counts.vectorized
+    );
+    assert!(
+        counts.vectorized >= min_vectorized,
+        "only {} of {} kernels vectorised",
+        counts.vectorized,
+        counts.compiled
+    );
+}
+
+#[test]
+fn compiled_kernels_match_interpreter_on_run_cases() {
+    check_all(run_cases(3), 5);
+}
+
+#[test]
+fn compiled_kernels_match_interpreter_on_check_ok_programs() {
+    for seed in [1, 2] {
+        check_all(check_ok_cases(seed), 1);
+    }
+}
+
+#[test]
+fn tiered_runs_match_interpreter_in_every_mode() {
+    let cases = run_cases(3);
+    let mut fails = Vec::new();
+    for (c, p) in programs(&cases) {
+        for mode in [JitMode::Always, JitMode::Never, JitMode::Auto] {
+            if let Err(e) = compare_tiered(c, &p, mode) {
+                fails.push(format!("{} ({mode:?}): {e}", c.name));
+            }
+        }
+    }
+    assert!(fails.is_empty(), "{}", fails.join("\n"));
+}
+
+#[test]
+fn unsupported_kinds_are_errors_not_panics() {
+    let cases = run_cases(1);
+    let mut seen = 0;
+    for (_, p) in programs(&cases) {
+        for k in &p.kernels {
+            if !supports(k) {
+                assert!(compile_kernel(&p, k).is_err());
+                seen += 1;
+            }
+            if matches!(k, Kernel::Check { .. }) {
+                assert!(compile_kernel(&p, k).is_err());
+            }
+        }
+    }
+    assert!(seen > 0);
+}
+
+#[test]
+fn jit_mode_parses() {
+    assert_eq!("auto".parse::<JitMode>(), Ok(JitMode::Auto));
+    assert_eq!("always".parse::<JitMode>(), Ok(JitMode::Always));
+    assert_eq!("never".parse::<JitMode>(), Ok(JitMode::Never));
+    assert!("sometimes".parse::<JitMode>().is_err());
+}

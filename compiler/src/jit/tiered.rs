@@ -1,0 +1,339 @@
+//! The tiered executor of `weft run`.
+//!
+//! Every kernel starts in the kernel-IR interpreter (tier 0). In
+//! [`JitMode::Auto`], a kernel that becomes hot — called [`Tiered::hot_calls`]
+//! times, or with [`Tiered::hot_time`] spent in it — is sent to a background
+//! thread that compiles it with Cranelift (its own `JITModule` per kernel)
+//! and sends the compiled kernel back; it is swapped in at its next call.
+//! [`JitMode::Always`] compiles every kernel it can before the first step,
+//! synchronously; [`JitMode::Never`] only interprets. A kernel that cannot be
+//! compiled stays in the interpreter with a warning. Compiled kernels compute
+//! exactly what the interpreter computes (see the module `jit`), so the tier
+//! never changes a result.
+
+use std::fmt::Write as _;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::{compile_kernel, supports, CompiledKernel};
+use crate::kernel::interp::{buffer_bytes, StepResult, StepState};
+use crate::kernel::{BufKind, Kernel, Program};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JitMode {
+    Auto,
+    Always,
+    Never,
+}
+
+impl std::str::FromStr for JitMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(JitMode::Auto),
+            "always" => Ok(JitMode::Always),
+            "never" => Ok(JitMode::Never),
+            _ => Err(format!(
+                "--jit must be `auto`, `always` or `never`, not `{s}`"
+            )),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tier {
+    /// In the interpreter, may be compiled when hot.
+    Interp,
+    /// Being compiled on the background thread.
+    Compiling,
+    /// Compiled code.
+    Jit,
+    /// Cranelift could not compile it: interpreter for good.
+    Failed,
+    /// A kind of kernel the JIT does not compile (gather, concat, ...).
+    InterpOnly,
+}
+
+impl Tier {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Interp => "interp",
+            Tier::Compiling => "compiling",
+            Tier::Jit => "jit",
+            Tier::Failed => "interp (jit failed)",
+            Tier::InterpOnly => "interp (not jitted)",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct KernelStats {
+    pub tier: Tier,
+    pub calls: u64,
+    /// Calls that ran compiled code.
+    pub jit_calls: u64,
+    /// Time spent in the kernel, both tiers.
+    pub time: Duration,
+    pub compile_time: Option<Duration>,
+    pub vectorized: bool,
+}
+
+type Done = (usize, Result<CompiledKernel, String>);
+
+struct Worker {
+    tx: Option<Sender<usize>>,
+    rx: Receiver<Done>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+pub struct Tiered<'p> {
+    prog: &'p Program,
+    mode: JitMode,
+    /// Calls after which a kernel is compiled (Auto).
+    pub hot_calls: u64,
+    /// Time in a kernel after which it is compiled (Auto).
+    pub hot_time: Duration,
+    compiled: Vec<Option<CompiledKernel>>,
+    stats: Vec<KernelStats>,
+    warnings: Vec<String>,
+    worker: Option<Worker>,
+}
+
+fn kind_name(k: &Kernel) -> &'static str {
+    match k {
+        Kernel::Map { .. } => "map",
+        Kernel::Reduce { .. } => "reduce",
+        Kernel::ArgMax { .. } => "argmax",
+        Kernel::MatMul { .. } => "matmul",
+        Kernel::Gather { .. } => "gather",
+        Kernel::ScatterAdd { .. } => "scatter_add",
+        Kernel::Concat { .. } => "concat",
+        Kernel::SliceGrad { .. } => "slice_grad",
+        Kernel::Random { .. } => "random",
+        Kernel::Check { .. } => "check",
+    }
+}
+
+impl<'p> Tiered<'p> {
+    /// In `Always` mode, compiles every kernel it can now.
+    pub fn new(prog: &'p Program, mode: JitMode) -> Self {
+        let n = prog.kernels.len();
+        let stats = prog
+            .kernels
+            .iter()
+            .map(|k| KernelStats {
+                tier: if supports(k) && mode != JitMode::Never {
+                    Tier::Interp
+                } else {
+                    Tier::InterpOnly
+                },
+                calls: 0,
+                jit_calls: 0,
+                time: Duration::ZERO,
+                compile_time: None,
+                vectorized: false,
+            })
+            .collect();
+        let mut t = Tiered {
+            prog,
+            mode,
+            hot_calls: 2,
+            hot_time: Duration::from_millis(2),
+            compiled: vec![None; n],
+            stats,
+            warnings: Vec::new(),
+            worker: None,
+        };
+        if mode == JitMode::Always {
+            for k in 0..n {
+                if t.stats[k].tier == Tier::Interp {
+                    let r = compile_kernel(prog, &prog.kernels[k]);
+                    t.install(k, r);
+                }
+            }
+        }
+        t
+    }
+
+    fn install(&mut self, k: usize, r: Result<CompiledKernel, String>) {
+        match r {
+            Ok(ck) => {
+                let s = &mut self.stats[k];
+                s.tier = Tier::Jit;
+                s.compile_time = Some(ck.compile_time);
+                s.vectorized = ck.vectorized;
+                self.compiled[k] = Some(ck);
+            }
+            Err(e) => {
+                self.stats[k].tier = Tier::Failed;
+                self.warnings.push(format!(
+                    "kernel {k} ({}) stays in the interpreter: the JIT cannot compile it: {e}",
+                    kind_name(&self.prog.kernels[k])
+                ));
+            }
+        }
+    }
+
+    fn worker(&mut self) -> &Worker {
+        self.worker.get_or_insert_with(|| {
+            let (tx, req) = channel::<usize>();
+            let (done, rx) = channel::<Done>();
+            let prog = Arc::new(self.prog.clone());
+            let handle = std::thread::Builder::new()
+                .name("weft-jit".into())
+                .spawn(move || {
+                    for k in req {
+                        let r = compile_kernel(&prog, &prog.kernels[k]);
+                        if done.send((k, r)).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .ok();
+            Worker {
+                tx: handle.as_ref().map(|_| tx),
+                rx,
+                handle,
+            }
+        })
+    }
+
+    /// Installs kernels the background thread has finished.
+    fn poll(&mut self) {
+        let Some(w) = &self.worker else { return };
+        let done: Vec<Done> = w.rx.try_iter().collect();
+        for (k, r) in done {
+            self.install(k, r);
+        }
+    }
+
+    /// Waits for every compilation in flight (tests and benchmarks).
+    pub fn wait_compiled(&mut self) {
+        while self.stats.iter().any(|s| s.tier == Tier::Compiling) {
+            let Some(w) = &self.worker else { return };
+            match w.rx.recv() {
+                Ok((k, r)) => self.install(k, r),
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Runs one step, like `kernel::interp::step`.
+    pub fn step(
+        &mut self,
+        dims: &[u64],
+        inputs: &[Vec<u8>],
+        params: &[Vec<u8>],
+    ) -> Result<StepResult, u32> {
+        let prog = self.prog;
+        // Compiled code trusts the buffer sizes: with data of the wrong size
+        // the interpreter runs (and reports) instead.
+        let sizes_ok = inputs.len() == prog.inputs.len()
+            && params.len() == prog.params.len()
+            && prog
+                .buffers
+                .iter()
+                .enumerate()
+                .all(|(b, buf)| match buf.kind {
+                    BufKind::Input(i) => inputs[i].len() >= buffer_bytes(prog, dims, b),
+                    BufKind::Param(i) => params[i].len() >= buffer_bytes(prog, dims, b),
+                    _ => true,
+                })
+            && dims.len() >= prog.dims.len();
+        let mut st = StepState::new(prog, dims, inputs, params);
+        for k in 0..prog.kernels.len() {
+            self.poll();
+            let t0 = Instant::now();
+            let jit = sizes_ok && self.compiled[k].is_some();
+            let r = match &self.compiled[k] {
+                Some(ck) if sizes_ok => {
+                    let ptrs = st.buffer_ptrs();
+                    // SAFETY: the pointers address the step's buffers, each
+                    // of its size at these dims (checked above for inputs
+                    // and params; the state allocates the others).
+                    unsafe { ck.call(dims, &ptrs) }
+                }
+                _ => st.run_kernel(k),
+            };
+            let s = &mut self.stats[k];
+            s.calls += 1;
+            s.jit_calls += jit as u64;
+            s.time += t0.elapsed();
+            r?;
+            if self.mode == JitMode::Auto
+                && s.tier == Tier::Interp
+                && (s.calls >= self.hot_calls || s.time >= self.hot_time)
+            {
+                s.tier = Tier::Compiling;
+                let sent = self
+                    .worker()
+                    .tx
+                    .as_ref()
+                    .is_some_and(|tx| tx.send(k).is_ok());
+                if !sent {
+                    let r = compile_kernel(prog, &prog.kernels[k]);
+                    self.install(k, r);
+                }
+            }
+        }
+        Ok(st.finish())
+    }
+
+    pub fn stats(&self) -> &[KernelStats] {
+        &self.stats
+    }
+
+    /// Warnings not yet taken (kernels the JIT could not compile).
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// The `--stats` table: per kernel its tier, calls and time.
+    pub fn stats_table(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{:>6}  {:<11}  {:<20}  {:>7}  {:>9}  {:>11}  {:>12}",
+            "kernel", "kind", "tier", "calls", "jit calls", "time ms", "compile ms"
+        );
+        let mut total = Duration::ZERO;
+        for (k, st) in self.stats.iter().enumerate() {
+            total += st.time;
+            let tier = if st.tier == Tier::Jit && st.vectorized {
+                "jit (f32x4)".to_string()
+            } else {
+                st.tier.name().to_string()
+            };
+            let _ = writeln!(
+                s,
+                "{:>6}  {:<11}  {:<20}  {:>7}  {:>9}  {:>11.3}  {:>12}",
+                k,
+                kind_name(&self.prog.kernels[k]),
+                tier,
+                st.calls,
+                st.jit_calls,
+                st.time.as_secs_f64() * 1e3,
+                st.compile_time
+                    .map(|t| format!("{:.3}", t.as_secs_f64() * 1e3))
+                    .unwrap_or_else(|| "-".into())
+            );
+        }
+        let _ = writeln!(
+            s,
+            "total time in kernels: {:.3} ms",
+            total.as_secs_f64() * 1e3
+        );
+        s
+    }
+}
