@@ -183,6 +183,18 @@ impl Expr {
         }
     }
 
+    /// The number of nodes of the expression tree.
+    pub fn nodes(&self) -> usize {
+        1 + match self {
+            Expr::Load { .. } | Expr::Const { .. } | Expr::Iota { .. } | Expr::Size { .. } => 0,
+            Expr::Unary { arg, .. } | Expr::Cast { arg, .. } | Expr::Remap { arg, .. } => {
+                arg.nodes()
+            }
+            Expr::Binary { lhs, rhs, .. } => lhs.nodes() + rhs.nodes(),
+            Expr::Select { cond, then, els } => cond.nodes() + then.nodes() + els.nodes(),
+        }
+    }
+
     /// A rough cost of evaluating one element (0 for a plain load).
     pub fn cost(&self) -> u32 {
         match self {

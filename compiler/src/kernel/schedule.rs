@@ -18,7 +18,8 @@
 //!   would cost more than a few operations, when a broadcast would repeat an
 //!   expensive expression, when a general reshape needs its operand packed,
 //!   and when a consumer needs a packed buffer (matmul, gather, scatter_add,
-//!   concat, slice_grad operands);
+//!   concat, slice_grad operands), and when its expression has more than
+//!   [`MAX_FUSED_NODES`] nodes (a long chain becomes several loops);
 //! - reductions and argmax take their operand's expression as their body:
 //!   they fuse with every elementwise producer (always legal here: the body
 //!   is pure); their result is a buffer;
@@ -33,6 +34,13 @@ use super::{AxisSrc, BufId, BufKind, Buffer, Check, Expr, Kernel, OutputSrc, Par
 use crate::ir::graph::{Graph, NodeId};
 use crate::ir::op::{Op, ReduceOp};
 use crate::ir::types::{DType, Dim, Monomial, Shape};
+
+/// An expression of more nodes is materialised: each node's expression is
+/// built from (cloned) operand expressions, so unbounded fusion of a chain
+/// of K elementwise ops would cost O(K²) time and memory to compile. At this
+/// size a loop does hundreds of operations per element loaded, so splitting
+/// it costs no measurable run time.
+pub const MAX_FUSED_NODES: usize = 1024;
 
 /// Lowers `g` to the kernel IR, with its memory plan.
 pub fn schedule(g: &Graph) -> Result<Program, String> {
@@ -158,6 +166,17 @@ impl Sched<'_> {
             .ok_or_else(|| format!("node %{} used before it is computed", id.index()))
     }
 
+    /// The expression of operand `id`, moved out when this is its only use
+    /// (a chain of single-use nodes is then built in linear time), else cloned.
+    fn operand(&mut self, id: NodeId) -> Result<Expr, String> {
+        if self.uses[id.index()] == 1 {
+            if let Some(e) = self.exprs[id.index()].take() {
+                return Ok(e);
+            }
+        }
+        self.expr(id)
+    }
+
     fn temp(&mut self, id: NodeId) -> BufId {
         let name = match &self.g.node(id).label {
             Some(l) => format!("{l}.{}", id.index()),
@@ -237,23 +256,23 @@ impl Sched<'_> {
             }),
             Op::Unary(u) => Some(Expr::Unary {
                 op: *u,
-                arg: Box::new(self.expr(arg(0))?),
+                arg: Box::new(self.operand(arg(0))?),
             }),
             Op::Binary(b) => Some(Expr::Binary {
                 op: *b,
-                lhs: Box::new(self.expr(arg(0))?),
-                rhs: Box::new(self.expr(arg(1))?),
+                lhs: Box::new(self.operand(arg(0))?),
+                rhs: Box::new(self.operand(arg(1))?),
             }),
             Op::Select => Some(Expr::Select {
-                cond: Box::new(self.expr(arg(0))?),
-                then: Box::new(self.expr(arg(1))?),
-                els: Box::new(self.expr(arg(2))?),
+                cond: Box::new(self.operand(arg(0))?),
+                then: Box::new(self.operand(arg(1))?),
+                els: Box::new(self.operand(arg(2))?),
             }),
             Op::Cast { to } => Some(Expr::Cast {
                 to: *to,
-                arg: Box::new(self.expr(arg(0))?),
+                arg: Box::new(self.operand(arg(0))?),
             }),
-            Op::StopGradient => Some(self.expr(arg(0))?),
+            Op::StopGradient => Some(self.operand(arg(0))?),
             Op::Broadcast { shape } => {
                 let from = shape_of(arg(0));
                 let mut e = self.expr(arg(0))?;
@@ -519,7 +538,7 @@ impl Sched<'_> {
             first_written = Some(out);
         } else if let Some(e) = fused {
             let many = self.uses[id.index()] > 1 && e.cost() * (self.uses[id.index()] - 1) > 4;
-            if !dests.is_empty() || many {
+            if !dests.is_empty() || many || e.nodes() > MAX_FUSED_NODES {
                 first_written = Some(self.materialise(id, e));
             } else {
                 self.exprs[id.index()] = Some(e);

@@ -298,6 +298,9 @@ impl<'c, 'p> Gen<'c, 'p> {
             Some(Linkage::Internal),
         );
         self.add_fn_attrs(f);
+        // Kept out of `weft_step`: inlining hundreds of kernels into one
+        // function makes LLVM's compile time grow much faster than linearly.
+        f.add_attribute(AttributeLoc::Function, self.enum_attr("noinline", 0));
         for i in 0..=bufs.len() {
             f.add_attribute(AttributeLoc::Param(i as u32), self.enum_attr("noalias", 0));
             f.add_attribute(

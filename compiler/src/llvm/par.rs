@@ -152,6 +152,7 @@ impl<'c> Gen<'c, '_> {
             Some(Linkage::Internal),
         );
         self.add_fn_attrs(kf);
+        kf.add_attribute(AttributeLoc::Function, self.enum_attr("noinline", 0));
         self.func = Some(kf);
         self.b
             .position_at_end(self.ctx.append_basic_block(kf, "entry"));
