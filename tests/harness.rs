@@ -220,19 +220,31 @@ fn meta_str(meta: &serde_json::Value, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Runs one case folder (the conformance format); Err describes the failure.
-fn run_case(dir: &Path, extra: &[&str]) -> Result<(), String> {
-    let meta: serde_json::Value = serde_json::from_str(
+/// How a case's program runs: `weft run PROG`, or an executable `weft build` made.
+#[derive(Clone, Copy)]
+enum Runner<'a> {
+    Weft,
+    Exe(&'a Path),
+}
+
+fn case_meta(dir: &Path) -> Result<serde_json::Value, String> {
+    serde_json::from_str(
         &std::fs::read_to_string(dir.join("meta.json")).map_err(|e| format!("meta.json: {e}"))?,
     )
-    .map_err(|e| format!("meta.json: {e}"))?;
-    let kind = meta["kind"].as_str().unwrap_or("run");
-    let prog = match meta["program"].as_str() {
+    .map_err(|e| format!("meta.json: {e}"))
+}
+
+fn case_program(dir: &Path, meta: &serde_json::Value) -> PathBuf {
+    match meta["program"].as_str() {
         Some(p) => root().join(p),
         None => dir.join("prog.weft"),
-    };
+    }
+}
+
+/// A fresh scratch folder for one case, distinct per `tag` (tests run in parallel).
+fn case_tmp(dir: &Path, tag: &str) -> Result<PathBuf, String> {
     let tmp = std::env::temp_dir().join(format!(
-        "weft-case-{}-{}",
+        "weft-case-{}-{tag}-{}",
         std::process::id(),
         dir.file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -240,6 +252,24 @@ fn run_case(dir: &Path, extra: &[&str]) -> Result<(), String> {
     ));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+    Ok(tmp)
+}
+
+/// Runs one case folder (the conformance format); Err describes the failure.
+fn run_case(dir: &Path, extra: &[&str]) -> Result<(), String> {
+    run_case_with(dir, Runner::Weft, "run", extra)
+}
+
+/// [`run_case`] with the program run by `runner`; compile-error cases are
+/// only checked through `weft check` (with [`Runner::Weft`]).
+fn run_case_with(dir: &Path, runner: Runner, tag: &str, extra: &[&str]) -> Result<(), String> {
+    let meta = case_meta(dir)?;
+    let kind = meta["kind"].as_str().unwrap_or("run");
+    let prog = case_program(dir, &meta);
+    if kind == "error" && matches!(runner, Runner::Exe(_)) {
+        return Ok(());
+    }
+    let tmp = case_tmp(dir, tag)?;
     if kind == "error" {
         let out = Command::new(weft())
             .args(["check", &prog.to_string_lossy(), "--message-format", "json"])
@@ -267,9 +297,56 @@ fn run_case(dir: &Path, extra: &[&str]) -> Result<(), String> {
             ))
         };
     }
-    let mut cmd = Command::new(weft());
-    cmd.arg("run").arg(&prog);
-    for k in meta_str(&meta, "inputs") {
+    let mut cmd = case_command(dir, &meta, &prog, &tmp, runner)?;
+    let outdir = tmp.join("out");
+    cmd.arg("--out").arg(&outdir);
+    cmd.args(extra);
+    let out = cmd.output().map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if stderr.contains("panicked") {
+        return Err(format!("panicked: {stderr}"));
+    }
+    if kind == "rterr" {
+        let want = meta["exit"].as_i64().unwrap_or(3) as i32;
+        return if out.status.code() == Some(want) && !stderr.trim().is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "exit {:?}, want {want}: {stderr}",
+                out.status.code()
+            ))
+        };
+    }
+    if !out.status.success() {
+        return Err(format!("exit {:?}: {stderr}", out.status.code()));
+    }
+    let errs = compare_outputs(dir, &meta, &outdir)?;
+    let _ = std::fs::remove_dir_all(&tmp);
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(errs.join("; "))
+    }
+}
+
+/// The command running a case's program with its inputs, params and steps
+/// (no `--out`).
+fn case_command(
+    dir: &Path,
+    meta: &serde_json::Value,
+    prog: &Path,
+    tmp: &Path,
+    runner: Runner,
+) -> Result<Command, String> {
+    let mut cmd = match runner {
+        Runner::Weft => {
+            let mut c = Command::new(weft());
+            c.arg("run").arg(prog);
+            c
+        }
+        Runner::Exe(exe) => Command::new(exe),
+    };
+    for k in meta_str(meta, "inputs") {
         cmd.arg("--input").arg(format!(
             "{k}={}",
             dir.join("in").join(format!("{k}.npy")).display()
@@ -304,7 +381,7 @@ fn run_case(dir: &Path, extra: &[&str]) -> Result<(), String> {
             cmd.arg("--input").arg(format!("{k}={v}"));
         }
     }
-    for k in meta_str(&meta, "params") {
+    for k in meta_str(meta, "params") {
         cmd.arg("--param").arg(format!(
             "{k}={}",
             dir.join("in").join(format!("param.{k}.npy")).display()
@@ -314,28 +391,16 @@ fn run_case(dir: &Path, extra: &[&str]) -> Result<(), String> {
     if steps != 1 {
         cmd.arg("--steps").arg(steps.to_string());
     }
-    let outdir = tmp.join("out");
-    cmd.arg("--out").arg(&outdir);
-    cmd.args(extra);
-    let out = cmd.output().map_err(|e| e.to_string())?;
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    if stderr.contains("panicked") {
-        return Err(format!("panicked: {stderr}"));
-    }
-    if kind == "rterr" {
-        let want = meta["exit"].as_i64().unwrap_or(3) as i32;
-        return if out.status.code() == Some(want) && !stderr.trim().is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "exit {:?}, want {want}: {stderr}",
-                out.status.code()
-            ))
-        };
-    }
-    if !out.status.success() {
-        return Err(format!("exit {:?}: {stderr}", out.status.code()));
-    }
+    Ok(cmd)
+}
+
+/// Each `want/NAME.npy` of a case against `outdir/NAME.npy`, within the
+/// case's tolerance; the differences found.
+fn compare_outputs(
+    dir: &Path,
+    meta: &serde_json::Value,
+    outdir: &Path,
+) -> Result<Vec<String>, String> {
     let rtol = meta["rtol"].as_f64().unwrap_or(1e-4);
     let atol = meta["atol"].as_f64().unwrap_or(1e-5);
     let mut errs = Vec::new();
@@ -384,12 +449,7 @@ fn run_case(dir: &Path, extra: &[&str]) -> Result<(), String> {
             ));
         }
     }
-    let _ = std::fs::remove_dir_all(&tmp);
-    if errs.is_empty() {
-        Ok(())
-    } else {
-        Err(errs.join("; "))
-    }
+    Ok(errs)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -635,8 +695,14 @@ fn eval_f64(
         weft_runtime::npy::write_npy_file(&p, arr).map_err(|e| e.to_string())?;
         args.push((name.clone(), weft_runtime::flags::InputArg::File(p)));
     }
-    let opts = weft_compiler::interp::RunOptions { steps: 1, log: vec![], log_every: 1, progress: false };
-    let outs = weft_compiler::interp::run(g, &args, &[], &opts, &mut |_, _, _| {}).map_err(|e| e.message)?;
+    let opts = weft_compiler::interp::RunOptions {
+        steps: 1,
+        log: vec![],
+        log_every: 1,
+        progress: false,
+    };
+    let outs = weft_compiler::interp::run(g, &args, &[], &opts, &mut |_, _, _| {})
+        .map_err(|e| e.message)?;
     Ok(outs.into_iter().map(|(n, t)| (n, t.to_f64_vec())).collect())
 }
 
@@ -652,7 +718,9 @@ fn grad_case(path: &Path) -> Result<usize, String> {
     let tmp = std::env::temp_dir().join(format!(
         "weft-grad-{}-{}",
         std::process::id(),
-        path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
     ));
     std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
     let mut rng = Rng(0xC0FFEE ^ text.len() as u64);
@@ -667,7 +735,11 @@ fn grad_case(path: &Path) -> Result<usize, String> {
         let shape: Vec<usize> = ty
             .shape
             .iter()
-            .map(|d| d.as_lit().map(|n| n as usize).ok_or("grad cases use literal shapes"))
+            .map(|d| {
+                d.as_lit()
+                    .map(|n| n as usize)
+                    .ok_or("grad cases use literal shapes")
+            })
             .collect::<Result<_, _>>()?;
         let n: usize = shape.iter().product();
         let data = match ty.dtype {
@@ -682,23 +754,41 @@ fn grad_case(path: &Path) -> Result<usize, String> {
                     })
                     .collect(),
             ),
-            ir::types::DType::I32 => Data::I32((0..n).map(|_| (rng.next() % ints_below as u64) as i32).collect()),
-            ir::types::DType::I64 => Data::I64((0..n).map(|_| (rng.next() % ints_below as u64) as i64).collect()),
-            other => return Err(format!("input {name}: grad cases use f64 and integer inputs, not {other}")),
+            ir::types::DType::I32 => Data::I32(
+                (0..n)
+                    .map(|_| (rng.next() % ints_below as u64) as i32)
+                    .collect(),
+            ),
+            ir::types::DType::I64 => Data::I64(
+                (0..n)
+                    .map(|_| (rng.next() % ints_below as u64) as i64)
+                    .collect(),
+            ),
+            other => {
+                return Err(format!(
+                    "input {name}: grad cases use f64 and integer inputs, not {other}"
+                ))
+            }
         };
         inputs.push((name.clone(), NpyArray { shape, data }));
     }
     let base = eval_f64(&g, &tmp, &inputs)?;
     let f_at = |inputs: &[(String, NpyArray)]| -> Result<f64, String> {
         let outs = eval_f64(&g, &tmp, inputs)?;
-        output_of(&outs, "f").and_then(|v| v.first().copied()).ok_or_else(|| "no scalar output `f`".to_string())
+        output_of(&outs, "f")
+            .and_then(|v| v.first().copied())
+            .ok_or_else(|| "no scalar output `f`".to_string())
     };
     let h = 1e-6;
     let mut checked = 0;
     for k in 0..inputs.len() {
         let name = inputs[k].0.clone();
-        let Some(analytic) = output_of(&base, &format!("d_{name}")).cloned() else { continue };
-        let Data::F64(x0) = inputs[k].1.data.clone() else { continue };
+        let Some(analytic) = output_of(&base, &format!("d_{name}")).cloned() else {
+            continue;
+        };
+        let Data::F64(x0) = inputs[k].1.data.clone() else {
+            continue;
+        };
         let mut fd = vec![0.0; x0.len()];
         for i in 0..x0.len() {
             let mut plus = inputs.clone();
@@ -712,7 +802,10 @@ fn grad_case(path: &Path) -> Result<usize, String> {
         for i in 0..x0.len() {
             let tol = 1e-6 + 1e-4 * fd[i].abs().max(analytic[i].abs());
             if (fd[i] - analytic[i]).abs() > tol {
-                return Err(format!("d_{name}[{i}]: analytic {} vs finite difference {}", analytic[i], fd[i]));
+                return Err(format!(
+                    "d_{name}[{i}]: analytic {} vs finite difference {}",
+                    analytic[i], fd[i]
+                ));
             }
         }
         // Random direction: <grad, v> against the directional difference.
@@ -728,7 +821,9 @@ fn grad_case(path: &Path) -> Result<usize, String> {
         let directional = (f_at(&plus)? - f_at(&minus)?) / (2.0 * h);
         let dot: f64 = analytic.iter().zip(&v).map(|(a, b)| a * b).sum();
         if (directional - dot).abs() > 1e-5 + 1e-4 * dot.abs() {
-            return Err(format!("d_{name}: <grad, v> = {dot} but the directional difference is {directional}"));
+            return Err(format!(
+                "d_{name}: <grad, v> = {dot} but the directional difference is {directional}"
+            ));
         }
         checked += 1;
     }
@@ -756,12 +851,22 @@ fn grad_checks() {
 /// `tests/cli/cases.txt`: each command's exit status, stdout and stderr, as snapshots.
 #[test]
 fn cli_snapshots() {
-    let text = std::fs::read_to_string(root().join("tests/cli/cases.txt")).expect("tests/cli/cases.txt");
+    let text =
+        std::fs::read_to_string(root().join("tests/cli/cases.txt")).expect("tests/cli/cases.txt");
     let mut total = 0;
-    for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
-        let Some((name, args)) = line.split_once('|') else { continue };
+    for line in text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
+        let Some((name, args)) = line.split_once('|') else {
+            continue;
+        };
         let (name, args) = (name.trim(), args.split_whitespace().collect::<Vec<_>>());
-        let out = Command::new(weft()).args(&args).current_dir(root()).output().expect("run weft");
+        let out = Command::new(weft())
+            .args(&args)
+            .current_dir(root())
+            .output()
+            .expect("run weft");
         let shown = format!(
             "$ weft {}\nexit: {:?}\n--- stdout\n{}--- stderr\n{}",
             args.join(" "),
@@ -775,4 +880,272 @@ fn cli_snapshots() {
         total += 1;
     }
     assert!(total > 0);
+}
+
+// ---- built executables (`weft build`) ----------------------------------------
+
+/// Whether a C compiler is there to link with; the build tests skip without one.
+fn have_cc() -> bool {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    Command::new(cc)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Programs built so far (shared by the tests of this process): program → executable.
+fn built(prog: &Path) -> Result<PathBuf, String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Cache = Mutex<HashMap<PathBuf, Result<PathBuf, String>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(r) = cache.get(prog) {
+        return r.clone();
+    }
+    let dir = std::env::temp_dir().join(format!("weft-built-{}", std::process::id()));
+    let r = (|| {
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let exe = dir.join(format!("prog{}", cache.len()));
+        let out = Command::new(weft())
+            .arg("build")
+            .arg(prog)
+            .arg("-o")
+            .arg(&exe)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(exe)
+        } else {
+            Err(format!(
+                "weft build {}: exit {:?}: {}",
+                prog.display(),
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    })();
+    cache.insert(prog.to_path_buf(), r.clone());
+    r
+}
+
+fn case_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.join("meta.json").exists())
+                .collect()
+        })
+        .unwrap_or_default();
+    cases.sort();
+    cases
+}
+
+/// The run cases and the conformance sample (where present).
+fn all_run_case_dirs() -> Vec<PathBuf> {
+    let mut v = case_dirs(&root().join("tests/run/cases"));
+    v.extend(case_dirs(&root().join("../shared/conformance/cases")));
+    v
+}
+
+/// Every run case and conformance case through `weft build` and the
+/// executable, compared with NumPy's outputs like [`run_case`] does.
+#[test]
+fn built_run_cases() {
+    if !have_cc() {
+        eprintln!("no C compiler (cc): the weft build tests are skipped");
+        return;
+    }
+    let cases = all_run_case_dirs();
+    let mut fails = Vec::new();
+    for c in &cases {
+        let r = case_meta(c).and_then(|meta| {
+            if meta["kind"].as_str() == Some("error") {
+                return Ok(());
+            }
+            let exe = built(&case_program(c, &meta))?;
+            run_case_with(c, Runner::Exe(&exe), "exe", &[])
+        });
+        if let Err(e) = r {
+            fails.push(format!("{}: {e}", c.display()));
+        }
+    }
+    report("built run cases", fails, cases.len());
+}
+
+/// Whether two printed outputs agree: the same text, or the same tokens
+/// with numbers within the case's tolerance (compiled float code may sum
+/// in another order, and NumPy's printing then pads differently).
+fn same_printed(a: &str, b: &str, rtol: f64, atol: f64) -> bool {
+    if a == b {
+        return true;
+    }
+    let toks = |s: &str| -> Vec<String> {
+        s.split(|c: char| c.is_whitespace() || c == '[' || c == ']')
+            .filter(|t| !t.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let (ta, tb) = (toks(a), toks(b));
+    ta.len() == tb.len()
+        && ta.iter().zip(&tb).all(|(x, y)| {
+            x == y
+                || match (x.parse::<f64>(), y.parse::<f64>()) {
+                    (Ok(u), Ok(v)) => (u - v).abs() <= atol + rtol * v.abs(),
+                    _ => false,
+                }
+        })
+}
+
+/// `weft run` and the built executable side by side: the same printed
+/// outputs for every run case (without `--out`), and the same exit status
+/// and stderr for every bad-data case.
+#[test]
+fn built_matches_weft_run() {
+    if !have_cc() {
+        eprintln!("no C compiler (cc): the weft build tests are skipped");
+        return;
+    }
+    let cases = all_run_case_dirs();
+    let mut fails = Vec::new();
+    let mut identical = 0;
+    for c in &cases {
+        let r = (|| -> Result<bool, String> {
+            let meta = case_meta(c)?;
+            let kind = meta["kind"].as_str().unwrap_or("run");
+            if kind == "error" {
+                return Ok(true);
+            }
+            let prog = case_program(c, &meta);
+            let exe = built(&prog)?;
+            let tmp = case_tmp(c, "same")?;
+            let run = |runner| -> Result<std::process::Output, String> {
+                case_command(c, &meta, &prog, &tmp, runner)?
+                    .output()
+                    .map_err(|e| e.to_string())
+            };
+            let (a, b) = (run(Runner::Weft)?, run(Runner::Exe(&exe))?);
+            let _ = std::fs::remove_dir_all(&tmp);
+            let (sa, sb) = (
+                String::from_utf8_lossy(&a.stdout),
+                String::from_utf8_lossy(&b.stdout),
+            );
+            let (ea, eb) = (
+                String::from_utf8_lossy(&a.stderr),
+                String::from_utf8_lossy(&b.stderr),
+            );
+            if a.status.code() != b.status.code() {
+                return Err(format!(
+                    "exit {:?} from weft run, {:?} from the executable: {ea} / {eb}",
+                    a.status.code(),
+                    b.status.code()
+                ));
+            }
+            if kind == "rterr" {
+                return if ea == eb {
+                    Ok(true)
+                } else {
+                    Err(format!(
+                        "stderr differs:\n  weft run: {ea}\n  built:    {eb}"
+                    ))
+                };
+            }
+            let rtol = meta["rtol"].as_f64().unwrap_or(1e-4);
+            let atol = meta["atol"].as_f64().unwrap_or(1e-5);
+            if !a.status.success() {
+                return Err(format!("exit {:?}: {ea}", a.status.code()));
+            }
+            if same_printed(&sa, &sb, rtol, atol) {
+                Ok(sa == sb)
+            } else {
+                Err(format!(
+                    "stdout differs:\n--- weft run\n{sa}--- built\n{sb}"
+                ))
+            }
+        })();
+        match r {
+            Ok(true) => identical += 1,
+            Ok(false) => {}
+            Err(e) => fails.push(format!("{}: {e}", c.display())),
+        }
+    }
+    eprintln!(
+        "built_matches_weft_run: {identical} of {} cases byte-identical",
+        cases.len()
+    );
+    report("built vs weft run", fails, cases.len());
+}
+
+/// `weft build`'s own failures: each a message and an exit status, never a panic.
+#[test]
+fn build_command_errors() {
+    let tmp = std::env::temp_dir().join(format!("weft-build-errs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).expect("temp dir");
+    let write = |name: &str, text: &str| {
+        let p = tmp.join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    };
+    let ok = write("ok.weft", "input x: f32[3]\noutput y = x * 2.0\n");
+    let bad = write("bad.weft", "input x: f32[3]\noutput y = x + zz\n");
+    let half = write("half.weft", "input x: f16[3]\noutput y = x * x\n");
+    let run = |args: &[&str], envs: &[(&str, &str)]| {
+        let mut c = Command::new(weft());
+        c.arg("build").args(args).current_dir(&tmp);
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let out = c.output().expect("weft runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let p = |p: &PathBuf| p.display().to_string();
+    type Case<'a> = (Vec<String>, Vec<(&'a str, &'a str)>, i32, &'a str);
+    let cases: Vec<Case> = vec![
+        (vec![p(&bad)], vec![], 1, "E02"),
+        (vec![p(&half)], vec![], 1, "f16"),
+        (
+            vec![p(&ok), "--target-cpu".into(), "pentium".into()],
+            vec![],
+            2,
+            "--target-cpu",
+        ),
+        (
+            vec![p(&ok)],
+            vec![("WEFT_RUNTIME_LIB", "/nonexistent/lib.a")],
+            2,
+            "WEFT_RUNTIME_LIB",
+        ),
+        (
+            vec![p(&ok)],
+            vec![("CC", "/nonexistent/cc")],
+            2,
+            "no C compiler",
+        ),
+        (vec![p(&ok), "--set".into(), "x".into()], vec![], 2, "--set"),
+    ];
+    let mut fails = Vec::new();
+    for (args, envs, code, want) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (got, err) = run(&args, envs);
+        if got != Some(*code) || !err.contains(want) || err.contains("panicked") {
+            fails.push(format!(
+                "{args:?}: exit {got:?}, want {code} with {want:?}: {err}"
+            ));
+        }
+    }
+    // --emit writes FILE's stem with the kind's extension in the current directory.
+    for (kind, file) in [("llvm-ir", "ok.ll"), ("asm", "ok.s"), ("obj", "ok.o")] {
+        let (got, err) = run(&[&p(&ok), "--emit", kind], &[]);
+        if got != Some(0) || !tmp.join(file).is_file() {
+            fails.push(format!("--emit {kind}: exit {got:?}, no {file}: {err}"));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    report("weft build errors", fails, cases.len() + 3);
 }

@@ -12,6 +12,8 @@ use weft_compiler::ir::graph::Graph;
 use weft_compiler::{ir, passes};
 use weft_runtime::flags::{parse_run_flags, usage_text, FlagSpec};
 
+mod build_cmd;
+
 const EXIT_COMPILE: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 
@@ -27,9 +29,16 @@ struct Cli {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum MessageFormat {
+pub(crate) enum MessageFormat {
     Human,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum Emit {
+    LlvmIr,
+    Asm,
+    Obj,
 }
 
 #[derive(Subcommand)]
@@ -57,13 +66,22 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         flags: Vec<String>,
     },
-    /// Compile a program to a native executable (not available yet).
+    /// Compile a program through LLVM to a native executable.
     Build {
         file: PathBuf,
-        #[arg(short = 'o')]
+        /// The executable to write (default: the file's stem, in the current directory).
+        #[arg(short = 'o', value_name = "EXE")]
         output: Option<PathBuf>,
+        /// Override a `const` (NAME=VALUE).
         #[arg(long = "set", value_name = "NAME=VALUE")]
         sets: Vec<String>,
+        /// Write LLVM IR, assembly or the program object instead of an executable.
+        #[arg(long, value_enum, value_name = "KIND")]
+        emit: Option<Emit>,
+        /// Generate code for this CPU (e.g. x86-64, x86-64-v3, znver4) instead of the
+        /// host's: the host's code may not run on other machines.
+        #[arg(long, value_name = "CPU")]
+        target_cpu: Option<String>,
     },
     /// Explain a diagnostic code, with a wrong and a fixed example.
     Explain { code: String },
@@ -120,12 +138,24 @@ fn real_main(cli: Cli) -> ExitCode {
             }
         }
         Command::Run { file, flags } => run(&file, &flags),
-        Command::Build { file, .. } => {
-            eprintln!(
-                "error: `weft build` is not available in this version of weft yet; use `weft run {}`",
-                file.display()
-            );
-            ExitCode::from(EXIT_USAGE)
+        Command::Build {
+            file,
+            output,
+            sets,
+            emit,
+            target_cpu,
+        } => {
+            let sets = match parse_sets(&sets) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            build_cmd::build(&build_cmd::BuildArgs {
+                file,
+                output,
+                sets,
+                emit,
+                target_cpu,
+            })
         }
         Command::Explain { code } => match front::codes::lookup(&code) {
             Some(info) => {
@@ -159,7 +189,7 @@ fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>, ExitCode> {
 
 /// Reads, checks and lowers a program through the pass pipeline, printing
 /// diagnostics. Err is the exit status to end with.
-fn compile(
+pub(crate) fn compile(
     file: &Path,
     format: MessageFormat,
     dump_after: Option<&str>,

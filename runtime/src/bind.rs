@@ -106,7 +106,7 @@ impl Bound {
 
     /// The lengths of a declared shape; fails when a size is unbound.
     pub fn shape_of(&self, desc: &ProgramDesc, d: &TensorDecl) -> Result<Vec<usize>, RunError> {
-        resolve(desc, &self.dims, d)
+        resolve_shape(desc, &self.dims, d)
     }
 }
 
@@ -116,7 +116,8 @@ fn unbound(name: &str) -> RunError {
     ))
 }
 
-fn resolve(
+/// The lengths of a declared shape, given the size bindings `dims`.
+pub fn resolve_shape(
     desc: &ProgramDesc,
     dims: &[Option<usize>],
     d: &TensorDecl,
@@ -454,7 +455,7 @@ pub fn bind(
                         desc.type_text(&p.decl)
                     )));
                 }
-                let shape = resolve(desc, &b.dims, &p.decl).map_err(|e| e.context(&who))?;
+                let shape = resolve_shape(desc, &b.dims, &p.decl).map_err(|e| e.context(&who))?;
                 if byte_size(p.decl.dtype, &shape).is_none() {
                     return Err(RunError::data(format!(
                         "a value of type {} would be {}, too large to hold in memory",

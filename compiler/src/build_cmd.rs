@@ -1,0 +1,335 @@
+//! `weft build FILE [-o EXE] [--set NAME=VALUE].. [--emit llvm-ir|asm|obj]
+//! [--target-cpu CPU]`: compile (front end and passes), schedule to the
+//! kernel IR, generate the program object with LLVM, and link it with the
+//! runtime's static library (`libweft_runtime_exe.a`, which holds `main`)
+//! using the system C compiler:
+//!
+//! ```text
+//! cc -o EXE prog.o libweft_runtime_exe.a -Wl,--gc-sections -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+//! ```
+//!
+//! The library is `$WEFT_RUNTIME_LIB` (the file, or a directory holding it)
+//! when set; otherwise it is looked for next to the `weft` executable
+//! (`target/{debug,release}/` after `cargo build`) and in its `deps/`
+//! folder, where every build of `weft` leaves it (weft-compiler depends on
+//! weft-runtime-exe for that). The C compiler is `$CC`, else `cc`. A missing
+//! compiler or library is an error with exit status 2.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use weft_compiler::kernel;
+use weft_compiler::llvm::{self, LlvmOptions};
+
+use crate::{compile, Emit, MessageFormat, EXIT_COMPILE, EXIT_USAGE};
+
+/// The runtime library's file name.
+pub const RUNTIME_LIB: &str = "libweft_runtime_exe.a";
+
+/// What `rustc --print native-static-libs` lists for the runtime.
+const NATIVE_LIBS: [&str; 7] = [
+    "-lgcc_s",
+    "-lutil",
+    "-lrt",
+    "-lpthread",
+    "-lm",
+    "-ldl",
+    "-lc",
+];
+
+/// The x86-64 CPUs LLVM 19 generates 64-bit code for (`llc -mcpu=help`,
+/// less the 32-bit-only ones): LLVM aborts the process on others, so
+/// `--target-cpu` is checked against this list first.
+const X86_64_CPUS: [&str; 91] = [
+    "alderlake",
+    "amdfam10",
+    "arrowlake",
+    "arrowlake-s",
+    "arrowlake_s",
+    "athlon-fx",
+    "athlon64",
+    "athlon64-sse3",
+    "atom",
+    "atom_sse4_2",
+    "atom_sse4_2_movbe",
+    "barcelona",
+    "bdver1",
+    "bdver2",
+    "bdver3",
+    "bdver4",
+    "bonnell",
+    "broadwell",
+    "btver1",
+    "btver2",
+    "cannonlake",
+    "cascadelake",
+    "clearwaterforest",
+    "cooperlake",
+    "core-avx-i",
+    "core-avx2",
+    "core2",
+    "core_2_duo_sse4_1",
+    "core_2_duo_ssse3",
+    "core_2nd_gen_avx",
+    "core_3rd_gen_avx",
+    "core_4th_gen_avx",
+    "core_4th_gen_avx_tsx",
+    "core_5th_gen_avx",
+    "core_5th_gen_avx_tsx",
+    "core_aes_pclmulqdq",
+    "core_i7_sse4_2",
+    "corei7",
+    "corei7-avx",
+    "emeraldrapids",
+    "generic",
+    "goldmont",
+    "goldmont-plus",
+    "goldmont_plus",
+    "gracemont",
+    "grandridge",
+    "graniterapids",
+    "graniterapids-d",
+    "graniterapids_d",
+    "haswell",
+    "icelake-client",
+    "icelake-server",
+    "icelake_client",
+    "icelake_server",
+    "ivybridge",
+    "k8",
+    "k8-sse3",
+    "knl",
+    "knm",
+    "lunarlake",
+    "meteorlake",
+    "mic_avx512",
+    "nehalem",
+    "nocona",
+    "opteron",
+    "opteron-sse3",
+    "pantherlake",
+    "penryn",
+    "raptorlake",
+    "rocketlake",
+    "sandybridge",
+    "sapphirerapids",
+    "sierraforest",
+    "silvermont",
+    "skx",
+    "skylake",
+    "skylake-avx512",
+    "skylake_avx512",
+    "slm",
+    "tigerlake",
+    "tremont",
+    "westmere",
+    "x86-64",
+    "x86-64-v2",
+    "x86-64-v3",
+    "x86-64-v4",
+    "znver1",
+    "znver2",
+    "znver3",
+    "znver4",
+    "znver5",
+];
+
+/// The backend's CPU for `--target-cpu` (`native`: the host's).
+fn target_cpu(cpu: Option<&str>) -> Result<Option<String>, String> {
+    match cpu {
+        None | Some("native") => Ok(None),
+        Some(c) if X86_64_CPUS.contains(&c) => Ok(Some(c.to_string())),
+        Some(c) => Err(format!(
+            "--target-cpu: LLVM has no x86-64 CPU `{c}`; use `native` (the default), \
+             a level (x86-64, x86-64-v2, x86-64-v3, x86-64-v4) or a CPU name such as \
+             skylake-avx512 or znver4"
+        )),
+    }
+}
+
+pub struct BuildArgs {
+    pub file: PathBuf,
+    pub output: Option<PathBuf>,
+    pub sets: Vec<(String, String)>,
+    pub emit: Option<Emit>,
+    pub target_cpu: Option<String>,
+}
+
+fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(code)
+}
+
+pub fn build(args: &BuildArgs) -> ExitCode {
+    let cpu = match target_cpu(args.target_cpu.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(EXIT_USAGE, e),
+    };
+    let graph = match compile(&args.file, MessageFormat::Human, None, args.sets.clone()) {
+        Ok(g) => g,
+        Err(code) => return code,
+    };
+    let shown = args.file.display();
+    let prog = match kernel::schedule(&graph) {
+        Ok(p) => p,
+        Err(e) => return fail(EXIT_COMPILE, format_args!("cannot build {shown}: {e}")),
+    };
+    let opts = LlvmOptions {
+        target_cpu: cpu,
+        optimize: true,
+    };
+    let stem = args
+        .file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "a".into());
+    let out_path = |ext: &str| {
+        args.output
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("{stem}{ext}")))
+    };
+    let write = |path: &Path, bytes: &[u8]| match std::fs::write(path, bytes) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(
+            EXIT_USAGE,
+            format_args!("cannot write {}: {e}", path.display()),
+        ),
+    };
+    let generated = match args.emit {
+        Some(Emit::LlvmIr) => llvm::emit_llvm_ir(&prog, &opts).map(String::into_bytes),
+        Some(Emit::Asm) => llvm::emit_asm(&prog, &opts).map(String::into_bytes),
+        Some(Emit::Obj) | None => llvm::compile_object(&prog, &opts),
+    };
+    let bytes = match generated {
+        Ok(b) => b,
+        Err(e) => return fail(EXIT_COMPILE, format_args!("cannot build {shown}: {e}")),
+    };
+    match args.emit {
+        Some(Emit::LlvmIr) => return write(&out_path(".ll"), &bytes),
+        Some(Emit::Asm) => return write(&out_path(".s"), &bytes),
+        Some(Emit::Obj) => return write(&out_path(".o"), &bytes),
+        None => {}
+    }
+    let lib = match runtime_lib() {
+        Ok(l) => l,
+        Err(msg) => return fail(EXIT_USAGE, msg),
+    };
+    let exe = out_path("");
+    match link(&bytes, &lib, &exe) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => fail(EXIT_USAGE, msg),
+    }
+}
+
+/// The runtime library: `$WEFT_RUNTIME_LIB`, or beside the `weft` executable.
+fn runtime_lib() -> Result<PathBuf, String> {
+    if let Some(v) = std::env::var_os("WEFT_RUNTIME_LIB") {
+        let p = PathBuf::from(v);
+        let p = if p.is_dir() { p.join(RUNTIME_LIB) } else { p };
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(format!(
+                "WEFT_RUNTIME_LIB is {}, which is not the runtime library {RUNTIME_LIB}",
+                p.display()
+            ))
+        };
+    }
+    let dir = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+        .ok_or_else(|| "cannot tell where the weft executable is".to_string())?;
+    let beside = dir.join(RUNTIME_LIB);
+    if beside.is_file() {
+        return Ok(beside);
+    }
+    // `deps/libweft_runtime_exe-HASH.a`: the newest, if several builds left one.
+    let newest = std::fs::read_dir(dir.join("deps"))
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with("libweft_runtime_exe-") && n.ends_with(".a")
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .max();
+    match newest {
+        Some((_, p)) => Ok(p),
+        None => Err(format!(
+            "cannot find the weft runtime library {RUNTIME_LIB} beside {} (or in its deps/); \
+             build it with `cargo build -p weft-runtime-exe`, or set WEFT_RUNTIME_LIB to its path",
+            dir.display()
+        )),
+    }
+}
+
+/// A fresh private directory for the program object.
+fn temp_dir() -> Result<PathBuf, String> {
+    let base = std::env::temp_dir();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    for attempt in 0..100u32 {
+        let d = base.join(format!(
+            "weft-build-{}-{nanos}-{attempt}",
+            std::process::id()
+        ));
+        match std::fs::create_dir(&d) {
+            Ok(()) => return Ok(d),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(format!(
+                    "cannot create a temporary directory in {}: {e}",
+                    base.display()
+                ))
+            }
+        }
+    }
+    Err(format!(
+        "cannot create a temporary directory in {}",
+        base.display()
+    ))
+}
+
+/// Writes the object to a temporary directory and links the executable.
+fn link(object: &[u8], lib: &Path, exe: &Path) -> Result<(), String> {
+    let dir = temp_dir()?;
+    let result = (|| {
+        let obj = dir.join("prog.o");
+        std::fs::write(&obj, object).map_err(|e| format!("cannot write {}: {e}", obj.display()))?;
+        let cc = std::env::var("CC")
+            .ok()
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| "cc".into());
+        let out = Command::new(&cc)
+            .arg("-o")
+            .arg(exe)
+            .arg(&obj)
+            .arg(lib)
+            .arg("-Wl,--gc-sections")
+            .args(NATIVE_LIBS)
+            .output()
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    format!(
+                        "no C compiler `{cc}` to link with: install one (on Debian/Ubuntu: \
+                         apt-get install build-essential) or set CC"
+                    )
+                } else {
+                    format!("cannot run the C compiler `{cc}`: {e}")
+                }
+            })?;
+        if !out.status.success() {
+            return Err(format!(
+                "linking {} failed ({cc} exited with {}):\n{}",
+                exe.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim_end()
+            ));
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
