@@ -7,7 +7,8 @@
 //!   of `weft run`), runs `weft_step` once per step and prints or writes the
 //!   outputs ([`driver`]);
 //! - the functions the program object calls ([`rt`]): `weft_rt_gemm_*`
-//!   (the `gemm` crate) and `weft_rt_fill_*` (`weft_runtime::rng`).
+//!   (the `gemm` crate), `weft_rt_fill_*` (`weft_runtime::rng`) and
+//!   `weft_rt_parallel_for` ([`par`], on rayon's pool).
 //!
 //! `main` is a plain C `main` defined here with `#[no_mangle]`: the C
 //! runtime's start files call it, and Rust's standard library works without
@@ -17,6 +18,7 @@
 
 pub mod buf;
 pub mod driver;
+pub mod par;
 pub mod rt;
 
 #[cfg(not(test))]

@@ -5,6 +5,9 @@
 //! GEMM is the `gemm` crate: on this project's reference machine (2 cores,
 //! Zen 4) a 512³ f32 product took 2.8 ms (95 GFLOP/s) against 3.3 ms with
 //! `matrixmultiply`. Its threads follow `--threads` ([`set_threads`]).
+//!
+//! [`set_threads`] sizes rayon's global pool to `--threads`: GEMM and
+//! `weft_rt_parallel_for` ([`crate::par`]) share it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -12,9 +15,15 @@ use weft_runtime::rng;
 
 static THREADS: AtomicUsize = AtomicUsize::new(1);
 
-/// The number of threads GEMM may use (≥ 1).
+/// The number of threads GEMM and parallel loops may use (≥ 1). The first
+/// call also sizes rayon's global pool (later calls only change how many
+/// parts work is split into).
 pub fn set_threads(n: usize) {
-    THREADS.store(n.max(1), Ordering::Relaxed);
+    let n = n.max(1);
+    THREADS.store(n, Ordering::Relaxed);
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global();
 }
 
 fn parallelism(m: usize, k: usize, n: usize) -> gemm::Parallelism {
@@ -26,6 +35,11 @@ fn parallelism(m: usize, k: usize, n: usize) -> gemm::Parallelism {
     } else {
         gemm::Parallelism::Rayon(t)
     }
+}
+
+/// The `--threads` setting.
+pub fn threads() -> usize {
+    THREADS.load(Ordering::Relaxed)
 }
 
 fn dims(batch: i64, m: i64, k: i64, n: i64) -> Option<(usize, usize, usize, usize)> {
