@@ -681,6 +681,15 @@ impl<'c> Gen<'c, '_> {
                 .build_and(acc.into_int_value(), v.into_int_value(), "")
                 .s()?
                 .into(),
+            // NaN-propagating like the interpreters' rule (which differs only
+            // in which of -0 and +0 it keeps); the loop vectoriser turns these
+            // intrinsics into vector reductions, not the compare-and-select.
+            (ReduceOp::Max, d) if d.is_float() => self
+                .funary2("llvm.maximum", acc.into_float_value(), v.into_float_value())?
+                .into(),
+            (ReduceOp::Min, d) if d.is_float() => self
+                .funary2("llvm.minimum", acc.into_float_value(), v.into_float_value())?
+                .into(),
             (ReduceOp::Max, _) => self.binary(BinaryOp::Max, d, acc, v)?,
             (ReduceOp::Min, _) => self.binary(BinaryOp::Min, d, acc, v)?,
             (ReduceOp::Sum, _) => self.binary(BinaryOp::Add, d, acc, v)?,

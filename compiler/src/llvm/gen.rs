@@ -168,6 +168,21 @@ impl<'c, 'p> Gen<'c, 'p> {
         Ok(())
     }
 
+    /// A stack slot in the current function's entry block (so that LLVM
+    /// promotes it to a register even when the kernel runs inside a loop).
+    pub fn entry_alloca(&self, t: BasicTypeEnum<'c>, name: &str) -> R<PointerValue<'c>> {
+        let entry = self
+            .func()?
+            .get_first_basic_block()
+            .ok_or("no entry block")?;
+        let b = self.ctx.create_builder();
+        match entry.get_first_instruction() {
+            Some(i) => b.position_before(&i),
+            None => b.position_at_end(entry),
+        }
+        b.build_alloca(t, name).s()
+    }
+
     fn func(&self) -> R<FunctionValue<'c>> {
         self.func.ok_or_else(|| "no current function".to_string())
     }
@@ -287,7 +302,7 @@ impl<'c, 'p> Gen<'c, 'p> {
         let mut bufs: Vec<BufId> = kern.output().into_iter().collect();
         bufs.extend(kern.inputs());
         if let Some(split) = parallel_split(self.prog, kern) {
-            return self.parallel_kernel_fn(k, kern, bufs, split);
+            return self.parallel_kernel_fn(&format!("weft_k{k}"), &[kern], bufs, split);
         }
         let ptr = self.ptr_t();
         let args: Vec<BasicMetadataTypeEnum> =
@@ -429,7 +444,7 @@ impl<'c, 'p> Gen<'c, 'p> {
                     return Ok(());
                 }
                 let (out, a, bb) = (*out, *a, *b);
-                let acc = self.b.build_alloca(self.val_t(d), "acc").s()?;
+                let acc = self.entry_alloca(self.val_t(d), "acc")?;
                 self.loops(&[nb, m, n], &mut |g, ix| {
                     let zero = g.val_t(d).into_int_type().const_zero();
                     g.b.build_store(acc, zero).s()?;
@@ -706,7 +721,7 @@ impl<'c, 'p> Gen<'c, 'p> {
         let wide = d == DType::F32 && op == ReduceOp::Sum;
         let acc_d = if wide { DType::F64 } else { d };
         let acc_t = self.val_t(acc_d);
-        let acc = self.b.build_alloca(acc_t, "acc").s()?;
+        let acc = self.entry_alloca(acc_t, "acc")?;
         let mut kept: Vec<IntValue<'c>> = shape.iter().map(|d| self.dim(d)).collect();
         let lane: Vec<IntValue<'c>> = axes.iter().map(|&a| kept[a]).collect();
         for &a in axes {
@@ -755,8 +770,8 @@ impl<'c, 'p> Gen<'c, 'p> {
         let d = expr.dtype(&self.prog.buffers);
         let (vt, i64t) = (self.val_t(d), self.ctx.i64_type());
         let (bv, bi) = (
-            self.b.build_alloca(vt, "best").s()?,
-            self.b.build_alloca(i64t, "besti").s()?,
+            self.entry_alloca(vt, "best")?,
+            self.entry_alloca(i64t.into(), "besti")?,
         );
         let mut kept: Vec<IntValue<'c>> = shape.iter().map(|d| self.dim(d)).collect();
         let n = kept[axis];

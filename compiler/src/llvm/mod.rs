@@ -16,6 +16,10 @@
 //!   axis 0, is split along axis 0 across the runtime's threads through
 //!   `weft_rt_parallel_for` (declared `extern_weak`: without it the kernel
 //!   runs on the calling thread).
+//! - Row fusion ([`par::row_groups`]): consecutive parallel kernels over the
+//!   same rows, each reading only row `r` of what the others write, run as
+//!   one loop over rows (softmax's max, sum and division while the row is in
+//!   cache: one pass over memory instead of three).
 //! - Float matrix products of at most [`small::SMALL_GEMM_WORK`]
 //!   multiply-adds loop inline ([`small`]); larger ones call
 //!   `weft_rt_gemm_*`.
@@ -128,8 +132,11 @@ pub(crate) fn build<'c>(
     g.module
         .set_data_layout(&tm.get_target_data().get_data_layout());
     let mut kernels = Vec::new();
-    for (k, kern) in prog.kernels.iter().enumerate() {
-        kernels.push(g.kernel_fn(k, kern)?);
+    for group in par::row_groups(prog) {
+        match group.as_slice() {
+            [k] => kernels.push(g.kernel_fn(*k, &prog.kernels[*k])?),
+            ks => kernels.push(g.row_group_fn(ks)?),
+        }
     }
     g.entry_points(&kernels)?;
     desc::globals(&g, &descriptor(prog));

@@ -72,11 +72,12 @@ impl<'c> Gen<'c, '_> {
             .add_function(PARALLEL_FOR, t, Some(Linkage::ExternalWeak))
     }
 
-    /// Kernel `k` split along axis 0 (see the module header).
+    /// Kernels `ks` (fused by rows when more than one) split along axis 0
+    /// as function `name` (see the module header).
     pub(crate) fn parallel_kernel_fn(
         &mut self,
-        k: usize,
-        kern: &Kernel,
+        name: &str,
+        ks: &[&Kernel],
         bufs: Vec<BufId>,
         split: Split,
     ) -> R<(FunctionValue<'c>, Vec<BufId>)> {
@@ -88,7 +89,7 @@ impl<'c> Gen<'c, '_> {
         args.push(i64t.into());
         args.push(i64t.into());
         let rf = self.module.add_function(
-            &format!("weft_k{k}_range"),
+            &format!("{name}_range"),
             void.fn_type(&args, false),
             Some(Linkage::Internal),
         );
@@ -109,18 +110,35 @@ impl<'c> Gen<'c, '_> {
         for (i, &b) in bufs.iter().enumerate() {
             self.bufs[b] = Some(param(rf, i + 1)?.into_pointer_value());
         }
-        self.outer_range = Some((
+        let (lo, hi) = (
             param(rf, nb + 1)?.into_int_value(),
             param(rf, nb + 2)?.into_int_value(),
-        ));
-        let r = self.kernel_body(kern);
-        self.outer_range = None;
-        r?;
+        );
+        if let [kern] = ks {
+            self.outer_range = Some((lo, hi));
+            let r = self.kernel_body(kern);
+            self.outer_range = None;
+            r?;
+        } else {
+            // Row by row: every kernel of the group on row r, then row r + 1.
+            self.outer_range = Some((lo, hi));
+            let n0 = self.dim(&split.space[0]);
+            let r = self.loops(&[n0], &mut |g, ix| {
+                let next = g.b.build_int_nsw_add(ix[0], g.i64c(1), "").s()?;
+                for kern in ks {
+                    g.outer_range = Some((ix[0], next));
+                    g.kernel_body(kern)?;
+                }
+                Ok(())
+            });
+            self.outer_range = None;
+            r?;
+        }
         self.b.build_return(None).s()?;
 
         // The task: unpack the context.
         let tf = self.module.add_function(
-            &format!("weft_k{k}_task"),
+            &format!("{name}_task"),
             void.fn_type(&[ptr.into(), i64t.into(), i64t.into()], false),
             Some(Linkage::Internal),
         );
@@ -147,7 +165,7 @@ impl<'c> Gen<'c, '_> {
         // The kernel: pack the context, run the tasks.
         let kargs: Vec<BasicMetadataTypeEnum> = std::iter::repeat_n(ptr.into(), nb + 1).collect();
         let kf = self.module.add_function(
-            &format!("weft_k{k}"),
+            name,
             self.ctx.i32_type().fn_type(&kargs, false),
             Some(Linkage::Internal),
         );
@@ -194,5 +212,173 @@ impl<'c> Gen<'c, '_> {
             .build_return(Some(&self.ctx.i32_type().const_zero()))
             .s()?;
         Ok((kf, bufs))
+    }
+}
+
+/// Consecutive kernels grouped for row fusion, in order; most groups have
+/// one kernel. Kernels join a group when each is parallel ([`parallel_split`])
+/// over a space of rank ≥ 2 whose axis 0 is the same size, and running them
+/// row by row computes what running them one after the other does:
+/// - a kernel reads a buffer written earlier in the group only at its own
+///   row (a load whose index space keeps the row as axis 0 and whose view's
+///   axis 0 is the buffer's);
+/// - no kernel writes a buffer that an earlier kernel of the group reads;
+/// - a temp written in the group shares its arena slot with no other buffer
+///   the group touches (the memory plan assumes kernels run one after the
+///   other).
+pub(crate) fn row_groups(prog: &Program) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut cur: Vec<usize> = Vec::new();
+    for k in 0..prog.kernels.len() {
+        if !cur.is_empty() {
+            let mut with = cur.clone();
+            with.push(k);
+            if fusable(prog, &with) {
+                cur = with;
+                continue;
+            }
+            groups.push(std::mem::take(&mut cur));
+        }
+        cur.push(k);
+    }
+    if !cur.is_empty() {
+        groups.push(cur);
+    }
+    groups
+}
+
+fn fusable(prog: &Program, ks: &[usize]) -> bool {
+    let splits: Vec<(Split, &Kernel)> = match ks
+        .iter()
+        .map(|&k| {
+            let kern = &prog.kernels[k];
+            parallel_split(prog, kern).map(|s| (s, kern))
+        })
+        .collect::<Option<Vec<_>>>()
+    {
+        Some(v) => v,
+        None => return false,
+    };
+    let rows = &splits[0].0.space[0];
+    if splits
+        .iter()
+        .any(|(s, _)| s.space.len() < 2 || &s.space[0] != rows || small_rows(&s.space[1..]))
+    {
+        return false;
+    }
+    let mut written: Vec<BufId> = Vec::new();
+    let mut read_before: Vec<BufId> = Vec::new();
+    let mut touched: Vec<BufId> = Vec::new();
+    for (_, kern) in &splits {
+        let Some(out) = kern.output() else {
+            return false;
+        };
+        if read_before.contains(&out) || written.contains(&out) {
+            return false;
+        }
+        let expr = match kern {
+            Kernel::Map { expr, .. }
+            | Kernel::Reduce { expr, .. }
+            | Kernel::ArgMax { expr, .. } => expr,
+            _ => return false,
+        };
+        if !row_local(prog, expr, Some(0), rows, &written) {
+            return false;
+        }
+        read_before.extend(kern.inputs());
+        touched.extend(kern.inputs());
+        touched.push(out);
+        written.push(out);
+    }
+    // Arena slots: a temp written in the group must not share its slot.
+    let slot = |b: BufId| match prog.buffers[b].kind {
+        crate::kernel::BufKind::Temp { slot } => Some(slot),
+        _ => None,
+    };
+    for &w in &written {
+        if let Some(s) = slot(w) {
+            if touched.iter().any(|&t| t != w && slot(t) == Some(s)) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Rows of fewer than [`MIN_FUSED_ROW`] elements, known at compile time:
+/// the whole matrix then likely fits in cache and fusion gains nothing.
+fn small_rows(rest: &[Dim]) -> bool {
+    let mut n = 1u64;
+    for d in rest {
+        match d.as_lit() {
+            Some(v) => n = n.saturating_mul(v),
+            None => return false,
+        }
+    }
+    n < MIN_FUSED_ROW
+}
+
+/// The smallest literal row size worth fusing.
+pub const MIN_FUSED_ROW: u64 = 1024;
+
+/// Whether `e`, evaluated at a multi-index whose axis `row` (if any) is the
+/// group's row, reads the buffers in `written` only at that row.
+fn row_local(prog: &Program, e: &Expr, row: Option<usize>, rows: &Dim, written: &[BufId]) -> bool {
+    match e {
+        Expr::Load { buf, view } => {
+            !written.contains(buf)
+                || (row == Some(0)
+                    && view.first() == Some(rows)
+                    && prog.buffers[*buf].shape.first() == Some(rows))
+        }
+        Expr::Const { .. } | Expr::Iota { .. } | Expr::Size { .. } => true,
+        Expr::Unary { arg, .. } | Expr::Cast { arg, .. } => {
+            row_local(prog, arg, row, rows, written)
+        }
+        Expr::Binary { lhs, rhs, .. } => {
+            row_local(prog, lhs, row, rows, written) && row_local(prog, rhs, row, rows, written)
+        }
+        Expr::Select { cond, then, els } => {
+            row_local(prog, cond, row, rows, written)
+                && row_local(prog, then, row, rows, written)
+                && row_local(prog, els, row, rows, written)
+        }
+        Expr::Remap { axes, arg, .. } => {
+            let inner = match (row, axes.first()) {
+                (
+                    Some(r),
+                    Some(crate::kernel::AxisSrc::Outer {
+                        axis,
+                        start: 0,
+                        step: 1,
+                    }),
+                ) if *axis == r => Some(0),
+                _ => None,
+            };
+            row_local(prog, arg, inner, rows, written)
+        }
+    }
+}
+
+impl<'c> Gen<'c, '_> {
+    /// Kernels `ks` (a row group of [`row_groups`]) as one parallel function.
+    pub(crate) fn row_group_fn(&mut self, ks: &[usize]) -> R<(FunctionValue<'c>, Vec<BufId>)> {
+        let prog = self.prog;
+        let kerns: Vec<&Kernel> = ks.iter().map(|&k| &prog.kernels[k]).collect();
+        let mut bufs: Vec<BufId> = Vec::new();
+        let mut cost = 0u32;
+        for kern in &kerns {
+            for b in kern.output().into_iter().chain(kern.inputs()) {
+                if !bufs.contains(&b) {
+                    bufs.push(b);
+                }
+            }
+            cost = cost.saturating_add(parallel_split(prog, kern).map_or(1, |s| s.cost));
+        }
+        let space = parallel_split(prog, kerns[0])
+            .ok_or("row group of a serial kernel")?
+            .space;
+        let name = format!("weft_k{}_to_{}", ks[0], ks[ks.len() - 1]);
+        self.parallel_kernel_fn(&name, &kerns, bufs, Split { space, cost })
     }
 }
