@@ -236,3 +236,65 @@ fn jit_mode_parses() {
     assert_eq!("never".parse::<JitMode>(), Ok(JitMode::Never));
     assert!("sometimes".parse::<JitMode>().is_err());
 }
+
+/// Timing of an elementwise-heavy program, interpreter against JIT:
+/// `cargo test -p weft-compiler --release --lib jit::tests::bench_elementwise -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn bench_elementwise() {
+    use std::time::Instant;
+    let dir = std::env::temp_dir().join(format!("weft-jit-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("bench.weft");
+    std::fs::write(
+        &path,
+        "dim N\ninput x: f32[N, 256]\ninput b: f32[256]\n\
+         let h = relu(x * 2.0 + b) * x - x / 3.0\n\
+         let g = tanh(h) + h * h\n\
+         output y = sum(g * x, axis=1)\n",
+    )
+    .expect("write");
+    let g = crate::kernel::tests::lower(&path).expect("bench program compiles");
+    let prog = schedule(&g).expect("schedules");
+    eprintln!("{}", crate::kernel::print::program(&prog));
+    let n = 2048u64;
+    let dims = vec![n];
+    let x: Vec<u8> = (0..n * 256)
+        .flat_map(|i| (((i * 7919) % 1000) as f32 / 250.0 - 2.0).to_le_bytes())
+        .collect();
+    let b: Vec<u8> = (0..256)
+        .flat_map(|i| (i as f32 / 128.0 - 1.0).to_le_bytes())
+        .collect();
+    let inputs = vec![x, b];
+    for k in &prog.kernels {
+        if let Ok(ck) = compile_kernel(&prog, k) {
+            eprintln!(
+                "compile {:?}: {:.3} ms (f32x4: {})",
+                std::mem::discriminant(k),
+                ck.compile_time.as_secs_f64() * 1e3,
+                ck.vectorized
+            );
+        }
+    }
+    let mut results = Vec::new();
+    for mode in [JitMode::Never, JitMode::Always] {
+        let t0 = Instant::now();
+        let mut t = Tiered::new(&prog, mode);
+        let setup = t0.elapsed();
+        let reps = 5;
+        let t1 = Instant::now();
+        let mut out = None;
+        for _ in 0..reps {
+            out = Some(t.step(&dims, &inputs, &[]).expect("step"));
+        }
+        let per = t1.elapsed().as_secs_f64() * 1e3 / reps as f64;
+        eprintln!(
+            "{mode:?}: setup {:.3} ms, {per:.3} ms per step\n{}",
+            setup.as_secs_f64() * 1e3,
+            t.stats_table()
+        );
+        results.push(out.expect("ran").outputs);
+    }
+    assert_eq!(results[0], results[1]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

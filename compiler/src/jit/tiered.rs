@@ -133,7 +133,7 @@ impl<'p> Tiered<'p> {
             .kernels
             .iter()
             .map(|k| KernelStats {
-                tier: if supports(k) && mode != JitMode::Never {
+                tier: if supports(k) {
                     Tier::Interp
                 } else {
                     Tier::InterpOnly
