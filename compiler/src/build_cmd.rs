@@ -5,8 +5,12 @@
 //! using the system C compiler:
 //!
 //! ```text
-//! cc -o EXE prog.o libweft_runtime_exe.a -Wl,--gc-sections -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+//! cc -o EXE prog.o libweft_runtime_exe.a -Wl,--gc-sections -Wl,-S -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 //! ```
+//!
+//! (`-Wl,-S` drops the runtime's debug information but keeps the symbol
+//! table, so profilers still name the kernels: 3.3 MB instead of 11 MB for
+//! `examples/mlp.weft` with a debug build of the runtime.)
 //!
 //! The library is `$WEFT_RUNTIME_LIB` (the file, or a directory holding it)
 //! when set; otherwise it is looked for next to the `weft` executable
@@ -308,6 +312,7 @@ fn link(object: &[u8], lib: &Path, exe: &Path) -> Result<(), String> {
             .arg(&obj)
             .arg(lib)
             .arg("-Wl,--gc-sections")
+            .arg("-Wl,-S")
             .args(NATIVE_LIBS)
             .output()
             .map_err(|e| {
