@@ -893,6 +893,21 @@ fn have_cc() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// Where this process's built executables go (under target/tmp).
+fn built_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("weft-built-{}", std::process::id()))
+}
+
+/// Called by each test that uses [`built`] when it ends: the last of the two
+/// removes the executables.
+fn built_done() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static DONE: AtomicUsize = AtomicUsize::new(0);
+    if DONE.fetch_add(1, Ordering::SeqCst) + 1 == 2 {
+        let _ = std::fs::remove_dir_all(built_dir());
+    }
+}
+
 /// Programs built so far (shared by the tests of this process): program → executable.
 fn built(prog: &Path) -> Result<PathBuf, String> {
     use std::collections::HashMap;
@@ -904,7 +919,7 @@ fn built(prog: &Path) -> Result<PathBuf, String> {
     if let Some(r) = cache.get(prog) {
         return r.clone();
     }
-    let dir = std::env::temp_dir().join(format!("weft-built-{}", std::process::id()));
+    let dir = built_dir();
     let r = (|| {
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let exe = dir.join(format!("prog{}", cache.len()));
@@ -972,6 +987,7 @@ fn built_run_cases() {
             fails.push(format!("{}: {e}", c.display()));
         }
     }
+    built_done();
     report("built run cases", fails, cases.len());
 }
 
@@ -1071,6 +1087,7 @@ fn built_matches_weft_run() {
             Err(e) => fails.push(format!("{}: {e}", c.display())),
         }
     }
+    built_done();
     eprintln!(
         "built_matches_weft_run: {identical} of {} cases byte-identical",
         cases.len()
