@@ -1166,3 +1166,74 @@ fn build_command_errors() {
     let _ = std::fs::remove_dir_all(&tmp);
     report("weft build errors", fails, cases.len() + 3);
 }
+
+/// A step that fails on data (a `gather` index out of range) ends a built
+/// program with exit status 3 and the descriptor's message, like `weft run`.
+#[test]
+fn built_step_errors() {
+    if !have_cc() {
+        eprintln!("no C compiler (cc): the weft build tests are skipped");
+        return;
+    }
+    use weft_runtime::npy::write_npy_file;
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("weft-step-err-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).expect("temp dir");
+    let prog = tmp.join("g.weft");
+    std::fs::write(
+        &prog,
+        "dim N\ninput t: f32[5, 3]\ninput i: i64[N]\noutput r = gather(t, i)\n",
+    )
+    .expect("write");
+    let t = tmp.join("t.npy");
+    let table = NpyArray::new(vec![5, 3], Data::F32((0..15).map(|x| x as f32).collect()));
+    write_npy_file(&t, &table.expect("table")).expect("write");
+    let exe = tmp.join("g");
+    let out = Command::new(weft())
+        .arg("build")
+        .arg(&prog)
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .expect("weft build runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut fails = Vec::new();
+    for (idx, code) in [(vec![1i64, -5], 0), (vec![1, 5], 3), (vec![-6], 3)] {
+        let i = tmp.join("i.npy");
+        let n = idx.len();
+        write_npy_file(
+            &i,
+            &NpyArray::new(vec![n], Data::I64(idx.clone())).expect("i"),
+        )
+        .expect("write");
+        let args = [
+            format!("--input=t={}", t.display()),
+            format!("--input=i={}", i.display()),
+        ];
+        let built = Command::new(&exe).args(&args).output().expect("runs");
+        let interp = Command::new(weft())
+            .arg("run")
+            .arg(&prog)
+            .args(&args)
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&built.stderr);
+        let ok = built.status.code() == Some(code)
+            && interp.status.code() == Some(code)
+            && (code == 0 || (err.starts_with("error: ") && err.contains("out of range")));
+        if !ok {
+            fails.push(format!(
+                "{idx:?}: built exit {:?} ({err}), weft run exit {:?}, want {code}",
+                built.status.code(),
+                interp.status.code()
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    report("built step errors", fails, 3);
+}
