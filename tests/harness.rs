@@ -481,6 +481,27 @@ fn run_cases() {
     report("run cases", fails, n);
 }
 
+/// Every run case with every kernel compiled by Cranelift before its first call.
+#[test]
+fn run_cases_jit_always() {
+    let (fails, n) = run_cases_in(&root().join("tests/run/cases"), &["--jit", "always"]);
+    report("run cases (--jit always)", fails, n);
+}
+
+/// Every run case with every kernel in the kernel-IR interpreter.
+#[test]
+fn run_cases_jit_never() {
+    let (fails, n) = run_cases_in(&root().join("tests/run/cases"), &["--jit", "never"]);
+    report("run cases (--jit never)", fails, n);
+}
+
+/// Every run case through the graph interpreter, the oracle.
+#[test]
+fn run_cases_reference() {
+    let (fails, n) = run_cases_in(&root().join("tests/run/cases"), &["--engine", "reference"]);
+    report("run cases (--engine reference)", fails, n);
+}
+
 /// The public conformance sample, where the checkout has it beside the project.
 #[test]
 fn conformance_sample() {

@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use weft_compiler::front::{self, diag, source::SourceMap, Loader};
 use weft_compiler::interp::{self, RunOptions};
 use weft_compiler::ir::graph::Graph;
+use weft_compiler::jit::program::JitProgram;
+use weft_compiler::jit::JitMode;
 use weft_compiler::{ir, passes};
 use weft_runtime::flags::{parse_run_flags, usage_text, FlagSpec};
 
@@ -256,15 +258,22 @@ pub(crate) fn compile(
 fn run(file: &Path, args: &[String]) -> ExitCode {
     const SPEC: FlagSpec = FlagSpec {
         allow_set: true,
-        extra_flags: &["--dump-after", "--message-format"],
+        extra_flags: &["--dump-after", "--message-format", "--jit", "--engine"],
     };
-    let flags = match parse_run_flags(args, &SPEC) {
+    // `--stats` takes no value: weft run's own switch, taken out before the
+    // shared run-flag parser sees the rest.
+    let stats = args.iter().any(|a| a == "--stats");
+    let args: Vec<String> = args.iter().filter(|a| *a != "--stats").cloned().collect();
+    let flags = match parse_run_flags(&args, &SPEC) {
         Ok(f) => f,
         Err(e) if e.help => {
             print!(
                 "{}",
                 usage_text(&format!("weft run {}", file.display()), &SPEC)
             );
+            println!("      --jit auto|always|never   when kernels are compiled by Cranelift (default auto: when hot)");
+            println!("      --engine kernels|reference  reference: the graph interpreter, the oracle (default kernels)");
+            println!("      --stats                   per kernel: tier, calls and time, on stderr");
             return ExitCode::SUCCESS;
         }
         Err(e) => {
@@ -274,6 +283,8 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
     };
     let mut format = MessageFormat::Human;
     let mut dump_after = None;
+    let mut jit = JitMode::Auto;
+    let mut reference = false;
     for (k, v) in &flags.extra {
         match (k.as_str(), v.as_str()) {
             ("--message-format", "json") => format = MessageFormat::Json,
@@ -283,6 +294,19 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
                 return ExitCode::from(EXIT_USAGE);
             }
             ("--dump-after", p) => dump_after = Some(p.to_string()),
+            ("--jit", m) => match m.parse::<JitMode>() {
+                Ok(m) => jit = m,
+                Err(_) => {
+                    eprintln!("error: --jit must be `auto`, `always` or `never`, not `{m}`");
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            },
+            ("--engine", "reference") => reference = true,
+            ("--engine", "kernels") => reference = false,
+            ("--engine", other) => {
+                eprintln!("error: --engine must be `kernels` or `reference`, not `{other}`");
+                return ExitCode::from(EXIT_USAGE);
+            }
             _ => {}
         }
     }
@@ -290,17 +314,12 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
         Ok(g) => g,
         Err(code) => return code,
     };
-    let opts = RunOptions {
-        steps: flags.steps,
-        log: flags.log.clone(),
-        log_every: flags.log_every,
-        progress: std::io::stderr().is_terminal(),
+    let outputs = if reference {
+        run_reference(&graph, &flags)
+    } else {
+        run_kernels(&graph, &flags, jit, stats)
     };
-    let mut sink = |step: u64, name: &str, t: &interp::tensor::Tensor| {
-        let text = weft_runtime::print::format_output(name, &t.to_npy());
-        eprintln!("step {step}: {text}");
-    };
-    let outputs = match interp::run(&graph, &flags.inputs, &flags.params, &opts, &mut sink) {
+    let outputs = match outputs {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
@@ -316,19 +335,95 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
                 );
                 return ExitCode::from(3);
             }
-            for (name, t) in &outputs {
+            for (name, arr) in &outputs {
                 let path = dir.join(format!("{name}.npy"));
-                if let Err(e) = weft_runtime::npy::write_npy_file(&path, &t.to_npy()) {
+                if let Err(e) = weft_runtime::npy::write_npy_file(&path, arr) {
                     eprintln!("error: cannot write {}: {e}", path.display());
                     return ExitCode::from(3);
                 }
             }
         }
         None => {
-            for (name, t) in &outputs {
-                println!("{}", weft_runtime::print::format_output(name, &t.to_npy()));
+            for (name, arr) in &outputs {
+                println!("{}", weft_runtime::print::format_output(name, arr));
             }
         }
     }
     ExitCode::SUCCESS
+}
+
+type Outputs = Result<Vec<(String, weft_runtime::NpyArray)>, weft_runtime::RunError>;
+
+/// The graph interpreter: the oracle every backend is tested against.
+fn run_reference(graph: &Graph, flags: &weft_runtime::RunArgs) -> Outputs {
+    let opts = RunOptions {
+        steps: flags.steps,
+        log: flags.log.clone(),
+        log_every: flags.log_every,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let mut sink = |step: u64, name: &str, t: &interp::tensor::Tensor| {
+        let text = weft_runtime::print::format_output(name, &t.to_npy());
+        eprintln!("step {step}: {text}");
+    };
+    let outs = interp::run(graph, &flags.inputs, &flags.params, &opts, &mut sink)?;
+    Ok(outs.into_iter().map(|(n, t)| (n, t.to_npy())).collect())
+}
+
+/// The kernel IR, each kernel interpreted until it is hot and then compiled
+/// by Cranelift, driven by the same runtime code as a built executable.
+fn run_kernels(
+    graph: &Graph,
+    flags: &weft_runtime::RunArgs,
+    mode: JitMode,
+    stats: bool,
+) -> Outputs {
+    let prog = weft_compiler::kernel::schedule(graph).map_err(|e| weft_runtime::RunError {
+        exit_code: 1,
+        message: format!("cannot run this program: {e}"),
+    })?;
+    let jp = JitProgram::new(&prog, mode);
+    let desc =
+        weft_runtime::program::parse_descriptor(weft_runtime::driver::Program::descriptor(&jp))
+            .map_err(|e| weft_runtime::RunError {
+                exit_code: 101,
+                message: format!("internal compiler error: {e}"),
+            })?;
+    let mut sink = |step: u64, name: &str, arr: &weft_runtime::NpyArray| {
+        eprintln!(
+            "step {step}: {}",
+            weft_runtime::print::format_output(name, arr)
+        );
+    };
+    let bar = progress_bar(flags.steps);
+    let mut progress = |k: u64, _n: u64| {
+        if let Some(b) = &bar {
+            b.set_position(k);
+        }
+    };
+    let result = weft_runtime::driver::run_observed(&jp, &desc, flags, &mut sink, &mut progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    for w in jp.take_warnings() {
+        eprintln!("warning: {w}");
+    }
+    if stats {
+        eprint!("{}", jp.stats_table());
+    }
+    result
+}
+
+/// A progress bar on stderr for runs of several steps, when stderr is a terminal.
+fn progress_bar(steps: u64) -> Option<indicatif::ProgressBar> {
+    if steps < 2 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(steps);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {per_sec}  eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
 }

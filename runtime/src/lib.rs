@@ -13,6 +13,8 @@
 //!   with the run-time data checks shared by `weft run` and built programs.
 
 pub mod bind;
+pub mod buf;
+pub mod driver;
 pub mod error;
 pub mod flags;
 pub mod half;

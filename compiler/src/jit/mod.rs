@@ -18,6 +18,7 @@
 
 mod codegen;
 mod host;
+pub mod program;
 pub mod tiered;
 
 #[cfg(test)]

@@ -16,8 +16,7 @@
 //! It and the program object's symbols exist only outside `cfg(test)`, so
 //! the unit tests link without a program object.
 
-pub mod buf;
-pub mod driver;
+pub use weft_runtime::{buf, driver};
 pub mod par;
 pub mod rt;
 
@@ -86,6 +85,6 @@ mod entry {
             }
             args.push(CStr::from_ptr(p).to_bytes().to_vec());
         }
-        driver::main(&Linked, args)
+        driver::main(&Linked, args, &crate::rt::set_threads)
     }
 }

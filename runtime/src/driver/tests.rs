@@ -2,7 +2,7 @@
 //! `update w = w + x`, failing with error 1 when `x[0] < 0`.
 
 use super::*;
-use weft_runtime::npy::{read_npy_file, write_npy_file, Data, NpyArray};
+use crate::npy::{read_npy_file, write_npy_file, Data, NpyArray};
 
 const DESC: &str = "weft-program 1
 dims B
@@ -80,7 +80,7 @@ fn go(desc: &'static str, args: &[&str]) -> (i32, String, String) {
     let mut argv = vec![b"prog".to_vec()];
     argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = run_with(&Fake { desc }, argv, &mut out, &mut err);
+    let code = run_with(&Fake { desc }, argv, &mut out, &mut err, &|_| {});
     (
         code,
         String::from_utf8_lossy(&out).into_owned(),
@@ -166,7 +166,10 @@ fn errors_and_exit_statuses() {
     let mut argv = vec![b"prog".to_vec(), vec![0xff]];
     argv.truncate(2);
     let (mut o, mut e) = (Vec::new(), Vec::new());
-    assert_eq!(run_with(&Fake { desc: DESC }, argv, &mut o, &mut e), 2);
+    assert_eq!(
+        run_with(&Fake { desc: DESC }, argv, &mut o, &mut e, &|_| {}),
+        2
+    );
     // An --out path under a file cannot be created.
     let x = input(&t, &[1.0]);
     let blocked = t.0.join("x.npy").join("sub");

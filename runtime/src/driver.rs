@@ -6,14 +6,13 @@
 use std::ffi::c_void;
 use std::io::Write;
 
-use weft_runtime::bind::{self, byte_size, concrete_text};
-use weft_runtime::flags::{parse_run_flags, usage_text, FlagSpec, RunArgs};
-use weft_runtime::npy::write_npy_file;
-use weft_runtime::print::format_output;
-use weft_runtime::program::{parse_descriptor, OutputSrc, ProgramDesc, TensorDecl};
-use weft_runtime::RunError;
-
+use crate::bind::{self, byte_size, concrete_text};
 use crate::buf::AlignedBuf;
+use crate::flags::{parse_run_flags, usage_text, FlagSpec, RunArgs};
+use crate::npy::write_npy_file;
+use crate::print::format_output;
+use crate::program::{parse_descriptor, OutputSrc, ProgramDesc, TensorDecl};
+use crate::RunError;
 
 /// The flags a built program accepts: `weft run`'s but `--set`.
 pub const SPEC: FlagSpec = FlagSpec {
@@ -46,12 +45,13 @@ pub trait Program {
 
 /// Runs the program with the process's arguments (`args[0]` is its name);
 /// returns the exit status. Output goes to the process's stdout/stderr.
-pub fn main(prog: &dyn Program, args: Vec<Vec<u8>>) -> i32 {
+/// `set_threads` sizes the caller's thread pool from `--threads`.
+pub fn main(prog: &dyn Program, args: Vec<Vec<u8>>, set_threads: &dyn Fn(usize)) -> i32 {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let mut out = stdout.lock();
     let mut err = stderr.lock();
-    let code = run_with(prog, args, &mut out, &mut err);
+    let code = run_with(prog, args, &mut out, &mut err, set_threads);
     let _ = out.flush();
     let _ = err.flush();
     code
@@ -63,6 +63,7 @@ pub fn run_with(
     args: Vec<Vec<u8>>,
     out: &mut dyn Write,
     err: &mut dyn Write,
+    set_threads: &dyn Fn(usize),
 ) -> i32 {
     let mut args = args.into_iter();
     let name = args
@@ -107,8 +108,8 @@ pub fn run_with(
             .map(|n| n.get())
             .unwrap_or(1)
     });
-    crate::rt::set_threads(threads);
-    let mut log_sink = |step: u64, name: &str, arr: &weft_runtime::NpyArray| {
+    set_threads(threads);
+    let mut log_sink = |step: u64, name: &str, arr: &crate::NpyArray| {
         let _ = writeln!(err, "step {step}: {}", format_output(name, arr));
     };
     let outputs = match run(prog, &desc, &flags, &mut log_sink) {
@@ -185,7 +186,7 @@ fn alloc_for(desc: &ProgramDesc, d: &TensorDecl, shape: &[usize]) -> Result<Alig
     })
 }
 
-fn copy_in(arr: &weft_runtime::NpyArray) -> Result<AlignedBuf, RunError> {
+fn copy_in(arr: &crate::NpyArray) -> Result<AlignedBuf, RunError> {
     AlignedBuf::from_npy(arr).ok_or_else(|| {
         RunError::data(format!(
             "not enough memory for a value of type {}",
@@ -200,8 +201,20 @@ pub fn run(
     prog: &dyn Program,
     desc: &ProgramDesc,
     flags: &RunArgs,
-    log_sink: &mut dyn FnMut(u64, &str, &weft_runtime::NpyArray),
-) -> Result<Vec<(String, weft_runtime::NpyArray)>, RunError> {
+    log_sink: &mut dyn FnMut(u64, &str, &crate::NpyArray),
+) -> Result<Vec<(String, crate::NpyArray)>, RunError> {
+    run_observed(prog, desc, flags, log_sink, &mut |_, _| {})
+}
+
+/// [`run`], calling `progress(step, steps)` after each step (`weft run`'s
+/// progress bar).
+pub fn run_observed(
+    prog: &dyn Program,
+    desc: &ProgramDesc,
+    flags: &RunArgs,
+    log_sink: &mut dyn FnMut(u64, &str, &crate::NpyArray),
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Vec<(String, crate::NpyArray)>, RunError> {
     bind::check_names(desc, &flags.inputs, &flags.params)?;
     let logged = check_log(desc, &flags.log)?;
     let bound = bind::bind(desc, &flags.inputs, &flags.params)?;
@@ -294,6 +307,7 @@ pub fn run(
         for (u, &p) in desc.updates.iter().enumerate() {
             std::mem::swap(&mut params[p], &mut updates[u]);
         }
+        progress(k, steps);
         let last = k == steps;
         let log_now =
             !logged.is_empty() && (last || (flags.log_every > 0 && k % flags.log_every == 0));

@@ -4,7 +4,7 @@
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 
-use weft_runtime::npy::{DType, Data, NpyArray};
+use crate::npy::{DType, Data, NpyArray};
 
 /// The ABI's buffer alignment.
 pub const ALIGN: usize = 64;
