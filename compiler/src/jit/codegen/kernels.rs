@@ -1,0 +1,359 @@
+//! Each kernel kind: `Map`, `Reduce`, `MatMul`, `Random`; other kinds are left to the interpreter.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::{F32, F32X4, F64, I32, I64, I8};
+use cranelift_codegen::ir::{InstBuilder, Value};
+use cranelift_module::Module;
+
+use super::{clif_type, trusted, Gen, IVal, Leaf, R};
+use crate::ir::op::{BinaryOp, Distribution, ReduceOp};
+use crate::ir::types::{DType, Dim};
+use crate::kernel::interp::Val;
+use crate::kernel::{elem_bytes, BufId, Expr, Kernel};
+
+impl Gen<'_, '_> {
+    // ---- kernels ---------------------------------------------------------
+
+    pub fn kernel(&mut self, k: &Kernel) -> R<()> {
+        match k {
+            Kernel::Map { out, expr } => self.map(*out, expr),
+            Kernel::Reduce {
+                out,
+                op,
+                shape,
+                axes,
+                expr,
+            } => self.reduce(*out, *op, shape, axes, expr),
+            Kernel::MatMul {
+                out,
+                a,
+                b,
+                batch,
+                m,
+                k,
+                n,
+            } => self.matmul(*out, *a, *b, batch, m, k, n),
+            Kernel::Random { out, dist, seed } => self.random(*out, dist, *seed),
+            _ => Err("this kernel kind is not compiled".into()),
+        }?;
+        let ok = self.b.ins().iconst(I32, 0);
+        self.b.ins().return_(&[ok]);
+        Ok(())
+    }
+
+    /// Seals and finalizes the function.
+    pub fn finish(mut self) {
+        self.b.seal_all_blocks();
+        let cfg = self.module.target_config();
+        self.b.finalize(cfg);
+    }
+
+    pub(super) fn check_dtypes(&self, e: &Expr) -> R<()> {
+        let mut err = Ok(());
+        e.for_each_load(&mut |b| {
+            if let Err(e) = clif_type(self.prog.buffers[b].dtype) {
+                err = Err(e);
+            }
+        });
+        err?;
+        clif_type(e.dtype(&self.prog.buffers)).map(|_| ())
+    }
+
+    pub(super) fn map(&mut self, out: BufId, expr: &Expr) -> R<()> {
+        self.check_dtypes(expr)?;
+        let ob = &self.prog.buffers[out];
+        let (odt, shape) = (ob.dtype, ob.shape.clone());
+        if expr.dtype(&self.prog.buffers) != odt {
+            return Err("map of another dtype than its output".into());
+        }
+        let rank = shape.len();
+        let idx = Self::identity(rank);
+        // The output is a leaf too: leaf 0, packed in C order.
+        let oaff = self.linear(&idx, &shape, rank);
+        let obase = self.bufs[&out];
+        self.leaves.push(Leaf {
+            aff: oaff,
+            base: Some(obase),
+            row: None,
+        });
+        self.collect(expr, &idx, rank)?;
+        let sizes: Vec<Value> = shape
+            .iter()
+            .map(|d| {
+                let v = self.dim(d);
+                self.val(v)
+            })
+            .collect();
+        let es = elem_bytes(odt);
+        let zero = self.b.ins().iconst(I64, 0);
+        if rank == 0 {
+            self.set_rows(&[], None);
+            self.next_leaf = 1;
+            let v = self.scalar(expr, None)?;
+            let row = self.leaves[0].row.expect("rows set");
+            let a = self.addr(obase, row, es);
+            self.b.ins().store(trusted(), v, a, 0);
+            return Ok(());
+        }
+        let inner = rank - 1;
+        let vec = odt == DType::F32 && self.vectorizable(expr, inner, &mut 1);
+        self.vectorized = vec;
+        let outer: Vec<usize> = (0..inner).collect();
+        let mut iv = vec![zero; rank];
+        let n = sizes[inner];
+        self.nest(&sizes, &outer, &mut iv, &mut |g, iv| {
+            g.set_rows(iv, Some(inner));
+            let mut start = g.b.ins().iconst(I64, 0);
+            if vec {
+                let n4 = g.b.ins().band_imm_s(n, !3i64);
+                g.for_loop(start, n4, 4, &mut |g, i| {
+                    g.next_leaf = 1;
+                    let v = g.vector(expr, inner, i)?;
+                    let row = g.leaves[0].row.expect("rows set");
+                    let ix = g.b.ins().iadd(row, i);
+                    let a = g.addr(obase, ix, 4);
+                    g.b.ins().store(trusted(), v, a, 0);
+                    Ok(())
+                })?;
+                start = n4;
+            }
+            g.for_loop(start, n, 1, &mut |g, i| {
+                g.next_leaf = 1;
+                let v = g.scalar(expr, Some((inner, i)))?;
+                let ix = g.leaf_index(0, Some((inner, i)));
+                let a = g.addr(obase, ix, es);
+                g.b.ins().store(trusted(), v, a, 0);
+                Ok(())
+            })
+        })
+    }
+
+    pub(super) fn reduce(
+        &mut self,
+        out: BufId,
+        op: ReduceOp,
+        shape: &[crate::ir::types::Dim],
+        axes: &[usize],
+        expr: &Expr,
+    ) -> R<()> {
+        self.check_dtypes(expr)?;
+        let d = expr.dtype(&self.prog.buffers);
+        let odt = self.prog.buffers[out].dtype;
+        if d != odt || (d == DType::Bool && op == ReduceOp::Sum) {
+            return Err(format!("a {} reduction of {}", op.name(), d.name()));
+        }
+        let rank = shape.len();
+        let idx = Self::identity(rank);
+        self.collect(expr, &idx, rank)?;
+        let sizes: Vec<Value> = shape
+            .iter()
+            .map(|d| {
+                let v = self.dim(d);
+                self.val(v)
+            })
+            .collect();
+        // Lane length (for the empty-lane result).
+        let mut lane = IVal::C(1);
+        for &a in axes {
+            lane = self.mul(lane, IVal::V(sizes[a]));
+        }
+        let lane = self.val(lane);
+        let kept: Vec<usize> = (0..rank).filter(|a| !axes.contains(a)).collect();
+        let ty = clif_type(d)?;
+        let wide = d == DType::F32 && op == ReduceOp::Sum;
+        let acc_ty = if wide { F64 } else { ty };
+        let obase = self.bufs[&out];
+        let es = elem_bytes(odt);
+        let zero = self.b.ins().iconst(I64, 0);
+        let mut iv = vec![zero; rank];
+        // The output element: linear over the kept axes.
+        self.nest(&sizes, &kept, &mut iv, &mut |g, ivk| {
+            let mut oi = IVal::C(0);
+            for &a in &kept {
+                let t = g.mul(oi, IVal::V(sizes[a]));
+                oi = g.add(t, IVal::V(ivk[a]));
+            }
+            let oi = g.val(oi);
+            let init = match (d, op) {
+                (_, ReduceOp::Sum) if wide => g.b.ins().f64const(0.0),
+                (DType::F64, ReduceOp::Sum) => g.b.ins().f64const(-0.0),
+                (DType::F32, ReduceOp::Max) => g.b.ins().f32const(f32::NEG_INFINITY),
+                (DType::F32, _) => g.b.ins().f32const(f32::INFINITY),
+                (DType::F64, ReduceOp::Max) => g.b.ins().f64const(f64::NEG_INFINITY),
+                (DType::F64, _) => g.b.ins().f64const(f64::INFINITY),
+                (DType::Bool, ReduceOp::Max) => g.b.ins().iconst(I8, 0),
+                (DType::Bool, _) => g.b.ins().iconst(I8, 1),
+                (_, ReduceOp::Sum) => g.b.ins().iconst(ty, 0),
+                (DType::I32, ReduceOp::Max) => g.b.ins().iconst(I32, i32::MIN as i64),
+                (DType::I32, _) => g.b.ins().iconst(I32, i32::MAX as i64),
+                (_, ReduceOp::Max) => g.b.ins().iconst(I64, i64::MIN),
+                (_, _) => g.b.ins().iconst(I64, i64::MAX),
+            };
+            let var = g.b.declare_var(acc_ty);
+            g.b.def_var(var, init);
+            let mut iv2 = ivk.to_vec();
+            g.nest(&sizes, axes, &mut iv2, &mut |g, ivl| {
+                g.set_rows(ivl, None);
+                g.next_leaf = 0;
+                let v = g.scalar(expr, None)?;
+                let acc = g.b.use_var(var);
+                let r = match (d, op) {
+                    (_, ReduceOp::Sum) if wide => {
+                        let w = g.b.ins().fpromote(F64, v);
+                        g.b.ins().fadd(acc, w)
+                    }
+                    (DType::F64, ReduceOp::Sum) => g.b.ins().fadd(acc, v),
+                    (DType::F32 | DType::F64, _) => {
+                        let bop = if op == ReduceOp::Max {
+                            BinaryOp::Max
+                        } else {
+                            BinaryOp::Min
+                        };
+                        g.binary(bop, d, acc, v)?
+                    }
+                    (DType::Bool, ReduceOp::Max) => g.b.ins().bor(acc, v),
+                    (DType::Bool, _) => g.b.ins().band(acc, v),
+                    (_, ReduceOp::Sum) => g.b.ins().iadd(acc, v),
+                    (_, ReduceOp::Max) => g.b.ins().smax(acc, v),
+                    (_, _) => g.b.ins().smin(acc, v),
+                };
+                g.b.def_var(var, r);
+                Ok(())
+            })?;
+            let acc = g.b.use_var(var);
+            let acc = if wide {
+                g.b.ins().fdemote(F32, acc)
+            } else {
+                acc
+            };
+            let z = g.konst(crate::kernel::interp::cast(Val::I64(0), d));
+            let empty = g.b.ins().icmp_imm_s(IntCC::Equal, lane, 0);
+            let r = g.b.ins().select(empty, z, acc);
+            let a = g.addr(obase, oi, es);
+            g.b.ins().store(trusted(), r, a, 0);
+            Ok(())
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn matmul(
+        &mut self,
+        out: BufId,
+        a: BufId,
+        bb: BufId,
+        batch: &[Dim],
+        m: &Dim,
+        k: &Dim,
+        n: &Dim,
+    ) -> R<()> {
+        let d = self.prog.buffers[out].dtype;
+        if self.prog.buffers[a].dtype != d || self.prog.buffers[bb].dtype != d {
+            return Err("a mixed-dtype matmul".into());
+        }
+        let ty = clif_type(d)?;
+        if ty == I8 {
+            return Err("a bool matmul".into());
+        }
+        let es = elem_bytes(d);
+        let nb = self.numel(batch);
+        let nb = self.val(nb);
+        let (mv, kv, nv) = (self.dim(m), self.dim(k), self.dim(n));
+        let (mv, kv, nv) = (self.val(mv), self.val(kv), self.val(nv));
+        let (pa, pb, pc) = (self.bufs[&a], self.bufs[&bb], self.bufs[&out]);
+        let zero = self.b.ins().iconst(I64, 0);
+        let vec = d == DType::F32;
+        self.vectorized = vec;
+        // out[b, i, :] = 0; then for p in 0..k: out[b, i, j] += a[b, i, p] * b[b, p, j]
+        // (each element accumulates over p in order from 0, as the interpreter).
+        self.for_loop(zero, nb, 1, &mut |g, bi| {
+            let mk = g.b.ins().imul(mv, kv);
+            let kn = g.b.ins().imul(kv, nv);
+            let mn = g.b.ins().imul(mv, nv);
+            let abase = g.b.ins().imul(bi, mk);
+            let bbase = g.b.ins().imul(bi, kn);
+            let cbase = g.b.ins().imul(bi, mn);
+            let z = g.b.ins().iconst(I64, 0);
+            g.for_loop(z, mv, 1, &mut |g, i| {
+                let ai = g.b.ins().imul(i, kv);
+                let arow = g.b.ins().iadd(abase, ai);
+                let ci = g.b.ins().imul(i, nv);
+                let crow = g.b.ins().iadd(cbase, ci);
+                let z = g.b.ins().iconst(I64, 0);
+                let zero_v = g.konst(crate::kernel::interp::cast(Val::I64(0), d));
+                g.for_loop(z, nv, 1, &mut |g, j| {
+                    let ix = g.b.ins().iadd(crow, j);
+                    let ad = g.addr(pc, ix, es);
+                    g.b.ins().store(trusted(), zero_v, ad, 0);
+                    Ok(())
+                })?;
+                let z = g.b.ins().iconst(I64, 0);
+                g.for_loop(z, kv, 1, &mut |g, p| {
+                    let ix = g.b.ins().iadd(arow, p);
+                    let ad = g.addr(pa, ix, es);
+                    let x = g.b.ins().load(ty, trusted(), ad, 0);
+                    let pn = g.b.ins().imul(p, nv);
+                    let brow = g.b.ins().iadd(bbase, pn);
+                    let mut start = g.b.ins().iconst(I64, 0);
+                    if vec {
+                        let xs = g.splat(x);
+                        let n4 = g.b.ins().band_imm_s(nv, !3i64);
+                        g.for_loop(start, n4, 4, &mut |g, j| {
+                            let bi = g.b.ins().iadd(brow, j);
+                            let ba = g.addr(pb, bi, 4);
+                            let y = g.b.ins().load(F32X4, trusted(), ba, 0);
+                            let ci = g.b.ins().iadd(crow, j);
+                            let ca = g.addr(pc, ci, 4);
+                            let c = g.b.ins().load(F32X4, trusted(), ca, 0);
+                            let t = g.b.ins().fmul(xs, y);
+                            let r = g.b.ins().fadd(c, t);
+                            g.b.ins().store(trusted(), r, ca, 0);
+                            Ok(())
+                        })?;
+                        start = n4;
+                    }
+                    g.for_loop(start, nv, 1, &mut |g, j| {
+                        let bi = g.b.ins().iadd(brow, j);
+                        let ba = g.addr(pb, bi, es);
+                        let y = g.b.ins().load(ty, trusted(), ba, 0);
+                        let ci = g.b.ins().iadd(crow, j);
+                        let ca = g.addr(pc, ci, es);
+                        let c = g.b.ins().load(ty, trusted(), ca, 0);
+                        let r = if ty == F32 || ty == F64 {
+                            let t = g.b.ins().fmul(x, y);
+                            g.b.ins().fadd(c, t)
+                        } else {
+                            let t = g.b.ins().imul(x, y);
+                            g.b.ins().iadd(c, t)
+                        };
+                        g.b.ins().store(trusted(), r, ca, 0);
+                        Ok(())
+                    })
+                })
+            })
+        })
+    }
+
+    pub(super) fn random(&mut self, out: BufId, dist: &Distribution, seed: u64) -> R<()> {
+        let ob = &self.prog.buffers[out];
+        let (d, shape) = (ob.dtype, ob.shape.clone());
+        let f64_ = match d {
+            DType::F32 => false,
+            DType::F64 => true,
+            _ => return Err(format!("random {}", d.name())),
+        };
+        let (kind, a, b) = match *dist {
+            Distribution::Normal { mean, std } => (0, mean, std),
+            Distribution::Uniform { lo, hi } => (1, lo, hi),
+        };
+        let kind = self.b.ins().iconst(I32, kind + if f64_ { 2 } else { 0 });
+        let seed = self.b.ins().iconst(I64, seed as i64);
+        let a = self.b.ins().f64const(a);
+        let b = self.b.ins().f64const(b);
+        let n = self.numel(&shape);
+        let n = self.val(n);
+        let p = self.bufs[&out];
+        let f = self.host("weft_jit_random")?;
+        self.b.ins().call(f, &[kind, seed, a, b, p, n]);
+        Ok(())
+    }
+}

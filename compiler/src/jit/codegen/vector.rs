@@ -1,0 +1,203 @@
+//! `f32x4` expressions for the vector inner loop of `Map` kernels.
+
+use cranelift_codegen::ir::condcodes::FloatCC;
+use cranelift_codegen::ir::types::{F32, F32X4};
+use cranelift_codegen::ir::{Endianness, InstBuilder, MemFlagsData, Value};
+
+use super::{trusted, Gen, IVal, R};
+use crate::ir::op::{BinaryOp, UnaryOp};
+use crate::ir::types::DType;
+use crate::kernel::Expr;
+
+impl Gen<'_, '_> {
+    // ---- vector expressions ---------------------------------------------
+
+    /// Whether `e` can be evaluated four lanes at a time (after `collect`,
+    /// with `inner` the innermost axis): `f32` values and comparison masks,
+    /// every load `f32` with an innermost coefficient of 0 or 1, no iota
+    /// that moves along the innermost axis.
+    pub(super) fn vectorizable(&self, e: &Expr, inner: usize, leaf: &mut usize) -> bool {
+        let bufs = &self.prog.buffers;
+        match e {
+            Expr::Load { buf, .. } => {
+                let l = &self.leaves[*leaf];
+                *leaf += 1;
+                bufs[*buf].dtype == DType::F32
+                    && matches!(l.aff.coef.get(inner), Some(IVal::C(0 | 1)))
+            }
+            Expr::Iota { .. } => {
+                *leaf += 1;
+                false
+            }
+            Expr::Const { dtype, .. } | Expr::Size { dtype, .. } => *dtype == DType::F32,
+            Expr::Unary { arg, .. } => {
+                arg.dtype(bufs) == DType::F32 && self.vectorizable(arg, inner, leaf)
+            }
+            Expr::Binary { lhs, rhs, .. } => {
+                lhs.dtype(bufs) == DType::F32
+                    && self.vectorizable(lhs, inner, leaf)
+                    && self.vectorizable(rhs, inner, leaf)
+            }
+            Expr::Select { cond, then, els } => {
+                matches!(&**cond, Expr::Binary { op, .. } if op.is_comparison())
+                    && then.dtype(bufs) == DType::F32
+                    && self.vectorizable(cond, inner, leaf)
+                    && self.vectorizable(then, inner, leaf)
+                    && self.vectorizable(els, inner, leaf)
+            }
+            Expr::Cast { to, arg } => {
+                *to == DType::F32
+                    && arg.dtype(bufs) == DType::F32
+                    && self.vectorizable(arg, inner, leaf)
+            }
+            Expr::Remap { arg, .. } => self.vectorizable(arg, inner, leaf),
+        }
+    }
+
+    pub(super) fn splat(&mut self, x: Value) -> Value {
+        self.b.ins().splat(F32X4, x)
+    }
+
+    pub(super) fn vconst(&mut self, x: f32) -> Value {
+        let s = self.b.ins().f32const(x);
+        self.splat(s)
+    }
+
+    pub(super) fn mask_f32(&mut self, m: Value) -> Value {
+        let fl = MemFlagsData::new().with_endianness(Endianness::Little);
+        self.b.ins().bitcast(F32X4, fl, m)
+    }
+
+    /// `c ? x : y` lane-wise, `c` an `i32x4` mask.
+    pub(super) fn vsel(&mut self, c: Value, x: Value, y: Value) -> Value {
+        let c = self.mask_f32(c);
+        self.b.ins().bitselect(c, x, y)
+    }
+
+    /// Evaluates `e` at lanes `i..i+4` of axis `inner` as `f32x4` (or an
+    /// `i32x4` mask for comparisons).
+    pub(super) fn vector(&mut self, e: &Expr, inner: usize, i: Value) -> R<Value> {
+        let bufs = &self.prog.buffers;
+        Ok(match e {
+            Expr::Load { .. } => {
+                let l = self.next_leaf;
+                self.next_leaf += 1;
+                let base = self.leaves[l].base.expect("a load leaf");
+                let row = self.leaves[l].row.expect("rows set");
+                match self.leaves[l].aff.coef[inner] {
+                    IVal::C(0) => {
+                        let a = self.addr(base, row, 4);
+                        let x = self.b.ins().load(F32, trusted(), a, 0);
+                        self.splat(x)
+                    }
+                    _ => {
+                        let ix = self.b.ins().iadd(row, i);
+                        let a = self.addr(base, ix, 4);
+                        self.b.ins().load(F32X4, trusted(), a, 0)
+                    }
+                }
+            }
+            Expr::Iota { .. } => return Err("iota in a vector loop".into()),
+            Expr::Const { .. } | Expr::Size { .. } => {
+                let x = self.scalar(e, None)?;
+                self.splat(x)
+            }
+            Expr::Unary { op, arg } => {
+                let x = self.vector(arg, inner, i)?;
+                self.vunary(*op, x)?
+            }
+            Expr::Binary { op, lhs, rhs } => {
+                let x = self.vector(lhs, inner, i)?;
+                let y = self.vector(rhs, inner, i)?;
+                self.vbinary(*op, x, y)?
+            }
+            Expr::Select { cond, then, els } => {
+                let c = self.vector(cond, inner, i)?;
+                let t = self.vector(then, inner, i)?;
+                let f = self.vector(els, inner, i)?;
+                self.vsel(c, t, f)
+            }
+            Expr::Cast { arg, .. } | Expr::Remap { arg, .. } => {
+                let _ = bufs;
+                self.vector(arg, inner, i)?
+            }
+        })
+    }
+
+    pub(super) fn per_lane(&mut self, name: &'static str, args: &[Value]) -> R<Value> {
+        let mut out = self.vconst(0.0);
+        for lane in 0..4u8 {
+            let a: Vec<Value> = args
+                .iter()
+                .map(|&v| self.b.ins().extractlane(v, lane))
+                .collect();
+            let r = self.call(name, &a)?;
+            out = self.b.ins().insertlane(out, r, lane);
+        }
+        Ok(out)
+    }
+
+    pub(super) fn vunary(&mut self, op: UnaryOp, x: Value) -> R<Value> {
+        Ok(match op {
+            UnaryOp::Neg => self.ins().fneg(x),
+            UnaryOp::Sqrt => self.ins().sqrt(x),
+            UnaryOp::Rsqrt => {
+                let s = self.ins().sqrt(x);
+                let one = self.vconst(1.0);
+                self.ins().fdiv(one, s)
+            }
+            UnaryOp::Abs => self.ins().fabs(x),
+            UnaryOp::Floor => self.ins().floor(x),
+            UnaryOp::Ceil => self.ins().ceil(x),
+            UnaryOp::Sign => {
+                let zero = self.vconst(0.0);
+                let one = self.vconst(1.0);
+                let m1 = self.vconst(-1.0);
+                let nan = self.ins().fcmp(FloatCC::Unordered, x, x);
+                let r = self.vsel(nan, x, zero);
+                let lt = self.ins().fcmp(FloatCC::LessThan, x, zero);
+                let r = self.vsel(lt, m1, r);
+                let gt = self.ins().fcmp(FloatCC::GreaterThan, x, zero);
+                self.vsel(gt, one, r)
+            }
+            UnaryOp::Relu => {
+                let zero = self.vconst(0.0);
+                let c = self.ins().fcmp(FloatCC::UnorderedOrGreaterThan, x, zero);
+                self.vsel(c, x, zero)
+            }
+            UnaryOp::Exp => self.per_lane("weft_jit_exp_f32", &[x])?,
+            UnaryOp::Log => self.per_lane("weft_jit_log_f32", &[x])?,
+            UnaryOp::Sin => self.per_lane("weft_jit_sin_f32", &[x])?,
+            UnaryOp::Cos => self.per_lane("weft_jit_cos_f32", &[x])?,
+            UnaryOp::Tanh => self.per_lane("weft_jit_tanh_f32", &[x])?,
+            UnaryOp::Sigmoid => self.per_lane("weft_jit_sigmoid_f32", &[x])?,
+        })
+    }
+
+    pub(super) fn vbinary(&mut self, op: BinaryOp, x: Value, y: Value) -> R<Value> {
+        Ok(match op {
+            BinaryOp::Add => self.ins().fadd(x, y),
+            BinaryOp::Sub => self.ins().fsub(x, y),
+            BinaryOp::Mul => self.ins().fmul(x, y),
+            BinaryOp::Div => self.ins().fdiv(x, y),
+            BinaryOp::Pow => self.per_lane("weft_jit_pow_f32", &[x, y])?,
+            BinaryOp::Max | BinaryOp::Min => {
+                let cc = if op == BinaryOp::Max {
+                    FloatCC::GreaterThanOrEqual
+                } else {
+                    FloatCC::LessThanOrEqual
+                };
+                let nan = self.ins().fcmp(FloatCC::Unordered, x, x);
+                let c = self.ins().fcmp(cc, x, y);
+                let c = self.ins().bor(nan, c);
+                self.vsel(c, x, y)
+            }
+            BinaryOp::Lt => self.ins().fcmp(FloatCC::LessThan, x, y),
+            BinaryOp::Le => self.ins().fcmp(FloatCC::LessThanOrEqual, x, y),
+            BinaryOp::Gt => self.ins().fcmp(FloatCC::GreaterThan, x, y),
+            BinaryOp::Ge => self.ins().fcmp(FloatCC::GreaterThanOrEqual, x, y),
+            BinaryOp::Eq => self.ins().fcmp(FloatCC::Equal, x, y),
+            BinaryOp::Ne => self.ins().fcmp(FloatCC::NotEqual, x, y),
+        })
+    }
+}
