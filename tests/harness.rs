@@ -241,10 +241,13 @@ fn case_program(dir: &Path, meta: &serde_json::Value) -> PathBuf {
     }
 }
 
-/// A fresh scratch folder for one case, distinct per `tag` (tests run in parallel).
+/// A fresh scratch folder for one case: unique per call, since tests run in
+/// parallel and several of them run the same cases.
 fn case_tmp(dir: &Path, tag: &str) -> Result<PathBuf, String> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = std::env::temp_dir().join(format!(
-        "weft-case-{}-{tag}-{}",
+        "weft-case-{}-{n}-{tag}-{}",
         std::process::id(),
         dir.file_name()
             .map(|n| n.to_string_lossy().into_owned())
