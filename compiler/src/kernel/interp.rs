@@ -11,7 +11,7 @@ use weft_runtime::rng;
 
 use super::plan::slot_bytes;
 use super::{elem_bytes, AxisSrc, BufId, BufKind, Check, Expr, Kernel, Program};
-use crate::interp::kernels::elementwise::{fmax, fmin};
+use crate::interp::kernels::elementwise::{fmax, fmin, unary_float};
 use crate::interp::kernels::num::{Float, Int};
 use crate::ir::op::{BinaryOp, Distribution, ReduceOp, UnaryOp};
 use crate::ir::types::{DType, Dim, Scalar};
@@ -604,47 +604,6 @@ pub fn cast(v: Val, to: DType) -> Val {
     }
 }
 
-fn unary_float<T: Float>(u: UnaryOp, x: T) -> T {
-    match u {
-        UnaryOp::Neg => -x,
-        UnaryOp::Exp => x.exp(),
-        UnaryOp::Log => x.ln(),
-        UnaryOp::Sqrt => x.sqrt(),
-        UnaryOp::Rsqrt => T::ONE / x.sqrt(),
-        UnaryOp::Abs => x.abs(),
-        UnaryOp::Sign => {
-            if x > T::ZERO {
-                T::ONE
-            } else if x < T::ZERO {
-                -T::ONE
-            } else if x.is_nan() {
-                x
-            } else {
-                T::ZERO
-            }
-        }
-        UnaryOp::Floor => x.floor(),
-        UnaryOp::Ceil => x.ceil(),
-        UnaryOp::Sin => x.sin(),
-        UnaryOp::Cos => x.cos(),
-        UnaryOp::Tanh => x.tanh(),
-        UnaryOp::Sigmoid => {
-            if x >= T::ZERO {
-                T::ONE / (T::ONE + (-x).exp())
-            } else {
-                let e = x.exp();
-                e / (T::ONE + e)
-            }
-        }
-        UnaryOp::Relu => {
-            if x > T::ZERO || x.is_nan() {
-                x
-            } else {
-                T::ZERO
-            }
-        }
-    }
-}
 
 fn unary_int<T: Int>(u: UnaryOp, x: T) -> T {
     match u {

@@ -23,7 +23,8 @@ use crate::interp::tensor::{f16_unsupported, map_same, Tensor};
 use crate::ir::op::{BinaryOp, UnaryOp};
 use crate::ir::types::DType;
 
-fn unary_float<T: Float>(u: UnaryOp, x: T) -> T {
+/// A unary op on one float: the scalar semantics every engine shares.
+pub(crate) fn unary_float<T: Float>(u: UnaryOp, x: T) -> T {
     match u {
         UnaryOp::Neg => -x,
         UnaryOp::Exp => x.exp(),
