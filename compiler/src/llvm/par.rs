@@ -262,7 +262,8 @@ fn fusable(prog: &Program, ks: &[usize]) -> bool {
     let rows = &splits[0].0.space[0];
     if splits
         .iter()
-        .any(|(s, _)| s.space.len() < 2 || &s.space[0] != rows || small_rows(&s.space[1..]))
+        .any(|(s, _)| s.space.len() < 2 || &s.space[0] != rows)
+        || splits.iter().all(|(s, _)| small_rows(&s.space[1..]))
     {
         return false;
     }
@@ -305,8 +306,10 @@ fn fusable(prog: &Program, ks: &[usize]) -> bool {
     true
 }
 
-/// Rows of fewer than [`MIN_FUSED_ROW`] elements, known at compile time:
-/// the whole matrix then likely fits in cache and fusion gains nothing.
+/// Rows of fewer than [`MIN_FUSED_ROW`] elements, known at compile time. A
+/// group needs one kernel with larger rows (per-row scalars such as a
+/// softmax's sums join it); otherwise the matrices likely fit in cache and
+/// fusion gains nothing.
 fn small_rows(rest: &[Dim]) -> bool {
     let mut n = 1u64;
     for d in rest {
