@@ -1071,6 +1071,32 @@ def rterr_cases():
         """, {"s": f32(3)}, exit=3)
 
 
+def wide_row_cases():
+    # Rows of 2,048 elements: long enough for the kernel scheduler to fuse
+    # the kernels of a row (softmax, layer norm) into one loop.
+    x = f32(3, 2048) * 3.0
+    g, b = f32(2048), f32(2048)
+    X = x.astype(np.float64)
+    z = X - X.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    soft = e / e.sum(axis=1, keepdims=True)
+    mu = X.mean(axis=1, keepdims=True)
+    var = ((X - mu) ** 2).mean(axis=1, keepdims=True)
+    ln = (X - mu) / np.sqrt(var + 1e-5) * g.astype(np.float64) + b.astype(np.float64)
+    case("wide_rows_softmax_layer_norm", "run", """
+        // rows of 2048: the scheduler fuses each row's kernels into one loop
+        use nn
+        input x: f32[3, 2048]
+        input g: f32[2048]
+        input b: f32[2048]
+        output soft = nn.softmax(x)
+        output ln = nn.layer_norm(x, g, b)
+        output total = sum(exp(x - max(x, axis=1, keepdims=true)), axis=1)
+        """, {"x": x, "g": g, "b": b},
+         want={"soft": soft.astype(np.float32), "ln": ln.astype(np.float32),
+               "total": e.sum(axis=1).astype(np.float32)}, rtol=1e-4, atol=1e-6)
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
@@ -1080,6 +1106,7 @@ def main():
     grad_cases()
     example_cases()
     rterr_cases()
+    wide_row_cases()
 
 
 if __name__ == "__main__":
