@@ -604,7 +604,6 @@ pub fn cast(v: Val, to: DType) -> Val {
     }
 }
 
-
 fn unary_int<T: Int>(u: UnaryOp, x: T) -> T {
     match u {
         UnaryOp::Neg => x.wneg(),
