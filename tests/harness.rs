@@ -478,31 +478,34 @@ fn run_cases_in(dir: &Path, extra: &[&str]) -> (Vec<String>, usize) {
     (fails, cases.len())
 }
 
+/// Every case of tests/run/cases through `weft run` with these extra flags.
+fn all_run_cases(extra: &[&str]) {
+    let (fails, n) = run_cases_in(&root().join("tests/run/cases"), extra);
+    report(&format!("run cases {extra:?}"), fails, n);
+}
+
+/// The default engine: kernels interpreted until hot, then Cranelift.
 #[test]
 fn run_cases() {
-    let (fails, n) = run_cases_in(&root().join("tests/run/cases"), &[]);
-    report("run cases", fails, n);
+    all_run_cases(&[]);
 }
 
-/// Every run case with every kernel compiled by Cranelift before its first call.
+/// Every kernel compiled by Cranelift before its first call.
 #[test]
 fn run_cases_jit_always() {
-    let (fails, n) = run_cases_in(&root().join("tests/run/cases"), &["--jit", "always"]);
-    report("run cases (--jit always)", fails, n);
+    all_run_cases(&["--jit", "always"]);
 }
 
-/// Every run case with every kernel in the kernel-IR interpreter.
+/// Every kernel in the kernel-IR interpreter.
 #[test]
 fn run_cases_jit_never() {
-    let (fails, n) = run_cases_in(&root().join("tests/run/cases"), &["--jit", "never"]);
-    report("run cases (--jit never)", fails, n);
+    all_run_cases(&["--jit", "never"]);
 }
 
-/// Every run case through the graph interpreter, the oracle.
+/// The graph interpreter, the oracle.
 #[test]
 fn run_cases_reference() {
-    let (fails, n) = run_cases_in(&root().join("tests/run/cases"), &["--engine", "reference"]);
-    report("run cases (--engine reference)", fails, n);
+    all_run_cases(&["--engine", "reference"]);
 }
 
 /// The public conformance sample, where the checkout has it beside the project.
