@@ -90,16 +90,21 @@ fn lower(path: &Path, c: Compiled) -> Result<ir::graph::Graph, String> {
     passes::run_pipeline(g, &mut |_, _| {}).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-#[test]
-fn check_ok() {
-    let files = weft_files(&root().join("tests/check/ok"));
+/// Every program of `dir` checks cleanly and survives every pass and the verifier.
+fn check_ok_dir(dir: &Path) {
+    let files = weft_files(dir);
     let mut fails = Vec::new();
     for f in &files {
         if let Err(e) = lower(f, compile(f)) {
             fails.push(e);
         }
     }
-    report("check/ok", fails, files.len());
+    report(&dir.display().to_string(), fails, files.len());
+}
+
+#[test]
+fn check_ok() {
+    check_ok_dir(&root().join("tests/check/ok"));
 }
 
 fn expectation(path: &Path) -> Option<(String, usize)> {
@@ -151,14 +156,7 @@ fn check_err() {
 
 #[test]
 fn examples_check() {
-    let files = weft_files(&root().join("examples"));
-    let mut fails = Vec::new();
-    for f in &files {
-        if let Err(e) = lower(f, compile(f)) {
-            fails.push(e);
-        }
-    }
-    report("examples", fails, files.len());
+    check_ok_dir(&root().join("examples"));
     check_err_dir(&root().join("examples/errors"), "example_error__");
 }
 
