@@ -1262,3 +1262,46 @@ fn built_step_errors() {
     let _ = std::fs::remove_dir_all(&tmp);
     report("built step errors", fails, 3);
 }
+
+/// `weft run --stats` prints the per-kernel table (timings vary, so no snapshot);
+/// bad `--jit`/`--engine` values are usage errors.
+#[test]
+fn run_stats_and_engine_flags() {
+    let args = [
+        "run",
+        "examples/linear_regression.weft",
+        "--input",
+        "X=examples/data/reg_X.npy",
+        "--input",
+        "y=examples/data/reg_y.npy",
+        "--steps",
+        "5",
+        "--jit",
+        "always",
+        "--stats",
+    ];
+    let out = Command::new(weft())
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run weft");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("tier") && stderr.contains("total time in kernels"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("jit"),
+        "--jit always compiles kernels: {stderr}"
+    );
+    for bad in [["--jit", "sometimes"], ["--engine", "gpu"]] {
+        let out = Command::new(weft())
+            .args(["run", "examples/mlp.weft", bad[0], bad[1]])
+            .current_dir(root())
+            .output()
+            .expect("run weft");
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(bad[0]));
+    }
+}
