@@ -6,9 +6,10 @@
 //!   `weft_runtime::bind` (so messages and exit statuses are exactly those
 //!   of `weft run`), runs `weft_step` once per step and prints or writes the
 //!   outputs ([`driver`]);
-//! - the functions the program object calls ([`rt`]): `weft_rt_gemm_*`
-//!   (the `gemm` crate), `weft_rt_fill_*` (`weft_runtime::rng`) and
-//!   `weft_rt_parallel_for` ([`par`], on rayon's pool).
+//! - the functions the program object calls, from `weft-runtime-native`
+//!   ([`rt`], [`par`]): `weft_rt_gemm_*` (the `gemm` crate),
+//!   `weft_rt_fill_*` (`weft_runtime::rng`) and `weft_rt_parallel_for`
+//!   (rayon's pool).
 //!
 //! `main` is a plain C `main` defined here with `#[no_mangle]`: the C
 //! runtime's start files call it, and Rust's standard library works without
@@ -17,8 +18,7 @@
 //! the unit tests link without a program object.
 
 pub use weft_runtime::{buf, driver};
-pub mod par;
-pub mod rt;
+pub use weft_runtime_native::{par, rt};
 
 #[cfg(not(test))]
 mod entry {
