@@ -1,4 +1,4 @@
-//! `weft build FILE [-o EXE] [--set NAME=VALUE].. [--emit llvm-ir|asm|obj]
+//! `weft build FILE [-o EXE] [--set NAME=VALUE].. [--emit kernels|llvm-ir|asm|obj]
 //! [--target-cpu CPU]`: compile (front end and passes), schedule to the
 //! kernel IR, generate the program object with LLVM, and link it with the
 //! runtime's static library (`libweft_runtime_exe.a`, which holds `main`)
@@ -199,7 +199,14 @@ pub fn build(args: &BuildArgs) -> ExitCode {
             format_args!("cannot write {}: {e}", path.display()),
         ),
     };
+    if args.emit == Some(Emit::Kernels) {
+        return write(
+            &out_path(".kernels"),
+            kernel::print::program(&prog).as_bytes(),
+        );
+    }
     let generated = match args.emit {
+        Some(Emit::Kernels) => return ExitCode::SUCCESS,
         Some(Emit::LlvmIr) => llvm::emit_llvm_ir(&prog, &opts).map(String::into_bytes),
         Some(Emit::Asm) => llvm::emit_asm(&prog, &opts).map(String::into_bytes),
         Some(Emit::Obj) | None => llvm::compile_object(&prog, &opts),
@@ -210,6 +217,7 @@ pub fn build(args: &BuildArgs) -> ExitCode {
     };
     match args.emit {
         Some(Emit::LlvmIr) => return write(&out_path(".ll"), &bytes),
+        Some(Emit::Kernels) => return ExitCode::SUCCESS,
         Some(Emit::Asm) => return write(&out_path(".s"), &bytes),
         Some(Emit::Obj) => return write(&out_path(".o"), &bytes),
         None => {}

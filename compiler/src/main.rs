@@ -38,6 +38,8 @@ pub(crate) enum MessageFormat {
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub(crate) enum Emit {
+    /// The kernel IR, as text.
+    Kernels,
     LlvmIr,
     Asm,
     Obj,
@@ -382,7 +384,13 @@ fn run_kernels(
         exit_code: 1,
         message: format!("cannot run this program: {e}"),
     })?;
-    let jp = JitProgram::new(&prog, mode);
+    // The driver runs one step when no param is updated.
+    let steps = if prog.updates.is_empty() {
+        1
+    } else {
+        flags.steps.max(1)
+    };
+    let jp = JitProgram::new(&prog, mode, Some(steps), stats);
     let desc =
         weft_runtime::program::parse_descriptor(weft_runtime::driver::Program::descriptor(&jp))
             .map_err(|e| weft_runtime::RunError {

@@ -33,6 +33,7 @@ use crate::kernel::{AxisSrc, BufId, Expr, Kernel, Program};
 mod kernels;
 mod scalar;
 mod vector;
+mod vmath;
 
 pub type R<T> = Result<T, String>;
 

@@ -1,5 +1,6 @@
 //! Host functions the compiled kernels call: transcendental functions,
-//! integer floor division and powers, and the runtime's random generator.
+//! integer floor division and powers, the runtime's random generator, and
+//! the runtime's GEMM (`weft_rt_gemm_*`, which the interpreter calls too).
 //!
 //! Each one computes through the kernel-IR interpreter's own scalar
 //! functions (`kernel::interp::{unary, binary}`) or the same runtime call, so
@@ -130,5 +131,17 @@ pub fn all() -> Vec<Host> {
         h("weft_jit_pow_i32", pow_i32 as *const u8, "ii", "i"),
         h("weft_jit_pow_i64", pow_i64 as *const u8, "ll", "l"),
         h("weft_jit_random", random as *const u8, "ilddll", ""),
+        h(
+            "weft_rt_gemm_f32",
+            weft_runtime_native::rt::weft_rt_gemm_f32 as *const u8,
+            "lllllll",
+            "",
+        ),
+        h(
+            "weft_rt_gemm_f64",
+            weft_runtime_native::rt::weft_rt_gemm_f64 as *const u8,
+            "lllllll",
+            "",
+        ),
     ]
 }

@@ -106,6 +106,14 @@ fn isa() -> Result<OwnedTargetIsa, String> {
         set(&mut fb, "use_colocated_libcalls", "false")?;
         set(&mut fb, "is_pic", "false")?;
         set(&mut fb, "opt_level", "speed")?;
+        // The IR is checked by the tests (`WEFT_JIT_VERIFY=1` turns the
+        // verifier back on); off, compiling takes about a fifth less time.
+        let verify = cfg!(debug_assertions) || std::env::var_os("WEFT_JIT_VERIFY").is_some();
+        set(
+            &mut fb,
+            "enable_verifier",
+            if verify { "true" } else { "false" },
+        )?;
         let ib = cranelift_native::builder().map_err(|e| format!("host ISA: {e}"))?;
         ib.finish(settings::Flags::new(fb))
             .map_err(|e| format!("host ISA: {e}"))
@@ -161,9 +169,15 @@ fn compile_inner(prog: &Program, k: &Kernel) -> Result<CompiledKernel, String> {
         vectorized = g.vectorized;
         g.finish();
     }
+    // `WEFT_JIT_DISASM=1`: print each kernel's machine code (debugging).
+    let disasm = std::env::var_os("WEFT_JIT_DISASM").is_some();
+    ctx.set_disasm(disasm);
     module
         .define_function(id, &mut ctx)
         .map_err(|e| format!("cranelift: {e:?}"))?;
+    if let Some(code) = ctx.compiled_code().and_then(|c| c.vcode.as_ref()) {
+        eprintln!("{}\n{code}", crate::kernel::print::kernel(k));
+    }
     module.clear_context(&mut ctx);
     module
         .finalize_definitions()

@@ -21,11 +21,22 @@ pub struct JitProgram<'p> {
 }
 
 impl<'p> JitProgram<'p> {
-    pub fn new(prog: &'p Program, mode: JitMode) -> JitProgram<'p> {
+    /// `steps`: how many steps the run will take, when known (it makes
+    /// kernels worth compiling sooner, see `Tiered`); `timing`: time every
+    /// kernel call for [`JitProgram::stats_table`].
+    pub fn new(
+        prog: &'p Program,
+        mode: JitMode,
+        steps: Option<u64>,
+        timing: bool,
+    ) -> JitProgram<'p> {
+        let mut t = Tiered::new(prog, mode);
+        t.expected_calls = steps;
+        t.timing = timing;
         JitProgram {
             prog,
             desc: crate::llvm::descriptor(prog),
-            tiered: Mutex::new(Tiered::new(prog, mode)),
+            tiered: Mutex::new(t),
         }
     }
 
@@ -61,25 +72,6 @@ impl<'p> JitProgram<'p> {
     }
 }
 
-/// Copies `len` bytes at `p` into a vector.
-///
-/// # Safety
-/// `p` addresses at least `len` readable bytes.
-unsafe fn copy_from(p: *const c_void, len: usize) -> Vec<u8> {
-    if len == 0 {
-        return Vec::new();
-    }
-    std::slice::from_raw_parts(p.cast::<u8>(), len).to_vec()
-}
-
-/// # Safety
-/// `p` addresses at least `src.len()` writable bytes.
-unsafe fn copy_to(p: *mut c_void, src: &[u8]) {
-    if !src.is_empty() {
-        std::ptr::copy_nonoverlapping(src.as_ptr(), p.cast::<u8>(), src.len());
-    }
-}
-
 impl DriverProgram for JitProgram<'_> {
     fn descriptor(&self) -> &[u8] {
         self.desc.as_bytes()
@@ -97,47 +89,54 @@ impl DriverProgram for JitProgram<'_> {
         params: *const *const c_void,
         outputs: *const *mut c_void,
         updates: *const *mut c_void,
-        _arena: *mut c_void,
+        arena: *mut c_void,
     ) -> i32 {
         let prog = self.prog;
         let dims: Vec<u64> = (0..prog.dims.len())
             .map(|i| (*dims.add(i)).max(0) as u64)
             .collect();
-        let ins: Vec<Vec<u8>> = prog
-            .inputs
-            .iter()
-            .enumerate()
-            .map(|(i, (_, ty))| copy_from(*inputs.add(i), self.bytes_of(&dims, ty)))
-            .collect();
-        let ps: Vec<Vec<u8>> = prog
-            .params
-            .iter()
-            .enumerate()
-            .map(|(i, p)| copy_from(*params.add(i), self.bytes_of(&dims, &p.ty)))
-            .collect();
+        // The regions of `StepState::from_raw`, sized as the driver sized
+        // them (the declared types at these dims).
+        let mut regions = Vec::with_capacity(
+            1 + prog.inputs.len() + prog.params.len() + prog.step_outputs() + prog.updates.len(),
+        );
+        regions.push((arena.cast::<u8>(), arena_bytes(prog, &dims) as usize));
+        for (i, (_, ty)) in prog.inputs.iter().enumerate() {
+            regions.push((
+                (*inputs.add(i)).cast_mut().cast::<u8>(),
+                self.bytes_of(&dims, ty),
+            ));
+        }
+        for (i, p) in prog.params.iter().enumerate() {
+            regions.push((
+                (*params.add(i)).cast_mut().cast::<u8>(),
+                self.bytes_of(&dims, &p.ty),
+            ));
+        }
+        let mut out_bytes = vec![0usize; prog.step_outputs()];
+        for (_, ty, src) in &prog.outputs {
+            if let OutputSrc::Step(k) = src {
+                if let Some(b) = out_bytes.get_mut(*k) {
+                    *b = self.bytes_of(&dims, ty);
+                }
+            }
+        }
+        for (i, &n) in out_bytes.iter().enumerate() {
+            regions.push(((*outputs.add(i)).cast::<u8>(), n));
+        }
+        for (i, &p) in prog.updates.iter().enumerate() {
+            regions.push((
+                (*updates.add(i)).cast::<u8>(),
+                self.bytes_of(&dims, &prog.params[p].ty),
+            ));
+        }
         let Ok(mut tiered) = self.tiered.lock() else {
             return -1;
         };
-        match tiered.step(&dims, &ins, &ps) {
-            Ok(res) => {
-                // Each buffer the driver allocated holds exactly the declared type.
-                let mut out_bytes = vec![0usize; res.outputs.len()];
-                for (_, ty, src) in &prog.outputs {
-                    if let OutputSrc::Step(k) = src {
-                        if let Some(b) = out_bytes.get_mut(*k) {
-                            *b = self.bytes_of(&dims, ty);
-                        }
-                    }
-                }
-                for (i, o) in res.outputs.iter().enumerate() {
-                    copy_to(*outputs.add(i), &o[..o.len().min(out_bytes[i])]);
-                }
-                for (i, u) in res.updates.iter().enumerate() {
-                    let want = self.bytes_of(&dims, &prog.params[prog.updates[i]].ty);
-                    copy_to(*updates.add(i), &u[..u.len().min(want)]);
-                }
-                0
-            }
+        // SAFETY: the driver's buffers, one per region, of these sizes,
+        // distinct, and only the arena, outputs and updates written.
+        match tiered.step_raw(&dims, regions) {
+            Ok(()) => 0,
             Err(code) => i32::try_from(code).unwrap_or(-1),
         }
     }

@@ -9,7 +9,7 @@
 
 use super::{compile_kernel, supports, JitMode, Tier, Tiered};
 use crate::ir::types::DType;
-use crate::kernel::interp::{buffer_bytes, step, StepState};
+use crate::kernel::interp::{buffer_bytes, step, StepMemory, StepState};
 use crate::kernel::tests::{check_ok_cases, run_cases, tensor_bytes, Case};
 use crate::kernel::{elem_bytes, schedule, Kernel, Program};
 
@@ -46,7 +46,8 @@ fn compare_kernels(c: &Case, prog: &Program, counts: &mut Counts) -> Result<(), 
     let dims = c.dims();
     let inputs: Vec<Vec<u8>> = c.inputs.iter().map(tensor_bytes).collect();
     let params: Vec<Vec<u8>> = c.params.iter().map(tensor_bytes).collect();
-    let mut st = StepState::new(prog, &dims, &inputs, &params);
+    let mut mem = StepMemory::new(prog, &dims, &inputs, &params);
+    let mut st = StepState::new(prog, &dims, mem.regions())?;
     for (k, kern) in prog.kernels.iter().enumerate() {
         let ck = if supports(kern) {
             match compile_kernel(prog, kern) {
@@ -108,7 +109,7 @@ fn compare_tiered(c: &Case, prog: &Program, mode: JitMode) -> Result<(), String>
     t.hot_calls = 1;
     for s in 0..c.steps.max(3) {
         let want = step(prog, &dims, &inputs, &p1);
-        let got = t.step(&dims, &inputs, &p2);
+        let got = t.step_owned(&dims, &inputs, &p2);
         if mode == JitMode::Auto {
             t.wait_compiled();
         }
@@ -285,7 +286,7 @@ fn bench_elementwise() {
         let t1 = Instant::now();
         let mut out = None;
         for _ in 0..reps {
-            out = Some(t.step(&dims, &inputs, &[]).expect("step"));
+            out = Some(t.step_owned(&dims, &inputs, &[]).expect("step"));
         }
         let per = t1.elapsed().as_secs_f64() * 1e3 / reps as f64;
         eprintln!(

@@ -1,10 +1,17 @@
 //! The tiered executor of `weft run`.
 //!
 //! Every kernel starts in the kernel-IR interpreter (tier 0). In
-//! [`JitMode::Auto`], a kernel that becomes hot — called [`Tiered::hot_calls`]
-//! times, or with [`Tiered::hot_time`] spent in it — is sent to a background
+//! [`JitMode::Auto`], a kernel that becomes hot is sent to a background
 //! thread that compiles it with Cranelift (its own `JITModule` per kernel)
 //! and sends the compiled kernel back; it is swapped in at its next call.
+//! Hot means: called [`Tiered::hot_calls`] times, or [`Tiered::hot_time`]
+//! spent in it, or — when the number of calls to come is known
+//! ([`Tiered::expected_calls`], the run's steps) — the interpreter time
+//! those calls would take at the rate measured so far exceeds
+//! [`COMPILE_COST`]; a run of [`PREDICT_HOT_STEPS`] steps or more queues
+//! every kernel at its start. So a one-step program is only interpreted,
+//! and a training loop compiles its kernels while its first steps are
+//! interpreted.
 //! [`JitMode::Always`] compiles every kernel it can before the first step,
 //! synchronously; [`JitMode::Never`] only interprets. A kernel that cannot be
 //! compiled stays in the interpreter with a warning. Compiled kernels compute
@@ -18,8 +25,18 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::{compile_kernel, supports, CompiledKernel};
-use crate::kernel::interp::{buffer_bytes, StepResult, StepState};
-use crate::kernel::{BufKind, Kernel, Program};
+use crate::kernel::interp::{StepMemory, StepResult, StepState};
+use crate::kernel::{Kernel, Program};
+
+/// About what compiling one kernel costs (measured: 0.2-1.2 ms each for
+/// the MLP example's kernels, `weft run --stats`).
+pub const COMPILE_COST: Duration = Duration::from_micros(500);
+
+/// A run of at least this many steps queues every kernel for compilation
+/// before the first step (interpreting a step of the MLP example takes
+/// about 5 ms, compiling all of its 26 kernels about 9 ms, on another
+/// thread).
+pub const PREDICT_HOT_STEPS: u64 = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JitMode {
@@ -104,10 +121,19 @@ pub struct Tiered<'p> {
     pub hot_calls: u64,
     /// Time in a kernel after which it is compiled (Auto).
     pub hot_time: Duration,
+    /// How many times each kernel will be called in all, when known.
+    pub expected_calls: Option<u64>,
+    /// Whether to time compiled kernels too (for `--stats`); interpreted
+    /// calls are always timed (hotness).
+    pub timing: bool,
     compiled: Vec<Option<CompiledKernel>>,
     stats: Vec<KernelStats>,
     warnings: Vec<String>,
     worker: Option<Worker>,
+    /// Kernels sent to the worker and not yet installed.
+    in_flight: usize,
+    /// Whether a step has run.
+    started: bool,
 }
 
 fn kind_name(k: &Kernel) -> &'static str {
@@ -150,10 +176,14 @@ impl<'p> Tiered<'p> {
             mode,
             hot_calls: 2,
             hot_time: Duration::from_millis(2),
+            expected_calls: None,
+            timing: false,
             compiled: vec![None; n],
             stats,
             warnings: Vec::new(),
             worker: None,
+            in_flight: 0,
+            started: false,
         };
         if mode == JitMode::Always {
             for k in 0..n {
@@ -214,6 +244,7 @@ impl<'p> Tiered<'p> {
         let Some(w) = &self.worker else { return };
         let done: Vec<Done> = w.rx.try_iter().collect();
         for (k, r) in done {
+            self.in_flight = self.in_flight.saturating_sub(1);
             self.install(k, r);
         }
     }
@@ -223,71 +254,128 @@ impl<'p> Tiered<'p> {
         while self.stats.iter().any(|s| s.tier == Tier::Compiling) {
             let Some(w) = &self.worker else { return };
             match w.rx.recv() {
-                Ok((k, r)) => self.install(k, r),
+                Ok((k, r)) => {
+                    self.in_flight = self.in_flight.saturating_sub(1);
+                    self.install(k, r)
+                }
                 Err(_) => return,
             }
         }
     }
 
-    /// Runs one step, like `kernel::interp::step`.
-    pub fn step(
+    /// Runs one step, like `kernel::interp::step`, on memory the caller
+    /// owns: `regions` as [`StepState::new`] takes them. Memory that does
+    /// not fit the program fails with `u32::MAX`.
+    pub fn step(&mut self, dims: &[u64], regions: Vec<&mut [u8]>) -> Result<(), u32> {
+        let st = StepState::new(self.prog, dims, regions).map_err(|_| u32::MAX)?;
+        self.step_on(dims, st)
+    }
+
+    /// [`Tiered::step`] on memory given by address and length.
+    ///
+    /// # Safety
+    /// As `StepState::from_raw`.
+    pub unsafe fn step_raw(
+        &mut self,
+        dims: &[u64],
+        regions: Vec<(*mut u8, usize)>,
+    ) -> Result<(), u32> {
+        let st = StepState::from_raw(self.prog, dims, regions).map_err(|_| u32::MAX)?;
+        self.step_on(dims, st)
+    }
+
+    fn step_on(&mut self, dims: &[u64], mut st: StepState) -> Result<(), u32> {
+        // Compiled code trusts the buffer sizes, which `StepState::new`
+        // checked; the regions do not move during the step.
+        let ptrs = st.buffer_ptrs();
+        self.run_kernels(dims, &mut st, &ptrs)
+    }
+
+    /// Sends kernel `k` to the compiling thread (or compiles it now when
+    /// there is no thread).
+    fn make_hot(&mut self, k: usize) {
+        let prog = self.prog;
+        self.stats[k].tier = Tier::Compiling;
+        let sent = self
+            .worker()
+            .tx
+            .as_ref()
+            .is_some_and(|tx| tx.send(k).is_ok());
+        if sent {
+            self.in_flight += 1;
+        } else {
+            let r = compile_kernel(prog, &prog.kernels[k]);
+            self.install(k, r);
+        }
+    }
+
+    fn run_kernels(
+        &mut self,
+        dims: &[u64],
+        st: &mut StepState,
+        ptrs: &[*mut u8],
+    ) -> Result<(), u32> {
+        let prog = self.prog;
+        // A run of many steps: every kernel will be hot, so all of them are
+        // queued for compilation (in program order) before the first runs.
+        if self.mode == JitMode::Auto
+            && !self.started
+            && self.expected_calls.is_some_and(|n| n >= PREDICT_HOT_STEPS)
+        {
+            for k in 0..prog.kernels.len() {
+                if self.stats[k].tier == Tier::Interp {
+                    self.make_hot(k);
+                }
+            }
+        }
+        self.started = true;
+        for k in 0..prog.kernels.len() {
+            if self.in_flight > 0 {
+                self.poll();
+            }
+            let timed = self.timing || self.compiled[k].is_none();
+            let t0 = timed.then(Instant::now);
+            let r = match &self.compiled[k] {
+                // SAFETY: the pointers address the step's buffers, each of
+                // its size at these dims (checked by `StepState::new`).
+                Some(ck) => unsafe { ck.call(dims, ptrs) },
+                None => st.run_kernel(k),
+            };
+            let s = &mut self.stats[k];
+            s.calls += 1;
+            s.jit_calls += self.compiled[k].is_some() as u64;
+            if let Some(t0) = t0 {
+                s.time += t0.elapsed();
+            }
+            r?;
+            let worth = |s: &KernelStats| match self.expected_calls {
+                Some(n) => {
+                    let left = n.saturating_sub(s.calls) as f64;
+                    s.time.as_secs_f64() / s.calls as f64 * left >= COMPILE_COST.as_secs_f64()
+                }
+                None => false,
+            };
+            if self.mode == JitMode::Auto
+                && s.tier == Tier::Interp
+                && (s.calls >= self.hot_calls || s.time >= self.hot_time || worth(s))
+            {
+                self.make_hot(k);
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Tiered::step`] on copies of `inputs` and `params`, with fresh
+    /// outputs and updates (tests and benchmarks).
+    pub fn step_owned(
         &mut self,
         dims: &[u64],
         inputs: &[Vec<u8>],
         params: &[Vec<u8>],
     ) -> Result<StepResult, u32> {
-        let prog = self.prog;
-        // Compiled code trusts the buffer sizes: with data of the wrong size
-        // the interpreter runs (and reports) instead.
-        let sizes_ok = inputs.len() == prog.inputs.len()
-            && params.len() == prog.params.len()
-            && prog
-                .buffers
-                .iter()
-                .enumerate()
-                .all(|(b, buf)| match buf.kind {
-                    BufKind::Input(i) => inputs[i].len() >= buffer_bytes(prog, dims, b),
-                    BufKind::Param(i) => params[i].len() >= buffer_bytes(prog, dims, b),
-                    _ => true,
-                })
-            && dims.len() >= prog.dims.len();
-        let mut st = StepState::new(prog, dims, inputs, params);
-        for k in 0..prog.kernels.len() {
-            self.poll();
-            let t0 = Instant::now();
-            let jit = sizes_ok && self.compiled[k].is_some();
-            let r = match &self.compiled[k] {
-                Some(ck) if sizes_ok => {
-                    let ptrs = st.buffer_ptrs();
-                    // SAFETY: the pointers address the step's buffers, each
-                    // of its size at these dims (checked above for inputs
-                    // and params; the state allocates the others).
-                    unsafe { ck.call(dims, &ptrs) }
-                }
-                _ => st.run_kernel(k),
-            };
-            let s = &mut self.stats[k];
-            s.calls += 1;
-            s.jit_calls += jit as u64;
-            s.time += t0.elapsed();
-            r?;
-            if self.mode == JitMode::Auto
-                && s.tier == Tier::Interp
-                && (s.calls >= self.hot_calls || s.time >= self.hot_time)
-            {
-                s.tier = Tier::Compiling;
-                let sent = self
-                    .worker()
-                    .tx
-                    .as_ref()
-                    .is_some_and(|tx| tx.send(k).is_ok());
-                if !sent {
-                    let r = compile_kernel(prog, &prog.kernels[k]);
-                    self.install(k, r);
-                }
-            }
-        }
-        Ok(st.finish())
+        let mut mem = StepMemory::new(self.prog, dims, inputs, params);
+        self.step(dims, mem.regions())?;
+        Ok(mem.finish())
     }
 
     pub fn stats(&self) -> &[KernelStats] {

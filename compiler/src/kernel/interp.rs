@@ -4,8 +4,10 @@
 //!
 //! Numeric rules are those of the graph interpreter (`crate::interp`):
 //! NaN-propagating max/min, floor division, wrapping integers, saturating
-//! float → int casts; sums fold their lane in C order (`f32` in `f64`),
-//! matmul accumulates in its dtype over `k` in order.
+//! float → int casts; `f32` exp/log/tanh/sigmoid as defined in
+//! [`super::vmath`]; sums fold their lane in C order (`f32` in `f64`);
+//! float matrix products call the runtime's GEMM (`weft_rt_gemm_*`, as
+//! compiled kernels do), integer ones accumulate over `k` in order.
 
 use weft_runtime::rng;
 
@@ -74,49 +76,123 @@ pub fn step(
     inputs: &[Vec<u8>],
     params: &[Vec<u8>],
 ) -> Result<StepResult, u32> {
-    let mut s = StepState::new(prog, dims, inputs, params);
-    for k in 0..prog.kernels.len() {
-        s.run_kernel(k)?;
+    let mut mem = StepMemory::new(prog, dims, inputs, params);
+    {
+        let mut s = StepState::new(prog, dims, mem.regions()).map_err(|_| u32::MAX)?;
+        for k in 0..prog.kernels.len() {
+            s.run_kernel(k)?;
+        }
     }
-    Ok(s.finish())
+    Ok(mem.finish())
 }
 
-/// One step in progress, run kernel by kernel (the JIT's tiered executor
-/// runs some kernels here and others as compiled code on the same memory):
-/// the buffers and the arena of [`step`].
-pub struct StepState<'p> {
-    m: Machine<'p>,
+/// The memory of one step, owned: the arena, copies of the inputs and
+/// params, and fresh outputs and updates (the arena, outputs and updates
+/// filled with `0xA5`, so that reading what no kernel wrote shows).
+pub struct StepMemory {
+    regions: Vec<Vec<u8>>,
     ob: usize,
     ub: usize,
 }
 
-impl<'p> StepState<'p> {
-    pub fn new(prog: &'p Program, dims: &'p [u64], inputs: &[Vec<u8>], params: &[Vec<u8>]) -> Self {
-        let nout = prog.step_outputs();
-        let nupd = prog.updates.len();
-        // Regions: 0 = arena, then inputs, params, outputs, updates.
+impl StepMemory {
+    pub fn new(prog: &Program, dims: &[u64], inputs: &[Vec<u8>], params: &[Vec<u8>]) -> Self {
         let mut regions: Vec<Vec<u8>> = vec![vec![0xA5u8; arena_bytes(prog, dims) as usize]];
-        let (ib, pb) = (1, 1 + inputs.len());
-        let (ob, ub) = (pb + params.len(), pb + params.len() + nout);
         regions.extend(inputs.iter().cloned());
         regions.extend(params.iter().cloned());
-        regions.extend((0..nout + nupd).map(|_| Vec::new()));
+        let ob = regions.len();
+        regions.resize_with(ob + prog.step_outputs() + prog.updates.len(), Vec::new);
+        let ub = ob + prog.step_outputs();
+        for (b, buf) in prog.buffers.iter().enumerate() {
+            let r = match buf.kind {
+                BufKind::Output(i) => ob + i,
+                BufKind::Update(i) => ub + i,
+                _ => continue,
+            };
+            if let Some(reg) = regions.get_mut(r) {
+                *reg = vec![0xA5u8; buffer_bytes(prog, dims, b)];
+            }
+        }
+        StepMemory { regions, ob, ub }
+    }
+
+    /// The regions in [`StepState::new`]'s order.
+    pub fn regions(&mut self) -> Vec<&mut [u8]> {
+        self.regions.iter_mut().map(|r| r.as_mut_slice()).collect()
+    }
+
+    /// The step's outputs and updates.
+    pub fn finish(self) -> StepResult {
+        let mut regions = self.regions;
+        let updates = regions.split_off(self.ub);
+        let outputs = regions.split_off(self.ob);
+        StepResult { outputs, updates }
+    }
+}
+
+/// One step in progress, run kernel by kernel (the JIT's tiered executor
+/// runs some kernels here and others as compiled code on the same memory),
+/// on memory the caller provides.
+pub struct StepState<'p, 'm> {
+    m: Machine<'p>,
+    _mem: std::marker::PhantomData<&'m mut [u8]>,
+}
+
+impl<'p, 'm> StepState<'p, 'm> {
+    /// `regions`: the arena, then every input, param, step output and
+    /// update, in the order of `weft_step` (docs/abi.md). Err when a region
+    /// is shorter than a buffer it holds at these dims.
+    pub fn new(
+        prog: &'p Program,
+        dims: &'p [u64],
+        regions: Vec<&'m mut [u8]>,
+    ) -> Result<Self, String> {
+        let raw = regions
+            .into_iter()
+            .map(|r| (r.as_mut_ptr(), r.len()))
+            .collect();
+        // SAFETY: each region is a live, exclusive borrow for 'm.
+        unsafe { Self::from_raw(prog, dims, raw) }
+    }
+
+    /// [`StepState::new`] on memory given by address and length.
+    ///
+    /// # Safety
+    /// For 'm, each region is valid for reads of its length, and the
+    /// arena, outputs and updates for writes; no region overlaps another,
+    /// and nothing else accesses them.
+    pub unsafe fn from_raw(
+        prog: &'p Program,
+        dims: &'p [u64],
+        regions: Vec<(*mut u8, usize)>,
+    ) -> Result<Self, String> {
+        let ib = 1;
+        let pb = ib + prog.inputs.len();
+        let ob = pb + prog.params.len();
+        let ub = ob + prog.step_outputs();
+        let want = ub + prog.updates.len();
+        if regions.len() != want || dims.len() < prog.dims.len() {
+            return Err(format!("{} memory regions, not {want}", regions.len()));
+        }
         let sizes = slot_bytes(prog, &|d| dim_value(prog, dims, d));
         let mut slot_off = vec![0usize; sizes.len()];
         for i in 1..sizes.len() {
             slot_off[i] = slot_off[i - 1] + sizes[i - 1] as usize;
         }
-        let mut loc = Vec::new();
+        let mut loc = Vec::with_capacity(prog.buffers.len());
         for (b, buf) in prog.buffers.iter().enumerate() {
             let l = match buf.kind {
                 BufKind::Input(i) => (ib + i, 0),
                 BufKind::Param(i) => (pb + i, 0),
                 BufKind::Output(i) => (ob + i, 0),
                 BufKind::Update(i) => (ub + i, 0),
-                BufKind::Temp { slot } => (0, slot_off[slot]),
+                BufKind::Temp { slot } => (0, slot_off.get(slot).copied().unwrap_or(usize::MAX)),
             };
-            if matches!(buf.kind, BufKind::Output(_) | BufKind::Update(_)) {
-                regions[l.0] = vec![0xA5u8; buffer_bytes(prog, dims, b)];
+            let fits = regions
+                .get(l.0)
+                .is_some_and(|r| l.1.saturating_add(buffer_bytes(prog, dims, b)) <= r.1);
+            if !fits {
+                return Err(format!("buffer {b} ({}) does not fit its memory", buf.name));
             }
             loc.push(l);
         }
@@ -126,7 +202,10 @@ impl<'p> StepState<'p> {
             regions,
             loc,
         };
-        StepState { m, ob, ub }
+        Ok(StepState {
+            m,
+            _mem: std::marker::PhantomData,
+        })
     }
 
     /// Runs kernel `k` of the program with the interpreter.
@@ -135,31 +214,31 @@ impl<'p> StepState<'p> {
         self.m.kernel(&prog.kernels[k])
     }
 
-    /// The address of every buffer's first byte, by [`BufId`]; each region
-    /// holds at least [`buffer_bytes`] bytes. Valid until the state is
-    /// finished or dropped.
+    /// The address of every buffer's first byte, by [`BufId`]; each holds
+    /// at least [`buffer_bytes`] bytes (checked by [`StepState::new`]).
+    /// Valid while the state lives.
     pub fn buffer_ptrs(&mut self) -> Vec<*mut u8> {
-        let mut v = Vec::with_capacity(self.m.loc.len());
-        for &(r, off) in &self.m.loc {
-            // In bounds: `off` is a slot offset inside the arena, or 0.
-            v.push(self.m.regions[r].as_mut_ptr().wrapping_add(off));
-        }
+        let mut v = Vec::new();
+        self.buffer_ptrs_into(&mut v);
         v
     }
 
-    /// The step's outputs and updates.
-    pub fn finish(self) -> StepResult {
-        let mut regions = self.m.regions;
-        let updates = regions.split_off(self.ub);
-        let outputs = regions.split_off(self.ob);
-        StepResult { outputs, updates }
+    /// [`StepState::buffer_ptrs`] into `v` (cleared first).
+    pub fn buffer_ptrs_into(&mut self, v: &mut Vec<*mut u8>) {
+        v.clear();
+        for &(r, off) in &self.m.loc {
+            // In bounds: checked by `new`.
+            v.push(self.m.regions[r].0.wrapping_add(off));
+        }
     }
 }
 
+/// Reads and writes go through the raw regions, bounds-checked against
+/// their lengths (see `StepState::from_raw` for what the caller promises).
 struct Machine<'p> {
     prog: &'p Program,
     dims: &'p [u64],
-    regions: Vec<Vec<u8>>,
+    regions: Vec<(*mut u8, usize)>,
     loc: Vec<(usize, usize)>,
 }
 
@@ -203,18 +282,40 @@ impl Machine<'_> {
         ds.iter().map(|d| self.dim(d)).product()
     }
 
+    /// Region `r`'s bytes `s..s + n`; panics outside the region (a bug of
+    /// the scheduler: every buffer fits its region, see `StepState::new`).
+    fn span(&self, r: usize, s: usize, n: usize) -> *mut u8 {
+        let (p, len) = self.regions[r];
+        assert!(
+            s.checked_add(n).is_some_and(|e| e <= len),
+            "read outside a buffer"
+        );
+        p.wrapping_add(s)
+    }
+
     fn bytes(&self, b: BufId, elem: u64, count: u64) -> &[u8] {
         let (r, off) = self.loc[b];
         let es = elem_bytes(self.prog.buffers[b].dtype) as usize;
-        let s = off + elem as usize * es;
-        &self.regions[r][s..s + count as usize * es]
+        let n = count as usize * es;
+        let p = self.span(r, off + elem as usize * es, n);
+        if n == 0 {
+            return &[];
+        }
+        // SAFETY: in bounds of a region valid for reads (`from_raw`).
+        unsafe { std::slice::from_raw_parts(p, n) }
     }
 
     fn bytes_mut(&mut self, b: BufId, elem: u64, count: u64) -> &mut [u8] {
         let (r, off) = self.loc[b];
         let es = elem_bytes(self.prog.buffers[b].dtype) as usize;
-        let s = off + elem as usize * es;
-        &mut self.regions[r][s..s + count as usize * es]
+        let n = count as usize * es;
+        let p = self.span(r, off + elem as usize * es, n);
+        if n == 0 {
+            return &mut [];
+        }
+        // SAFETY: in bounds of a region valid for writes (the kernels write
+        // only temps, outputs and updates), borrowed mutably through self.
+        unsafe { std::slice::from_raw_parts_mut(p, n) }
     }
 
     fn read(&self, b: BufId, i: u64) -> Val {
@@ -375,6 +476,11 @@ impl Machine<'_> {
                 n,
             } => {
                 let (nb, m, k, n) = (self.numel(batch), self.dim(m), self.dim(k), self.dim(n));
+                let dt = self.prog.buffers[*out].dtype;
+                if matches!(dt, DType::F32 | DType::F64) {
+                    self.gemm(dt, *out, *a, *b, [nb, m, k, n]);
+                    return Ok(());
+                }
                 for bi in 0..nb {
                     for i in 0..m {
                         for j in 0..n {
@@ -522,6 +628,45 @@ impl Machine<'_> {
         Ok(())
     }
 
+    /// A float matrix product through the runtime's GEMM, as compiled code
+    /// and built executables compute it.
+    fn gemm(&mut self, dt: DType, out: BufId, a: BufId, b: BufId, [nb, m, k, n]: [u64; 4]) {
+        let es = elem_bytes(dt) as usize;
+        let at = |me: &Self, buf: BufId, count: u64| {
+            let (r, off) = me.loc[buf];
+            me.span(r, off, count as usize * es)
+        };
+        let pa = at(self, a, nb * m * k);
+        let pb = at(self, b, nb * k * n);
+        let pc = at(self, out, nb * m * n);
+        let d = |x: u64| x as i64;
+        // SAFETY: each pointer addresses its whole buffer (checked by
+        // `span`); the output is a buffer of its own, apart from a and b.
+        unsafe {
+            if dt == DType::F64 {
+                weft_runtime_native::rt::weft_rt_gemm_f64(
+                    d(nb),
+                    d(m),
+                    d(k),
+                    d(n),
+                    pa.cast(),
+                    pb.cast(),
+                    pc.cast(),
+                )
+            } else {
+                weft_runtime_native::rt::weft_rt_gemm_f32(
+                    d(nb),
+                    d(m),
+                    d(k),
+                    d(n),
+                    pa.cast(),
+                    pb.cast(),
+                    pc.cast(),
+                )
+            }
+        }
+    }
+
     fn zero(&mut self, b: BufId) {
         let n = self.numel(&self.prog.buffers[b].shape);
         self.bytes_mut(b, 0, n).fill(0);
@@ -619,7 +764,13 @@ fn unary_int<T: Int>(u: UnaryOp, x: T) -> T {
 
 pub fn unary(u: UnaryOp, v: Val) -> Val {
     match v {
-        Val::F32(x) => Val::F32(unary_float(u, x)),
+        Val::F32(x) => Val::F32(match u {
+            UnaryOp::Exp => super::vmath::exp(x),
+            UnaryOp::Log => super::vmath::log(x),
+            UnaryOp::Tanh => super::vmath::tanh(x),
+            UnaryOp::Sigmoid => super::vmath::sigmoid(x),
+            _ => unary_float(u, x),
+        }),
         Val::F64(x) => Val::F64(unary_float(u, x)),
         Val::I32(x) => Val::I32(unary_int(u, x)),
         Val::I64(x) => Val::I64(unary_int(u, x)),

@@ -33,6 +33,7 @@ pub mod plan;
 pub mod print;
 pub mod schedule;
 pub mod verify;
+pub mod vmath;
 
 #[cfg(test)]
 pub(crate) mod tests;

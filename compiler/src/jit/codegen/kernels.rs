@@ -1,13 +1,22 @@
 //! Each kernel kind: `Map`, `Reduce`, `MatMul`, `Random`; other kinds are left to the interpreter.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{F32, F32X4, F64, I32, I64, I8};
+use cranelift_codegen::ir::types::{F32, F32X4, F64, F64X2, I32, I64, I8};
 use cranelift_codegen::ir::{InstBuilder, Value};
 use cranelift_module::Module;
 
 use super::{clif_type, trusted, Gen, IVal, Leaf, R};
 use crate::ir::op::{BinaryOp, Distribution, ReduceOp};
 use crate::ir::types::{DType, Dim};
+
+/// Whether `e` computes anything (beyond reading and moving values).
+fn arithmetic(e: &Expr) -> bool {
+    match e {
+        Expr::Unary { .. } | Expr::Binary { .. } | Expr::Select { .. } => true,
+        Expr::Cast { arg, .. } | Expr::Remap { arg, .. } => arithmetic(arg),
+        _ => false,
+    }
+}
 use crate::kernel::interp::Val;
 use crate::kernel::{elem_bytes, BufId, Expr, Kernel};
 
@@ -95,12 +104,13 @@ impl Gen<'_, '_> {
             self.b.ins().store(trusted(), v, a, 0);
             return Ok(());
         }
-        let inner = rank - 1;
-        let vec = odt == DType::F32 && self.vectorizable(expr, inner, &mut 1);
+        let (inner, gathers) = self.vector_axis(&shape, &(0..rank).collect::<Vec<_>>(), expr);
+        let vec = odt == DType::F32 && self.vectorizable(expr, inner, &mut 1, gathers);
         self.vectorized = vec;
-        let outer: Vec<usize> = (0..inner).collect();
+        let outer: Vec<usize> = (0..rank).filter(|&a| a != inner).collect();
         let mut iv = vec![zero; rank];
         let n = sizes[inner];
+        let ocoef = self.leaves[0].aff.coef[inner];
         self.nest(&sizes, &outer, &mut iv, &mut |g, iv| {
             g.set_rows(iv, Some(inner));
             let mut start = g.b.ins().iconst(I64, 0);
@@ -110,9 +120,13 @@ impl Gen<'_, '_> {
                     g.next_leaf = 1;
                     let v = g.vector(expr, inner, i)?;
                     let row = g.leaves[0].row.expect("rows set");
-                    let ix = g.b.ins().iadd(row, i);
-                    let a = g.addr(obase, ix, 4);
-                    g.b.ins().store(trusted(), v, a, 0);
+                    if matches!(ocoef, IVal::C(1)) {
+                        let ix = g.b.ins().iadd(row, i);
+                        let a = g.addr(obase, ix, 4);
+                        g.b.ins().store(trusted(), v, a, 0);
+                    } else {
+                        g.scatter(v, obase, row, ocoef, i);
+                    }
                     Ok(())
                 })?;
                 start = n4;
@@ -128,6 +142,33 @@ impl Gen<'_, '_> {
         })
     }
 
+    /// The axis a vector loop runs along, among `cands` (ascending), and
+    /// whether its leaves may be read lane by lane: the last candidate,
+    /// unless its length is a literal below 4 and an earlier candidate is
+    /// longer (a `[B, 3]` space runs four rows at a time). Strided reads
+    /// are worth it only with arithmetic to share.
+    fn vector_axis(&self, shape: &[Dim], cands: &[usize], expr: &Expr) -> (usize, bool) {
+        let short = |a: usize| matches!(shape[a], Dim::Lit(n) if n < 4);
+        let last = cands.last().copied().unwrap_or(0);
+        let pick = if short(last) {
+            cands
+                .iter()
+                .rev()
+                .copied()
+                .find(|&a| !short(a))
+                .unwrap_or(last)
+        } else {
+            last
+        };
+        (pick, arithmetic(expr))
+    }
+
+    /// A reduction. Each output element folds its lane in the interpreter's
+    /// order (the reduced axes in C order). When the innermost axis is kept
+    /// and the body vectorises along it, four neighbouring outputs fold at
+    /// once, lane by lane (`f32` sums in two `f64x2` accumulators), which
+    /// keeps every output's order; otherwise the innermost reduced axis is
+    /// the inner loop, its addresses stepped from a per-row base.
     pub(super) fn reduce(
         &mut self,
         out: BufId,
@@ -159,80 +200,235 @@ impl Gen<'_, '_> {
         }
         let lane = self.val(lane);
         let kept: Vec<usize> = (0..rank).filter(|a| !axes.contains(a)).collect();
+        let zero = self.b.ins().iconst(I64, 0);
+        // Four outputs at a time along the last kept axis (or the longest
+        // one before it, see `vector_axis`), whose outputs are contiguous.
+        let va = if kept.is_empty() || axes.is_empty() || d != DType::F32 {
+            None
+        } else {
+            let (va, gathers) = self.vector_axis(shape, &kept, expr);
+            let trailing = kept
+                .iter()
+                .filter(|&&a| a > va)
+                .all(|&a| matches!(shape[a], Dim::Lit(1)));
+            (trailing && self.vectorizable(expr, va, &mut 0, gathers)).then_some(va)
+        };
+        self.vectorized = va.is_some();
+        let mut iv = vec![zero; rank];
+        let Some(inner) = va else {
+            return self.nest(&sizes, &kept, &mut iv, &mut |g, ivk| {
+                g.reduce_one(out, op, d, &sizes, axes, &kept, ivk, lane, expr)
+            });
+        };
+        let outer: Vec<usize> = kept.iter().copied().filter(|&a| a != inner).collect();
+        let n = sizes[inner];
+        self.nest(&sizes, &outer, &mut iv, &mut |g, ivo| {
+            let z = g.b.ins().iconst(I64, 0);
+            let n4 = g.b.ins().band_imm_s(n, !3i64);
+            let mut ivo = ivo.to_vec();
+            g.for_loop(z, n4, 4, &mut |g, j| {
+                ivo[inner] = j;
+                g.reduce_four(out, op, inner, &sizes, axes, &kept, &ivo, lane, expr)
+            })?;
+            g.for_loop(n4, n, 1, &mut |g, j| {
+                ivo[inner] = j;
+                g.reduce_one(out, op, d, &sizes, axes, &kept, &ivo, lane, expr)
+            })
+        })
+    }
+
+    /// The C-order index over the kept axes of the output element at `iv`.
+    fn kept_index(&mut self, sizes: &[Value], kept: &[usize], iv: &[Value]) -> Value {
+        let mut oi = IVal::C(0);
+        for &a in kept {
+            let t = self.mul(oi, IVal::V(sizes[a]));
+            oi = self.add(t, IVal::V(iv[a]));
+        }
+        self.val(oi)
+    }
+
+    /// One output element (at the kept indices of `ivk`), scalar.
+    #[allow(clippy::too_many_arguments)]
+    fn reduce_one(
+        &mut self,
+        out: BufId,
+        op: ReduceOp,
+        d: DType,
+        sizes: &[Value],
+        axes: &[usize],
+        kept: &[usize],
+        ivk: &[Value],
+        lane: Value,
+        expr: &Expr,
+    ) -> R<()> {
         let ty = clif_type(d)?;
         let wide = d == DType::F32 && op == ReduceOp::Sum;
         let acc_ty = if wide { F64 } else { ty };
-        let obase = self.bufs[&out];
-        let es = elem_bytes(odt);
-        let zero = self.b.ins().iconst(I64, 0);
-        let mut iv = vec![zero; rank];
-        // The output element: linear over the kept axes.
-        self.nest(&sizes, &kept, &mut iv, &mut |g, ivk| {
-            let mut oi = IVal::C(0);
-            for &a in &kept {
-                let t = g.mul(oi, IVal::V(sizes[a]));
-                oi = g.add(t, IVal::V(ivk[a]));
-            }
-            let oi = g.val(oi);
-            let init = match (d, op) {
-                (_, ReduceOp::Sum) if wide => g.b.ins().f64const(0.0),
-                (DType::F64, ReduceOp::Sum) => g.b.ins().f64const(-0.0),
-                (DType::F32, ReduceOp::Max) => g.b.ins().f32const(f32::NEG_INFINITY),
-                (DType::F32, _) => g.b.ins().f32const(f32::INFINITY),
-                (DType::F64, ReduceOp::Max) => g.b.ins().f64const(f64::NEG_INFINITY),
-                (DType::F64, _) => g.b.ins().f64const(f64::INFINITY),
-                (DType::Bool, ReduceOp::Max) => g.b.ins().iconst(I8, 0),
-                (DType::Bool, _) => g.b.ins().iconst(I8, 1),
-                (_, ReduceOp::Sum) => g.b.ins().iconst(ty, 0),
-                (DType::I32, ReduceOp::Max) => g.b.ins().iconst(I32, i32::MIN as i64),
-                (DType::I32, _) => g.b.ins().iconst(I32, i32::MAX as i64),
-                (_, ReduceOp::Max) => g.b.ins().iconst(I64, i64::MIN),
-                (_, _) => g.b.ins().iconst(I64, i64::MAX),
-            };
-            let var = g.b.declare_var(acc_ty);
-            g.b.def_var(var, init);
-            let mut iv2 = ivk.to_vec();
-            g.nest(&sizes, axes, &mut iv2, &mut |g, ivl| {
-                g.set_rows(ivl, None);
-                g.next_leaf = 0;
-                let v = g.scalar(expr, None)?;
-                let acc = g.b.use_var(var);
-                let r = match (d, op) {
-                    (_, ReduceOp::Sum) if wide => {
-                        let w = g.b.ins().fpromote(F64, v);
-                        g.b.ins().fadd(acc, w)
-                    }
-                    (DType::F64, ReduceOp::Sum) => g.b.ins().fadd(acc, v),
-                    (DType::F32 | DType::F64, _) => {
-                        let bop = if op == ReduceOp::Max {
-                            BinaryOp::Max
-                        } else {
-                            BinaryOp::Min
-                        };
-                        g.binary(bop, d, acc, v)?
-                    }
-                    (DType::Bool, ReduceOp::Max) => g.b.ins().bor(acc, v),
-                    (DType::Bool, _) => g.b.ins().band(acc, v),
-                    (_, ReduceOp::Sum) => g.b.ins().iadd(acc, v),
-                    (_, ReduceOp::Max) => g.b.ins().smax(acc, v),
-                    (_, _) => g.b.ins().smin(acc, v),
-                };
-                g.b.def_var(var, r);
-                Ok(())
-            })?;
+        let oi = self.kept_index(sizes, kept, ivk);
+        let init = match (d, op) {
+            (_, ReduceOp::Sum) if wide => self.b.ins().f64const(0.0),
+            (DType::F64, ReduceOp::Sum) => self.b.ins().f64const(-0.0),
+            (DType::F32, ReduceOp::Max) => self.b.ins().f32const(f32::NEG_INFINITY),
+            (DType::F32, _) => self.b.ins().f32const(f32::INFINITY),
+            (DType::F64, ReduceOp::Max) => self.b.ins().f64const(f64::NEG_INFINITY),
+            (DType::F64, _) => self.b.ins().f64const(f64::INFINITY),
+            (DType::Bool, ReduceOp::Max) => self.b.ins().iconst(I8, 0),
+            (DType::Bool, _) => self.b.ins().iconst(I8, 1),
+            (_, ReduceOp::Sum) => self.b.ins().iconst(ty, 0),
+            (DType::I32, ReduceOp::Max) => self.b.ins().iconst(I32, i32::MIN as i64),
+            (DType::I32, _) => self.b.ins().iconst(I32, i32::MAX as i64),
+            (_, ReduceOp::Max) => self.b.ins().iconst(I64, i64::MIN),
+            (_, _) => self.b.ins().iconst(I64, i64::MAX),
+        };
+        let var = self.b.declare_var(acc_ty);
+        self.b.def_var(var, init);
+        let body = |g: &mut Self, v: Value| -> R<()> {
             let acc = g.b.use_var(var);
-            let acc = if wide {
-                g.b.ins().fdemote(F32, acc)
-            } else {
-                acc
+            let r = match (d, op) {
+                (_, ReduceOp::Sum) if wide => {
+                    let w = g.b.ins().fpromote(F64, v);
+                    g.b.ins().fadd(acc, w)
+                }
+                (DType::F64, ReduceOp::Sum) => g.b.ins().fadd(acc, v),
+                (DType::F32 | DType::F64, _) => {
+                    let bop = if op == ReduceOp::Max {
+                        BinaryOp::Max
+                    } else {
+                        BinaryOp::Min
+                    };
+                    g.binary(bop, d, acc, v)?
+                }
+                (DType::Bool, ReduceOp::Max) => g.b.ins().bor(acc, v),
+                (DType::Bool, _) => g.b.ins().band(acc, v),
+                (_, ReduceOp::Sum) => g.b.ins().iadd(acc, v),
+                (_, ReduceOp::Max) => g.b.ins().smax(acc, v),
+                (_, _) => g.b.ins().smin(acc, v),
             };
-            let z = g.konst(crate::kernel::interp::cast(Val::I64(0), d));
-            let empty = g.b.ins().icmp_imm_s(IntCC::Equal, lane, 0);
-            let r = g.b.ins().select(empty, z, acc);
-            let a = g.addr(obase, oi, es);
-            g.b.ins().store(trusted(), r, a, 0);
+            g.b.def_var(var, r);
             Ok(())
-        })
+        };
+        let mut iv = ivk.to_vec();
+        match axes.split_last() {
+            // The innermost reduced axis is the inner loop.
+            Some((&last, rest)) => self.nest(sizes, rest, &mut iv, &mut |g, ivl| {
+                g.set_rows(ivl, Some(last));
+                let z = g.b.ins().iconst(I64, 0);
+                g.for_loop(z, sizes[last], 1, &mut |g, i| {
+                    g.next_leaf = 0;
+                    let v = g.scalar(expr, Some((last, i)))?;
+                    body(g, v)
+                })
+            })?,
+            None => {
+                self.set_rows(&iv, None);
+                self.next_leaf = 0;
+                let v = self.scalar(expr, None)?;
+                body(self, v)?;
+            }
+        }
+        let acc = self.b.use_var(var);
+        let acc = if wide {
+            self.b.ins().fdemote(F32, acc)
+        } else {
+            acc
+        };
+        let z = self.konst(crate::kernel::interp::cast(Val::I64(0), d));
+        let empty = self.b.ins().icmp_imm_s(IntCC::Equal, lane, 0);
+        let r = self.b.ins().select(empty, z, acc);
+        let a = self.addr(self.bufs[&out], oi, elem_bytes(d));
+        self.b.ins().store(trusted(), r, a, 0);
+        Ok(())
+    }
+
+    /// Four neighbouring `f32` output elements along kept axis `inner`
+    /// (after which every kept axis has length 1, so they are contiguous),
+    /// from `ivk[inner]` on, each folding its lane in order.
+    #[allow(clippy::too_many_arguments)]
+    fn reduce_four(
+        &mut self,
+        out: BufId,
+        op: ReduceOp,
+        inner: usize,
+        sizes: &[Value],
+        axes: &[usize],
+        kept: &[usize],
+        ivk: &[Value],
+        lane: Value,
+        expr: &Expr,
+    ) -> R<()> {
+        let j = ivk[inner];
+        let oi = self.kept_index(sizes, kept, ivk);
+        let sum = op == ReduceOp::Sum;
+        // Sums: lanes 0-1 and 2-3 in f64x2; max/min: one f32x4.
+        let (lo, hi) = if sum {
+            let z = self.b.ins().f64const(0.0);
+            let z = self.b.ins().splat(F64X2, z);
+            let (lo, hi) = (self.b.declare_var(F64X2), self.b.declare_var(F64X2));
+            self.b.def_var(lo, z);
+            self.b.def_var(hi, z);
+            (lo, Some(hi))
+        } else {
+            let init = if op == ReduceOp::Max {
+                f32::NEG_INFINITY
+            } else {
+                f32::INFINITY
+            };
+            let v = self.vconst(init);
+            let lo = self.b.declare_var(F32X4);
+            self.b.def_var(lo, v);
+            (lo, None)
+        };
+        let mut iv = ivk.to_vec();
+        self.nest(sizes, axes, &mut iv, &mut |g, ivl| {
+            g.set_rows(ivl, Some(inner));
+            g.next_leaf = 0;
+            let v = g.vector(expr, inner, j)?;
+            if let Some(hi) = hi {
+                let w0 = g.b.ins().fvpromote_low(v);
+                let up = g.high_half(v);
+                let w1 = g.b.ins().fvpromote_low(up);
+                let a0 = g.b.use_var(lo);
+                let a1 = g.b.use_var(hi);
+                let r0 = g.b.ins().fadd(a0, w0);
+                let r1 = g.b.ins().fadd(a1, w1);
+                g.b.def_var(lo, r0);
+                g.b.def_var(hi, r1);
+            } else {
+                let acc = g.b.use_var(lo);
+                let bop = if op == ReduceOp::Max {
+                    BinaryOp::Max
+                } else {
+                    BinaryOp::Min
+                };
+                let r = g.vbinary(bop, acc, v)?;
+                g.b.def_var(lo, r);
+            }
+            Ok(())
+        })?;
+        let mut vals = Vec::with_capacity(4);
+        if let Some(hi) = hi {
+            for var in [lo, hi] {
+                let acc = self.b.use_var(var);
+                for l in 0..2u8 {
+                    let x = self.b.ins().extractlane(acc, l);
+                    vals.push(self.b.ins().fdemote(F32, x));
+                }
+            }
+        } else {
+            let acc = self.b.use_var(lo);
+            for l in 0..4u8 {
+                vals.push(self.b.ins().extractlane(acc, l));
+            }
+        }
+        let z = self.b.ins().f32const(0.0);
+        let empty = self.b.ins().icmp_imm_s(IntCC::Equal, lane, 0);
+        let base = self.bufs[&out];
+        let a = self.addr(base, oi, 4);
+        for (l, v) in vals.into_iter().enumerate() {
+            let r = self.b.ins().select(empty, z, v);
+            self.b.ins().store(trusted(), r, a, 4 * l as i32);
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -260,11 +456,19 @@ impl Gen<'_, '_> {
         let (mv, kv, nv) = (self.dim(m), self.dim(k), self.dim(n));
         let (mv, kv, nv) = (self.val(mv), self.val(kv), self.val(nv));
         let (pa, pb, pc) = (self.bufs[&a], self.bufs[&bb], self.bufs[&out]);
+        if matches!(d, DType::F32 | DType::F64) {
+            let name = if d == DType::F32 {
+                "weft_rt_gemm_f32"
+            } else {
+                "weft_rt_gemm_f64"
+            };
+            let f = self.host(name)?;
+            self.b.ins().call(f, &[nb, mv, kv, nv, pa, pb, pc]);
+            return Ok(());
+        }
+        // Integer products: out[b, i, :] = 0, then for p in 0..k:
+        // out[b, i, j] += a[b, i, p] * b[b, p, j] (wrapping, as the interpreter).
         let zero = self.b.ins().iconst(I64, 0);
-        let vec = d == DType::F32;
-        self.vectorized = vec;
-        // out[b, i, :] = 0; then for p in 0..k: out[b, i, j] += a[b, i, p] * b[b, p, j]
-        // (each element accumulates over p in order from 0, as the interpreter).
         self.for_loop(zero, nb, 1, &mut |g, bi| {
             let mk = g.b.ins().imul(mv, kv);
             let kn = g.b.ins().imul(kv, nv);
@@ -293,38 +497,16 @@ impl Gen<'_, '_> {
                     let x = g.b.ins().load(ty, trusted(), ad, 0);
                     let pn = g.b.ins().imul(p, nv);
                     let brow = g.b.ins().iadd(bbase, pn);
-                    let mut start = g.b.ins().iconst(I64, 0);
-                    if vec {
-                        let xs = g.splat(x);
-                        let n4 = g.b.ins().band_imm_s(nv, !3i64);
-                        g.for_loop(start, n4, 4, &mut |g, j| {
-                            let bi = g.b.ins().iadd(brow, j);
-                            let ba = g.addr(pb, bi, 4);
-                            let y = g.b.ins().load(F32X4, trusted(), ba, 0);
-                            let ci = g.b.ins().iadd(crow, j);
-                            let ca = g.addr(pc, ci, 4);
-                            let c = g.b.ins().load(F32X4, trusted(), ca, 0);
-                            let t = g.b.ins().fmul(xs, y);
-                            let r = g.b.ins().fadd(c, t);
-                            g.b.ins().store(trusted(), r, ca, 0);
-                            Ok(())
-                        })?;
-                        start = n4;
-                    }
-                    g.for_loop(start, nv, 1, &mut |g, j| {
+                    let z = g.b.ins().iconst(I64, 0);
+                    g.for_loop(z, nv, 1, &mut |g, j| {
                         let bi = g.b.ins().iadd(brow, j);
                         let ba = g.addr(pb, bi, es);
                         let y = g.b.ins().load(ty, trusted(), ba, 0);
                         let ci = g.b.ins().iadd(crow, j);
                         let ca = g.addr(pc, ci, es);
                         let c = g.b.ins().load(ty, trusted(), ca, 0);
-                        let r = if ty == F32 || ty == F64 {
-                            let t = g.b.ins().fmul(x, y);
-                            g.b.ins().fadd(c, t)
-                        } else {
-                            let t = g.b.ins().imul(x, y);
-                            g.b.ins().iadd(c, t)
-                        };
+                        let t = g.b.ins().imul(x, y);
+                        let r = g.b.ins().iadd(c, t);
                         g.b.ins().store(trusted(), r, ca, 0);
                         Ok(())
                     })

@@ -130,6 +130,10 @@ impl Gen<'_, '_> {
                         let c = self.ins().fcmp(FloatCC::UnorderedOrGreaterThan, x, zero);
                         self.ins().select(c, x, zero)
                     }
+                    UnaryOp::Exp if f => self.exp_f32(false, x),
+                    UnaryOp::Log if f => self.log_f32(false, x),
+                    UnaryOp::Tanh if f => self.tanh_f32(false, x),
+                    UnaryOp::Sigmoid if f => self.sigmoid_f32(false, x),
                     UnaryOp::Exp => {
                         self.call(host("weft_jit_exp_f32", "weft_jit_exp_f64"), &[x])?
                     }

@@ -1,8 +1,8 @@
 //! `f32x4` expressions for the vector inner loop of `Map` kernels.
 
 use cranelift_codegen::ir::condcodes::FloatCC;
-use cranelift_codegen::ir::types::{F32, F32X4};
-use cranelift_codegen::ir::{Endianness, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::types::{F32, F32X4, I8X16};
+use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Value};
 
 use super::{trusted, Gen, IVal, R};
 use crate::ir::op::{BinaryOp, UnaryOp};
@@ -12,46 +12,97 @@ use crate::kernel::Expr;
 impl Gen<'_, '_> {
     // ---- vector expressions ---------------------------------------------
 
-    /// Whether `e` can be evaluated four lanes at a time (after `collect`,
-    /// with `inner` the innermost axis): `f32` values and comparison masks,
-    /// every load `f32` with an innermost coefficient of 0 or 1, no iota
-    /// that moves along the innermost axis.
-    pub(super) fn vectorizable(&self, e: &Expr, inner: usize, leaf: &mut usize) -> bool {
+    /// Whether `e` can be evaluated four lanes at a time along axis
+    /// `inner` (after `collect`): `f32` values and comparison masks, every
+    /// load `f32` with a coefficient along `inner` of 0 (a splat) or 1 (a
+    /// vector load) — or any, read lane by lane, when `gathers` — and no
+    /// iota.
+    pub(super) fn vectorizable(
+        &self,
+        e: &Expr,
+        inner: usize,
+        leaf: &mut usize,
+        gathers: bool,
+    ) -> bool {
         let bufs = &self.prog.buffers;
+        let v = |e: &Expr, leaf: &mut usize| self.vectorizable(e, inner, leaf, gathers);
         match e {
             Expr::Load { buf, .. } => {
                 let l = &self.leaves[*leaf];
                 *leaf += 1;
                 bufs[*buf].dtype == DType::F32
-                    && matches!(l.aff.coef.get(inner), Some(IVal::C(0 | 1)))
+                    && (gathers || matches!(l.aff.coef.get(inner), Some(IVal::C(0 | 1))))
             }
             Expr::Iota { .. } => {
                 *leaf += 1;
                 false
             }
             Expr::Const { dtype, .. } | Expr::Size { dtype, .. } => *dtype == DType::F32,
-            Expr::Unary { arg, .. } => {
-                arg.dtype(bufs) == DType::F32 && self.vectorizable(arg, inner, leaf)
-            }
+            Expr::Unary { arg, .. } => arg.dtype(bufs) == DType::F32 && v(arg, leaf),
             Expr::Binary { lhs, rhs, .. } => {
-                lhs.dtype(bufs) == DType::F32
-                    && self.vectorizable(lhs, inner, leaf)
-                    && self.vectorizable(rhs, inner, leaf)
+                lhs.dtype(bufs) == DType::F32 && v(lhs, leaf) && v(rhs, leaf)
             }
             Expr::Select { cond, then, els } => {
                 matches!(&**cond, Expr::Binary { op, .. } if op.is_comparison())
                     && then.dtype(bufs) == DType::F32
-                    && self.vectorizable(cond, inner, leaf)
-                    && self.vectorizable(then, inner, leaf)
-                    && self.vectorizable(els, inner, leaf)
+                    && v(cond, leaf)
+                    && v(then, leaf)
+                    && v(els, leaf)
             }
             Expr::Cast { to, arg } => {
-                *to == DType::F32
-                    && arg.dtype(bufs) == DType::F32
-                    && self.vectorizable(arg, inner, leaf)
+                *to == DType::F32 && arg.dtype(bufs) == DType::F32 && v(arg, leaf)
             }
-            Expr::Remap { arg, .. } => self.vectorizable(arg, inner, leaf),
+            Expr::Remap { arg, .. } => v(arg, leaf),
         }
+    }
+
+    /// The addresses (base value and byte offset) of the four `f32` lanes
+    /// `row + c * (i + l)`, l = 0..4, of a strided leaf.
+    pub(super) fn lane_addrs(
+        &mut self,
+        base: Value,
+        row: Value,
+        c: IVal,
+        i: Value,
+    ) -> Vec<(Value, i32)> {
+        let ci = self.mul(c, IVal::V(i));
+        let first = self.add(IVal::V(row), ci);
+        let first = self.val(first);
+        let a0 = self.addr(base, first, 4);
+        match c {
+            IVal::C(k) if (k * 12).unsigned_abs() < i32::MAX as u64 / 2 => {
+                (0..4).map(|l| (a0, (4 * k * l) as i32)).collect()
+            }
+            _ => {
+                let step = self.val(c);
+                let step = self.b.ins().ishl_imm_u(step, 2);
+                let mut out = vec![(a0, 0)];
+                let mut a = a0;
+                for _ in 1..4 {
+                    a = self.b.ins().iadd(a, step);
+                    out.push((a, 0));
+                }
+                out
+            }
+        }
+    }
+
+    /// Stores the four lanes of `v` at `row + c * (i + l)` of `base`.
+    pub(super) fn scatter(&mut self, v: Value, base: Value, row: Value, c: IVal, i: Value) {
+        for (lane, (a, off)) in self.lane_addrs(base, row, c, i).into_iter().enumerate() {
+            let x = self.b.ins().extractlane(v, lane as u8);
+            self.b.ins().store(trusted(), x, a, off);
+        }
+    }
+
+    /// Lanes 2 and 3 of an `f32x4` moved to lanes 0 and 1.
+    pub(super) fn high_half(&mut self, v: Value) -> Value {
+        let fl = MemFlagsData::new().with_endianness(Endianness::Little);
+        let bytes = self.b.ins().bitcast(I8X16, fl, v);
+        let mask: Vec<u8> = (8..16).chain(8..16).collect();
+        let imm = self.b.func.dfg.immediates.push(ConstantData::from(mask));
+        let sh = self.b.ins().shuffle(bytes, bytes, imm);
+        self.b.ins().bitcast(F32X4, fl, sh)
     }
 
     pub(super) fn splat(&mut self, x: Value) -> Value {
@@ -90,10 +141,22 @@ impl Gen<'_, '_> {
                         let x = self.b.ins().load(F32, trusted(), a, 0);
                         self.splat(x)
                     }
-                    _ => {
+                    IVal::C(1) => {
                         let ix = self.b.ins().iadd(row, i);
                         let a = self.addr(base, ix, 4);
                         self.b.ins().load(F32X4, trusted(), a, 0)
+                    }
+                    c => {
+                        let mut v = None;
+                        for (lane, a) in self.lane_addrs(base, row, c, i).into_iter().enumerate() {
+                            let (a, off) = a;
+                            let x = self.b.ins().load(F32, trusted(), a, off);
+                            v = Some(match v {
+                                None => self.splat(x),
+                                Some(v) => self.b.ins().insertlane(v, x, lane as u8),
+                            });
+                        }
+                        v.expect("four lanes")
                     }
                 }
             }
@@ -165,12 +228,12 @@ impl Gen<'_, '_> {
                 let c = self.ins().fcmp(FloatCC::UnorderedOrGreaterThan, x, zero);
                 self.vsel(c, x, zero)
             }
-            UnaryOp::Exp => self.per_lane("weft_jit_exp_f32", &[x])?,
-            UnaryOp::Log => self.per_lane("weft_jit_log_f32", &[x])?,
+            UnaryOp::Exp => self.exp_f32(true, x),
+            UnaryOp::Log => self.log_f32(true, x),
             UnaryOp::Sin => self.per_lane("weft_jit_sin_f32", &[x])?,
             UnaryOp::Cos => self.per_lane("weft_jit_cos_f32", &[x])?,
-            UnaryOp::Tanh => self.per_lane("weft_jit_tanh_f32", &[x])?,
-            UnaryOp::Sigmoid => self.per_lane("weft_jit_sigmoid_f32", &[x])?,
+            UnaryOp::Tanh => self.tanh_f32(true, x),
+            UnaryOp::Sigmoid => self.sigmoid_f32(true, x),
         })
     }
 
