@@ -312,15 +312,24 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
             _ => {}
         }
     }
+    let t0 = std::time::Instant::now();
     let graph = match compile(file, format, dump_after.as_deref(), flags.sets.clone()) {
         Ok(g) => g,
         Err(code) => return code,
     };
+    let front = t0.elapsed();
     let outputs = if reference {
         run_reference(&graph, &flags)
     } else {
         run_kernels(&graph, &flags, jit, stats)
     };
+    if stats {
+        eprintln!(
+            "front end: {:.3} ms; scheduling, compiling and running: {:.3} ms",
+            front.as_secs_f64() * 1e3,
+            (t0.elapsed() - front).as_secs_f64() * 1e3
+        );
+    }
     let outputs = match outputs {
         Ok(o) => o,
         Err(e) => {

@@ -37,6 +37,9 @@ mod vmath;
 
 pub type R<T> = Result<T, String>;
 
+/// Loops over literal axes at most this long are unrolled.
+pub const UNROLL: u64 = 4;
+
 /// A loop-invariant i64 quantity: a known constant or a value of the entry block.
 #[derive(Clone, Copy, Debug)]
 enum IVal {
@@ -80,6 +83,12 @@ pub struct Gen<'a, 'b> {
     hosts: HashMap<&'static str, FuncRef>,
     leaves: Vec<Leaf>,
     next_leaf: usize,
+    /// Values of loop-invariant subexpressions, computed once in the entry
+    /// block (see [`Gen::hoist`]), by the address of their `Expr`.
+    hoisted: HashMap<usize, Value>,
+    /// Per axis of the current kernel's space: its length when it is a
+    /// literal of at most [`UNROLL`], whose loop is unrolled.
+    pub(super) unroll: Vec<Option<u64>>,
     /// Whether the current kernel's map uses the vector loop.
     pub vectorized: bool,
 }
@@ -120,6 +129,8 @@ impl<'a, 'b> Gen<'a, 'b> {
             hosts: HashMap::new(),
             leaves: Vec::new(),
             next_leaf: 0,
+            hoisted: HashMap::new(),
+            unroll: Vec::new(),
             vectorized: false,
         }
     }
@@ -212,6 +223,17 @@ impl<'a, 'b> Gen<'a, 'b> {
                 .map(|(&x, &y)| self.add(x, y))
                 .collect(),
         }
+    }
+
+    /// Marks the literal axes of `shape` no longer than [`UNROLL`].
+    pub(super) fn set_unroll(&mut self, shape: &[Dim]) {
+        self.unroll = shape
+            .iter()
+            .map(|d| match d {
+                Dim::Lit(n) if *n <= UNROLL => Some(*n),
+                _ => None,
+            })
+            .collect();
     }
 
     fn identity(rank: usize) -> Vec<Affine> {
@@ -337,6 +359,36 @@ impl<'a, 'b> Gen<'a, 'b> {
         self.b.ins().iadd(base, off)
     }
 
+    /// Computes every maximal loop-invariant subexpression of `e` that does
+    /// some work (`1 / size(B)`, a scaled constant) here, before the loops;
+    /// `scalar` and `vector` then use the value.
+    pub(super) fn hoist(&mut self, e: &Expr) -> R<()> {
+        match e {
+            Expr::Const { .. } | Expr::Size { .. } | Expr::Load { .. } | Expr::Iota { .. } => {}
+            _ if e.is_invariant() => {
+                let v = self.scalar(e, None)?;
+                self.hoisted.insert(e as *const Expr as usize, v);
+            }
+            Expr::Unary { arg, .. } | Expr::Cast { arg, .. } | Expr::Remap { arg, .. } => {
+                self.hoist(arg)?
+            }
+            Expr::Binary { lhs, rhs, .. } => {
+                self.hoist(lhs)?;
+                self.hoist(rhs)?;
+            }
+            Expr::Select { cond, then, els } => {
+                self.hoist(cond)?;
+                self.hoist(then)?;
+                self.hoist(els)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn hoisted_value(&self, e: &Expr) -> Option<Value> {
+        self.hoisted.get(&(e as *const Expr as usize)).copied()
+    }
+
     // ---- host calls --------------------------------------------------------
 
     fn host(&mut self, name: &'static str) -> R<FuncRef> {
@@ -411,13 +463,22 @@ impl<'a, 'b> Gen<'a, 'b> {
     ) -> R<()> {
         match order.split_first() {
             None => body(self, iv),
-            Some((&a, rest)) => {
-                let zero = self.b.ins().iconst(I64, 0);
-                self.for_loop(zero, sizes[a], 1, &mut |g, i| {
-                    iv[a] = i;
-                    g.nest(sizes, rest, iv, body)
-                })
-            }
+            Some((&a, rest)) => match self.unroll.get(a).copied().flatten() {
+                Some(n) => {
+                    for i in 0..n {
+                        iv[a] = self.b.ins().iconst(I64, i as i64);
+                        self.nest(sizes, rest, iv, body)?;
+                    }
+                    Ok(())
+                }
+                None => {
+                    let zero = self.b.ins().iconst(I64, 0);
+                    self.for_loop(zero, sizes[a], 1, &mut |g, i| {
+                        iv[a] = i;
+                        g.nest(sizes, rest, iv, body)
+                    })
+                }
+            },
         }
     }
 }

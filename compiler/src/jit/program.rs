@@ -10,9 +10,8 @@ use std::sync::Mutex;
 use weft_runtime::driver::Program as DriverProgram;
 
 use super::tiered::{JitMode, Tiered};
-use crate::ir::types::DType;
-use crate::kernel::interp::{arena_bytes, dim_value};
-use crate::kernel::{OutputSrc, Program};
+use crate::kernel::interp::arena_bytes;
+use crate::kernel::Program;
 
 pub struct JitProgram<'p> {
     prog: &'p Program,
@@ -55,21 +54,6 @@ impl<'p> JitProgram<'p> {
             .map(|mut t| t.take_warnings())
             .unwrap_or_default()
     }
-
-    fn bytes_of(&self, dims: &[u64], ty: &crate::ir::types::TensorType) -> usize {
-        let n: u64 = ty
-            .shape
-            .iter()
-            .map(|d| dim_value(self.prog, dims, d))
-            .product();
-        let size = match ty.dtype {
-            DType::F64 | DType::I64 => 8,
-            DType::F32 | DType::I32 => 4,
-            DType::F16 | DType::BF16 => 2,
-            DType::Bool => 1,
-        };
-        n as usize * size
-    }
 }
 
 impl DriverProgram for JitProgram<'_> {
@@ -95,44 +79,34 @@ impl DriverProgram for JitProgram<'_> {
         let dims: Vec<u64> = (0..prog.dims.len())
             .map(|i| (*dims.add(i)).max(0) as u64)
             .collect();
-        // The regions of `StepState::from_raw`, sized as the driver sized
-        // them (the declared types at these dims).
-        let mut regions = Vec::with_capacity(
-            1 + prog.inputs.len() + prog.params.len() + prog.step_outputs() + prog.updates.len(),
-        );
-        regions.push((arena.cast::<u8>(), arena_bytes(prog, &dims) as usize));
-        for (i, (_, ty)) in prog.inputs.iter().enumerate() {
-            regions.push((
-                (*inputs.add(i)).cast_mut().cast::<u8>(),
-                self.bytes_of(&dims, ty),
-            ));
-        }
-        for (i, p) in prog.params.iter().enumerate() {
-            regions.push((
-                (*params.add(i)).cast_mut().cast::<u8>(),
-                self.bytes_of(&dims, &p.ty),
-            ));
-        }
-        let mut out_bytes = vec![0usize; prog.step_outputs()];
-        for (_, ty, src) in &prog.outputs {
-            if let OutputSrc::Step(k) = src {
-                if let Some(b) = out_bytes.get_mut(*k) {
-                    *b = self.bytes_of(&dims, ty);
-                }
-            }
-        }
-        for (i, &n) in out_bytes.iter().enumerate() {
-            regions.push(((*outputs.add(i)).cast::<u8>(), n));
-        }
-        for (i, &p) in prog.updates.iter().enumerate() {
-            regions.push((
-                (*updates.add(i)).cast::<u8>(),
-                self.bytes_of(&dims, &prog.params[p].ty),
-            ));
-        }
         let Ok(mut tiered) = self.tiered.lock() else {
             return -1;
         };
+        // The regions of `StepState::from_raw`: the driver sized each buffer
+        // by its declared type at these dims, and the arena by
+        // `arena_bytes`, which is what the layout requires (docs/abi.md).
+        let Ok(layout) = tiered.layout(&dims) else {
+            return -1;
+        };
+        let sizes = layout.region_bytes();
+        let mut regions = Vec::with_capacity(sizes.len());
+        let mut ptr = |p: *mut c_void| {
+            let i = regions.len();
+            regions.push((p.cast::<u8>(), sizes.get(i).copied().unwrap_or(0)));
+        };
+        ptr(arena);
+        for i in 0..prog.inputs.len() {
+            ptr((*inputs.add(i)).cast_mut());
+        }
+        for i in 0..prog.params.len() {
+            ptr((*params.add(i)).cast_mut());
+        }
+        for i in 0..prog.step_outputs() {
+            ptr(*outputs.add(i));
+        }
+        for i in 0..prog.updates.len() {
+            ptr(*updates.add(i));
+        }
         // SAFETY: the driver's buffers, one per region, of these sizes,
         // distinct, and only the arena, outputs and updates written.
         match tiered.step_raw(&dims, regions) {

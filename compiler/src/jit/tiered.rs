@@ -24,8 +24,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{compile_kernel, supports, CompiledKernel};
-use crate::kernel::interp::{StepMemory, StepResult, StepState};
+use super::{compile_kernel, compile_kernels, supports, CompiledKernel};
+use crate::kernel::interp::{Layout, StepMemory, StepResult, StepState};
 use crate::kernel::{Kernel, Program};
 
 /// About what compiling one kernel costs (measured: 0.2-1.2 ms each for
@@ -99,8 +99,16 @@ pub struct KernelStats {
 
 type Done = (usize, Result<CompiledKernel, String>);
 
+/// Buffer addresses, kept between steps only for their allocation: they
+/// are rewritten at the start of each step and used only during it.
+struct Ptrs(Vec<*mut u8>);
+
+// SAFETY: the addresses are never dereferenced outside the step (on the
+// calling thread) that wrote them.
+unsafe impl Send for Ptrs {}
+
 struct Worker {
-    tx: Option<Sender<usize>>,
+    tx: Option<Sender<Vec<usize>>>,
     rx: Receiver<Done>,
     handle: Option<JoinHandle<()>>,
 }
@@ -134,6 +142,12 @@ pub struct Tiered<'p> {
     in_flight: usize,
     /// Whether a step has run.
     started: bool,
+    /// The memory layout for the dims of the last step.
+    layout: Option<(Vec<u64>, Layout)>,
+    /// Whether every kernel runs compiled code (the step's fast path).
+    all_jit: bool,
+    /// The buffer addresses of the fast path (kept for its allocation).
+    ptrs: Ptrs,
 }
 
 fn kind_name(k: &Kernel) -> &'static str {
@@ -184,14 +198,12 @@ impl<'p> Tiered<'p> {
             worker: None,
             in_flight: 0,
             started: false,
+            layout: None,
+            all_jit: false,
+            ptrs: Ptrs(Vec::new()),
         };
         if mode == JitMode::Always {
-            for k in 0..n {
-                if t.stats[k].tier == Tier::Interp {
-                    let r = compile_kernel(prog, &prog.kernels[k]);
-                    t.install(k, r);
-                }
-            }
+            t.compile_all(true);
         }
         t
     }
@@ -204,6 +216,7 @@ impl<'p> Tiered<'p> {
                 s.compile_time = Some(ck.compile_time);
                 s.vectorized = ck.vectorized;
                 self.compiled[k] = Some(ck);
+                self.all_jit = self.compiled.iter().all(Option::is_some);
             }
             Err(e) => {
                 self.stats[k].tier = Tier::Failed;
@@ -217,16 +230,18 @@ impl<'p> Tiered<'p> {
 
     fn worker(&mut self) -> &Worker {
         self.worker.get_or_insert_with(|| {
-            let (tx, req) = channel::<usize>();
+            let (tx, req) = channel::<Vec<usize>>();
             let (done, rx) = channel::<Done>();
             let prog = Arc::new(self.prog.clone());
             let handle = std::thread::Builder::new()
                 .name("weft-jit".into())
                 .spawn(move || {
-                    for k in req {
-                        let r = compile_kernel(&prog, &prog.kernels[k]);
-                        if done.send((k, r)).is_err() {
-                            break;
+                    for batch in req {
+                        let rs = compile_kernels(&prog, &batch);
+                        for (k, r) in batch.into_iter().zip(rs) {
+                            if done.send((k, r)).is_err() {
+                                return;
+                            }
                         }
                     }
                 })
@@ -280,8 +295,61 @@ impl<'p> Tiered<'p> {
         dims: &[u64],
         regions: Vec<(*mut u8, usize)>,
     ) -> Result<(), u32> {
-        let st = StepState::from_raw(self.prog, dims, regions).map_err(|_| u32::MAX)?;
+        self.layout(dims).map_err(|_| u32::MAX)?;
+        let Some((_, layout)) = &self.layout else {
+            return Err(u32::MAX);
+        };
+        if self.all_jit {
+            // Every kernel compiled: straight to the code, no interpreter
+            // state (the regions are checked as `StepState` would).
+            let need = layout.region_bytes();
+            if regions.len() != need.len() || regions.iter().zip(need).any(|(r, &n)| r.1 < n) {
+                return Err(u32::MAX);
+            }
+            let mut ptrs = std::mem::take(&mut self.ptrs.0);
+            ptrs.clear();
+            for &(r, off) in layout.locations() {
+                ptrs.push(regions[r].0.wrapping_add(off));
+            }
+            let mut r = Ok(());
+            for (k, ck) in self.compiled.iter().enumerate() {
+                let Some(ck) = ck else { continue };
+                let t0 = self.timing.then(Instant::now);
+                // SAFETY: the pointers address the step's buffers, each of
+                // its size at these dims (checked above).
+                r = ck.call(dims, &ptrs);
+                let s = &mut self.stats[k];
+                s.calls += 1;
+                s.jit_calls += 1;
+                if let Some(t0) = t0 {
+                    s.time += t0.elapsed();
+                }
+                if r.is_err() {
+                    break;
+                }
+            }
+            self.ptrs.0 = ptrs;
+            return r;
+        }
+        let layout = layout.clone();
+        let st = StepState::with_layout(self.prog, dims, regions, &layout).map_err(|_| u32::MAX)?;
         self.step_on(dims, st)
+    }
+
+    /// The memory layout at these dims (kept from step to step).
+    pub fn layout(&mut self, dims: &[u64]) -> Result<&Layout, String> {
+        if self
+            .layout
+            .as_ref()
+            .is_none_or(|(d, _)| d.as_slice() != dims)
+        {
+            let l = Layout::new(self.prog, dims)?;
+            self.layout = Some((dims.to_vec(), l));
+        }
+        match &self.layout {
+            Some((_, l)) => Ok(l),
+            None => Err("no layout".into()),
+        }
     }
 
     fn step_on(&mut self, dims: &[u64], mut st: StepState) -> Result<(), u32> {
@@ -289,6 +357,58 @@ impl<'p> Tiered<'p> {
         // checked; the regions do not move during the step.
         let ptrs = st.buffer_ptrs();
         self.run_kernels(dims, &mut st, &ptrs)
+    }
+
+    /// Compiles every kernel still in the interpreter on two threads: the
+    /// background thread takes about half of the work (estimated from the
+    /// kernels' sizes), this thread the rest, each in one module. With
+    /// `wait`, returns when all are installed; otherwise the background
+    /// thread's kernels are swapped in as they arrive.
+    fn compile_all(&mut self, wait: bool) {
+        let prog = self.prog;
+        let mut ks: Vec<usize> = (0..prog.kernels.len())
+            .filter(|&k| self.stats[k].tier == Tier::Interp)
+            .collect();
+        let cost = |k: usize| match &prog.kernels[k] {
+            Kernel::Map { expr, .. } | Kernel::Reduce { expr, .. } => 8 + expr.nodes(),
+            _ => 4,
+        };
+        ks.sort_by_key(|&k| std::cmp::Reverse(cost(k)));
+        let (mut there, mut here) = (Vec::new(), Vec::new());
+        let (mut wt, mut ht) = (0, 0);
+        for k in ks {
+            self.stats[k].tier = Tier::Compiling;
+            if wt <= ht {
+                wt += cost(k);
+                there.push(k);
+            } else {
+                ht += cost(k);
+                here.push(k);
+            }
+        }
+        there.sort_unstable();
+        here.sort_unstable();
+        let n = there.len();
+        if n > 0 {
+            let batch = there.clone();
+            let sent = self
+                .worker()
+                .tx
+                .as_ref()
+                .is_some_and(|tx| tx.send(batch).is_ok());
+            if sent {
+                self.in_flight += n;
+            } else {
+                here.extend(there);
+            }
+        }
+        let rs = compile_kernels(prog, &here);
+        for (k, r) in here.into_iter().zip(rs) {
+            self.install(k, r);
+        }
+        if wait {
+            self.wait_compiled();
+        }
     }
 
     /// Sends kernel `k` to the compiling thread (or compiles it now when
@@ -300,7 +420,7 @@ impl<'p> Tiered<'p> {
             .worker()
             .tx
             .as_ref()
-            .is_some_and(|tx| tx.send(k).is_ok());
+            .is_some_and(|tx| tx.send(vec![k]).is_ok());
         if sent {
             self.in_flight += 1;
         } else {
@@ -317,16 +437,13 @@ impl<'p> Tiered<'p> {
     ) -> Result<(), u32> {
         let prog = self.prog;
         // A run of many steps: every kernel will be hot, so all of them are
-        // queued for compilation (in program order) before the first runs.
+        // compiled, on two threads, before the first runs (one step
+        // interpreted costs as much as hundreds compiled).
         if self.mode == JitMode::Auto
             && !self.started
             && self.expected_calls.is_some_and(|n| n >= PREDICT_HOT_STEPS)
         {
-            for k in 0..prog.kernels.len() {
-                if self.stats[k].tier == Tier::Interp {
-                    self.make_hot(k);
-                }
-            }
+            self.compile_all(false);
         }
         self.started = true;
         for k in 0..prog.kernels.len() {

@@ -130,6 +130,60 @@ impl StepMemory {
     }
 }
 
+/// Where each buffer lives for given dims: `loc[b]` = (region, byte offset),
+/// and the bytes each region must hold (regions in [`StepState::new`]'s
+/// order).
+#[derive(Clone, Debug)]
+pub struct Layout {
+    loc: Vec<(usize, usize)>,
+    need: Vec<usize>,
+}
+
+impl Layout {
+    pub fn new(prog: &Program, dims: &[u64]) -> Result<Layout, String> {
+        if dims.len() < prog.dims.len() {
+            return Err(format!("{} sizes, not {}", dims.len(), prog.dims.len()));
+        }
+        let ib = 1;
+        let pb = ib + prog.inputs.len();
+        let ob = pb + prog.params.len();
+        let ub = ob + prog.step_outputs();
+        let mut need = vec![0usize; ub + prog.updates.len()];
+        let sizes = slot_bytes(prog, &|d| dim_value(prog, dims, d));
+        let mut slot_off = vec![0usize; sizes.len()];
+        for i in 1..sizes.len() {
+            slot_off[i] = slot_off[i - 1] + sizes[i - 1] as usize;
+        }
+        let mut loc = Vec::with_capacity(prog.buffers.len());
+        for (b, buf) in prog.buffers.iter().enumerate() {
+            let l = match buf.kind {
+                BufKind::Input(i) => (ib + i, 0),
+                BufKind::Param(i) => (pb + i, 0),
+                BufKind::Output(i) => (ob + i, 0),
+                BufKind::Update(i) => (ub + i, 0),
+                BufKind::Temp { slot } => (0, slot_off.get(slot).copied().unwrap_or(usize::MAX)),
+            };
+            let end = l.1.saturating_add(buffer_bytes(prog, dims, b));
+            let Some(n) = need.get_mut(l.0) else {
+                return Err(format!("buffer {b} ({}) has no memory region", buf.name));
+            };
+            *n = (*n).max(end);
+            loc.push(l);
+        }
+        Ok(Layout { loc, need })
+    }
+
+    /// The bytes each region must hold, in [`StepState::new`]'s order.
+    pub fn region_bytes(&self) -> &[usize] {
+        &self.need
+    }
+
+    /// Each buffer's (region, byte offset), by [`BufId`].
+    pub fn locations(&self) -> &[(usize, usize)] {
+        &self.loc
+    }
+}
+
 /// One step in progress, run kernel by kernel (the JIT's tiered executor
 /// runs some kernels here and others as compiled code on the same memory),
 /// on memory the caller provides.
@@ -166,41 +220,37 @@ impl<'p, 'm> StepState<'p, 'm> {
         dims: &'p [u64],
         regions: Vec<(*mut u8, usize)>,
     ) -> Result<Self, String> {
-        let ib = 1;
-        let pb = ib + prog.inputs.len();
-        let ob = pb + prog.params.len();
-        let ub = ob + prog.step_outputs();
-        let want = ub + prog.updates.len();
-        if regions.len() != want || dims.len() < prog.dims.len() {
-            return Err(format!("{} memory regions, not {want}", regions.len()));
+        Self::with_layout(prog, dims, regions, &Layout::new(prog, dims)?)
+    }
+
+    /// [`StepState::from_raw`] with the layout for these dims computed
+    /// beforehand (the tiered executor keeps it from step to step).
+    ///
+    /// # Safety
+    /// As [`StepState::from_raw`]; `layout` is `Layout::new(prog, dims)`.
+    pub unsafe fn with_layout(
+        prog: &'p Program,
+        dims: &'p [u64],
+        regions: Vec<(*mut u8, usize)>,
+        layout: &Layout,
+    ) -> Result<Self, String> {
+        if regions.len() != layout.need.len() {
+            return Err(format!(
+                "{} memory regions, not {}",
+                regions.len(),
+                layout.need.len()
+            ));
         }
-        let sizes = slot_bytes(prog, &|d| dim_value(prog, dims, d));
-        let mut slot_off = vec![0usize; sizes.len()];
-        for i in 1..sizes.len() {
-            slot_off[i] = slot_off[i - 1] + sizes[i - 1] as usize;
-        }
-        let mut loc = Vec::with_capacity(prog.buffers.len());
-        for (b, buf) in prog.buffers.iter().enumerate() {
-            let l = match buf.kind {
-                BufKind::Input(i) => (ib + i, 0),
-                BufKind::Param(i) => (pb + i, 0),
-                BufKind::Output(i) => (ob + i, 0),
-                BufKind::Update(i) => (ub + i, 0),
-                BufKind::Temp { slot } => (0, slot_off.get(slot).copied().unwrap_or(usize::MAX)),
-            };
-            let fits = regions
-                .get(l.0)
-                .is_some_and(|r| l.1.saturating_add(buffer_bytes(prog, dims, b)) <= r.1);
-            if !fits {
-                return Err(format!("buffer {b} ({}) does not fit its memory", buf.name));
+        for (r, (&(_, len), &need)) in regions.iter().zip(&layout.need).enumerate() {
+            if len < need {
+                return Err(format!("memory region {r} holds {len} bytes, not {need}"));
             }
-            loc.push(l);
         }
         let m = Machine {
             prog,
             dims,
             regions,
-            loc,
+            loc: layout.loc.clone(),
         };
         Ok(StepState {
             m,

@@ -86,6 +86,8 @@ impl Gen<'_, '_> {
             row: None,
         });
         self.collect(expr, &idx, rank)?;
+        self.hoist(expr)?;
+        self.set_unroll(&shape);
         let sizes: Vec<Value> = shape
             .iter()
             .map(|d| {
@@ -105,6 +107,8 @@ impl Gen<'_, '_> {
             return Ok(());
         }
         let (inner, gathers) = self.vector_axis(&shape, &(0..rank).collect::<Vec<_>>(), expr);
+        // A plain copy (a transpose) gathers too when it stores whole vectors.
+        let gathers = gathers || matches!(self.leaves[0].aff.coef[inner], IVal::C(1));
         let vec = odt == DType::F32 && self.vectorizable(expr, inner, &mut 1, gathers);
         self.vectorized = vec;
         let outer: Vec<usize> = (0..rank).filter(|&a| a != inner).collect();
@@ -186,6 +190,8 @@ impl Gen<'_, '_> {
         let rank = shape.len();
         let idx = Self::identity(rank);
         self.collect(expr, &idx, rank)?;
+        self.hoist(expr)?;
+        self.set_unroll(shape);
         let sizes: Vec<Value> = shape
             .iter()
             .map(|d| {
@@ -206,7 +212,9 @@ impl Gen<'_, '_> {
         let va = if kept.is_empty() || axes.is_empty() || d != DType::F32 {
             None
         } else {
-            let (va, gathers) = self.vector_axis(shape, &kept, expr);
+            // The reduction itself is arithmetic: strided reads pay.
+            let (va, _) = self.vector_axis(shape, &kept, expr);
+            let gathers = true;
             let trailing = kept
                 .iter()
                 .filter(|&&a| a > va)
@@ -312,12 +320,21 @@ impl Gen<'_, '_> {
             // The innermost reduced axis is the inner loop.
             Some((&last, rest)) => self.nest(sizes, rest, &mut iv, &mut |g, ivl| {
                 g.set_rows(ivl, Some(last));
-                let z = g.b.ins().iconst(I64, 0);
-                g.for_loop(z, sizes[last], 1, &mut |g, i| {
+                let mut one = |g: &mut Self, i: Value| {
                     g.next_leaf = 0;
                     let v = g.scalar(expr, Some((last, i)))?;
                     body(g, v)
-                })
+                };
+                match g.unroll.get(last).copied().flatten() {
+                    Some(n) => (0..n).try_for_each(|i| {
+                        let i = g.b.ins().iconst(I64, i as i64);
+                        one(g, i)
+                    }),
+                    None => {
+                        let z = g.b.ins().iconst(I64, 0);
+                        g.for_loop(z, sizes[last], 1, &mut one)
+                    }
+                }
             })?,
             None => {
                 self.set_rows(&iv, None);

@@ -44,6 +44,9 @@ impl Gen<'_, '_> {
 
     /// Evaluates `e` at inner-loop index `inner` (leaf rows already set).
     pub(super) fn scalar(&mut self, e: &Expr, inner: Option<(usize, Value)>) -> R<Value> {
+        if let Some(v) = self.hoisted_value(e) {
+            return Ok(v);
+        }
         let bufs = &self.prog.buffers;
         Ok(match e {
             Expr::Load { buf, .. } => {

@@ -1,7 +1,8 @@
 //! `f32x4` expressions for the vector inner loop of `Map` kernels.
 
 use cranelift_codegen::ir::condcodes::FloatCC;
-use cranelift_codegen::ir::types::{F32, F32X4, I8X16};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::{F32, F32X4, I32, I32X4, I8X16};
 use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Value};
 
 use super::{trusted, Gen, IVal, R};
@@ -26,22 +27,25 @@ impl Gen<'_, '_> {
     ) -> bool {
         let bufs = &self.prog.buffers;
         let v = |e: &Expr, leaf: &mut usize| self.vectorizable(e, inner, leaf, gathers);
+        let lane_type = |d: DType| matches!(d, DType::F32 | DType::I32);
         match e {
             Expr::Load { buf, .. } => {
                 let l = &self.leaves[*leaf];
                 *leaf += 1;
-                bufs[*buf].dtype == DType::F32
+                lane_type(bufs[*buf].dtype)
                     && (gathers || matches!(l.aff.coef.get(inner), Some(IVal::C(0 | 1))))
             }
-            Expr::Iota { .. } => {
+            Expr::Iota { dtype, .. } => {
                 *leaf += 1;
-                false
+                *dtype == DType::I32
             }
-            Expr::Const { dtype, .. } | Expr::Size { dtype, .. } => *dtype == DType::F32,
+            Expr::Const { dtype, .. } | Expr::Size { dtype, .. } => lane_type(*dtype),
             Expr::Unary { arg, .. } => arg.dtype(bufs) == DType::F32 && v(arg, leaf),
-            Expr::Binary { lhs, rhs, .. } => {
-                lhs.dtype(bufs) == DType::F32 && v(lhs, leaf) && v(rhs, leaf)
-            }
+            Expr::Binary { op, lhs, rhs } => match lhs.dtype(bufs) {
+                DType::F32 => v(lhs, leaf) && v(rhs, leaf),
+                DType::I32 => op.is_comparison() && v(lhs, leaf) && v(rhs, leaf),
+                _ => false,
+            },
             Expr::Select { cond, then, els } => {
                 matches!(&**cond, Expr::Binary { op, .. } if op.is_comparison())
                     && then.dtype(bufs) == DType::F32
@@ -50,7 +54,15 @@ impl Gen<'_, '_> {
                     && v(els, leaf)
             }
             Expr::Cast { to, arg } => {
-                *to == DType::F32 && arg.dtype(bufs) == DType::F32 && v(arg, leaf)
+                *to == DType::F32
+                    && match arg.dtype(bufs) {
+                        DType::F32 | DType::I32 => v(arg, leaf),
+                        DType::Bool => {
+                            matches!(&**arg, Expr::Binary { op, .. } if op.is_comparison())
+                                && v(arg, leaf)
+                        }
+                        _ => false,
+                    }
             }
             Expr::Remap { arg, .. } => v(arg, leaf),
         }
@@ -105,8 +117,14 @@ impl Gen<'_, '_> {
         self.b.ins().bitcast(F32X4, fl, sh)
     }
 
+    /// Four copies of `x` (`f32` or `i32`).
     pub(super) fn splat(&mut self, x: Value) -> Value {
-        self.b.ins().splat(F32X4, x)
+        let ty = if self.b.func.dfg.value_type(x) == I32 {
+            I32X4
+        } else {
+            F32X4
+        };
+        self.b.ins().splat(ty, x)
     }
 
     pub(super) fn vconst(&mut self, x: f32) -> Value {
@@ -129,28 +147,38 @@ impl Gen<'_, '_> {
     /// `i32x4` mask for comparisons).
     pub(super) fn vector(&mut self, e: &Expr, inner: usize, i: Value) -> R<Value> {
         let bufs = &self.prog.buffers;
+        if e.dtype(bufs) == DType::F32 {
+            if let Some(v) = self.hoisted_value(e) {
+                return Ok(self.splat(v));
+            }
+        }
         Ok(match e {
-            Expr::Load { .. } => {
+            Expr::Load { buf, .. } => {
                 let l = self.next_leaf;
                 self.next_leaf += 1;
                 let base = self.leaves[l].base.expect("a load leaf");
                 let row = self.leaves[l].row.expect("rows set");
+                let (st, vt) = if bufs[*buf].dtype == DType::I32 {
+                    (I32, I32X4)
+                } else {
+                    (F32, F32X4)
+                };
                 match self.leaves[l].aff.coef[inner] {
                     IVal::C(0) => {
                         let a = self.addr(base, row, 4);
-                        let x = self.b.ins().load(F32, trusted(), a, 0);
+                        let x = self.b.ins().load(st, trusted(), a, 0);
                         self.splat(x)
                     }
                     IVal::C(1) => {
                         let ix = self.b.ins().iadd(row, i);
                         let a = self.addr(base, ix, 4);
-                        self.b.ins().load(F32X4, trusted(), a, 0)
+                        self.b.ins().load(vt, trusted(), a, 0)
                     }
                     c => {
                         let mut v = None;
                         for (lane, a) in self.lane_addrs(base, row, c, i).into_iter().enumerate() {
                             let (a, off) = a;
-                            let x = self.b.ins().load(F32, trusted(), a, off);
+                            let x = self.b.ins().load(st, trusted(), a, off);
                             v = Some(match v {
                                 None => self.splat(x),
                                 Some(v) => self.b.ins().insertlane(v, x, lane as u8),
@@ -160,7 +188,34 @@ impl Gen<'_, '_> {
                     }
                 }
             }
-            Expr::Iota { .. } => return Err("iota in a vector loop".into()),
+            Expr::Iota { .. } => {
+                // i32 lanes row + c * (i + l), wrapping as the interpreter's
+                // conversion of the index.
+                let l = self.next_leaf;
+                self.next_leaf += 1;
+                let row = self.leaves[l].row.expect("rows set");
+                let c = self.leaves[l].aff.coef[inner];
+                let ci = self.mul(c, IVal::V(i));
+                let first = self.add(IVal::V(row), ci);
+                let first = self.val(first);
+                let first = self.b.ins().ireduce(I32, first);
+                let v = self.splat(first);
+                match c {
+                    IVal::C(0) => v,
+                    c => {
+                        let step = self.val(c);
+                        let step = self.b.ins().ireduce(I32, step);
+                        let mut lanes = self.splat(step);
+                        let zero = self.b.ins().iconst(I32, 0);
+                        lanes = self.b.ins().insertlane(lanes, zero, 0);
+                        let two = self.b.ins().imul_imm_s(step, 2);
+                        lanes = self.b.ins().insertlane(lanes, two, 2);
+                        let three = self.b.ins().imul_imm_s(step, 3);
+                        lanes = self.b.ins().insertlane(lanes, three, 3);
+                        self.b.ins().iadd(v, lanes)
+                    }
+                }
+            }
             Expr::Const { .. } | Expr::Size { .. } => {
                 let x = self.scalar(e, None)?;
                 self.splat(x)
@@ -172,7 +227,20 @@ impl Gen<'_, '_> {
             Expr::Binary { op, lhs, rhs } => {
                 let x = self.vector(lhs, inner, i)?;
                 let y = self.vector(rhs, inner, i)?;
-                self.vbinary(*op, x, y)?
+                if lhs.dtype(bufs) == DType::I32 {
+                    let cc = match op {
+                        BinaryOp::Lt => IntCC::SignedLessThan,
+                        BinaryOp::Le => IntCC::SignedLessThanOrEqual,
+                        BinaryOp::Gt => IntCC::SignedGreaterThan,
+                        BinaryOp::Ge => IntCC::SignedGreaterThanOrEqual,
+                        BinaryOp::Eq => IntCC::Equal,
+                        BinaryOp::Ne => IntCC::NotEqual,
+                        _ => return Err("i32 arithmetic in a vector loop".into()),
+                    };
+                    self.b.ins().icmp(cc, x, y)
+                } else {
+                    self.vbinary(*op, x, y)?
+                }
             }
             Expr::Select { cond, then, els } => {
                 let c = self.vector(cond, inner, i)?;
@@ -180,10 +248,19 @@ impl Gen<'_, '_> {
                 let f = self.vector(els, inner, i)?;
                 self.vsel(c, t, f)
             }
-            Expr::Cast { arg, .. } | Expr::Remap { arg, .. } => {
-                let _ = bufs;
-                self.vector(arg, inner, i)?
+            Expr::Cast { arg, .. } => {
+                let x = self.vector(arg, inner, i)?;
+                match arg.dtype(bufs) {
+                    DType::I32 => self.b.ins().fcvt_from_sint(F32X4, x),
+                    DType::Bool => {
+                        let one = self.vconst(1.0);
+                        let zero = self.vconst(0.0);
+                        self.vsel(x, one, zero)
+                    }
+                    _ => x,
+                }
             }
+            Expr::Remap { arg, .. } => self.vector(arg, inner, i)?,
         })
     }
 
