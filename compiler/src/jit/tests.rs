@@ -212,7 +212,7 @@ fn mlp_example_kernels_all_vectorise() {
         .expect("the run cases include the MLP example");
     let prog = schedule(&case.g).expect("schedules");
     let mut scalar = Vec::new();
-    for (k, kern) in prog.kernels.iter().enumerate() {
+    for kern in &prog.kernels {
         let ck = compile_kernel(&prog, kern).expect("compiles");
         let f32_loop = match kern {
             Kernel::Map { out, .. } | Kernel::Reduce { out, .. } => {
