@@ -315,10 +315,6 @@ fn each_index(shape: &[u64], f: &mut dyn FnMut(&[u64]) -> Result<(), u32>) -> Re
     }
 }
 
-fn linear(idx: &[u64], shape: &[u64]) -> u64 {
-    idx.iter().zip(shape).fold(0, |acc, (&i, &n)| acc * n + i)
-}
-
 impl Machine<'_> {
     fn dim(&self, d: &Dim) -> u64 {
         dim_value(self.prog, self.dims, d)
@@ -380,19 +376,26 @@ impl Machine<'_> {
     }
 
     fn write(&mut self, b: BufId, i: u64, v: Val) {
-        let bytes: Vec<u8> = match v {
-            Val::F32(x) => x.to_le_bytes().to_vec(),
-            Val::F64(x) => x.to_le_bytes().to_vec(),
-            Val::I32(x) => x.to_le_bytes().to_vec(),
-            Val::I64(x) => x.to_le_bytes().to_vec(),
-            Val::Bool(x) => vec![x as u8],
-        };
-        self.bytes_mut(b, i, 1).copy_from_slice(&bytes);
+        let out = self.bytes_mut(b, i, 1);
+        match v {
+            Val::F32(x) => out.copy_from_slice(&x.to_le_bytes()),
+            Val::F64(x) => out.copy_from_slice(&x.to_le_bytes()),
+            Val::I32(x) => out.copy_from_slice(&x.to_le_bytes()),
+            Val::I64(x) => out.copy_from_slice(&x.to_le_bytes()),
+            Val::Bool(x) => out.copy_from_slice(&[x as u8]),
+        }
     }
 
     fn eval(&self, e: &Expr, idx: &[u64]) -> Val {
         match e {
-            Expr::Load { buf, view } => self.read(*buf, linear(idx, &self.shape(view))),
+            Expr::Load { buf, view } => {
+                // C-order linear index, without allocating the shape.
+                let i = idx
+                    .iter()
+                    .zip(view)
+                    .fold(0u64, |acc, (&i, d)| acc * self.dim(d) + i);
+                self.read(*buf, i)
+            }
             Expr::Const { value, dtype } => constant(*value, *dtype),
             Expr::Iota { axis, dtype } => from_u64(idx[*axis], *dtype),
             Expr::Size { dims, dtype } => from_u64(self.numel(dims), *dtype),
@@ -404,10 +407,17 @@ impl Machine<'_> {
             },
             Expr::Cast { to, arg } => cast(self.eval(arg, idx), *to),
             Expr::Remap { shape, axes, arg } => {
-                let inner: Vec<u64> = axes
-                    .iter()
-                    .enumerate()
-                    .map(|(j, a)| match a {
+                // On the stack up to rank 8 (the interpreter's hot path).
+                let mut small = [0u64; 8];
+                let mut big = Vec::new();
+                let inner: &mut [u64] = if axes.len() <= small.len() {
+                    &mut small[..axes.len()]
+                } else {
+                    big.resize(axes.len(), 0);
+                    &mut big
+                };
+                for (j, a) in axes.iter().enumerate() {
+                    inner[j] = match a {
                         AxisSrc::Zero => 0,
                         AxisSrc::Outer { axis, start, step } => {
                             let s = if *start < 0 {
@@ -417,9 +427,9 @@ impl Machine<'_> {
                             };
                             (s + (*step as i64) * idx[*axis] as i64) as u64
                         }
-                    })
-                    .collect();
-                self.eval(arg, &inner)
+                    };
+                }
+                self.eval(arg, inner)
             }
         }
     }
