@@ -21,7 +21,7 @@ use weft_compiler::{ir, passes};
 use weft_runtime::npy::{read_npy_file, Data, NpyArray};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn weft() -> &'static str {
@@ -1190,6 +1190,35 @@ fn build_command_errors() {
     }
     let _ = std::fs::remove_dir_all(&tmp);
     report("weft build errors", fails, cases.len() + 3);
+}
+
+/// `weft build` execs `weft-build` with its arguments unchanged (help
+/// included); without that executable it is an error with exit status 2.
+#[test]
+fn build_runs_weft_build() {
+    let out = Command::new(weft())
+        .args(["build", "--help"])
+        .output()
+        .expect("weft runs");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{help}");
+    assert!(
+        help.contains("Usage: weft build [OPTIONS] <FILE>") && help.contains("--target-cpu"),
+        "{help}"
+    );
+    let out = Command::new(weft())
+        .args(["build", "examples/mlp.weft"])
+        .env("WEFT_BUILD_EXE", "/nonexistent/weft-build")
+        .current_dir(root())
+        .output()
+        .expect("weft runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("error: weft build needs the weft-build executable")
+            && err.contains("/nonexistent/weft-build"),
+        "{err}"
+    );
 }
 
 /// A step that fails on data (a `gather` index out of range) ends a built

@@ -1,8 +1,8 @@
-//! The weft compiler as a library: everything but the command line.
+//! The weft compiler as a library: everything but the LLVM backend
+//! (weft-llvm) and the command line (weft-cli).
 pub mod front;
 pub mod interp;
 pub mod ir;
 pub mod jit;
 pub mod kernel;
-pub mod llvm;
 pub mod passes;

@@ -34,7 +34,7 @@ impl<'p> JitProgram<'p> {
         t.timing = timing;
         JitProgram {
             prog,
-            desc: crate::llvm::descriptor(prog),
+            desc: crate::kernel::desc::descriptor(prog),
             tiered: Mutex::new(t),
         }
     }

@@ -10,7 +10,7 @@
 use super::{compile_kernel, supports, JitMode, Tier, Tiered};
 use crate::ir::types::DType;
 use crate::kernel::interp::{buffer_bytes, step, StepMemory, StepState};
-use crate::kernel::tests::{check_ok_cases, run_cases, tensor_bytes, Case};
+use crate::kernel::testing::{check_ok_cases, run_cases, tensor_bytes, Case};
 use crate::kernel::{elem_bytes, schedule, Kernel, Program};
 
 fn same_bits(a: &[u8], b: &[u8], d: DType) -> Result<(), String> {
@@ -286,7 +286,7 @@ fn bench_elementwise() {
          output y = sum(g * x, axis=1)\n",
     )
     .expect("write");
-    let g = crate::kernel::tests::lower(&path).expect("bench program compiles");
+    let g = crate::kernel::testing::lower(&path).expect("bench program compiles");
     let prog = schedule(&g).expect("schedules");
     eprintln!("{}", crate::kernel::print::program(&prog));
     let n = 2048u64;

@@ -3,9 +3,9 @@
 //! [`schedule::schedule`] lowers a graph IR program (after autodiff and
 //! simplify) to a [`Program`]: the buffers it reads and writes, a list of
 //! [`Kernel`]s in execution order, and a static memory plan. The kernel-IR
-//! interpreter ([`interp`]) and the LLVM backend (`crate::llvm`) both execute
-//! exactly this, so they agree by construction and can be compared kernel by
-//! kernel.
+//! interpreter ([`interp`]), the Cranelift JIT (`crate::jit`) and the LLVM
+//! backend (the weft-llvm crate) all execute exactly this, so they agree by
+//! construction and can be compared kernel by kernel.
 //!
 //! Shapes stay symbolic: a [`Dim`] is a literal or a size name, resolved at
 //! run time from the `dims` array of the ABI (docs/abi.md), whose order is
@@ -28,6 +28,7 @@
 //! sizes rounded up to 64, evaluated at run time from the dims, and slots are
 //! laid out one after the other (see [`plan`]).
 
+pub mod desc;
 pub mod interp;
 pub mod plan;
 pub mod print;
@@ -35,8 +36,10 @@ pub mod schedule;
 pub mod verify;
 pub mod vmath;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;
 
 use crate::ir::graph::Init;
 use crate::ir::op::{BinaryOp, Distribution, ReduceOp, UnaryOp};

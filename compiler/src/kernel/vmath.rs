@@ -2,7 +2,7 @@
 //! definitions the kernel interpreter computes and the JIT compiles
 //! operation for operation (`jit::codegen::vmath`), so the two tiers agree
 //! bit for bit. They are the Cephes single-precision algorithms the LLVM
-//! backend inlines (`llvm::expr`; LLVM may fuse multiply-adds there, so
+//! backend inlines (weft-llvm's `expr`; LLVM may fuse multiply-adds there, so
 //! built executables agree within an ulp or so, not bit for bit).
 //!
 //! Every step is a correctly rounded `f32` operation (Rust never fuses

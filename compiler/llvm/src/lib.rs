@@ -1,6 +1,8 @@
 //! The LLVM backend (LLVM 19 through inkwell): kernel IR to a relocatable
 //! object defining the symbols of docs/abi.md (`weft_program_desc`,
 //! `weft_program_desc_len`, `weft_arena_bytes`, `weft_step`).
+//! LLVM is linked statically, and only the `weft-build` executable (weft-cli)
+//! links this crate: `weft` stays free of it and starts fast.
 //!
 //! - One internal function per kernel ([`gen`]), its buffers `noalias`;
 //!   `weft_step` computes the arena slot offsets, calls the kernels in order
@@ -49,11 +51,11 @@ use inkwell::targets::{
 use inkwell::types::IntType;
 use inkwell::values::FunctionValue;
 use inkwell::{IntPredicate, OptimizationLevel};
+use weft_compiler::ir::types::DType;
 
-pub use desc::descriptor;
 use gen::{Gen, OrStr, R};
-
-use crate::kernel::Program;
+pub use weft_compiler::kernel::desc::descriptor;
+use weft_compiler::kernel::Program;
 
 /// How to generate code.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,10 +111,7 @@ pub(crate) fn build<'c>(
     opts: &LlvmOptions,
 ) -> R<(Module<'c>, TargetMachine)> {
     for b in &prog.buffers {
-        if matches!(
-            b.dtype,
-            crate::ir::types::DType::F16 | crate::ir::types::DType::BF16
-        ) {
+        if matches!(b.dtype, DType::F16 | DType::BF16) {
             return Err(format!(
                 "{} values are not supported by `weft build` yet",
                 b.dtype

@@ -1,7 +1,9 @@
-//! `weft build FILE [-o EXE] [--set NAME=VALUE].. [--emit kernels|llvm-ir|asm|obj]
-//! [--target-cpu CPU]`: compile (front end and passes), schedule to the
-//! kernel IR, generate the program object with LLVM, and link it with the
-//! runtime's static library (`libweft_runtime_exe.a`, which holds `main`)
+//! `weft-build`, the executable behind `weft build`, which execs it with its
+//! arguments unchanged (it holds LLVM, which `weft` does not link: see
+//! ARCHITECTURE.md). `weft build FILE [-o EXE] [--set NAME=VALUE]..
+//! [--emit kernels|llvm-ir|asm|obj] [--target-cpu CPU]`: compile (front end
+//! and passes), schedule to the kernel IR, generate the program object with
+//! LLVM, and link it with the runtime's static library (`libweft_runtime_exe.a`, which holds `main`)
 //! using the system C compiler:
 //!
 //! ```text
@@ -13,22 +15,72 @@
 //! `examples/mlp.weft` with a debug build of the runtime.)
 //!
 //! The library is `$WEFT_RUNTIME_LIB` (the file, or a directory holding it)
-//! when set; otherwise it is looked for next to the `weft` executable
-//! (`target/{debug,release}/` after `cargo build`) and in its `deps/`
-//! folder, where every build of `weft` leaves it (weft-compiler depends on
-//! weft-runtime-exe for that). The C compiler is `$CC`, else `cc`. A missing
+//! when set; otherwise it is looked for next to the `weft-build` executable
+//! (`target/{debug,release}/` after `cargo build`, beside `weft`) and in its
+//! `deps/` folder, where every build of weft-cli leaves it (weft-cli depends
+//! on weft-runtime-exe for that). The C compiler is `$CC`, else `cc`. A missing
 //! compiler or library is an error with exit status 2.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+use clap::{Parser, ValueEnum};
 use weft_compiler::kernel;
-use weft_compiler::llvm::{self, LlvmOptions};
+use weft_llvm::{self as llvm, LlvmOptions};
 
-use crate::{compile, Emit, MessageFormat, EXIT_COMPILE, EXIT_USAGE};
+#[path = "../common.rs"]
+mod common;
+
+use common::{compile, on_compiler_thread, parse_sets, MessageFormat, EXIT_COMPILE, EXIT_USAGE};
+
+/// Compile a program through LLVM to a native executable.
+#[derive(Parser)]
+#[command(name = "weft build", bin_name = "weft build")]
+struct BuildCli {
+    file: PathBuf,
+    /// The executable to write (default: the file's stem, in the current directory).
+    #[arg(short = 'o', value_name = "EXE")]
+    output: Option<PathBuf>,
+    /// Override a `const` (NAME=VALUE).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    sets: Vec<String>,
+    /// Write LLVM IR, assembly or the program object instead of an executable.
+    #[arg(long, value_enum, value_name = "KIND")]
+    emit: Option<Emit>,
+    /// Generate code for this CPU (e.g. x86-64, x86-64-v3, znver4) instead of the
+    /// host's: the host's code may not run on other machines.
+    #[arg(long, value_name = "CPU")]
+    target_cpu: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Emit {
+    /// The kernel IR, as text.
+    Kernels,
+    LlvmIr,
+    Asm,
+    Obj,
+}
+
+fn main() -> ExitCode {
+    let cli = BuildCli::parse();
+    on_compiler_thread(move || {
+        let sets = match parse_sets(&cli.sets) {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        build(&BuildArgs {
+            file: cli.file,
+            output: cli.output,
+            sets,
+            emit: cli.emit,
+            target_cpu: cli.target_cpu,
+        })
+    })
+}
 
 /// The runtime library's file name.
-pub const RUNTIME_LIB: &str = "libweft_runtime_exe.a";
+const RUNTIME_LIB: &str = "libweft_runtime_exe.a";
 
 /// What `rustc --print native-static-libs` lists for the runtime.
 const NATIVE_LIBS: [&str; 7] = [
@@ -151,12 +203,12 @@ fn target_cpu(cpu: Option<&str>) -> Result<Option<String>, String> {
     }
 }
 
-pub struct BuildArgs {
-    pub file: PathBuf,
-    pub output: Option<PathBuf>,
-    pub sets: Vec<(String, String)>,
-    pub emit: Option<Emit>,
-    pub target_cpu: Option<String>,
+struct BuildArgs {
+    file: PathBuf,
+    output: Option<PathBuf>,
+    sets: Vec<(String, String)>,
+    emit: Option<Emit>,
+    target_cpu: Option<String>,
 }
 
 fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
@@ -164,7 +216,7 @@ fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-pub fn build(args: &BuildArgs) -> ExitCode {
+fn build(args: &BuildArgs) -> ExitCode {
     let cpu = match target_cpu(args.target_cpu.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail(EXIT_USAGE, e),
@@ -233,7 +285,7 @@ pub fn build(args: &BuildArgs) -> ExitCode {
     }
 }
 
-/// The runtime library: `$WEFT_RUNTIME_LIB`, or beside the `weft` executable.
+/// The runtime library: `$WEFT_RUNTIME_LIB`, or beside this executable.
 fn runtime_lib() -> Result<PathBuf, String> {
     if let Some(v) = std::env::var_os("WEFT_RUNTIME_LIB") {
         let p = PathBuf::from(v);
@@ -250,7 +302,7 @@ fn runtime_lib() -> Result<PathBuf, String> {
     let dir = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(Path::to_path_buf))
-        .ok_or_else(|| "cannot tell where the weft executable is".to_string())?;
+        .ok_or_else(|| "cannot tell where the weft-build executable is".to_string())?;
     let beside = dir.join(RUNTIME_LIB);
     if beside.is_file() {
         return Ok(beside);

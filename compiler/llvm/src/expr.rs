@@ -17,10 +17,10 @@ use inkwell::values::{
 };
 use inkwell::{FloatPredicate, IntPredicate};
 
-use super::gen::{Gen, OrStr, R};
-use crate::ir::op::{BinaryOp, ReduceOp, UnaryOp};
-use crate::ir::types::{DType, Scalar};
-use crate::kernel::{AxisSrc, Expr};
+use crate::gen::{Gen, OrStr, R};
+use weft_compiler::ir::op::{BinaryOp, ReduceOp, UnaryOp};
+use weft_compiler::ir::types::{DType, Scalar};
+use weft_compiler::kernel::{AxisSrc, Expr};
 
 impl<'c> Gen<'c, '_> {
     pub fn intr(
@@ -471,7 +471,7 @@ impl<'c> Gen<'c, '_> {
         let name = format!("weft_ipow_i{}", t.get_bit_width());
         let f = match self.module.get_function(&name) {
             Some(f) => f,
-            None => super::ipow_fn(self, &name, t)?,
+            None => crate::ipow_fn(self, &name, t)?,
         };
         Ok(self
             .call(f, &[a.into(), b.into()])?
@@ -570,8 +570,8 @@ impl<'c> Gen<'c, '_> {
 
     pub fn constant(&self, value: Scalar, d: DType) -> BasicValueEnum<'c> {
         let tt = self.val_t(d);
-        let v = crate::kernel::interp::constant(value, d);
-        use crate::kernel::interp::Val;
+        let v = weft_compiler::kernel::interp::constant(value, d);
+        use weft_compiler::kernel::interp::Val;
         match v {
             Val::F32(x) => tt.into_float_type().const_float(x as f64).into(),
             Val::F64(x) => tt.into_float_type().const_float(x).into(),

@@ -23,9 +23,9 @@ use inkwell::module::Linkage;
 use inkwell::types::BasicMetadataTypeEnum;
 use inkwell::values::{BasicMetadataValueEnum, FunctionValue};
 
-use super::gen::{Gen, OrStr, R};
-use crate::ir::types::Dim;
-use crate::kernel::{BufId, Expr, Kernel, Program};
+use crate::gen::{Gen, OrStr, R};
+use weft_compiler::ir::types::Dim;
+use weft_compiler::kernel::{BufId, Expr, Kernel, Program};
 
 /// The runtime's parallel loop (docs/abi.md).
 pub const PARALLEL_FOR: &str = "weft_rt_parallel_for";
@@ -293,7 +293,7 @@ fn fusable(prog: &Program, ks: &[usize]) -> bool {
     }
     // Arena slots: a temp written in the group must not share its slot.
     let slot = |b: BufId| match prog.buffers[b].kind {
-        crate::kernel::BufKind::Temp { slot } => Some(slot),
+        weft_compiler::kernel::BufKind::Temp { slot } => Some(slot),
         _ => None,
     };
     for &w in &written {
@@ -350,7 +350,7 @@ fn row_local(prog: &Program, e: &Expr, row: Option<usize>, rows: &Dim, written: 
             let inner = match (row, axes.first()) {
                 (
                     Some(r),
-                    Some(crate::kernel::AxisSrc::Outer {
+                    Some(weft_compiler::kernel::AxisSrc::Outer {
                         axis,
                         start: 0,
                         step: 1,

@@ -9,9 +9,9 @@
 
 use inkwell::values::{FastMathFlags, IntValue};
 
-use super::gen::{Gen, OrStr, R};
-use crate::ir::types::DType;
-use crate::kernel::{elem_bytes, BufId};
+use crate::gen::{Gen, OrStr, R};
+use weft_compiler::ir::types::DType;
+use weft_compiler::kernel::{elem_bytes, BufId};
 
 /// The largest `batch * m * k * n` computed inline.
 pub const SMALL_GEMM_WORK: u64 = 1 << 15;

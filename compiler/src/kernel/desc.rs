@@ -1,10 +1,8 @@
-//! The descriptor text of docs/abi.md and the globals that hold it.
+//! The descriptor text of docs/abi.md: what the JIT hands the runtime's
+//! driver, and what the LLVM backend (weft-llvm) stores in the object.
 
 use std::fmt::Write;
 
-use inkwell::module::Linkage;
-
-use super::gen::Gen;
 use crate::ir::graph::Init;
 use crate::ir::op::Distribution;
 use crate::ir::types::{Dim, Scalar, TensorType};
@@ -83,20 +81,4 @@ pub fn descriptor(p: &Program) -> String {
         line(format!("error {} {}", i + 1, e.replace('\n', " ")));
     }
     s
-}
-
-/// `weft_program_desc` and `weft_program_desc_len`.
-pub(crate) fn globals(g: &Gen, text: &str) {
-    let bytes = g.ctx.const_string(text.as_bytes(), false);
-    let d = g
-        .module
-        .add_global(bytes.get_type(), None, "weft_program_desc");
-    d.set_initializer(&bytes);
-    d.set_constant(true);
-    d.set_linkage(Linkage::External);
-    let i64t = g.ctx.i64_type();
-    let l = g.module.add_global(i64t, None, "weft_program_desc_len");
-    l.set_initializer(&i64t.const_int(text.len() as u64, false));
-    l.set_constant(true);
-    l.set_linkage(Linkage::External);
 }

@@ -1,23 +1,25 @@
-//! The `weft` command line. The only module that touches the filesystem,
-//! the process's exit status and clap.
+//! The `weft` command line: check, run and explain. `weft build` is a
+//! separate executable, `weft-build` (`bin/weft-build.rs`), which this one
+//! execs: it holds LLVM, and `weft` starts several times faster without it
+//! (see ARCHITECTURE.md). This package's two binaries are the only code that
+//! touches the filesystem, the process's exit status and clap.
 
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use weft_compiler::front::{self, diag, source::SourceMap, Loader};
+use clap::{Parser, Subcommand};
+use weft_compiler::front;
 use weft_compiler::interp::{self, RunOptions};
 use weft_compiler::ir::graph::Graph;
 use weft_compiler::jit::program::JitProgram;
 use weft_compiler::jit::JitMode;
-use weft_compiler::{ir, passes};
 use weft_runtime::flags::{parse_run_flags, usage_text, FlagSpec};
 
-mod build_cmd;
+mod common;
 
-const EXIT_COMPILE: u8 = 1;
-const EXIT_USAGE: u8 = 2;
+use common::{compile, on_compiler_thread, parse_sets, MessageFormat, EXIT_USAGE};
 
 #[derive(Parser)]
 #[command(
@@ -28,21 +30,6 @@ const EXIT_USAGE: u8 = 2;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub(crate) enum MessageFormat {
-    Human,
-    Json,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub(crate) enum Emit {
-    /// The kernel IR, as text.
-    Kernels,
-    LlvmIr,
-    Asm,
-    Obj,
 }
 
 #[derive(Subcommand)]
@@ -71,61 +58,64 @@ enum Command {
         flags: Vec<String>,
     },
     /// Compile a program through LLVM to a native executable.
+    ///
+    /// Runs the `weft-build` executable beside `weft` (or `$WEFT_BUILD_EXE`)
+    /// with the arguments as given: see `weft build --help`.
+    #[command(disable_help_flag = true)]
     Build {
-        file: PathBuf,
-        /// The executable to write (default: the file's stem, in the current directory).
-        #[arg(short = 'o', value_name = "EXE")]
-        output: Option<PathBuf>,
-        /// Override a `const` (NAME=VALUE).
-        #[arg(long = "set", value_name = "NAME=VALUE")]
-        sets: Vec<String>,
-        /// Write LLVM IR, assembly or the program object instead of an executable.
-        #[arg(long, value_enum, value_name = "KIND")]
-        emit: Option<Emit>,
-        /// Generate code for this CPU (e.g. x86-64, x86-64-v3, znver4) instead of the
-        /// host's: the host's code may not run on other machines.
-        #[arg(long, value_name = "CPU")]
-        target_cpu: Option<String>,
+        /// FILE [-o EXE] [--set NAME=VALUE].. [--emit KIND] [--target-cpu CPU].
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<OsString>,
     },
     /// Explain a diagnostic code, with a wrong and a fixed example.
     Explain { code: String },
 }
 
-/// Sibling modules: `M.weft` next to the program.
-struct FileLoader {
-    dir: PathBuf,
-}
-
-impl Loader for FileLoader {
-    fn load(&self, name: &str) -> Option<(String, String)> {
-        let path = self.dir.join(format!("{name}.weft"));
-        let text = std::fs::read_to_string(&path).ok()?;
-        Some((path.display().to_string(), text))
-    }
-}
-
-/// The compiler recurses over expressions and item dependencies; it runs on
-/// a thread with a large (lazily committed) stack so that deep programs are
-/// diagnosed rather than overflow.
-const STACK_BYTES: usize = 1 << 30;
-
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let worker = std::thread::Builder::new()
-        .stack_size(STACK_BYTES)
-        .spawn(move || real_main(cli));
-    match worker.map(|h| h.join()) {
-        Ok(Ok(code)) => code,
-        Ok(Err(_)) => ExitCode::from(101),
-        Err(e) => {
-            eprintln!("error: cannot start the compiler thread: {e}");
-            ExitCode::from(101)
-        }
+    // `weft help build` shows weft-build's help, as `weft build --help` does.
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    if argv.len() == 3 && argv[1] == "help" && argv[2] == "build" {
+        return exec_build(&[OsString::from("--help")]);
+    }
+    match Cli::parse().command {
+        Command::Build { args } => exec_build(&args),
+        command => on_compiler_thread(move || real_main(command)),
     }
 }
 
-fn real_main(cli: Cli) -> ExitCode {
-    match cli.command {
+/// Replaces this process with `weft-build ARGS`: the executable beside this
+/// one (`std::env::current_exe`, symbolic links resolved), or
+/// `$WEFT_BUILD_EXE` when set. Returns only when that fails.
+fn exec_build(args: &[OsString]) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let (exe, shown) = match std::env::var_os("WEFT_BUILD_EXE").filter(|v| !v.is_empty()) {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            let shown = format!("WEFT_BUILD_EXE={}", p.display());
+            (p, shown)
+        }
+        None => match std::env::current_exe() {
+            Ok(weft) => {
+                let p = weft.with_file_name("weft-build");
+                let shown = format!("next to weft ({})", p.display());
+                (p, shown)
+            }
+            Err(e) => {
+                eprintln!(
+                    "error: weft build needs the weft-build executable next to weft: \
+                     cannot tell where weft is: {e}"
+                );
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+    };
+    let err = std::process::Command::new(&exe).args(args).exec();
+    eprintln!("error: weft build needs the weft-build executable {shown}: {err}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+fn real_main(command: Command) -> ExitCode {
+    match command {
         Command::Check {
             file,
             message_format,
@@ -142,25 +132,8 @@ fn real_main(cli: Cli) -> ExitCode {
             }
         }
         Command::Run { file, flags } => run(&file, &flags),
-        Command::Build {
-            file,
-            output,
-            sets,
-            emit,
-            target_cpu,
-        } => {
-            let sets = match parse_sets(&sets) {
-                Ok(s) => s,
-                Err(code) => return code,
-            };
-            build_cmd::build(&build_cmd::BuildArgs {
-                file,
-                output,
-                sets,
-                emit,
-                target_cpu,
-            })
-        }
+        // `main` execs weft-build before it starts this thread.
+        Command::Build { args } => exec_build(&args),
         Command::Explain { code } => match front::codes::lookup(&code) {
             Some(info) => {
                 print!("{}", info.render());
@@ -175,86 +148,6 @@ fn real_main(cli: Cli) -> ExitCode {
             }
         },
     }
-}
-
-fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>, ExitCode> {
-    let mut out = Vec::new();
-    for s in sets {
-        match s.split_once('=') {
-            Some((n, v)) if !n.is_empty() => out.push((n.to_string(), v.to_string())),
-            _ => {
-                eprintln!("error: --set expects NAME=VALUE, got `{s}`");
-                return Err(ExitCode::from(EXIT_USAGE));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Reads, checks and lowers a program through the pass pipeline, printing
-/// diagnostics. Err is the exit status to end with.
-pub(crate) fn compile(
-    file: &Path,
-    format: MessageFormat,
-    dump_after: Option<&str>,
-    sets: Vec<(String, String)>,
-) -> Result<Graph, ExitCode> {
-    if let Some(p) = dump_after {
-        if !passes::pass_names().contains(&p) {
-            eprintln!(
-                "error: --dump-after: no pass named `{p}`; the passes are: {}",
-                passes::pass_names().join(", ")
-            );
-            return Err(ExitCode::from(EXIT_USAGE));
-        }
-    }
-    let text = match std::fs::read(file) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(_) => {
-                eprintln!("error: {} is not UTF-8 text", file.display());
-                return Err(ExitCode::from(EXIT_USAGE));
-            }
-        },
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", file.display());
-            return Err(ExitCode::from(EXIT_USAGE));
-        }
-    };
-    let mut map = SourceMap::new();
-    let id = map.add(&file.display().to_string(), text);
-    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let loader = FileLoader { dir };
-    let consts = front::const_names(&map, id);
-    for (name, value) in &sets {
-        if let Err(msg) = front::check_set(&consts, name, value) {
-            eprintln!("error: --set {name}={value}: {msg}");
-            return Err(ExitCode::from(EXIT_USAGE));
-        }
-    }
-    let out = front::compile(&mut map, id, &loader, &front::Options { sets });
-    match format {
-        MessageFormat::Json => print!("{}", diag::render_json(&map, &out.diags)),
-        MessageFormat::Human => {
-            eprint!(
-                "{}",
-                diag::render(&map, &out.diags, std::io::stderr().is_terminal())
-            )
-        }
-    }
-    let Some(graph) = out.graph else {
-        return Err(ExitCode::from(EXIT_COMPILE));
-    };
-    let mut dump = |name: &str, g: &Graph| {
-        if dump_after == Some(name) {
-            print!("{}", ir::print::print(g));
-        }
-    };
-    passes::run_pipeline(graph, &mut dump).map_err(|e| {
-        eprintln!("{e}");
-        eprintln!("note: this is a bug in weft, not in your program; please report it");
-        ExitCode::from(101)
-    })
 }
 
 fn run(file: &Path, args: &[String]) -> ExitCode {

@@ -7,12 +7,12 @@ use inkwell::context::Context;
 use inkwell::OptimizationLevel;
 use weft_runtime::rng;
 
-use super::{build, LlvmOptions};
-use crate::kernel::interp as kinterp;
-use crate::kernel::tests::{
+use crate::{build, LlvmOptions};
+use weft_compiler::kernel::interp as kinterp;
+use weft_compiler::kernel::testing::{
     bytes_f64, check_ok_cases, close, compare_case, lower, root, run_cases, tensor_bytes, Case,
 };
-use crate::kernel::{schedule, OutputSrc, Program};
+use weft_compiler::kernel::{schedule, OutputSrc, Program};
 
 extern "C" fn gemm_f32(
     batch: i64,
@@ -214,8 +214,8 @@ fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions) -> Result<(), Strin
         let mut upds: Vec<Aligned> = Vec::new();
         for (b, buf) in prog.buffers.iter().enumerate() {
             match buf.kind {
-                crate::kernel::BufKind::Output(_) => outs.push(Aligned::new(size_of(b))),
-                crate::kernel::BufKind::Update(_) => upds.push(Aligned::new(size_of(b))),
+                weft_compiler::kernel::BufKind::Output(_) => outs.push(Aligned::new(size_of(b))),
+                weft_compiler::kernel::BufKind::Update(_) => upds.push(Aligned::new(size_of(b))),
                 _ => {}
             }
         }
@@ -315,16 +315,16 @@ fn compiled_code_agrees_with_kernel_interpreter_on_check_ok_programs() {
 fn object_descriptor_and_vectorised_asm() {
     let g = lower(&root().join("examples/mlp.weft")).expect("mlp compiles");
     let prog = schedule(&g).expect("schedules");
-    let obj = super::compile_object(&prog, &LlvmOptions::default()).expect("object");
+    let obj = crate::compile_object(&prog, &LlvmOptions::default()).expect("object");
     assert_eq!(&obj[..4], b"\x7fELF");
-    let d = super::descriptor(&prog);
+    let d = crate::descriptor(&prog);
     assert!(
         d.starts_with("weft-program 1\ndims B\ninput x f32 2 $0 4\n"),
         "{d}"
     );
     assert!(d.contains("param w1 f32 2 4 16 normal 0.0 0.5 1\n"), "{d}");
     assert!(d.contains("output w1 f32 2 4 16 param 0\n"), "{d}");
-    let asm = super::emit_asm(
+    let asm = crate::emit_asm(
         &prog,
         &LlvmOptions {
             target_cpu: Some("x86-64-v3".into()),
@@ -333,7 +333,7 @@ fn object_descriptor_and_vectorised_asm() {
     )
     .expect("asm");
     assert!(asm.contains("ymm"), "no 256-bit vector code for x86-64-v3");
-    let ir = super::emit_llvm_ir(&prog, &LlvmOptions::default()).expect("ir");
+    let ir = crate::emit_llvm_ir(&prog, &LlvmOptions::default()).expect("ir");
     assert!(ir.contains("@weft_step(") && ir.contains("@weft_program_desc"));
 }
 
@@ -368,9 +368,9 @@ fn jit_unary(prog: &Program, x: &[f32]) -> Vec<f32> {
     y
 }
 
-fn unary_program(op: crate::ir::op::UnaryOp) -> Program {
-    use crate::ir::types::{DType, Dim, TensorType};
-    use crate::kernel::{BufKind, Buffer, Expr, Kernel};
+fn unary_program(op: weft_compiler::ir::op::UnaryOp) -> Program {
+    use weft_compiler::ir::types::{DType, Dim, TensorType};
+    use weft_compiler::kernel::{BufKind, Buffer, Expr, Kernel};
     let ty = TensorType::new(DType::F32, vec![Dim::sym("N")]);
     let buf = |name: &str, kind| Buffer {
         name: name.into(),
@@ -401,7 +401,7 @@ fn unary_program(op: crate::ir::op::UnaryOp) -> Program {
 }
 
 /// Max error in ulps (of the f32 result) and absolute, against f64.
-fn max_errors(op: crate::ir::op::UnaryOp, xs: &[f32], f: fn(f64) -> f64) -> (f64, f64) {
+fn max_errors(op: weft_compiler::ir::op::UnaryOp, xs: &[f32], f: fn(f64) -> f64) -> (f64, f64) {
     let ys = jit_unary(&unary_program(op), xs);
     let (mut ulp, mut abs) = (0f64, 0f64);
     for (&x, &y) in xs.iter().zip(&ys) {
@@ -424,7 +424,7 @@ fn max_errors(op: crate::ir::op::UnaryOp, xs: &[f32], f: fn(f64) -> f64) -> (f64
 
 #[test]
 fn vector_math_accuracy() {
-    use crate::ir::op::UnaryOp;
+    use weft_compiler::ir::op::UnaryOp;
     let sweep = |lo: f32, hi: f32| -> Vec<f32> {
         let n = 1 << 20;
         (0..n)
@@ -463,7 +463,7 @@ fn vector_math_accuracy() {
         "tanh {tanh_abs}, sigmoid {sig_abs}"
     );
     for op in [UnaryOp::Exp, UnaryOp::Log, UnaryOp::Tanh, UnaryOp::Sigmoid] {
-        let ir = super::emit_llvm_ir(&unary_program(op), &LlvmOptions::default()).expect("ir");
+        let ir = crate::emit_llvm_ir(&unary_program(op), &LlvmOptions::default()).expect("ir");
         assert!(ir.contains(" x float>"), "{op:?} is not vectorised");
     }
 }

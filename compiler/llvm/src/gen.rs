@@ -19,10 +19,10 @@ use inkwell::values::{
 };
 use inkwell::{AddressSpace, IntPredicate};
 
-use super::par::parallel_split;
-use crate::ir::op::{Distribution, ReduceOp};
-use crate::ir::types::{DType, Dim};
-use crate::kernel::{elem_bytes, BufId, BufKind, Check, Kernel, Program};
+use crate::par::parallel_split;
+use weft_compiler::ir::op::{Distribution, ReduceOp};
+use weft_compiler::ir::types::{DType, Dim};
+use weft_compiler::kernel::{elem_bytes, BufId, BufKind, Check, Kernel, Program};
 
 pub(crate) type R<T> = Result<T, String>;
 
@@ -403,7 +403,7 @@ impl<'c, 'p> Gen<'c, 'p> {
                         .build_int_compare(
                             IntPredicate::ULE,
                             work,
-                            self.i64c(super::small::SMALL_GEMM_WORK),
+                            self.i64c(crate::small::SMALL_GEMM_WORK),
                             "",
                         )
                         .s()?;
@@ -715,7 +715,7 @@ impl<'c, 'p> Gen<'c, 'p> {
         op: ReduceOp,
         shape: &[Dim],
         axes: &[usize],
-        expr: &crate::kernel::Expr,
+        expr: &weft_compiler::kernel::Expr,
     ) -> R<()> {
         let d = self.prog.buffers[out].dtype;
         let wide = d == DType::F32 && op == ReduceOp::Sum;
@@ -765,7 +765,7 @@ impl<'c, 'p> Gen<'c, 'p> {
         out: BufId,
         shape: &[Dim],
         axis: usize,
-        expr: &crate::kernel::Expr,
+        expr: &weft_compiler::kernel::Expr,
     ) -> R<()> {
         let d = expr.dtype(&self.prog.buffers);
         let (vt, i64t) = (self.val_t(d), self.ctx.i64_type());
