@@ -225,12 +225,15 @@ impl<'a, 'b> Gen<'a, 'b> {
         }
     }
 
-    /// Marks the literal axes of `shape` no longer than [`UNROLL`].
-    pub(super) fn set_unroll(&mut self, shape: &[Dim]) {
+    /// Marks the axes among `axes` whose length is a literal no longer
+    /// than [`UNROLL`] (a reduction's short lanes: unrolling outer loops
+    /// would only multiply the code).
+    pub(super) fn set_unroll(&mut self, shape: &[Dim], axes: &[usize]) {
         self.unroll = shape
             .iter()
-            .map(|d| match d {
-                Dim::Lit(n) if *n <= UNROLL => Some(*n),
+            .enumerate()
+            .map(|(a, d)| match d {
+                Dim::Lit(n) if *n <= UNROLL && axes.contains(&a) => Some(*n),
                 _ => None,
             })
             .collect();

@@ -87,7 +87,6 @@ impl Gen<'_, '_> {
         });
         self.collect(expr, &idx, rank)?;
         self.hoist(expr)?;
-        self.set_unroll(&shape);
         let sizes: Vec<Value> = shape
             .iter()
             .map(|d| {
@@ -115,12 +114,15 @@ impl Gen<'_, '_> {
         let mut iv = vec![zero; rank];
         let n = sizes[inner];
         let ocoef = self.leaves[0].aff.coef[inner];
+        // Two vectors per trip only for light bodies: where the loop's own
+        // overhead counts, and compile time stays small.
+        let twice = expr.cost() < 8;
         self.nest(&sizes, &outer, &mut iv, &mut |g, iv| {
             g.set_rows(iv, Some(inner));
             let mut start = g.b.ins().iconst(I64, 0);
             if vec {
-                // Four lanes at a time, two vectors per trip while eight
-                // lanes remain (half the loop overhead, more in flight).
+                // Four lanes at a time; for a light body two vectors per
+                // trip while eight lanes remain.
                 let mut four = |g: &mut Self, i: Value| -> R<()> {
                     g.next_leaf = 1;
                     let v = g.vector(expr, inner, i)?;
@@ -134,14 +136,17 @@ impl Gen<'_, '_> {
                     }
                     Ok(())
                 };
-                let n8 = g.b.ins().band_imm_s(n, !7i64);
-                g.for_loop(start, n8, 8, &mut |g, i| {
-                    four(g, i)?;
-                    let i4 = g.b.ins().iadd_imm_s(i, 4);
-                    four(g, i4)
-                })?;
+                if twice {
+                    let n8 = g.b.ins().band_imm_s(n, !7i64);
+                    g.for_loop(start, n8, 8, &mut |g, i| {
+                        four(g, i)?;
+                        let i4 = g.b.ins().iadd_imm_s(i, 4);
+                        four(g, i4)
+                    })?;
+                    start = n8;
+                }
                 let n4 = g.b.ins().band_imm_s(n, !3i64);
-                g.for_loop(n8, n4, 4, &mut four)?;
+                g.for_loop(start, n4, 4, &mut four)?;
                 start = n4;
             }
             g.for_loop(start, n, 1, &mut |g, i| {
@@ -200,7 +205,7 @@ impl Gen<'_, '_> {
         let idx = Self::identity(rank);
         self.collect(expr, &idx, rank)?;
         self.hoist(expr)?;
-        self.set_unroll(shape);
+        self.set_unroll(shape, axes);
         let sizes: Vec<Value> = shape
             .iter()
             .map(|d| {
