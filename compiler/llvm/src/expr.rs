@@ -20,6 +20,7 @@ use inkwell::{FloatPredicate, IntPredicate};
 use crate::gen::{Gen, OrStr, R};
 use weft_compiler::ir::op::{BinaryOp, ReduceOp, UnaryOp};
 use weft_compiler::ir::types::{DType, Scalar};
+use weft_compiler::kernel::vmath::{EXP_P, LN2_HI, LN2_LO, LOG_P, TANH_P};
 use weft_compiler::kernel::{AxisSrc, Expr};
 
 impl<'c> Gen<'c, '_> {
@@ -119,19 +120,9 @@ impl<'c> Gen<'c, '_> {
             "llvm.rint",
             self.fbin('*', xc, self.fc(x, std::f64::consts::LOG2_E))?,
         )?;
-        let r = self.fbin('-', xc, self.fbin('*', n, self.fc(x, 0.693359375))?)?;
-        let r = self.fbin('-', r, self.fbin('*', n, self.fc(x, -2.12194440e-4))?)?;
-        let p = self.horner(
-            r,
-            &[
-                1.9875691500E-4,
-                1.3981999507E-3,
-                8.3334519073E-3,
-                4.1665795894E-2,
-                1.6666665459E-1,
-                5.0000001201E-1,
-            ],
-        )?;
+        let r = self.fbin('-', xc, self.fbin('*', n, self.fc(x, LN2_HI))?)?;
+        let r = self.fbin('-', r, self.fbin('*', n, self.fc(x, LN2_LO))?)?;
+        let p = self.horner(r, &EXP_P)?;
         let y = self.fbin(
             '+',
             self.fbin('+', self.fbin('*', p, self.fbin('*', r, r)?)?, r)?,
@@ -207,28 +198,15 @@ impl<'c> Gen<'c, '_> {
             .s()?;
         let f = self.fbin('-', m, self.fc(x, 1.0))?;
         let z = self.fbin('*', f, f)?;
-        let p = self.horner(
-            f,
-            &[
-                7.0376836292E-2,
-                -1.1514610310E-1,
-                1.1676998740E-1,
-                -1.2420140846E-1,
-                1.4249322787E-1,
-                -1.6668057665E-1,
-                2.0000714765E-1,
-                -2.4999993993E-1,
-                3.3333331174E-1,
-            ],
-        )?;
+        let p = self.horner(f, &LOG_P)?;
         let y = self.fbin('*', self.fbin('*', p, z)?, f)?;
         let ef = self.b.build_signed_int_to_float(e, f32t, "").s()?;
-        let y = self.fbin('+', y, self.fbin('*', ef, self.fc(x, -2.12194440e-4))?)?;
+        let y = self.fbin('+', y, self.fbin('*', ef, self.fc(x, LN2_LO))?)?;
         let y = self.fbin('-', y, self.fbin('*', z, self.fc(x, 0.5))?)?;
         let r = self.fbin(
             '+',
             self.fbin('+', f, y)?,
-            self.fbin('*', ef, self.fc(x, 0.693359375))?,
+            self.fbin('*', ef, self.fc(x, LN2_HI))?,
         )?;
         let inf = self.fc(x, f64::INFINITY);
         let r = self.fsel(self.fcmp(FloatPredicate::OEQ, x, inf)?, inf, r)?;
@@ -246,16 +224,7 @@ impl<'c> Gen<'c, '_> {
     pub fn tanh_f32(&self, x: FloatValue<'c>) -> R<FloatValue<'c>> {
         let a = self.funary("llvm.fabs", x)?;
         let z = self.fbin('*', x, x)?;
-        let p = self.horner(
-            z,
-            &[
-                -5.70498872745E-3,
-                2.06390887954E-2,
-                -5.37397155531E-2,
-                1.33314422036E-1,
-                -3.33332819422E-1,
-            ],
-        )?;
+        let p = self.horner(z, &TANH_P)?;
         let small = self.fbin('+', self.fbin('*', self.fbin('*', p, z)?, x)?, x)?;
         let e = self.exp_f32(self.fbin('+', a, a)?)?;
         let t = self.fbin(
