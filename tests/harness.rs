@@ -1182,14 +1182,24 @@ fn build_command_errors() {
         }
     }
     // --emit writes FILE's stem with the kind's extension in the current directory.
-    for (kind, file) in [("llvm-ir", "ok.ll"), ("asm", "ok.s"), ("obj", "ok.o")] {
+    for (kind, file) in [
+        ("llvm-ir", "ok.ll"),
+        ("asm", "ok.s"),
+        ("obj", "ok.o"),
+        ("kernels", "ok.kernels"),
+    ] {
         let (got, err) = run(&[&p(&ok), "--emit", kind], &[]);
         if got != Some(0) || !tmp.join(file).is_file() {
             fails.push(format!("--emit {kind}: exit {got:?}, no {file}: {err}"));
         }
     }
+    // The kernel IR's text: sizes, buffers, then numbered kernels.
+    let text = std::fs::read_to_string(tmp.join("ok.kernels")).unwrap_or_default();
+    if !(text.starts_with("dims") && text.contains("\nk0: ")) {
+        fails.push(format!("--emit kernels wrote:\n{text}"));
+    }
     let _ = std::fs::remove_dir_all(&tmp);
-    report("weft build errors", fails, cases.len() + 3);
+    report("weft build errors", fails, cases.len() + 5);
 }
 
 /// `weft build` execs `weft-build` with its arguments unchanged (help
