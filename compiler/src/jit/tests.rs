@@ -330,3 +330,35 @@ fn bench_elementwise() {
     assert_eq!(results[0], results[1]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A kernel measured expensive at the run's sizes is compiled before its
+/// first call, even in a one-step run; a cheap one stays interpreted. The
+/// results are the interpreter's either way.
+#[test]
+fn expensive_kernels_compile_before_their_first_call() {
+    let dir = std::env::temp_dir().join(format!("weft-jit-estimate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let src = dir.join("big.weft");
+    std::fs::write(
+        &src,
+        "dim N\ninput x: f32[N]\noutput y = exp(x) * 2.0 + 1.0\n",
+    )
+    .expect("write");
+    let g = crate::kernel::testing::lower(&src).expect("compiles");
+    let _ = std::fs::remove_dir_all(&dir);
+    let prog = schedule(&g).expect("schedules");
+    for (n, compiled) in [(10u64, false), (200_000, true)] {
+        let dims = vec![n];
+        let x: Vec<u8> = (0..n)
+            .flat_map(|i| ((i % 97) as f32 * 0.01 - 0.5).to_le_bytes())
+            .collect();
+        let inputs = vec![x];
+        let mut t = Tiered::new(&prog, JitMode::Auto);
+        t.expected_calls = Some(1);
+        let got = t.step_owned(&dims, &inputs, &[]).expect("steps");
+        let want = step(&prog, &dims, &inputs, &[]).expect("steps");
+        assert_eq!(got.outputs, want.outputs, "N = {n}");
+        let jit: u64 = t.stats().iter().map(|s| s.jit_calls).sum();
+        assert_eq!(jit > 0, compiled, "N = {n}: {}", t.stats_table());
+    }
+}

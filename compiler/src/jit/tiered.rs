@@ -1,17 +1,20 @@
 //! The tiered executor of `weft run`.
 //!
 //! Every kernel starts in the kernel-IR interpreter (tier 0). In
-//! [`JitMode::Auto`], a kernel that becomes hot is sent to a background
-//! thread that compiles it with Cranelift (its own `JITModule` per kernel)
-//! and sends the compiled kernel back; it is swapped in at its next call.
-//! Hot means: called [`Tiered::hot_calls`] times, or [`Tiered::hot_time`]
-//! spent in it, or — when the number of calls to come is known
-//! ([`Tiered::expected_calls`], the run's steps) — the interpreter time
-//! those calls would take at the rate measured so far exceeds
-//! [`COMPILE_COST`]; a run of [`PREDICT_HOT_STEPS`] steps or more compiles
-//! every kernel at its start, on this thread and the background one. So a one-step program is only interpreted,
-//! and a training loop compiles its kernels while its first steps are
-//! interpreted.
+//! [`JitMode::Auto`], a kernel that becomes hot is compiled with Cranelift
+//! and swapped in at its next call:
+//! - a run of [`PREDICT_HOT_STEPS`] steps or more compiles every kernel
+//!   before the first step, split between this thread and a background one;
+//! - before any call, a kernel whose estimated interpreter time at the run's
+//!   sizes ([`interp_estimate`]) exceeds [`COMPILE_COST`] is compiled on the
+//!   spot, so big data never waits for the interpreter;
+//! - otherwise a kernel called [`Tiered::hot_calls`] times, or with
+//!   [`Tiered::hot_time`] spent in it, or whose remaining calls
+//!   ([`Tiered::expected_calls`]) would take longer than a compile at the
+//!   rate measured so far, is sent to the background thread.
+//!
+//! So a small one-step program is only interpreted, and a training loop
+//! runs compiled code from its first step.
 //! [`JitMode::Always`] compiles every kernel it can before the first step,
 //! synchronously; [`JitMode::Never`] only interprets. A kernel that cannot be
 //! compiled stays in the interpreter with a warning. Compiled kernels compute
@@ -25,12 +28,35 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::{compile_kernel, compile_kernels, supports, CompiledKernel};
-use crate::kernel::interp::{Layout, StepMemory, StepResult, StepState};
+use crate::kernel::interp::{dim_value, Layout, StepMemory, StepResult, StepState};
 use crate::kernel::{Kernel, Program};
 
 /// About what compiling one kernel costs (measured: 0.2-1.2 ms each for
 /// the MLP example's kernels, `weft run --stats`).
 pub const COMPILE_COST: Duration = Duration::from_micros(500);
+
+/// About what the kernel interpreter spends per expression node and element
+/// (the MLP example's step: ~240,000 node evaluations in ~2.4 ms).
+pub const INTERP_NODE_COST: Duration = Duration::from_nanos(10);
+
+/// The interpreter's time for one call of `k` at these sizes, estimated
+/// from its element count and expression size (matrix products and random
+/// fills run native code in the interpreter too: no estimate).
+pub fn interp_estimate(prog: &Program, dims: &[u64], k: &Kernel) -> Duration {
+    let numel = |shape: &[crate::ir::types::Dim]| -> u64 {
+        shape
+            .iter()
+            .map(|d| dim_value(prog, dims, d))
+            .fold(1u64, u64::saturating_mul)
+    };
+    let (elems, nodes) = match k {
+        Kernel::Map { out, expr } => (numel(&prog.buffers[*out].shape), expr.nodes()),
+        Kernel::Reduce { shape, expr, .. } => (numel(shape), expr.nodes() + 1),
+        _ => (0, 0),
+    };
+    let n = elems.saturating_mul(nodes as u64);
+    INTERP_NODE_COST.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX))
+}
 
 /// A run of at least this many steps compiles every kernel before the
 /// first step (interpreting a step of the MLP example takes about 5 ms,
@@ -458,6 +484,18 @@ impl<'p> Tiered<'p> {
         for k in 0..prog.kernels.len() {
             if self.in_flight > 0 {
                 self.poll();
+            }
+            // Measured expensive before it runs: a kernel whose estimated
+            // interpreter time at these sizes exceeds a compile is compiled
+            // now, here (16M elements of W1 took 3.8 s interpreted, 1 ms to
+            // compile).
+            if self.mode == JitMode::Auto
+                && self.stats[k].tier == Tier::Interp
+                && interp_estimate(prog, dims, &prog.kernels[k]) > COMPILE_COST
+            {
+                self.stats[k].tier = Tier::Compiling;
+                let r = compile_kernel(prog, &prog.kernels[k]);
+                self.install(k, r);
             }
             let timed = self.timing || self.compiled[k].is_none();
             let t0 = timed.then(Instant::now);
