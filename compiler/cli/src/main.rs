@@ -292,6 +292,13 @@ fn run_kernels(
     } else {
         flags.steps.max(1)
     };
+    // `--threads` (default: one per core) sizes the runtime's pool, which
+    // GEMM uses in `weft run` as in a built executable.
+    weft_compiler::jit::set_threads(flags.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    }));
     let jp = JitProgram::new(&prog, mode, Some(steps), stats);
     let desc =
         weft_runtime::program::parse_descriptor(weft_runtime::driver::Program::descriptor(&jp))

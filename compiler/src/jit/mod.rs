@@ -39,6 +39,9 @@ use cranelift_module::{Linkage, Module};
 use crate::kernel::{Kernel, Program};
 
 pub use tiered::{JitMode, KernelStats, Tier, Tiered};
+/// Sizes the runtime's thread pool (GEMM's threads), as `--threads` does
+/// in a built executable.
+pub use weft_runtime_native::rt::set_threads;
 
 type KernelFn = unsafe extern "C" fn(*const u64, *const *mut u8) -> i32;
 
