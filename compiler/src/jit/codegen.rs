@@ -89,6 +89,12 @@ pub struct Gen<'a, 'b> {
     /// Per axis of the current kernel's space: its length when it is a
     /// literal of at most [`UNROLL`], whose loop is unrolled.
     pub(super) unroll: Vec<Option<u64>>,
+    /// The range of the split loop, read after the sizes in `dims`.
+    pub(super) range: (Value, Value),
+    /// The axis whose loop runs over `range` instead of its whole length
+    /// (the outermost loop over the output), when the kernel has one: the
+    /// caller may then cut that axis into parts run on several threads.
+    pub split: Option<usize>,
     /// Whether the current kernel's map uses the vector loop.
     pub vectorized: bool,
 }
@@ -113,6 +119,11 @@ impl<'a, 'b> Gen<'a, 'b> {
         let dims = (0..prog.dims.len())
             .map(|i| b.ins().load(I64, trusted(), dp, (8 * i) as i32))
             .collect();
+        // After the sizes: the range [lo, hi) of the split loop (see
+        // `Gen::split`), so that one function serves every thread's part.
+        let nd = prog.dims.len();
+        let lo = b.ins().load(I64, trusted(), dp, (8 * nd) as i32);
+        let hi = b.ins().load(I64, trusted(), dp, (8 * (nd + 1)) as i32);
         let mut bufs = HashMap::new();
         let mut ids = k.inputs();
         ids.extend(k.output());
@@ -131,6 +142,8 @@ impl<'a, 'b> Gen<'a, 'b> {
             next_leaf: 0,
             hoisted: HashMap::new(),
             unroll: Vec::new(),
+            range: (lo, hi),
+            split: None,
             vectorized: false,
         }
     }
@@ -457,6 +470,36 @@ impl<'a, 'b> Gen<'a, 'b> {
 
     /// Loops over every axis in `order` (outermost first), calling `body`
     /// with the index values by axis once the last is open.
+    /// `from + (to - from)` rounded down to a multiple of `k` (a power of 2):
+    /// where whole vectors of a loop from `from` to `to` end.
+    pub(super) fn round_down(&mut self, from: Value, to: Value, k: i64) -> Value {
+        let len = self.b.ins().isub(to, from);
+        let len = self.b.ins().band_imm_s(len, !(k - 1));
+        self.b.ins().iadd(from, len)
+    }
+
+    /// [`Gen::nest`] whose outermost loop runs over the split range (and
+    /// records its axis as the split one).
+    pub(super) fn nest_split(
+        &mut self,
+        sizes: &[Value],
+        order: &[usize],
+        iv: &mut Vec<Value>,
+        body: &mut dyn FnMut(&mut Self, &[Value]) -> R<()>,
+    ) -> R<()> {
+        match order.split_first() {
+            None => body(self, iv),
+            Some((&a, rest)) => {
+                self.split = Some(a);
+                let (lo, hi) = self.range;
+                self.for_loop(lo, hi, 1, &mut |g, i| {
+                    iv[a] = i;
+                    g.nest(sizes, rest, iv, body)
+                })
+            }
+        }
+    }
+
     fn nest(
         &mut self,
         sizes: &[Value],

@@ -24,6 +24,7 @@ pub mod tiered;
 #[cfg(test)]
 mod tests;
 
+use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -36,6 +37,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module};
 
+use crate::ir::types::Dim;
 use crate::kernel::{Kernel, Program};
 
 pub use tiered::{JitMode, KernelStats, Tier, Tiered};
@@ -64,30 +66,136 @@ impl Drop for Code {
     }
 }
 
+/// A size as the compiled code sees it: a literal or `dims[i]`.
+#[derive(Clone, Copy, Debug)]
+enum DimRef {
+    Lit(u64),
+    Idx(usize),
+}
+
+impl DimRef {
+    fn of(prog: &Program, d: &Dim) -> DimRef {
+        match d {
+            Dim::Lit(n) => DimRef::Lit(*n),
+            Dim::Sym(s) => prog.dim_index(s).map_or(DimRef::Lit(0), DimRef::Idx),
+        }
+    }
+
+    fn get(self, dims: &[u64]) -> u64 {
+        match self {
+            DimRef::Lit(n) => n,
+            DimRef::Idx(i) => dims.get(i).copied().unwrap_or(0),
+        }
+    }
+}
+
+/// The loop a compiled kernel lets its caller cut into parts: its length,
+/// and the work of one index of it (the other axes' lengths times a cost).
+#[derive(Clone, Debug)]
+struct Split {
+    len: DimRef,
+    rest: Vec<DimRef>,
+    cost: u64,
+}
+
+impl Split {
+    fn of(prog: &Program, k: &Kernel, axis: usize) -> Option<Split> {
+        let (shape, expr) = match k {
+            Kernel::Map { out, expr } => (&prog.buffers[*out].shape, expr),
+            Kernel::Reduce { shape, expr, .. } => (shape, expr),
+            _ => return None,
+        };
+        Some(Split {
+            len: DimRef::of(prog, shape.get(axis)?),
+            rest: (0..shape.len())
+                .filter(|&a| a != axis)
+                .map(|a| DimRef::of(prog, &shape[a]))
+                .collect(),
+            cost: 1 + u64::from(expr.cost()),
+        })
+    }
+}
+
 /// A kernel compiled to native code.
 #[derive(Clone)]
 pub struct CompiledKernel {
     func: KernelFn,
     _code: Arc<Code>,
+    split: Option<Split>,
     /// Wall time of code generation and compilation.
     pub compile_time: Duration,
     /// Whether the innermost loop runs in `f32x4`.
     pub vectorized: bool,
 }
 
+/// What each part of a split call needs.
+struct Part<'a> {
+    func: KernelFn,
+    dims: &'a [u64],
+    bufs: *const *mut u8,
+}
+
+/// `weft_rt_parallel_for`'s task: the kernel over `[lo, hi)` of its split
+/// loop.
+unsafe extern "C" fn run_part(ctx: *mut c_void, lo: i64, hi: i64) {
+    // SAFETY: `ctx` is the `Part` that `CompiledKernel::call` passed, alive
+    // for the whole parallel loop.
+    let part = &*(ctx as *const Part);
+    let _ = with_range(part.dims, lo as u64, hi as u64, &mut |d| {
+        (part.func)(d.as_ptr(), part.bufs)
+    });
+}
+
+/// Calls `f` with `dims` followed by `lo` and `hi` (on the stack when short).
+fn with_range(dims: &[u64], lo: u64, hi: u64, f: &mut dyn FnMut(&[u64]) -> i32) -> i32 {
+    let n = dims.len();
+    if n + 2 <= 8 {
+        let mut d = [0u64; 8];
+        d[..n].copy_from_slice(dims);
+        d[n] = lo;
+        d[n + 1] = hi;
+        f(&d[..n + 2])
+    } else {
+        let mut d = dims.to_vec();
+        d.extend([lo, hi]);
+        f(&d)
+    }
+}
+
 impl CompiledKernel {
     /// Runs the kernel. `dims` are the sizes in `Program::dims` order;
     /// `bufs[b]` is the address of buffer `b` of the program, as resolved for
-    /// the step (see `kernel::interp::StepState::buffer_ptrs`).
+    /// the step (see `kernel::interp::StepState::buffer_ptrs`). A kernel
+    /// with a split loop runs it through the runtime's thread pool
+    /// (`weft_rt_parallel_for`, which keeps small loops on this thread):
+    /// every part computes the same elements as a whole call would.
     ///
     /// # Safety
     /// Every buffer the kernel reads or writes must be valid for its size at
     /// these dims, and the output must not overlap the inputs.
     pub unsafe fn call(&self, dims: &[u64], bufs: &[*mut u8]) -> Result<(), u32> {
-        match (self.func)(dims.as_ptr(), bufs.as_ptr()) {
-            0 => Ok(()),
-            e => Err(e as u32),
-        }
+        let Some(split) = &self.split else {
+            let r = with_range(dims, 0, 0, &mut |d| (self.func)(d.as_ptr(), bufs.as_ptr()));
+            return if r == 0 { Ok(()) } else { Err(r as u32) };
+        };
+        let n = split.len.get(dims);
+        let unit = split
+            .rest
+            .iter()
+            .fold(split.cost, |a, d| a.saturating_mul(d.get(dims)));
+        let part = Part {
+            func: self.func,
+            dims,
+            bufs: bufs.as_ptr(),
+        };
+        // Map and Reduce kernels cannot fail: every part returns 0.
+        weft_runtime_native::par::weft_rt_parallel_for(
+            i64::try_from(n).unwrap_or(i64::MAX),
+            i64::try_from(unit).unwrap_or(i64::MAX),
+            Some(run_part),
+            &part as *const Part as *mut c_void,
+        );
+        Ok(())
     }
 }
 
@@ -163,18 +271,20 @@ fn define(
     module: &mut JITModule,
     ctx: &mut cranelift_codegen::Context,
     name: &str,
-) -> Result<(cranelift_module::FuncId, bool), String> {
+) -> Result<(cranelift_module::FuncId, bool, Option<Split>), String> {
     let ptr = I64;
     ctx.func.signature.params.push(AbiParam::new(ptr));
     ctx.func.signature.params.push(AbiParam::new(ptr));
     ctx.func.signature.returns.push(AbiParam::new(I32));
     let mut fctx = FunctionBuilderContext::new();
     let vectorized;
+    let split;
     {
         let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
         let mut g = codegen::Gen::new(prog, b, module, k);
         g.kernel(k)?;
         vectorized = g.vectorized;
+        split = g.split.and_then(|a| Split::of(prog, k, a));
         g.finish();
     }
     let sig = ctx.func.signature.clone();
@@ -191,13 +301,13 @@ fn define(
     if let Some(code) = ctx.compiled_code().and_then(|c| c.vcode.as_ref()) {
         eprintln!("{}\n{code}", crate::kernel::print::kernel(k));
     }
-    Ok((id, vectorized))
+    Ok((id, vectorized, split))
 }
 
 fn compile_inner(prog: &Program, k: &Kernel) -> Result<CompiledKernel, String> {
     let mut module = new_module()?;
     let mut ctx = module.make_context();
-    let (id, vectorized) = define(prog, k, &mut module, &mut ctx, "weft_kernel")?;
+    let (id, vectorized, split) = define(prog, k, &mut module, &mut ctx, "weft_kernel")?;
     module.clear_context(&mut ctx);
     module
         .finalize_definitions()
@@ -208,6 +318,7 @@ fn compile_inner(prog: &Program, k: &Kernel) -> Result<CompiledKernel, String> {
     Ok(CompiledKernel {
         func,
         _code: Arc::new(Code(Some(module))),
+        split,
         compile_time: Duration::ZERO,
         vectorized,
     })
@@ -265,19 +376,20 @@ fn compile_batch(
         .map_err(|e| format!("cranelift: {e}"))?;
     let mut fns = Vec::with_capacity(ks.len());
     for (r, t) in defined {
-        fns.push(r.map(|(id, v)| (module.get_finalized_function(id), v, t)));
+        fns.push(r.map(|(id, v, sp)| (module.get_finalized_function(id), v, sp, t)));
     }
     let code = Arc::new(Code(Some(module)));
     // The module's own work (allocation, finalisation) shared out evenly.
     let total = t0.elapsed();
-    let own: Duration = fns.iter().flatten().map(|f| f.2).sum();
+    let own: Duration = fns.iter().flatten().map(|f| f.3).sum();
     let share = total.saturating_sub(own) / ks.len() as u32;
     let mut out = Vec::with_capacity(ks.len());
     for f in fns {
-        out.push(f.map(|(addr, vectorized, t)| CompiledKernel {
+        out.push(f.map(|(addr, vectorized, split, t)| CompiledKernel {
             // SAFETY: every function was defined with this signature.
             func: unsafe { std::mem::transmute::<*const u8, KernelFn>(addr) },
             _code: code.clone(),
+            split,
             compile_time: t + share,
             vectorized,
         }));

@@ -333,7 +333,8 @@ fn bench_elementwise() {
 
 /// A kernel measured expensive at the run's sizes is compiled before its
 /// first call, even in a one-step run; a cheap one stays interpreted. The
-/// results are the interpreter's either way.
+/// results are the interpreter's either way, the big one computed in two
+/// parts on two threads.
 #[test]
 fn expensive_kernels_compile_before_their_first_call() {
     let dir = std::env::temp_dir().join(format!("weft-jit-estimate-{}", std::process::id()));
@@ -347,6 +348,8 @@ fn expensive_kernels_compile_before_their_first_call() {
     let g = crate::kernel::testing::lower(&src).expect("compiles");
     let _ = std::fs::remove_dir_all(&dir);
     let prog = schedule(&g).expect("schedules");
+    // Two threads: the big map's loop is cut in parts (same bits).
+    super::set_threads(2);
     for (n, compiled) in [(10u64, false), (200_000, true)] {
         let dims = vec![n];
         let x: Vec<u8> = (0..n)

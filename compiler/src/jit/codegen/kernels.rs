@@ -117,9 +117,18 @@ impl Gen<'_, '_> {
         // Two vectors per trip only for light bodies: where the loop's own
         // overhead counts, and compile time stays small.
         let twice = expr.cost() < 8;
-        self.nest(&sizes, &outer, &mut iv, &mut |g, iv| {
+        // With no outer axis the vector axis itself is split.
+        let whole = !outer.is_empty();
+        if !whole {
+            self.split = Some(inner);
+        }
+        self.nest_split(&sizes, &outer, &mut iv, &mut |g, iv| {
             g.set_rows(iv, Some(inner));
-            let mut start = g.b.ins().iconst(I64, 0);
+            let (mut start, n) = if whole {
+                (g.b.ins().iconst(I64, 0), n)
+            } else {
+                g.range
+            };
             if vec {
                 // Four lanes at a time; for a light body two vectors per
                 // trip while eight lanes remain.
@@ -137,7 +146,7 @@ impl Gen<'_, '_> {
                     Ok(())
                 };
                 if twice {
-                    let n8 = g.b.ins().band_imm_s(n, !7i64);
+                    let n8 = g.round_down(start, n, 8);
                     g.for_loop(start, n8, 8, &mut |g, i| {
                         four(g, i)?;
                         let i4 = g.b.ins().iadd_imm_s(i, 4);
@@ -145,7 +154,7 @@ impl Gen<'_, '_> {
                     })?;
                     start = n8;
                 }
-                let n4 = g.b.ins().band_imm_s(n, !3i64);
+                let n4 = g.round_down(start, n, 4);
                 g.for_loop(start, n4, 4, &mut four)?;
                 start = n4;
             }
@@ -238,15 +247,23 @@ impl Gen<'_, '_> {
         self.vectorized = va.is_some();
         let mut iv = vec![zero; rank];
         let Some(inner) = va else {
-            return self.nest(&sizes, &kept, &mut iv, &mut |g, ivk| {
+            return self.nest_split(&sizes, &kept, &mut iv, &mut |g, ivk| {
                 g.reduce_one(out, op, d, &sizes, axes, &kept, ivk, lane, expr)
             });
         };
         let outer: Vec<usize> = kept.iter().copied().filter(|&a| a != inner).collect();
         let n = sizes[inner];
-        self.nest(&sizes, &outer, &mut iv, &mut |g, ivo| {
-            let z = g.b.ins().iconst(I64, 0);
-            let n4 = g.b.ins().band_imm_s(n, !3i64);
+        let whole = !outer.is_empty();
+        if !whole {
+            self.split = Some(inner);
+        }
+        self.nest_split(&sizes, &outer, &mut iv, &mut |g, ivo| {
+            let (z, n) = if whole {
+                (g.b.ins().iconst(I64, 0), n)
+            } else {
+                g.range
+            };
+            let n4 = g.round_down(z, n, 4);
             let mut ivo = ivo.to_vec();
             g.for_loop(z, n4, 4, &mut |g, j| {
                 ivo[inner] = j;
