@@ -164,6 +164,17 @@ impl<'a, 'b> Gen<'a, 'b> {
         }
     }
 
+    /// The run-time length of every axis of `shape`.
+    fn sizes(&mut self, shape: &[Dim]) -> Vec<Value> {
+        shape
+            .iter()
+            .map(|d| {
+                let v = self.dim(d);
+                self.val(v)
+            })
+            .collect()
+    }
+
     fn val(&mut self, v: IVal) -> Value {
         match v {
             IVal::C(c) => self.b.ins().iconst(I64, c),

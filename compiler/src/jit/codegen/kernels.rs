@@ -87,13 +87,7 @@ impl Gen<'_, '_> {
         });
         self.collect(expr, &idx, rank)?;
         self.hoist(expr)?;
-        let sizes: Vec<Value> = shape
-            .iter()
-            .map(|d| {
-                let v = self.dim(d);
-                self.val(v)
-            })
-            .collect();
+        let sizes = self.sizes(&shape);
         let es = elem_bytes(odt);
         let zero = self.b.ins().iconst(I64, 0);
         if rank == 0 {
@@ -215,13 +209,7 @@ impl Gen<'_, '_> {
         self.collect(expr, &idx, rank)?;
         self.hoist(expr)?;
         self.set_unroll(shape, axes);
-        let sizes: Vec<Value> = shape
-            .iter()
-            .map(|d| {
-                let v = self.dim(d);
-                self.val(v)
-            })
-            .collect();
+        let sizes = self.sizes(shape);
         // Lane length (for the empty-lane result).
         let mut lane = IVal::C(1);
         for &a in axes {
