@@ -5,4 +5,5 @@ pub mod interp;
 pub mod ir;
 pub mod jit;
 pub mod kernel;
+pub mod ops;
 pub mod passes;

@@ -627,6 +627,7 @@ impl<'c, 'p> Gen<'c, 'p> {
                         let b = self.b.build_int_compare(IntPredicate::EQ, r, z, "").s()?;
                         self.b.build_or(a, b, "").s()?
                     }
+                    Check::SizeFits { dims, dtype } => self.size_fits(dims, *dtype)?,
                 };
                 self.fail_unless(ok, *error)
             }
@@ -681,6 +682,40 @@ impl<'c, 'p> Gen<'c, 'p> {
         self.b.build_and(a, tail, "").s()
     }
 
+    /// [`Check::SizeFits`]: the product of `dims` (no `u64` overflow on
+    /// the way, as the interpreter's checked product) is at most the
+    /// dtype's maximum.
+    fn size_fits(&self, dims: &[Dim], dtype: DType) -> R<IntValue<'c>> {
+        let max = match dtype {
+            DType::I32 => i32::MAX as u64,
+            DType::I64 => i64::MAX as u64,
+            DType::F16 | DType::BF16 | DType::F32 | DType::F64 | DType::Bool => u64::MAX,
+        };
+        let (z, one) = (self.i64c(0), self.i64c(1));
+        let mut p = one;
+        let mut ok = self.ctx.bool_type().const_int(1, false);
+        for d in dims {
+            let d = self.dim(d);
+            let is0 = self.b.build_int_compare(IntPredicate::EQ, d, z, "").s()?;
+            let div = self.b.build_select(is0, one, d, "").s()?.into_int_value();
+            let room = self
+                .b
+                .build_int_unsigned_div(self.i64c(u64::MAX), div, "")
+                .s()?;
+            let fits = self
+                .b
+                .build_int_compare(IntPredicate::ULE, p, room, "")
+                .s()?;
+            ok = self.b.build_and(ok, fits, "").s()?;
+            p = self.mul(p, d)?;
+        }
+        let small = self
+            .b
+            .build_int_compare(IntPredicate::ULE, p, self.i64c(max), "")
+            .s()?;
+        self.b.build_and(ok, small, "").s()
+    }
+
     /// Row `idx[r]` of a table of `rows` rows, negative from the end; fails with `error` when out of range.
     fn row_index(
         &self,
@@ -718,8 +753,7 @@ impl<'c, 'p> Gen<'c, 'p> {
         expr: &weft_compiler::kernel::Expr,
     ) -> R<()> {
         let d = self.prog.buffers[out].dtype;
-        let wide = d == DType::F32 && op == ReduceOp::Sum;
-        let acc_d = if wide { DType::F64 } else { d };
+        let acc_d = op.accumulator(d);
         let acc_t = self.val_t(acc_d);
         let acc = self.entry_alloca(acc_t, "acc")?;
         let mut kept: Vec<IntValue<'c>> = shape.iter().map(|d| self.dim(d)).collect();
@@ -736,24 +770,26 @@ impl<'c, 'p> Gen<'c, 'p> {
                 for (n, &a) in axes.iter().enumerate() {
                     ix[a] = l[n];
                 }
-                let mut v = g.expr(expr, &ix)?;
-                if wide {
-                    v =
-                        g.b.build_float_ext(v.into_float_value(), g.ctx.f64_type(), "")
-                            .s()?
-                            .into();
-                }
+                let v = g.expr(expr, &ix)?;
+                let v = g.cast(v, d, acc_d)?;
                 let a = g.b.build_load(acc_t, acc, "").s()?;
                 let r = g.reduce_step(op, acc_d, a, v)?;
                 g.b.build_store(acc, r).s()?;
                 Ok(())
             })?;
-            let mut r = g.b.build_load(acc_t, acc, "").s()?;
-            if wide {
-                r =
-                    g.b.build_float_trunc(r.into_float_value(), g.ctx.f32_type(), "")
-                        .s()?
-                        .into();
+            let r = g.b.build_load(acc_t, acc, "").s()?;
+            let mut r = g.cast(r, acc_d, d)?;
+            if let Some(z) = op.empty(d) {
+                // A reduction over nothing (the table's value, not the identity).
+                let mut n = g.i64c(1);
+                for &l in &lane {
+                    n = g.mul(n, l)?;
+                }
+                let empty =
+                    g.b.build_int_compare(IntPredicate::EQ, n, g.i64c(0), "")
+                        .s()?;
+                let z = g.constant_val(z)?;
+                r = g.b.build_select(empty, z, r, "").s()?;
             }
             let lin = g.linear(o, &oshape)?;
             g.store_elem(out, lin, r)

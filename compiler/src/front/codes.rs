@@ -63,6 +63,7 @@ pub const CODES: &[CodeInfo] = &[
     types::E0315,
     types::E0316,
     types::E0318,
+    types::E0319,
 ];
 
 /// The entry of `code`, in any case: `E0302` or `e0302`.
@@ -398,7 +399,7 @@ mod tests {
         assert!(text.lines().all(|l| l.chars().count() <= 90), "{text}");
         assert_eq!(
             ranges(),
-            "E0101-E0105 (syntax), E0201-E0219 (names and items), E0301-E0318 (types and shapes)"
+            "E0101-E0105 (syntax), E0201-E0219 (names and items), E0301-E0319 (types and shapes)"
         );
     }
 }

@@ -11,135 +11,8 @@
 
 use super::types::{broadcasts_to, DType, Dim, Monomial, Scalar, Shape, TensorType};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum UnaryOp {
-    Neg,
-    Exp,
-    Log,
-    Sqrt,
-    Rsqrt,
-    Abs,
-    Sign,
-    Floor,
-    Ceil,
-    Sin,
-    Cos,
-    Tanh,
-    Sigmoid,
-    Relu,
-}
-
-impl UnaryOp {
-    pub const ALL: [UnaryOp; 14] = [
-        UnaryOp::Neg,
-        UnaryOp::Exp,
-        UnaryOp::Log,
-        UnaryOp::Sqrt,
-        UnaryOp::Rsqrt,
-        UnaryOp::Abs,
-        UnaryOp::Sign,
-        UnaryOp::Floor,
-        UnaryOp::Ceil,
-        UnaryOp::Sin,
-        UnaryOp::Cos,
-        UnaryOp::Tanh,
-        UnaryOp::Sigmoid,
-        UnaryOp::Relu,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            UnaryOp::Neg => "neg",
-            UnaryOp::Exp => "exp",
-            UnaryOp::Log => "log",
-            UnaryOp::Sqrt => "sqrt",
-            UnaryOp::Rsqrt => "rsqrt",
-            UnaryOp::Abs => "abs",
-            UnaryOp::Sign => "sign",
-            UnaryOp::Floor => "floor",
-            UnaryOp::Ceil => "ceil",
-            UnaryOp::Sin => "sin",
-            UnaryOp::Cos => "cos",
-            UnaryOp::Tanh => "tanh",
-            UnaryOp::Sigmoid => "sigmoid",
-            UnaryOp::Relu => "relu",
-        }
-    }
-
-    pub fn from_name(s: &str) -> Option<UnaryOp> {
-        UnaryOp::ALL.into_iter().find(|u| u.name() == s)
-    }
-
-    /// Whether the op is defined on integer tensors too (else floats only).
-    pub fn accepts_int(self) -> bool {
-        matches!(
-            self,
-            UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sign | UnaryOp::Relu
-        )
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BinaryOp {
-    Add,
-    Sub,
-    Mul,
-    /// Floats: true division. Integers: floor division (Python's `//`).
-    Div,
-    Pow,
-    Max,
-    Min,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
-}
-
-impl BinaryOp {
-    pub fn name(self) -> &'static str {
-        match self {
-            BinaryOp::Add => "add",
-            BinaryOp::Sub => "sub",
-            BinaryOp::Mul => "mul",
-            BinaryOp::Div => "div",
-            BinaryOp::Pow => "pow",
-            BinaryOp::Max => "maximum",
-            BinaryOp::Min => "minimum",
-            BinaryOp::Lt => "lt",
-            BinaryOp::Le => "le",
-            BinaryOp::Gt => "gt",
-            BinaryOp::Ge => "ge",
-            BinaryOp::Eq => "eq",
-            BinaryOp::Ne => "ne",
-        }
-    }
-
-    pub fn is_comparison(self) -> bool {
-        matches!(
-            self,
-            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne
-        )
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ReduceOp {
-    Sum,
-    Max,
-    Min,
-}
-
-impl ReduceOp {
-    pub fn name(self) -> &'static str {
-        match self {
-            ReduceOp::Sum => "sum",
-            ReduceOp::Max => "max",
-            ReduceOp::Min => "min",
-        }
-    }
-}
+use crate::ops::{literal_fits, Kind};
+pub use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Distribution {
@@ -321,16 +194,8 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
     match op {
         Op::Input { ty, .. } | Op::Param { ty, .. } => Ok(ty.clone()),
         Op::Literal { value, dtype } => {
-            let ok = match value {
-                Scalar::Float(_) => dtype.is_float(),
-                Scalar::Int(_) => dtype.is_numeric(),
-                Scalar::Bool(_) => *dtype == DType::Bool,
-            };
-            if ok {
-                Ok(TensorType::scalar(*dtype))
-            } else {
-                Err(format!("literal {value} cannot have dtype {dtype}"))
-            }
+            literal_fits(*value, *dtype)?;
+            Ok(TensorType::scalar(*dtype))
         }
         Op::SizeOf { dtype, .. } => {
             if dtype.is_numeric() {
@@ -356,29 +221,13 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
                 ))
             }
         }
-        Op::Unary(u) => {
-            let a = args[0];
-            if a.dtype.is_float() || (u.accepts_int() && a.dtype.is_int()) {
-                Ok(a.clone())
-            } else {
-                Err(format!("{} is not defined on {}", u.name(), a.dtype))
-            }
-        }
+        Op::Unary(u) => Ok(args[0].with_dtype(u.result(args[0].dtype)?)),
         Op::Binary(b) => {
             let (x, y) = (args[0], args[1]);
             if x != y {
                 return Err(format!("{} operands differ: {x} and {y}", b.name()));
             }
-            if b.is_comparison() {
-                if x.dtype == DType::Bool && !matches!(b, BinaryOp::Eq | BinaryOp::Ne) {
-                    return Err(format!("{} is not defined on bool", b.name()));
-                }
-                Ok(x.with_dtype(DType::Bool))
-            } else if x.dtype.is_numeric() {
-                Ok(x.clone())
-            } else {
-                Err(format!("{} is not defined on {}", b.name(), x.dtype))
-            }
+            Ok(x.with_dtype(b.result(x.dtype)?))
         }
         Op::Select => {
             let (c, a, b) = (args[0], args[1], args[2]);
@@ -501,8 +350,8 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
             if !axes.windows(2).all(|w| w[0] < w[1]) || axes.iter().any(|&x| x >= a.rank()) {
                 return Err(format!("reduce axes {axes:?} invalid for {a}"));
             }
-            if *op == ReduceOp::Sum && !a.dtype.is_numeric() {
-                return Err(format!("sum is not defined on {}", a.dtype));
+            if !op.defined_on(Kind::of(a.dtype)) {
+                return Err(format!("{} is not defined on {}", op.name(), a.dtype));
             }
             let mut t = a.clone();
             for &x in axes {

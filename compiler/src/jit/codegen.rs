@@ -30,10 +30,10 @@ use cranelift_module::{Linkage, Module};
 use crate::ir::types::{DType, Dim};
 use crate::kernel::{AxisSrc, BufId, Expr, Kernel, Program};
 
+mod emit;
 mod kernels;
 mod scalar;
 mod vector;
-mod vmath;
 
 pub type R<T> = Result<T, String>;
 
@@ -146,10 +146,6 @@ impl<'a, 'b> Gen<'a, 'b> {
             split: None,
             vectorized: false,
         }
-    }
-
-    fn ins(&mut self) -> cranelift_frontend::FuncInstBuilder<'_, 'b> {
-        self.b.ins()
     }
 
     // ---- i64 helpers -------------------------------------------------------

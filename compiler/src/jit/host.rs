@@ -1,69 +1,82 @@
-//! Host functions the compiled kernels call: transcendental functions,
-//! integer floor division and powers, the runtime's random generator, and
-//! the runtime's GEMM (`weft_rt_gemm_*`, which the interpreter calls too).
-//!
-//! Each one computes through the kernel-IR interpreter's own scalar
-//! functions (`kernel::interp::{unary, binary}`) or the same runtime call, so
-//! a compiled kernel gives bit-identical results to the interpreter.
+//! Host functions the compiled kernels call: the table's host functions
+//! ([`ops::Host`], evaluated by [`ops::Host::eval`], so a call gives the
+//! interpreter's bits), the runtime's random generator, and the runtime's
+//! GEMM (`weft_rt_gemm_*`, which the interpreter calls too).
 
 use weft_runtime::rng;
 
-use crate::ir::op::{BinaryOp, UnaryOp};
-use crate::kernel::interp::{binary, unary, Val};
+use crate::ir::types::DType;
+use crate::ops::{self, Val};
 
-macro_rules! un {
-    ($name32:ident, $name64:ident, $op:expr) => {
-        extern "C" fn $name32(x: f32) -> f32 {
-            match unary($op, Val::F32(x)) {
-                Val::F32(v) => v,
-                _ => f32::NAN,
-            }
-        }
-        extern "C" fn $name64(x: f64) -> f64 {
-            match unary($op, Val::F64(x)) {
-                Val::F64(v) => v,
-                _ => f64::NAN,
+/// The JIT's symbol for host function `h` on operands of dtype `d`.
+pub fn math_symbol(h: ops::Host, d: DType) -> R<&'static str> {
+    let name = match (h, d) {
+        (ops::Host::Exp, DType::F32) => "weft_jit_exp_f32",
+        (ops::Host::Exp, DType::F64) => "weft_jit_exp_f64",
+        (ops::Host::Log, DType::F32) => "weft_jit_log_f32",
+        (ops::Host::Log, DType::F64) => "weft_jit_log_f64",
+        (ops::Host::Sin, DType::F32) => "weft_jit_sin_f32",
+        (ops::Host::Sin, DType::F64) => "weft_jit_sin_f64",
+        (ops::Host::Cos, DType::F32) => "weft_jit_cos_f32",
+        (ops::Host::Cos, DType::F64) => "weft_jit_cos_f64",
+        (ops::Host::Tanh, DType::F32) => "weft_jit_tanh_f32",
+        (ops::Host::Tanh, DType::F64) => "weft_jit_tanh_f64",
+        (ops::Host::Pow, DType::F32) => "weft_jit_pow_f32",
+        (ops::Host::Pow, DType::F64) => "weft_jit_pow_f64",
+        (ops::Host::IPow, DType::I32) => "weft_jit_ipow_i32",
+        (ops::Host::IPow, DType::I64) => "weft_jit_ipow_i64",
+        (
+            ops::Host::Exp
+            | ops::Host::Log
+            | ops::Host::Sin
+            | ops::Host::Cos
+            | ops::Host::Tanh
+            | ops::Host::Pow
+            | ops::Host::IPow,
+            _,
+        ) => return Err(format!("no host function {} on {d}", h.name())),
+    };
+    Ok(name)
+}
+
+type R<T> = Result<T, String>;
+
+macro_rules! host1 {
+    ($name:ident, $h:ident, $t:ty, $var:ident) => {
+        extern "C" fn $name(x: $t) -> $t {
+            match ops::Host::$h.eval(&[Val::$var(x)]) {
+                Ok(Val::$var(v)) => v,
+                _ => <$t>::NAN,
             }
         }
     };
 }
 
-un!(exp_f32, exp_f64, UnaryOp::Exp);
-un!(log_f32, log_f64, UnaryOp::Log);
-un!(sin_f32, sin_f64, UnaryOp::Sin);
-un!(cos_f32, cos_f64, UnaryOp::Cos);
-un!(tanh_f32, tanh_f64, UnaryOp::Tanh);
-un!(sigmoid_f32, sigmoid_f64, UnaryOp::Sigmoid);
-
-extern "C" fn pow_f32(x: f32, y: f32) -> f32 {
-    match binary(BinaryOp::Pow, Val::F32(x), Val::F32(y)) {
-        Val::F32(v) => v,
-        _ => f32::NAN,
-    }
-}
-
-extern "C" fn pow_f64(x: f64, y: f64) -> f64 {
-    match binary(BinaryOp::Pow, Val::F64(x), Val::F64(y)) {
-        Val::F64(v) => v,
-        _ => f64::NAN,
-    }
-}
-
-macro_rules! int2 {
-    ($name:ident, $t:ty, $var:ident, $op:expr) => {
+macro_rules! host2 {
+    ($name:ident, $h:ident, $t:ty, $var:ident, $bad:expr) => {
         extern "C" fn $name(x: $t, y: $t) -> $t {
-            match binary($op, Val::$var(x), Val::$var(y)) {
-                Val::$var(v) => v,
-                _ => 0,
+            match ops::Host::$h.eval(&[Val::$var(x), Val::$var(y)]) {
+                Ok(Val::$var(v)) => v,
+                _ => $bad,
             }
         }
     };
 }
 
-int2!(div_i32, i32, I32, BinaryOp::Div);
-int2!(div_i64, i64, I64, BinaryOp::Div);
-int2!(pow_i32, i32, I32, BinaryOp::Pow);
-int2!(pow_i64, i64, I64, BinaryOp::Pow);
+host1!(exp_f32, Exp, f32, F32);
+host1!(exp_f64, Exp, f64, F64);
+host1!(log_f32, Log, f32, F32);
+host1!(log_f64, Log, f64, F64);
+host1!(sin_f32, Sin, f32, F32);
+host1!(sin_f64, Sin, f64, F64);
+host1!(cos_f32, Cos, f32, F32);
+host1!(cos_f64, Cos, f64, F64);
+host1!(tanh_f32, Tanh, f32, F32);
+host1!(tanh_f64, Tanh, f64, F64);
+host2!(pow_f32, Pow, f32, F32, f32::NAN);
+host2!(pow_f64, Pow, f64, F64, f64::NAN);
+host2!(ipow_i32, IPow, i32, I32, 0);
+host2!(ipow_i64, IPow, i64, I64, 0);
 
 /// `kind`: 0 normal f32, 1 uniform f32, 2 normal f64, 3 uniform f64.
 ///
@@ -122,14 +135,10 @@ pub fn all() -> Vec<Host> {
         h("weft_jit_cos_f64", cos_f64 as *const u8, "d", "d"),
         h("weft_jit_tanh_f32", tanh_f32 as *const u8, "f", "f"),
         h("weft_jit_tanh_f64", tanh_f64 as *const u8, "d", "d"),
-        h("weft_jit_sigmoid_f32", sigmoid_f32 as *const u8, "f", "f"),
-        h("weft_jit_sigmoid_f64", sigmoid_f64 as *const u8, "d", "d"),
         h("weft_jit_pow_f32", pow_f32 as *const u8, "ff", "f"),
         h("weft_jit_pow_f64", pow_f64 as *const u8, "dd", "d"),
-        h("weft_jit_div_i32", div_i32 as *const u8, "ii", "i"),
-        h("weft_jit_div_i64", div_i64 as *const u8, "ll", "l"),
-        h("weft_jit_pow_i32", pow_i32 as *const u8, "ii", "i"),
-        h("weft_jit_pow_i64", pow_i64 as *const u8, "ll", "l"),
+        h("weft_jit_ipow_i32", ipow_i32 as *const u8, "ii", "i"),
+        h("weft_jit_ipow_i64", ipow_i64 as *const u8, "ll", "l"),
         h("weft_jit_random", random as *const u8, "ilddll", ""),
         h(
             "weft_rt_gemm_f32",

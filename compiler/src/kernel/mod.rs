@@ -34,7 +34,6 @@ pub mod plan;
 pub mod print;
 pub mod schedule;
 pub mod verify;
-pub mod vmath;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -203,22 +202,8 @@ impl Expr {
     pub fn cost(&self) -> u32 {
         match self {
             Expr::Load { .. } | Expr::Const { .. } | Expr::Iota { .. } | Expr::Size { .. } => 0,
-            Expr::Unary { op, arg } => {
-                let c = match op {
-                    UnaryOp::Exp
-                    | UnaryOp::Log
-                    | UnaryOp::Tanh
-                    | UnaryOp::Sigmoid
-                    | UnaryOp::Sin
-                    | UnaryOp::Cos => 8,
-                    _ => 1,
-                };
-                c + arg.cost()
-            }
-            Expr::Binary { op, lhs, rhs } => {
-                let c = if *op == BinaryOp::Pow { 8 } else { 1 };
-                c + lhs.cost() + rhs.cost()
-            }
+            Expr::Unary { op, arg } => op.cost() + arg.cost(),
+            Expr::Binary { op, lhs, rhs } => op.cost() + lhs.cost() + rhs.cost(),
             Expr::Select { cond, then, els } => 1 + cond.cost() + then.cost() + els.cost(),
             Expr::Cast { arg, .. } => 1 + arg.cost(),
             Expr::Remap { arg, .. } => arg.cost(),
@@ -240,6 +225,9 @@ pub enum Check {
     /// Not (`product(lane) == 0` while `product(rest) > 0`): a max/min/argmax
     /// over an empty axis has no value.
     NonEmpty { lane: Vec<Dim>, rest: Vec<Dim> },
+    /// The product of `dims` is a value of integer dtype `dtype` (a size
+    /// used as a number: `mean`'s divisor, `sizeof`).
+    SizeFits { dims: Vec<Dim>, dtype: DType },
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -154,6 +154,9 @@ pub fn kernel(k: &Kernel) -> String {
                     dims(rest)
                 )
             }
+            Check::SizeFits { dims: ds, dtype } => {
+                format!("check size {} fits {dtype} else error {error}", dims(ds))
+            }
         },
     }
 }

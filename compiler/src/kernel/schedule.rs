@@ -226,6 +226,11 @@ impl Sched<'_> {
                 _ => false,
             },
             Check::NonEmpty { lane, .. } => lane.iter().all(|d| d.as_lit().is_some_and(|n| n > 0)),
+            Check::SizeFits { dims, dtype } => dims
+                .iter()
+                .map(|d| d.as_lit())
+                .try_fold(1u64, |acc, n| acc.checked_mul(n?))
+                .is_some_and(|n| size_fits(n, *dtype)),
         };
         if !statically_ok {
             let error = self.error(msg);
@@ -246,10 +251,27 @@ impl Sched<'_> {
                 value: *value,
                 dtype: *dtype,
             }),
-            Op::SizeOf { dims, dtype } => Some(Expr::Size {
-                dims: dims.clone(),
-                dtype: *dtype,
-            }),
+            Op::SizeOf { dims, dtype } => {
+                if dtype.is_int() {
+                    self.check(
+                        Check::SizeFits {
+                            dims: dims.clone(),
+                            dtype: *dtype,
+                        },
+                        format!(
+                            "the size {} does not fit {dtype}",
+                            dims.iter()
+                                .map(|d| d.to_string())
+                                .collect::<Vec<_>>()
+                                .join(" * ")
+                        ),
+                    );
+                }
+                Some(Expr::Size {
+                    dims: dims.clone(),
+                    dtype: *dtype,
+                })
+            }
             Op::Iota { ty, axis } => Some(Expr::Iota {
                 axis: *axis,
                 dtype: ty.dtype,
@@ -564,6 +586,16 @@ impl Sched<'_> {
             Check::NonEmpty { lane, rest },
             format!("{what} over an axis of length 0: it has no identity"),
         );
+    }
+}
+
+/// Whether a size (a product of lengths, `None` when it overflows `u64`)
+/// is a value of integer dtype `dtype` (see [`Check::SizeFits`]).
+pub fn size_fits(n: u64, dtype: DType) -> bool {
+    match dtype {
+        DType::I32 => i32::try_from(n).is_ok(),
+        DType::I64 => i64::try_from(n).is_ok(),
+        DType::F16 | DType::BF16 | DType::F32 | DType::F64 | DType::Bool => true,
     }
 }
 

@@ -348,3 +348,21 @@ input y: f64[3]
 output z = cast(x, f64) + y
 "#,
 };
+
+pub(super) const E0319: CodeInfo = CodeInfo {
+    code: "E0319",
+    title: "a constant does not fit its dtype",
+    explanation: "A literal takes the dtype of the tensor it meets (`i32` or `f32` when it meets \
+         none), and it must fit that dtype: `3000000000` is not an `i32`, `1e40` is not an \
+         `f32`. Integer literals also fold exactly at compile time, so a constant expression \
+         whose value does not fit `i64` (`9223372036854775807 + 1`) is an error. weft never \
+         wraps or rounds a constant silently; at run time, integer tensors wrap like NumPy's. \
+         Convert the tensor to a wider dtype (`cast(x, i64)`, `cast(x, f64)`), or use a smaller \
+         value.",
+    wrong: r#"input x: i32[3]
+output y = x + 3000000000
+"#,
+    fixed: r#"input x: i32[3]
+output y = cast(x, i64) + 3000000000
+"#,
+};

@@ -8,6 +8,7 @@ use crate::front::diag::Diagnostic;
 use crate::ir::graph::NodeId;
 use crate::ir::op::{BinaryOp, Op, UnaryOp};
 use crate::ir::types::{broadcast_shapes, shape_str, DType, Dim, Scalar, TensorType};
+use crate::ops::{self, Exact, OpError, Val as OVal};
 
 /// One call argument: its value, its span and its expression.
 pub(crate) type Arg<'e> = (Val, Span, &'e Expr);
@@ -224,8 +225,22 @@ impl<'m> Elab<'m> {
             return Val::Error;
         }
         if let (Some(x), Some(y)) = (as_static(&a), as_static(&b)) {
-            if let Some(v) = fold(op, x, y) {
-                return Val::Static(v);
+            match fold(op, x, y) {
+                Ok(Some(v)) => return Val::Static(v),
+                Ok(None) => {}
+                Err(Overflow) => {
+                    self.err(
+                        Diagnostic::error(
+                            "E0319",
+                            format!("the integer constant `{x} {sym} {y}` overflows i64"),
+                            span,
+                        )
+                        .label("this constant does not fit i64")
+                        .note("weft folds integer literals exactly, and never wraps a constant silently")
+                        .help("use float literals (`2.0`) if an approximate value will do"),
+                    );
+                    return Val::Error;
+                }
             }
         }
         for (v, s) in [(&a, sa), (&b, sb)] {
@@ -511,15 +526,32 @@ pub(crate) fn ir_binop(op: BinOp) -> BinaryOp {
     }
 }
 
+/// Whether a weak literal may take `d` (the table's rule, range included).
 pub(crate) fn static_fits(s: Scalar, d: DType) -> bool {
-    match s {
-        Scalar::Float(_) => d.is_float(),
-        Scalar::Int(_) => d.is_numeric(),
-        Scalar::Bool(_) => d == DType::Bool,
-    }
+    ops::literal_fits(s, d).is_ok()
 }
 
+/// The diagnostic for a literal that cannot take `d`.
 pub(crate) fn literal_meets(s: Scalar, d: DType, span: Span) -> Diagnostic {
+    if let Err(OpError::LiteralRange { .. }) = ops::literal_fits(s, d) {
+        let range = match d {
+            DType::I32 => format!("{} to {}", i32::MIN, i32::MAX),
+            DType::F32 => format!("magnitudes up to {:e}", f32::MAX),
+            _ => format!("the range of {d}"),
+        };
+        let text = match s {
+            Scalar::Float(v) if v.abs() >= 1e16 => format!("{v:e}"),
+            _ => s.to_string(),
+        };
+        return Diagnostic::error(
+            "E0319",
+            format!("the {} literal {text} does not fit {d}", kind(s)),
+            span,
+        )
+        .label(format!("{d} holds {range}"))
+        .note("a literal takes the dtype of the tensor it meets (i32 or f32 when it meets none), and weft never wraps or rounds a constant silently")
+        .help(format!("use a wider dtype: `cast(.., {})`", if d.is_int() { "i64" } else { "f64" }));
+    }
     match s {
         Scalar::Float(_) if d.is_int() => Diagnostic::error(
             "E0304",
@@ -564,60 +596,45 @@ fn as_static(v: &Val) -> Option<Scalar> {
     }
 }
 
-/// Folds an op on two compile-time scalars; None when it must be reported
-/// (bool arithmetic) or computed at run time.
-fn fold(op: BinaryOp, a: Scalar, b: Scalar) -> Option<Scalar> {
+/// A weak integer constant whose exact value does not fit `i64`.
+pub(crate) struct Overflow;
+
+/// Folds an op on two compile-time scalars with the semantics table:
+/// integers exactly ([`BinaryOp::eval_exact`]; an overflow is an error, never
+/// a wrap), anything else in `f64` ([`BinaryOp::eval`]), so a constant folds
+/// to what a tensor would compute. None when it must be reported (bool
+/// arithmetic) or computed at run time.
+fn fold(op: BinaryOp, a: Scalar, b: Scalar) -> Result<Option<Scalar>, Overflow> {
     use Scalar::*;
+    let from = |v: OVal| match v {
+        OVal::F64(r) => Some(Float(r)),
+        OVal::I64(r) => Some(Int(r)),
+        OVal::Bool(r) => Some(Bool(r)),
+        OVal::F32(_) | OVal::I32(_) => None,
+    };
     let f = |s: Scalar| match s {
         Float(x) => x,
         Int(i) => i as f64,
         Bool(b) => f64::from(u8::from(b)),
     };
-    if matches!(a, Bool(_)) || matches!(b, Bool(_)) {
-        return match (op, a, b) {
-            (BinaryOp::Eq, Bool(x), Bool(y)) => Some(Bool(x == y)),
-            (BinaryOp::Ne, Bool(x), Bool(y)) => Some(Bool(x != y)),
-            _ => None,
-        };
-    }
-    let ints = matches!((a, b), (Int(_), Int(_)));
-    let (x, y) = (f(a), f(b));
-    Some(match op {
-        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Max | BinaryOp::Min if ints => {
-            let (Int(i), Int(j)) = (a, b) else {
-                return None;
-            };
-            let r = match op {
-                BinaryOp::Add => i.checked_add(j),
-                BinaryOp::Sub => i.checked_sub(j),
-                BinaryOp::Mul => i.checked_mul(j),
-                BinaryOp::Max => Some(i.max(j)),
-                _ => Some(i.min(j)),
-            };
-            r.map(Int)?
-        }
-        BinaryOp::Pow if ints => {
-            let (Int(i), Int(j)) = (a, b) else {
-                return None;
-            };
-            match u32::try_from(j).ok().and_then(|j| i.checked_pow(j)) {
-                Some(r) => Int(r),
-                None => Float(x.powf(y)),
+    Ok(match (a, b) {
+        (Bool(x), Bool(y)) => op.eval(OVal::Bool(x), OVal::Bool(y)).ok().and_then(from),
+        (Bool(_), _) | (_, Bool(_)) => None,
+        (Int(i), Int(j)) => match op.eval_exact(i, j) {
+            Exact::Int(r) => Some(Int(r)),
+            Exact::Overflow => return Err(Overflow),
+            Exact::NotInt if op.is_comparison() => {
+                op.eval(OVal::I64(i), OVal::I64(j)).ok().and_then(from)
             }
-        }
-        BinaryOp::Add => Float(x + y),
-        BinaryOp::Sub => Float(x - y),
-        BinaryOp::Mul => Float(x * y),
-        BinaryOp::Div => Float(x / y),
-        BinaryOp::Pow => Float(x.powf(y)),
-        BinaryOp::Max => Float(x.max(y)),
-        BinaryOp::Min => Float(x.min(y)),
-        BinaryOp::Lt => Bool(x < y),
-        BinaryOp::Le => Bool(x <= y),
-        BinaryOp::Gt => Bool(x > y),
-        BinaryOp::Ge => Bool(x >= y),
-        BinaryOp::Eq => Bool(x == y),
-        BinaryOp::Ne => Bool(x != y),
+            Exact::NotInt => op
+                .eval(OVal::F64(f(a)), OVal::F64(f(b)))
+                .ok()
+                .and_then(from),
+        },
+        (Float(_) | Int(_), Float(_) | Int(_)) => op
+            .eval(OVal::F64(f(a)), OVal::F64(f(b)))
+            .ok()
+            .and_then(from),
     })
 }
 

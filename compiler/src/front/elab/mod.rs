@@ -42,7 +42,7 @@ pub(crate) enum Val {
     Module(usize),
     /// `(module, item)` of a `fn`.
     Func(usize, usize),
-    Builtin(&'static str),
+    Builtin(builtins::Builtin),
     /// The result of an ill-typed expression, already reported.
     Error,
 }
@@ -172,7 +172,7 @@ impl<'m> Elab<'m> {
                 Entry::Poisoned => Val::Error,
             };
         }
-        if let Some(b) = builtins::lookup(name) {
+        if let Some(b) = builtins::Builtin::lookup(name) {
             return Val::Builtin(b);
         }
         if let Some(d) = DType::parse(name) {
@@ -182,7 +182,7 @@ impl<'m> Elab<'m> {
         if let Some(f) = self.frames.last() {
             cands.extend(f.vars.keys().cloned());
         }
-        cands.extend(builtins::NAMES.iter().map(|s| s.to_string()));
+        cands.extend(builtins::Builtin::all().map(|b| b.name().to_string()));
         let mut d = Diagnostic::error("E0201", format!("cannot find `{name}` in this scope"), span)
             .label("not found");
         if let Some(s) = suggest(name, cands.iter().map(|s| s.as_str())) {
@@ -387,7 +387,7 @@ impl<'m> Elab<'m> {
             Val::DType(d) => format!("dtype {d}"),
             Val::Module(m) => format!("module {}", self.modules[*m].name),
             Val::Func(..) => "function".into(),
-            Val::Builtin(b) => format!("builtin function {b}"),
+            Val::Builtin(b) => format!("builtin function {}", b.name()),
             Val::Error => "{error}".into(),
         }
     }

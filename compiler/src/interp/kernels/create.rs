@@ -12,27 +12,26 @@ use crate::interp::dims::ConcreteType;
 use crate::interp::tensor::{array, f16_unsupported, Tensor};
 use crate::ir::op::Distribution;
 use crate::ir::types::{DType, Scalar};
+use crate::ops::{self, Val};
 
 fn scalar_array<T: Clone>(v: T) -> ArrayD<T> {
     ArrayD::from_elem(IxDyn(&[]), v)
 }
 
-/// A scalar of `dtype` holding `value`. An integer fits any numeric dtype
-/// (it must be in range for `i32`); a float only float dtypes; a bool only bool.
+/// A scalar of `dtype` holding `value`: the table's literal rule and
+/// conversion ([`ops::literal_fits`], [`Val::constant`]).
 pub fn literal(value: Scalar, dtype: DType) -> Result<Tensor, RunError> {
-    let bad = || internal(format!("literal {value} cannot have dtype {dtype}"));
-    Ok(match (value, dtype) {
-        (Scalar::Float(v), DType::F32) => Tensor::F32(scalar_array(v as f32)),
-        (Scalar::Float(v), DType::F64) => Tensor::F64(scalar_array(v)),
-        (Scalar::Int(v), DType::F32) => Tensor::F32(scalar_array(v as f32)),
-        (Scalar::Int(v), DType::F64) => Tensor::F64(scalar_array(v as f64)),
-        (Scalar::Int(v), DType::I32) => {
-            Tensor::I32(scalar_array(i32::try_from(v).map_err(|_| bad())?))
-        }
-        (Scalar::Int(v), DType::I64) => Tensor::I64(scalar_array(v)),
-        (Scalar::Bool(v), DType::Bool) => Tensor::Bool(scalar_array(v)),
-        (_, d @ (DType::F16 | DType::BF16)) => return Err(f16_unsupported(d)),
-        _ => return Err(bad()),
+    let bad = |e: ops::OpError| internal(format!("literal {value} as {dtype}: {e}"));
+    if let d @ (DType::F16 | DType::BF16) = dtype {
+        return Err(f16_unsupported(d));
+    }
+    ops::literal_fits(value, dtype).map_err(bad)?;
+    Ok(match Val::constant(value, dtype).map_err(bad)? {
+        Val::F32(v) => Tensor::F32(scalar_array(v)),
+        Val::F64(v) => Tensor::F64(scalar_array(v)),
+        Val::I32(v) => Tensor::I32(scalar_array(v)),
+        Val::I64(v) => Tensor::I64(scalar_array(v)),
+        Val::Bool(v) => Tensor::Bool(scalar_array(v)),
     })
 }
 

@@ -14,7 +14,7 @@
 
 pub mod create;
 pub mod elementwise;
-pub mod num;
+
 pub mod reduce;
 pub mod shape;
 

@@ -16,12 +16,11 @@
 use ndarray::{Array3, ArrayD, Axis, IxDyn};
 use weft_runtime::RunError;
 
-use super::elementwise::{fmax, fmin};
 use super::internal;
-use super::num::{Float, Int};
 use crate::interp::dims::shape_text;
 use crate::interp::tensor::{array, Tensor};
-use crate::ir::op::ReduceOp;
+use crate::ir::op::{BinaryOp, ReduceOp};
+use crate::ops::num::{Float, Int};
 
 /// `a`'s elements with `lane_axes` moved last (the others keep their order),
 /// in C order: each run of `lane` consecutive elements is one output position.
@@ -50,7 +49,11 @@ fn per_lane<T: Clone, U>(
 }
 
 fn sum_float<T: Float>(s: &[T]) -> T {
-    T::from_f64(s.iter().fold(0.0f64, |acc, &x| acc + x.to_f64()))
+    // From the table's identity, -0; a sum over nothing is +0.
+    if s.is_empty() {
+        return T::ZERO;
+    }
+    T::from_f64(s.iter().fold(-0.0f64, |acc, &x| acc + x.to_f64()))
 }
 
 fn fold_first<T: Copy>(s: &[T], f: impl Fn(T, T) -> T) -> T {
@@ -66,8 +69,12 @@ fn reduce_float<T: Float>(
 ) -> Result<ArrayD<T>, RunError> {
     match op {
         ReduceOp::Sum => per_lane(a, axes, out, sum_float),
-        ReduceOp::Max => per_lane(a, axes, out, |s| fold_first(s, fmax)),
-        ReduceOp::Min => per_lane(a, axes, out, |s| fold_first(s, fmin)),
+        ReduceOp::Max => per_lane(a, axes, out, |s| {
+            fold_first(s, |x, y| BinaryOp::Max.eval_float(x, y).unwrap_or(x))
+        }),
+        ReduceOp::Min => per_lane(a, axes, out, |s| {
+            fold_first(s, |x, y| BinaryOp::Min.eval_float(x, y).unwrap_or(x))
+        }),
     }
 }
 

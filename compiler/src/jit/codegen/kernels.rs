@@ -1,12 +1,12 @@
 //! Each kernel kind: `Map`, `Reduce`, `MatMul`, `Random`; other kinds are left to the interpreter.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::types::{F32, F32X4, F64, F64X2, I32, I64, I8};
+use cranelift_codegen::ir::types::{F32, F32X4, F64X2, I32, I64, I8};
 use cranelift_codegen::ir::{InstBuilder, Value};
 use cranelift_module::Module;
 
 use super::{clif_type, trusted, Gen, IVal, Leaf, R};
-use crate::ir::op::{BinaryOp, Distribution, ReduceOp};
+use crate::ir::op::{Distribution, ReduceOp};
 use crate::ir::types::{DType, Dim};
 
 /// Whether `e` computes anything (beyond reading and moving values).
@@ -17,8 +17,9 @@ fn arithmetic(e: &Expr) -> bool {
         _ => false,
     }
 }
-use crate::kernel::interp::Val;
+use super::emit::Clif;
 use crate::kernel::{elem_bytes, BufId, Expr, Kernel};
+use crate::ops::{Emit, Val};
 
 impl Gen<'_, '_> {
     // ---- kernels ---------------------------------------------------------
@@ -288,49 +289,16 @@ impl Gen<'_, '_> {
         lane: Value,
         expr: &Expr,
     ) -> R<()> {
-        let ty = clif_type(d)?;
-        let wide = d == DType::F32 && op == ReduceOp::Sum;
-        let acc_ty = if wide { F64 } else { ty };
+        let acc_d = op.accumulator(d);
+        let acc_ty = clif_type(acc_d)?;
         let oi = self.kept_index(sizes, kept, ivk);
-        let init = match (d, op) {
-            (_, ReduceOp::Sum) if wide => self.b.ins().f64const(0.0),
-            (DType::F64, ReduceOp::Sum) => self.b.ins().f64const(-0.0),
-            (DType::F32, ReduceOp::Max) => self.b.ins().f32const(f32::NEG_INFINITY),
-            (DType::F32, _) => self.b.ins().f32const(f32::INFINITY),
-            (DType::F64, ReduceOp::Max) => self.b.ins().f64const(f64::NEG_INFINITY),
-            (DType::F64, _) => self.b.ins().f64const(f64::INFINITY),
-            (DType::Bool, ReduceOp::Max) => self.b.ins().iconst(I8, 0),
-            (DType::Bool, _) => self.b.ins().iconst(I8, 1),
-            (_, ReduceOp::Sum) => self.b.ins().iconst(ty, 0),
-            (DType::I32, ReduceOp::Max) => self.b.ins().iconst(I32, i32::MIN as i64),
-            (DType::I32, _) => self.b.ins().iconst(I32, i32::MAX as i64),
-            (_, ReduceOp::Max) => self.b.ins().iconst(I64, i64::MIN),
-            (_, _) => self.b.ins().iconst(I64, i64::MAX),
-        };
+        let init = self.konst(op.identity(acc_d)?)?;
         let var = self.b.declare_var(acc_ty);
         self.b.def_var(var, init);
         let body = |g: &mut Self, v: Value| -> R<()> {
             let acc = g.b.use_var(var);
-            let r = match (d, op) {
-                (_, ReduceOp::Sum) if wide => {
-                    let w = g.b.ins().fpromote(F64, v);
-                    g.b.ins().fadd(acc, w)
-                }
-                (DType::F64, ReduceOp::Sum) => g.b.ins().fadd(acc, v),
-                (DType::F32 | DType::F64, _) => {
-                    let bop = if op == ReduceOp::Max {
-                        BinaryOp::Max
-                    } else {
-                        BinaryOp::Min
-                    };
-                    g.binary(bop, d, acc, v)?
-                }
-                (DType::Bool, ReduceOp::Max) => g.b.ins().bor(acc, v),
-                (DType::Bool, _) => g.b.ins().band(acc, v),
-                (_, ReduceOp::Sum) => g.b.ins().iadd(acc, v),
-                (_, ReduceOp::Max) => g.b.ins().smax(acc, v),
-                (_, _) => g.b.ins().smin(acc, v),
-            };
+            let v = g.cast(v, d, acc_d)?;
+            let r = op.lower_fold(&mut Clif::new(g, false), acc_d, acc, v)?;
             g.b.def_var(var, r);
             Ok(())
         };
@@ -363,14 +331,16 @@ impl Gen<'_, '_> {
             }
         }
         let acc = self.b.use_var(var);
-        let acc = if wide {
-            self.b.ins().fdemote(F32, acc)
-        } else {
-            acc
+        let acc = self.cast(acc, acc_d, d)?;
+        let r = match op.empty(d) {
+            Some(z) => {
+                let z = self.konst(z)?;
+                let empty = self.b.ins().icmp_imm_s(IntCC::Equal, lane, 0);
+                self.b.ins().select(empty, z, acc)
+            }
+            // A run-time check rules out an empty lane.
+            None => acc,
         };
-        let z = self.konst(crate::kernel::interp::cast(Val::I64(0), d));
-        let empty = self.b.ins().icmp_imm_s(IntCC::Equal, lane, 0);
-        let r = self.b.ins().select(empty, z, acc);
         let a = self.addr(self.bufs[&out], oi, elem_bytes(d));
         self.b.ins().store(trusted(), r, a, 0);
         Ok(())
@@ -395,21 +365,18 @@ impl Gen<'_, '_> {
         let j = ivk[inner];
         let oi = self.kept_index(sizes, kept, ivk);
         let sum = op == ReduceOp::Sum;
+        let acc_d = op.accumulator(DType::F32);
+        let ident = op.identity(acc_d)?;
         // Sums: lanes 0-1 and 2-3 in f64x2; max/min: one f32x4.
         let (lo, hi) = if sum {
-            let z = self.b.ins().f64const(0.0);
+            let z = self.konst(ident)?;
             let z = self.b.ins().splat(F64X2, z);
             let (lo, hi) = (self.b.declare_var(F64X2), self.b.declare_var(F64X2));
             self.b.def_var(lo, z);
             self.b.def_var(hi, z);
             (lo, Some(hi))
         } else {
-            let init = if op == ReduceOp::Max {
-                f32::NEG_INFINITY
-            } else {
-                f32::INFINITY
-            };
-            let v = self.vconst(init);
+            let v = Clif::new(self, true).konst(ident)?;
             let lo = self.b.declare_var(F32X4);
             self.b.def_var(lo, v);
             (lo, None)
@@ -425,18 +392,13 @@ impl Gen<'_, '_> {
                 let w1 = g.b.ins().fvpromote_low(up);
                 let a0 = g.b.use_var(lo);
                 let a1 = g.b.use_var(hi);
-                let r0 = g.b.ins().fadd(a0, w0);
-                let r1 = g.b.ins().fadd(a1, w1);
+                let r0 = op.lower_fold(&mut Clif::new(g, true), acc_d, a0, w0)?;
+                let r1 = op.lower_fold(&mut Clif::new(g, true), acc_d, a1, w1)?;
                 g.b.def_var(lo, r0);
                 g.b.def_var(hi, r1);
             } else {
                 let acc = g.b.use_var(lo);
-                let bop = if op == ReduceOp::Max {
-                    BinaryOp::Max
-                } else {
-                    BinaryOp::Min
-                };
-                let r = g.vbinary(bop, acc, v)?;
+                let r = op.lower_fold(&mut Clif::new(g, true), acc_d, acc, v)?;
                 g.b.def_var(lo, r);
             }
             Ok(())
@@ -456,12 +418,22 @@ impl Gen<'_, '_> {
                 vals.push(self.b.ins().extractlane(acc, l));
             }
         }
-        let z = self.b.ins().f32const(0.0);
-        let empty = self.b.ins().icmp_imm_s(IntCC::Equal, lane, 0);
+        let empty = match op.empty(DType::F32) {
+            Some(z) => {
+                let z = self.konst(z)?;
+                let e = self.b.ins().icmp_imm_s(IntCC::Equal, lane, 0);
+                Some((e, z))
+            }
+            // A run-time check rules out an empty lane.
+            None => None,
+        };
         let base = self.bufs[&out];
         let a = self.addr(base, oi, 4);
         for (l, v) in vals.into_iter().enumerate() {
-            let r = self.b.ins().select(empty, z, v);
+            let r = match empty {
+                Some((e, z)) => self.b.ins().select(e, z, v),
+                None => v,
+            };
             self.b.ins().store(trusted(), r, a, 4 * l as i32);
         }
         Ok(())
@@ -519,7 +491,7 @@ impl Gen<'_, '_> {
                 let ci = g.b.ins().imul(i, nv);
                 let crow = g.b.ins().iadd(cbase, ci);
                 let z = g.b.ins().iconst(I64, 0);
-                let zero_v = g.konst(crate::kernel::interp::cast(Val::I64(0), d));
+                let zero_v = g.konst(Val::zero(d)?)?;
                 g.for_loop(z, nv, 1, &mut |g, j| {
                     let ix = g.b.ins().iadd(crow, j);
                     let ad = g.addr(pc, ix, es);

@@ -1,14 +1,13 @@
 //! `f32x4` expressions for the vector inner loop of `Map` kernels.
 
-use cranelift_codegen::ir::condcodes::FloatCC;
-use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{F32, F32X4, I32, I32X4, I8X16};
 use cranelift_codegen::ir::{ConstantData, Endianness, InstBuilder, MemFlagsData, Value};
 
+use super::emit::Clif;
 use super::{trusted, Gen, IVal, R};
-use crate::ir::op::{BinaryOp, UnaryOp};
 use crate::ir::types::DType;
 use crate::kernel::Expr;
+use crate::ops::Emit;
 
 impl Gen<'_, '_> {
     // ---- vector expressions ---------------------------------------------
@@ -127,22 +126,6 @@ impl Gen<'_, '_> {
         self.b.ins().splat(ty, x)
     }
 
-    pub(super) fn vconst(&mut self, x: f32) -> Value {
-        let s = self.b.ins().f32const(x);
-        self.splat(s)
-    }
-
-    pub(super) fn mask_f32(&mut self, m: Value) -> Value {
-        let fl = MemFlagsData::new().with_endianness(Endianness::Little);
-        self.b.ins().bitcast(F32X4, fl, m)
-    }
-
-    /// `c ? x : y` lane-wise, `c` an `i32x4` mask.
-    pub(super) fn vsel(&mut self, c: Value, x: Value, y: Value) -> Value {
-        let c = self.mask_f32(c);
-        self.b.ins().bitselect(c, x, y)
-    }
-
     /// Evaluates `e` at lanes `i..i+4` of axis `inner` as `f32x4` (or an
     /// `i32x4` mask for comparisons).
     pub(super) fn vector(&mut self, e: &Expr, inner: usize, i: Value) -> R<Value> {
@@ -225,119 +208,23 @@ impl Gen<'_, '_> {
                 self.vunary(*op, x)?
             }
             Expr::Binary { op, lhs, rhs } => {
+                let d = lhs.dtype(bufs);
                 let x = self.vector(lhs, inner, i)?;
                 let y = self.vector(rhs, inner, i)?;
-                if lhs.dtype(bufs) == DType::I32 {
-                    let cc = match op {
-                        BinaryOp::Lt => IntCC::SignedLessThan,
-                        BinaryOp::Le => IntCC::SignedLessThanOrEqual,
-                        BinaryOp::Gt => IntCC::SignedGreaterThan,
-                        BinaryOp::Ge => IntCC::SignedGreaterThanOrEqual,
-                        BinaryOp::Eq => IntCC::Equal,
-                        BinaryOp::Ne => IntCC::NotEqual,
-                        _ => return Err("i32 arithmetic in a vector loop".into()),
-                    };
-                    self.b.ins().icmp(cc, x, y)
-                } else {
-                    self.vbinary(*op, x, y)?
-                }
+                self.vbinary(*op, d, x, y)?
             }
             Expr::Select { cond, then, els } => {
                 let c = self.vector(cond, inner, i)?;
                 let t = self.vector(then, inner, i)?;
                 let f = self.vector(els, inner, i)?;
-                self.vsel(c, t, f)
+                Clif::new(self, true).select(c, t, f)?
             }
-            Expr::Cast { arg, .. } => {
+            Expr::Cast { to, arg } => {
+                let from = arg.dtype(bufs);
                 let x = self.vector(arg, inner, i)?;
-                match arg.dtype(bufs) {
-                    DType::I32 => self.b.ins().fcvt_from_sint(F32X4, x),
-                    DType::Bool => {
-                        let one = self.vconst(1.0);
-                        let zero = self.vconst(0.0);
-                        self.vsel(x, one, zero)
-                    }
-                    _ => x,
-                }
+                self.vcast(x, from, *to)?
             }
             Expr::Remap { arg, .. } => self.vector(arg, inner, i)?,
-        })
-    }
-
-    pub(super) fn per_lane(&mut self, name: &'static str, args: &[Value]) -> R<Value> {
-        let mut out = self.vconst(0.0);
-        for lane in 0..4u8 {
-            let a: Vec<Value> = args
-                .iter()
-                .map(|&v| self.b.ins().extractlane(v, lane))
-                .collect();
-            let r = self.call(name, &a)?;
-            out = self.b.ins().insertlane(out, r, lane);
-        }
-        Ok(out)
-    }
-
-    pub(super) fn vunary(&mut self, op: UnaryOp, x: Value) -> R<Value> {
-        Ok(match op {
-            UnaryOp::Neg => self.ins().fneg(x),
-            UnaryOp::Sqrt => self.ins().sqrt(x),
-            UnaryOp::Rsqrt => {
-                let s = self.ins().sqrt(x);
-                let one = self.vconst(1.0);
-                self.ins().fdiv(one, s)
-            }
-            UnaryOp::Abs => self.ins().fabs(x),
-            UnaryOp::Floor => self.ins().floor(x),
-            UnaryOp::Ceil => self.ins().ceil(x),
-            UnaryOp::Sign => {
-                let zero = self.vconst(0.0);
-                let one = self.vconst(1.0);
-                let m1 = self.vconst(-1.0);
-                let nan = self.ins().fcmp(FloatCC::Unordered, x, x);
-                let r = self.vsel(nan, x, zero);
-                let lt = self.ins().fcmp(FloatCC::LessThan, x, zero);
-                let r = self.vsel(lt, m1, r);
-                let gt = self.ins().fcmp(FloatCC::GreaterThan, x, zero);
-                self.vsel(gt, one, r)
-            }
-            UnaryOp::Relu => {
-                let zero = self.vconst(0.0);
-                let c = self.ins().fcmp(FloatCC::UnorderedOrGreaterThan, x, zero);
-                self.vsel(c, x, zero)
-            }
-            UnaryOp::Exp => self.exp_f32(true, x),
-            UnaryOp::Log => self.log_f32(true, x),
-            UnaryOp::Sin => self.per_lane("weft_jit_sin_f32", &[x])?,
-            UnaryOp::Cos => self.per_lane("weft_jit_cos_f32", &[x])?,
-            UnaryOp::Tanh => self.tanh_f32(true, x),
-            UnaryOp::Sigmoid => self.sigmoid_f32(true, x),
-        })
-    }
-
-    pub(super) fn vbinary(&mut self, op: BinaryOp, x: Value, y: Value) -> R<Value> {
-        Ok(match op {
-            BinaryOp::Add => self.ins().fadd(x, y),
-            BinaryOp::Sub => self.ins().fsub(x, y),
-            BinaryOp::Mul => self.ins().fmul(x, y),
-            BinaryOp::Div => self.ins().fdiv(x, y),
-            BinaryOp::Pow => self.per_lane("weft_jit_pow_f32", &[x, y])?,
-            BinaryOp::Max | BinaryOp::Min => {
-                let cc = if op == BinaryOp::Max {
-                    FloatCC::GreaterThanOrEqual
-                } else {
-                    FloatCC::LessThanOrEqual
-                };
-                let nan = self.ins().fcmp(FloatCC::Unordered, x, x);
-                let c = self.ins().fcmp(cc, x, y);
-                let c = self.ins().bor(nan, c);
-                self.vsel(c, x, y)
-            }
-            BinaryOp::Lt => self.ins().fcmp(FloatCC::LessThan, x, y),
-            BinaryOp::Le => self.ins().fcmp(FloatCC::LessThanOrEqual, x, y),
-            BinaryOp::Gt => self.ins().fcmp(FloatCC::GreaterThan, x, y),
-            BinaryOp::Ge => self.ins().fcmp(FloatCC::GreaterThanOrEqual, x, y),
-            BinaryOp::Eq => self.ins().fcmp(FloatCC::Equal, x, y),
-            BinaryOp::Ne => self.ins().fcmp(FloatCC::NotEqual, x, y),
         })
     }
 }

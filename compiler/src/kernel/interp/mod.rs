@@ -5,7 +5,8 @@
 //! Numeric rules are those of the graph interpreter (`crate::interp`):
 //! NaN-propagating max/min, floor division, wrapping integers, saturating
 //! float → int casts; `f32` exp/log/tanh/sigmoid as defined in
-//! [`crate::kernel::vmath`]; sums fold their lane in C order (`f32` in `f64`);
+//! [`crate::ops::vmath`]; reductions fold their lane in C order from the
+//! table's identity (`f32` sums in `f64`, see [`crate::ops::ReduceOp`]);
 //! float matrix products call the runtime's GEMM (`weft_rt_gemm_*`, as
 //! compiled kernels do), integer ones accumulate over `k` in order.
 
@@ -13,13 +14,13 @@ use weft_runtime::rng;
 
 use super::plan::slot_bytes;
 use super::{elem_bytes, AxisSrc, BufId, BufKind, Check, Expr, Kernel, Program};
-use crate::ir::op::{BinaryOp, Distribution, ReduceOp};
+use crate::ir::op::{BinaryOp, Distribution};
 use crate::ir::types::{DType, Dim};
 
 mod scalar;
 
+use scalar::{argmax_better, fold, from_u64, identity};
 pub use scalar::{binary, cast, constant, unary, Val};
-use scalar::{fold, from_u64, greater, is_nan};
 
 /// The run-time values of the size names, in `prog.dims` order.
 pub fn dim_value(prog: &Program, dims: &[u64], d: &Dim) -> u64 {
@@ -442,31 +443,24 @@ impl Machine<'_> {
                     oshape[a] = 1;
                     lane.push(full[a]);
                 }
+                let dt = self.prog.buffers[*out].dtype;
+                let acc_d = op.accumulator(dt);
                 let mut vals = Vec::new();
                 each_index(&oshape, &mut |o| {
-                    let mut acc: Option<Val> = None;
-                    let mut wide = 0f64;
+                    let mut acc = identity(*op, acc_d);
                     let mut ix = o.to_vec();
                     each_index(&lane, &mut |l| {
                         for (n, &a) in axes.iter().enumerate() {
                             ix[a] = l[n];
                         }
                         let v = self.eval(expr, &ix);
-                        acc = Some(match (acc, v) {
-                            (_, Val::F32(x)) if *op == ReduceOp::Sum => {
-                                wide += f64::from(x);
-                                v
-                            }
-                            (None, v) => v,
-                            (Some(a), v) => fold(*op, a, v),
-                        });
+                        acc = fold(*op, acc, cast(v, acc_d));
                         Ok(())
                     })?;
-                    let dt = self.prog.buffers[*out].dtype;
-                    vals.push(match acc {
-                        _ if dt == DType::F32 && *op == ReduceOp::Sum => Val::F32(wide as f32),
-                        Some(a) => a,
-                        None => cast(Val::I64(0), dt),
+                    let empty = lane.contains(&0);
+                    vals.push(match op.empty(dt) {
+                        Some(z) if empty => z,
+                        _ => cast(acc, dt),
                     });
                     Ok(())
                 })?;
@@ -493,7 +487,7 @@ impl Machine<'_> {
                         let v = self.eval(expr, &ix);
                         match bv {
                             None => bv = Some(v),
-                            Some(b) if !is_nan(b) && (is_nan(v) || greater(v, b)) => {
+                            Some(b) if argmax_better(v, b) => {
                                 best = t;
                                 bv = Some(v);
                             }
@@ -660,6 +654,10 @@ impl Machine<'_> {
                         len,
                     } => super::schedule::slice_fits(self.dim(n), *start, *step, self.dim(len)),
                     Check::NonEmpty { lane, rest } => self.numel(lane) > 0 || self.numel(rest) == 0,
+                    Check::SizeFits { dims, dtype } => dims
+                        .iter()
+                        .try_fold(1u64, |acc, d| acc.checked_mul(self.dim(d)))
+                        .is_some_and(|n| super::schedule::size_fits(n, *dtype)),
                 };
                 if !ok {
                     return Err(*error);

@@ -2,19 +2,13 @@
 
 use weft_grammar::ast::{ExprKind, Span};
 
-use super::super::expr::Arg;
 use super::super::{Elab, Val};
+use super::Bound;
 use crate::front::diag::Diagnostic;
 use crate::ir::op::Op;
 
 impl<'m> Elab<'m> {
-    pub(super) fn grad(
-        &mut self,
-        span: Span,
-        pos: &[Arg],
-        kw: &[(String, Val, Span)],
-    ) -> Option<Val> {
-        let a = self.bind("grad", span, pos, kw, &[("y", true), ("x", true)])?;
+    pub(super) fn grad(&mut self, span: Span, a: Vec<Bound>) -> Option<Val> {
         let (yv, ys, _) = a[0].clone()?;
         let (xv, xs, xe) = a[1].clone()?;
         let y = match &yv {

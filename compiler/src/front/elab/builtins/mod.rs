@@ -9,55 +9,7 @@ use crate::front::diag::Diagnostic;
 use crate::front::suggest;
 use crate::ir::op::{BinaryOp, Distribution, Op, UnaryOp};
 use crate::ir::types::{broadcast_shapes, DType, Dim, Scalar, TensorType};
-
-pub(crate) const NAMES: &[&str] = &[
-    "exp",
-    "log",
-    "sqrt",
-    "rsqrt",
-    "abs",
-    "neg",
-    "sign",
-    "floor",
-    "ceil",
-    "sin",
-    "cos",
-    "tanh",
-    "sigmoid",
-    "relu",
-    "pow",
-    "maximum",
-    "minimum",
-    "where",
-    "cast",
-    "sum",
-    "mean",
-    "max",
-    "min",
-    "argmax",
-    "matmul",
-    "transpose",
-    "reshape",
-    "broadcast_to",
-    "concat",
-    "stack",
-    "expand_dims",
-    "squeeze",
-    "one_hot",
-    "gather",
-    "zeros",
-    "ones",
-    "full",
-    "arange",
-    "normal",
-    "uniform",
-    "grad",
-    "stop_gradient",
-];
-
-pub(crate) fn lookup(name: &str) -> Option<&'static str> {
-    NAMES.iter().copied().find(|n| *n == name)
-}
+use crate::ops;
 
 /// A bound argument: value, span, and the expression when it was positional.
 type Bound<'e> = Option<(Val, Span, Option<&'e Expr>)>;
@@ -65,6 +17,9 @@ type Bound<'e> = Option<(Val, Span, Option<&'e Expr>)>;
 mod args;
 mod grad;
 mod shape;
+mod table;
+
+pub(crate) use table::Builtin;
 
 impl<'m> Elab<'m> {
     /// Matches positional and keyword arguments to a builtin's parameters
@@ -75,7 +30,7 @@ impl<'m> Elab<'m> {
         span: Span,
         pos: &[Arg<'e>],
         kw: &[(String, Val, Span)],
-        params: &[(&str, bool)],
+        params: &[table::Param],
     ) -> Option<Vec<Bound<'e>>> {
         let mut out: Vec<Bound<'e>> = vec![None; params.len()];
         if pos.len() > params.len() {
@@ -155,41 +110,42 @@ impl<'m> Elab<'m> {
 
     pub(crate) fn call_builtin(
         &mut self,
-        name: &'static str,
+        b: Builtin,
         span: Span,
         pos: &[Arg],
         kw: &[(String, Val, Span)],
     ) -> Val {
-        self.builtin(name, span, pos, kw).unwrap_or(Val::Error)
+        self.builtin(b, span, pos, kw).unwrap_or(Val::Error)
     }
 
+    /// Binds the arguments by the builtin's signature, then applies its
+    /// type and shape rule.
     fn builtin(
         &mut self,
-        name: &'static str,
+        b: Builtin,
         span: Span,
         pos: &[Arg],
         kw: &[(String, Val, Span)],
     ) -> Option<Val> {
-        if let Some(u) = UnaryOp::from_name(name) {
-            let a = self.bind(name, span, pos, kw, &[("x", true)])?;
-            let (v, s, _) = a[0].clone()?;
-            return self.unary(u, name, v, s, span);
-        }
-        match name {
-            "pow" | "maximum" | "minimum" => {
-                let a = self.bind(name, span, pos, kw, &[("a", true), ("b", true)])?;
+        let name = b.name();
+        let a = self.bind(name, span, pos, kw, b.params())?;
+        match b {
+            Builtin::Unary(u) => {
+                let (v, s, _) = a[0].clone()?;
+                self.unary(u, name, v, s, span)
+            }
+            Builtin::Pow | Builtin::Maximum | Builtin::Minimum => {
                 let (x, sx, _) = a[0].clone()?;
                 let (y, sy, _) = a[1].clone()?;
-                let op = match name {
-                    "pow" => BinaryOp::Pow,
-                    "maximum" => BinaryOp::Max,
-                    _ => BinaryOp::Min,
+                let op = match b {
+                    Builtin::Maximum => BinaryOp::Max,
+                    Builtin::Minimum => BinaryOp::Min,
+                    _ => BinaryOp::Pow,
                 };
                 Some(self.elementwise2(op, name, (x, sx), (y, sy), span))
             }
-            "where" => self.where_(span, pos, kw),
-            "cast" => {
-                let a = self.bind(name, span, pos, kw, &[("x", true), ("dtype", true)])?;
+            Builtin::Where => self.where_(span, a),
+            Builtin::Cast => {
                 let (x, sx, _) = a[0].clone()?;
                 let (d, sd, _) = a[1].clone()?;
                 let Val::DType(to) = d else {
@@ -206,28 +162,38 @@ impl<'m> Elab<'m> {
                     return None;
                 };
                 let id = match x {
-                    Val::Static(s) => {
-                        let s = convert_scalar(s, to);
-                        Some(self.g.literal(s, to, Some(sx)))
-                    }
+                    Val::Static(s) => match convert_scalar(s, to) {
+                        Some(s) => Some(self.g.literal(s, to, Some(sx))),
+                        None => {
+                            self.err(
+                                Diagnostic::error(
+                                    "E0305",
+                                    format!("cannot cast a constant to {to}"),
+                                    span,
+                                )
+                                .label(format!("{to} has no run-time values yet")),
+                            );
+                            None
+                        }
+                    },
                     other => self.tensor_of(&other, sx, None),
                 }?;
                 Some(Val::Tensor(self.g.cast(id, to, Some(span))))
             }
-            "sum" | "mean" | "max" | "min" => self.reduction(name, span, pos, kw),
-            "argmax" => self.argmax(span, pos, kw),
-            "matmul" => {
-                let a = self.bind(name, span, pos, kw, &[("a", true), ("b", true)])?;
+            Builtin::Sum | Builtin::Mean | Builtin::Max | Builtin::Min => {
+                self.reduction(name, span, a)
+            }
+            Builtin::Argmax => self.argmax(span, a),
+            Builtin::Matmul => {
                 let (x, sx, _) = a[0].clone()?;
                 let (y, sy, _) = a[1].clone()?;
                 Some(self.matmul((x, sx), (y, sy), span))
             }
-            "transpose" => self.transpose(span, pos, kw),
-            "reshape" => self.reshape_(span, pos, kw),
-            "broadcast_to" => self.broadcast_to(span, pos, kw),
-            "concat" | "stack" => self.concat(name, span, pos, kw),
-            "expand_dims" => {
-                let a = self.bind(name, span, pos, kw, &[("x", true), ("axis", true)])?;
+            Builtin::Transpose => self.transpose(span, a),
+            Builtin::Reshape => self.reshape_(span, a),
+            Builtin::BroadcastTo => self.broadcast_to(span, a),
+            Builtin::Concat | Builtin::Stack => self.concat(name, span, a),
+            Builtin::ExpandDims => {
                 let (x, t, sx) = self.tensor_arg(&a[0])?;
                 let (av, sa, _) = a[1].clone()?;
                 let ax = self.static_int(&av, sa, "the axis")?;
@@ -236,8 +202,7 @@ impl<'m> Elab<'m> {
                 shape.insert(ax, Dim::Lit(1));
                 Some(Val::Tensor(self.g.reshape(x, &shape, Some(span))))
             }
-            "squeeze" => {
-                let a = self.bind(name, span, pos, kw, &[("x", true), ("axis", false)])?;
+            Builtin::Squeeze => {
                 let (x, t, sx) = self.tensor_arg(&a[0])?;
                 let mut shape = t.shape.clone();
                 match &a[1] {
@@ -262,14 +227,7 @@ impl<'m> Elab<'m> {
                 }
                 Some(Val::Tensor(self.g.reshape(x, &shape, Some(span))))
             }
-            "one_hot" => {
-                let a = self.bind(
-                    name,
-                    span,
-                    pos,
-                    kw,
-                    &[("labels", true), ("k", true), ("dtype", false)],
-                )?;
+            Builtin::OneHot => {
                 let (x, t, sx) = self.tensor_arg(&a[0])?;
                 if !t.dtype.is_int() {
                     self.err(
@@ -303,8 +261,7 @@ impl<'m> Elab<'m> {
                 let eq = self.g.binary(BinaryOp::Eq, x, iota, Some(span));
                 Some(Val::Tensor(self.g.cast(eq, dtype, Some(span))))
             }
-            "gather" => {
-                let a = self.bind(name, span, pos, kw, &[("table", true), ("idx", true)])?;
+            Builtin::Gather => {
                 let (tb, tt, st) = self.tensor_arg(&a[0])?;
                 let (ix, it, si) = self.tensor_arg(&a[1])?;
                 if tt.rank() == 0 {
@@ -328,26 +285,18 @@ impl<'m> Elab<'m> {
                 }
                 Some(Val::Tensor(self.g.add(Op::Gather, &[tb, ix], Some(span))))
             }
-            "zeros" | "ones" => {
-                let a = self.bind(name, span, pos, kw, &[("shape", true), ("dtype", false)])?;
+            Builtin::Zeros | Builtin::Ones => {
                 let (sv, ss, _) = a[0].clone()?;
                 let shape = self.shape_arg(&sv, ss, false)?;
                 let dtype = self.dtype_kw(&a[1], DType::F32)?;
-                let v = if name == "zeros" { 0.0 } else { 1.0 };
+                let v = if b == Builtin::Zeros { 0.0 } else { 1.0 };
                 Some(Val::Tensor(self.g.full(
                     v,
                     &TensorType::new(dtype, shape),
                     Some(span),
                 )))
             }
-            "full" => {
-                let a = self.bind(
-                    name,
-                    span,
-                    pos,
-                    kw,
-                    &[("shape", true), ("value", true), ("dtype", false)],
-                )?;
+            Builtin::Full => {
                 let (sv, ss, _) = a[0].clone()?;
                 let shape = self.shape_arg(&sv, ss, false)?;
                 let (vv, vs, _) = a[1].clone()?;
@@ -380,8 +329,7 @@ impl<'m> Elab<'m> {
                 let l = self.g.literal(v, dtype, Some(vs));
                 Some(Val::Tensor(self.g.broadcast(l, &shape, Some(span))))
             }
-            "arange" => {
-                let a = self.bind(name, span, pos, kw, &[("n", true), ("dtype", false)])?;
+            Builtin::Arange => {
                 let (nv, ns, _) = a[0].clone()?;
                 let n = self.size_arg(&nv, ns)?;
                 let dtype = self.dtype_kw(&a[1], DType::I32)?;
@@ -402,25 +350,7 @@ impl<'m> Elab<'m> {
                     Some(span),
                 )))
             }
-            "normal" | "uniform" => {
-                let (p1, p2) = if name == "normal" {
-                    ("mean", "std")
-                } else {
-                    ("lo", "hi")
-                };
-                let a = self.bind(
-                    name,
-                    span,
-                    pos,
-                    kw,
-                    &[
-                        ("shape", true),
-                        (p1, true),
-                        (p2, true),
-                        ("seed", false),
-                        ("dtype", false),
-                    ],
-                )?;
+            Builtin::Normal | Builtin::Uniform => {
                 let (sv, ss, _) = a[0].clone()?;
                 let shape = self.shape_arg(&sv, ss, false)?;
                 let x = self.float_static(&a[1])?;
@@ -448,7 +378,7 @@ impl<'m> Elab<'m> {
                     ));
                     return None;
                 }
-                let dist = if name == "normal" {
+                let dist = if b == Builtin::Normal {
                     Distribution::Normal { mean: x, std: y }
                 } else {
                     Distribution::Uniform { lo: x, hi: y }
@@ -463,9 +393,8 @@ impl<'m> Elab<'m> {
                     Some(span),
                 )))
             }
-            "grad" => self.grad(span, pos, kw),
-            "stop_gradient" => {
-                let a = self.bind(name, span, pos, kw, &[("x", true)])?;
+            Builtin::Grad => self.grad(span, a),
+            Builtin::StopGradient => {
                 let (v, s, _) = a[0].clone()?;
                 match v {
                     Val::Static(_) | Val::Size(_) => Some(v),
@@ -475,7 +404,6 @@ impl<'m> Elab<'m> {
                     }
                 }
             }
-            _ => None,
         }
     }
 
@@ -496,14 +424,7 @@ impl<'m> Elab<'m> {
         Some(Val::Tensor(self.g.unary(u, id, Some(span))))
     }
 
-    fn where_(&mut self, span: Span, pos: &[Arg], kw: &[(String, Val, Span)]) -> Option<Val> {
-        let a = self.bind(
-            "where",
-            span,
-            pos,
-            kw,
-            &[("cond", true), ("a", true), ("b", true)],
-        )?;
+    fn where_(&mut self, span: Span, a: Vec<Bound>) -> Option<Val> {
         let (c, sc, _) = a[0].clone()?;
         let (x, sx, _) = a[1].clone()?;
         let (y, sy, _) = a[2].clone()?;
@@ -551,7 +472,7 @@ impl<'m> Elab<'m> {
     }
 }
 
-fn signature(params: &[(&str, bool)]) -> String {
+fn signature(params: &[table::Param]) -> String {
     let parts: Vec<String> = params
         .iter()
         .map(|(p, req)| {
@@ -565,17 +486,19 @@ fn signature(params: &[(&str, bool)]) -> String {
     parts.join(", ")
 }
 
-fn convert_scalar(s: Scalar, to: DType) -> Scalar {
-    let f = match s {
-        Scalar::Float(f) => f,
-        Scalar::Int(i) => i as f64,
-        Scalar::Bool(b) => f64::from(u8::from(b)),
+/// `cast` of a compile-time scalar: the table's conversion ([`ops::cast`])
+/// of the weak value (an integer exactly, a float in `f64`).
+fn convert_scalar(s: Scalar, to: DType) -> Option<Scalar> {
+    let v = match s {
+        Scalar::Float(f) => ops::Val::F64(f),
+        Scalar::Int(i) => ops::Val::I64(i),
+        Scalar::Bool(b) => ops::Val::Bool(b),
     };
-    if to.is_float() {
-        Scalar::Float(f)
-    } else if to == DType::Bool {
-        Scalar::Bool(f != 0.0)
-    } else {
-        Scalar::Int(f.trunc() as i64)
-    }
+    Some(match ops::cast(v, to).ok()? {
+        ops::Val::F32(x) => Scalar::Float(f64::from(x)),
+        ops::Val::F64(x) => Scalar::Float(x),
+        ops::Val::I32(x) => Scalar::Int(i64::from(x)),
+        ops::Val::I64(x) => Scalar::Int(x),
+        ops::Val::Bool(x) => Scalar::Bool(x),
+    })
 }

@@ -2,8 +2,8 @@
 
 use weft_grammar::ast::Span;
 
-use super::super::expr::Arg;
 use super::super::{Elab, Val};
+use super::Bound;
 use crate::front::diag::Diagnostic;
 use crate::ir::op::{BinaryOp, Op, ReduceOp};
 use crate::ir::types::{
@@ -15,16 +15,8 @@ impl<'m> Elab<'m> {
         &mut self,
         name: &'static str,
         span: Span,
-        pos: &[Arg],
-        kw: &[(String, Val, Span)],
+        a: Vec<Bound>,
     ) -> Option<Val> {
-        let a = self.bind(
-            name,
-            span,
-            pos,
-            kw,
-            &[("x", true), ("axis", false), ("keepdims", false)],
-        )?;
         let (x, t, sx) = self.tensor_arg(&a[0])?;
         let axes = self.axes_arg(&a[1], &t, sx)?;
         let keep = self.bool_kw(&a[2])?;
@@ -80,13 +72,7 @@ impl<'m> Elab<'m> {
         Some(Val::Tensor(r))
     }
 
-    pub(super) fn argmax(
-        &mut self,
-        span: Span,
-        pos: &[Arg],
-        kw: &[(String, Val, Span)],
-    ) -> Option<Val> {
-        let a = self.bind("argmax", span, pos, kw, &[("x", true), ("axis", false)])?;
+    pub(super) fn argmax(&mut self, span: Span, a: Vec<Bound>) -> Option<Val> {
         let (x, t, sx) = self.tensor_arg(&a[0])?;
         if t.dtype == DType::Bool {
             self.err(
@@ -140,13 +126,7 @@ impl<'m> Elab<'m> {
         )))
     }
 
-    pub(super) fn transpose(
-        &mut self,
-        span: Span,
-        pos: &[Arg],
-        kw: &[(String, Val, Span)],
-    ) -> Option<Val> {
-        let a = self.bind("transpose", span, pos, kw, &[("x", true), ("axes", false)])?;
+    pub(super) fn transpose(&mut self, span: Span, a: Vec<Bound>) -> Option<Val> {
         let (x, t, sx) = self.tensor_arg(&a[0])?;
         let r = t.rank();
         let perm: Vec<usize> = match &a[1] {
@@ -185,13 +165,7 @@ impl<'m> Elab<'m> {
         Some(Val::Tensor(self.g.transpose(x, &perm, Some(span))))
     }
 
-    pub(super) fn reshape_(
-        &mut self,
-        span: Span,
-        pos: &[Arg],
-        kw: &[(String, Val, Span)],
-    ) -> Option<Val> {
-        let a = self.bind("reshape", span, pos, kw, &[("x", true), ("shape", true)])?;
+    pub(super) fn reshape_(&mut self, span: Span, a: Vec<Bound>) -> Option<Val> {
         let (x, t, sx) = self.tensor_arg(&a[0])?;
         let (sv, ss, _) = a[1].clone()?;
         let mut shape = self.shape_arg(&sv, ss, true)?;
@@ -261,19 +235,7 @@ impl<'m> Elab<'m> {
         Some(Val::Tensor(self.g.reshape(x, &shape, Some(span))))
     }
 
-    pub(super) fn broadcast_to(
-        &mut self,
-        span: Span,
-        pos: &[Arg],
-        kw: &[(String, Val, Span)],
-    ) -> Option<Val> {
-        let a = self.bind(
-            "broadcast_to",
-            span,
-            pos,
-            kw,
-            &[("x", true), ("shape", true)],
-        )?;
+    pub(super) fn broadcast_to(&mut self, span: Span, a: Vec<Bound>) -> Option<Val> {
         let (x, t, sx) = self.tensor_arg(&a[0])?;
         let (sv, ss, _) = a[1].clone()?;
         let shape = self.shape_arg(&sv, ss, false)?;
@@ -303,14 +265,7 @@ impl<'m> Elab<'m> {
         Some(Val::Tensor(self.g.broadcast(x, &shape, Some(span))))
     }
 
-    pub(super) fn concat(
-        &mut self,
-        name: &'static str,
-        span: Span,
-        pos: &[Arg],
-        kw: &[(String, Val, Span)],
-    ) -> Option<Val> {
-        let a = self.bind(name, span, pos, kw, &[("tensors", true), ("axis", false)])?;
+    pub(super) fn concat(&mut self, name: &'static str, span: Span, a: Vec<Bound>) -> Option<Val> {
         let (tv, ts, _) = a[0].clone()?;
         let Val::Tuple(items) = tv else {
             let t = self.type_str(&tv);

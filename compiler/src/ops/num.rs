@@ -33,10 +33,16 @@ pub trait Float:
     fn cos(self) -> Self;
     fn tanh(self) -> Self;
     fn powf(self, e: Self) -> Self;
+    fn copysign(self, sign: Self) -> Self;
+    /// The table's `exp`, `log` and `tanh`: [`super::vmath`] for `f32`, the
+    /// C library's for `f64`.
+    fn weft_exp(self) -> Self;
+    fn weft_log(self) -> Self;
+    fn weft_tanh(self) -> Self;
 }
 
 macro_rules! impl_float {
-    ($t:ty) => {
+    ($t:ty, $exp:expr, $log:expr, $tanh:expr) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -79,11 +85,28 @@ macro_rules! impl_float {
             fn powf(self, e: Self) -> Self {
                 <$t>::powf(self, e)
             }
+            fn copysign(self, sign: Self) -> Self {
+                <$t>::copysign(self, sign)
+            }
+            fn weft_exp(self) -> Self {
+                $exp(self)
+            }
+            fn weft_log(self) -> Self {
+                $log(self)
+            }
+            fn weft_tanh(self) -> Self {
+                $tanh(self)
+            }
         }
     };
 }
-impl_float!(f32);
-impl_float!(f64);
+impl_float!(
+    f32,
+    super::vmath::exp,
+    super::vmath::log,
+    super::vmath::tanh
+);
+impl_float!(f64, f64::exp, f64::ln, f64::tanh);
 
 pub trait Int: Copy + Debug + Ord + Default + 'static {
     const ZERO: Self;

@@ -1,0 +1,179 @@
+//! The builtin functions of the contract's section 6, as a table: each
+//! [`Builtin`] has its name and its signature here, and its type and shape
+//! rule in the one `match` of `Elab::builtin` (which fails to compile when a
+//! builtin is added here and not there).
+
+use crate::ops::UnaryOp;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Builtin {
+    /// `exp`, `log`, ... `relu`: the table's unary ops.
+    Unary(UnaryOp),
+    Pow,
+    Maximum,
+    Minimum,
+    Where,
+    Cast,
+    Sum,
+    Mean,
+    Max,
+    Min,
+    Argmax,
+    Matmul,
+    Transpose,
+    Reshape,
+    BroadcastTo,
+    Concat,
+    Stack,
+    ExpandDims,
+    Squeeze,
+    OneHot,
+    Gather,
+    Zeros,
+    Ones,
+    Full,
+    Arange,
+    Normal,
+    Uniform,
+    Grad,
+    StopGradient,
+}
+
+/// A parameter: its name, and whether it must be given.
+pub(crate) type Param = (&'static str, bool);
+
+const X: &[Param] = &[("x", true)];
+const AB: &[Param] = &[("a", true), ("b", true)];
+
+impl Builtin {
+    /// Every builtin but the unary ops (see [`Builtin::all`]).
+    const OTHERS: [Builtin; 28] = [
+        Builtin::Pow,
+        Builtin::Maximum,
+        Builtin::Minimum,
+        Builtin::Where,
+        Builtin::Cast,
+        Builtin::Sum,
+        Builtin::Mean,
+        Builtin::Max,
+        Builtin::Min,
+        Builtin::Argmax,
+        Builtin::Matmul,
+        Builtin::Transpose,
+        Builtin::Reshape,
+        Builtin::BroadcastTo,
+        Builtin::Concat,
+        Builtin::Stack,
+        Builtin::ExpandDims,
+        Builtin::Squeeze,
+        Builtin::OneHot,
+        Builtin::Gather,
+        Builtin::Zeros,
+        Builtin::Ones,
+        Builtin::Full,
+        Builtin::Arange,
+        Builtin::Normal,
+        Builtin::Uniform,
+        Builtin::Grad,
+        Builtin::StopGradient,
+    ];
+
+    /// Every builtin, in the order of the contract.
+    pub(crate) fn all() -> impl Iterator<Item = Builtin> {
+        UnaryOp::ALL
+            .into_iter()
+            .map(Builtin::Unary)
+            .chain(Builtin::OTHERS)
+    }
+
+    pub(crate) fn lookup(name: &str) -> Option<Builtin> {
+        Builtin::all().find(|b| b.name() == name)
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Builtin::Unary(u) => u.name(),
+            Builtin::Pow => "pow",
+            Builtin::Maximum => "maximum",
+            Builtin::Minimum => "minimum",
+            Builtin::Where => "where",
+            Builtin::Cast => "cast",
+            Builtin::Sum => "sum",
+            Builtin::Mean => "mean",
+            Builtin::Max => "max",
+            Builtin::Min => "min",
+            Builtin::Argmax => "argmax",
+            Builtin::Matmul => "matmul",
+            Builtin::Transpose => "transpose",
+            Builtin::Reshape => "reshape",
+            Builtin::BroadcastTo => "broadcast_to",
+            Builtin::Concat => "concat",
+            Builtin::Stack => "stack",
+            Builtin::ExpandDims => "expand_dims",
+            Builtin::Squeeze => "squeeze",
+            Builtin::OneHot => "one_hot",
+            Builtin::Gather => "gather",
+            Builtin::Zeros => "zeros",
+            Builtin::Ones => "ones",
+            Builtin::Full => "full",
+            Builtin::Arange => "arange",
+            Builtin::Normal => "normal",
+            Builtin::Uniform => "uniform",
+            Builtin::Grad => "grad",
+            Builtin::StopGradient => "stop_gradient",
+        }
+    }
+
+    /// The parameters, positional order first.
+    pub(crate) fn params(self) -> &'static [Param] {
+        match self {
+            Builtin::Unary(_) | Builtin::StopGradient => X,
+            Builtin::Pow | Builtin::Maximum | Builtin::Minimum | Builtin::Matmul => AB,
+            Builtin::Where => &[("cond", true), ("a", true), ("b", true)],
+            Builtin::Cast => &[("x", true), ("dtype", true)],
+            Builtin::Sum | Builtin::Mean | Builtin::Max | Builtin::Min => {
+                &[("x", true), ("axis", false), ("keepdims", false)]
+            }
+            Builtin::Argmax | Builtin::Squeeze => &[("x", true), ("axis", false)],
+            Builtin::Transpose => &[("x", true), ("axes", false)],
+            Builtin::Reshape | Builtin::BroadcastTo => &[("x", true), ("shape", true)],
+            Builtin::Concat | Builtin::Stack => &[("tensors", true), ("axis", false)],
+            Builtin::ExpandDims => &[("x", true), ("axis", true)],
+            Builtin::OneHot => &[("labels", true), ("k", true), ("dtype", false)],
+            Builtin::Gather => &[("table", true), ("idx", true)],
+            Builtin::Zeros | Builtin::Ones => &[("shape", true), ("dtype", false)],
+            Builtin::Full => &[("shape", true), ("value", true), ("dtype", false)],
+            Builtin::Arange => &[("n", true), ("dtype", false)],
+            Builtin::Normal => &[
+                ("shape", true),
+                ("mean", true),
+                ("std", true),
+                ("seed", false),
+                ("dtype", false),
+            ],
+            Builtin::Uniform => &[
+                ("shape", true),
+                ("lo", true),
+                ("hi", true),
+                ("seed", false),
+                ("dtype", false),
+            ],
+            Builtin::Grad => &[("y", true), ("x", true)],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_found() {
+        let names: Vec<&str> = Builtin::all().map(Builtin::name).collect();
+        for (i, n) in names.iter().enumerate() {
+            assert!(!names[..i].contains(n), "{n} twice");
+            assert_eq!(Builtin::lookup(n).map(Builtin::name), Some(*n));
+        }
+        assert_eq!(names.len(), 42);
+    }
+}
