@@ -299,6 +299,15 @@ fn compiled_code_agrees_with_kernel_interpreter_on_run_cases() {
     jit_all(run_cases(3), &LlvmOptions::default());
 }
 
+/// The semantics table's special values through every op.
+#[test]
+fn compiled_code_agrees_with_kernel_interpreter_on_special_values() {
+    jit_all(
+        weft_compiler::kernel::specials::special_value_cases(),
+        &LlvmOptions::default(),
+    );
+}
+
 #[test]
 fn compiled_code_agrees_with_kernel_interpreter_on_check_ok_programs() {
     jit_all(check_ok_cases(3), &LlvmOptions::default());

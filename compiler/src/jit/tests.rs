@@ -10,29 +10,9 @@
 use super::{compile_kernel, supports, JitMode, Tier, Tiered};
 use crate::ir::types::DType;
 use crate::kernel::interp::{buffer_bytes, step, StepMemory, StepState};
-use crate::kernel::testing::{check_ok_cases, run_cases, tensor_bytes, Case};
-use crate::kernel::{elem_bytes, schedule, Kernel, Program};
-
-fn same_bits(a: &[u8], b: &[u8], d: DType) -> Result<(), String> {
-    if a.len() != b.len() {
-        return Err(format!("{} bytes against {}", a.len(), b.len()));
-    }
-    let es = elem_bytes(d) as usize;
-    for (i, (x, y)) in a.chunks(es).zip(b.chunks(es)).enumerate() {
-        if x == y {
-            continue;
-        }
-        let nan = |c: &[u8]| match d {
-            DType::F32 => f32::from_le_bytes(c.try_into().unwrap_or([0; 4])).is_nan(),
-            DType::F64 => f64::from_le_bytes(c.try_into().unwrap_or([0; 8])).is_nan(),
-            _ => false,
-        };
-        if !(nan(x) && nan(y)) {
-            return Err(format!("element {i}: jit {x:?} against interp {y:?}"));
-        }
-    }
-    Ok(())
-}
+use crate::kernel::specials::special_value_cases;
+use crate::kernel::testing::{check_ok_cases, run_cases, same_bits, tensor_bytes, Case};
+use crate::kernel::{schedule, Kernel, Program};
 
 struct Counts {
     compiled: usize,
@@ -191,6 +171,13 @@ fn check_all(cases: Vec<Case>, min_vectorized: usize) {
 #[test]
 fn compiled_kernels_match_interpreter_on_run_cases() {
     check_all(run_cases(3), 280);
+}
+
+/// The semantics table's special values through every op: compiled code
+/// (scalar and `f32x4` loops) gives the interpreter's bits.
+#[test]
+fn compiled_kernels_match_interpreter_on_special_values() {
+    check_all(special_value_cases(), 20);
 }
 
 #[test]

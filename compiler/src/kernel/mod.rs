@@ -36,6 +36,8 @@ pub mod schedule;
 pub mod verify;
 
 #[cfg(any(test, feature = "testing"))]
+pub mod specials;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 #[cfg(test)]
 mod tests;

@@ -36,6 +36,28 @@ impl Loader for DirLoader {
     }
 }
 
+/// Front end and pass pipeline of a program given as text (no sibling
+/// modules); Err: the diagnostics.
+pub fn lower_text(name: &str, text: &str) -> Result<Graph, String> {
+    let mut map = SourceMap::new();
+    let id = map.add(&format!("{name}.weft"), text.to_string());
+    let out = front::compile(
+        &mut map,
+        id,
+        &DirLoader(PathBuf::new()),
+        &front::Options::default(),
+    );
+    let Some(g) = out.graph else {
+        return Err(out
+            .diags
+            .iter()
+            .map(|d| d.message.clone())
+            .collect::<Vec<_>>()
+            .join("; "));
+    };
+    crate::passes::run_pipeline(g, &mut |_, _| {}).map_err(|e| format!("{e:?}"))
+}
+
 /// Front end and pass pipeline; None when the program does not compile.
 pub fn lower(path: &Path) -> Option<Graph> {
     let text = std::fs::read_to_string(path).ok()?;
@@ -388,4 +410,44 @@ pub fn check_ok_cases(seed: u64) -> Vec<Case> {
         });
     }
     out
+}
+
+/// Whether two byte buffers of dtype `d` hold the same values bit for bit
+/// (any NaN equals any NaN: engines may differ in a NaN's sign or payload).
+pub fn same_bits(a: &[u8], b: &[u8], d: DType) -> Result<(), String> {
+    if a.len() != b.len() {
+        return Err(format!("{} bytes against {}", a.len(), b.len()));
+    }
+    let es = super::elem_bytes(d) as usize;
+    for (i, (x, y)) in a.chunks(es).zip(b.chunks(es)).enumerate() {
+        if x == y {
+            continue;
+        }
+        let nan = |c: &[u8]| match d {
+            DType::F32 => f32::from_le_bytes(c.try_into().unwrap_or([0; 4])).is_nan(),
+            DType::F64 => f64::from_le_bytes(c.try_into().unwrap_or([0; 8])).is_nan(),
+            _ => false,
+        };
+        if !(nan(x) && nan(y)) {
+            return Err(format!("element {i}: {x:?} against {y:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// One step of the kernel interpreter against the graph interpreter, every
+/// output bit for bit ([`same_bits`]).
+pub fn compare_case_bits(c: &Case, prog: &Program) -> Result<(), String> {
+    let inputs: Vec<Vec<u8>> = c.inputs.iter().map(tensor_bytes).collect();
+    let params: Vec<Vec<u8>> = c.params.iter().map(tensor_bytes).collect();
+    let want = graph_step(c, &c.params)?;
+    let got = kinterp::step(prog, &c.dims(), &inputs, &params)
+        .map_err(|k| format!("kernels failed with error {k}"))?;
+    for (i, (name, ty, src)) in prog.outputs.iter().enumerate() {
+        if let OutputSrc::Step(k) = src {
+            same_bits(&got.outputs[*k], &tensor_bytes(&want.0[i]), ty.dtype)
+                .map_err(|e| format!("output {name}: {e}"))?;
+        }
+    }
+    Ok(())
 }

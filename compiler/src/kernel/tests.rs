@@ -97,3 +97,20 @@ fn long_chains_split_into_bounded_loops_in_linear_time() {
     // Quadratic cloning took seconds here; linear takes milliseconds.
     assert!(t.elapsed().as_secs_f64() < 2.0, "{:?}", t.elapsed());
 }
+
+/// Every scalar op of the semantics table on NaN, ±0, ±inf, subnormals and
+/// extreme integers (and edge literals): the kernel interpreter gives the
+/// graph interpreter's bits.
+#[test]
+fn special_values_match_the_graph_interpreter_bit_for_bit() {
+    let cases = super::specials::special_value_cases();
+    assert!(cases.len() > 150, "{} cases", cases.len());
+    let mut fails = Vec::new();
+    for c in &cases {
+        let r = super::schedule(&c.g).and_then(|p| super::testing::compare_case_bits(c, &p));
+        if let Err(e) = r {
+            fails.push(format!("{}: {e}", c.name));
+        }
+    }
+    assert!(fails.is_empty(), "{}", fails.join("\n"));
+}

@@ -32,6 +32,7 @@ mod emit;
 mod eval;
 pub mod num;
 mod reduce;
+mod specials;
 mod unary;
 mod val;
 pub mod vmath;
@@ -44,6 +45,7 @@ pub use cast::{cast, lower_cast};
 pub use emit::{Conv, Emit, EmitResult, FBin, FCmp, FUn, Host, IBin, ICmp};
 pub use eval::Eval;
 pub use reduce::{argmax_better, lower_argmax_better, ReduceOp};
+pub use specials::special_values;
 pub use unary::UnaryOp;
 pub use val::Val;
 

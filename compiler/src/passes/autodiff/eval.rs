@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::ir::graph::Graph;
-use crate::ir::op::{BinaryOp, Distribution, Op, ReduceOp, UnaryOp};
+use crate::ir::op::{BinaryOp, Distribution, Op, ReduceOp};
 use crate::ir::types::{Dim, Scalar, TensorType};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -87,16 +87,6 @@ fn build(shape: Vec<usize>, f: impl Fn(&[usize]) -> f64) -> T {
     T { shape, data }
 }
 
-fn sign(v: f64) -> f64 {
-    if v > 0.0 {
-        1.0
-    } else if v < 0.0 {
-        -1.0
-    } else {
-        0.0
-    }
-}
-
 fn b2f(b: bool) -> f64 {
     if b {
         1.0
@@ -137,45 +127,17 @@ pub fn eval(g: &Graph, env: &Env) -> HashMap<String, T> {
                     .collect();
                 T::new(shape, data)
             }
-            Op::Unary(u) => {
-                let f = |x: f64| match u {
-                    UnaryOp::Neg => -x,
-                    UnaryOp::Exp => x.exp(),
-                    UnaryOp::Log => x.ln(),
-                    UnaryOp::Sqrt => x.sqrt(),
-                    UnaryOp::Rsqrt => 1.0 / x.sqrt(),
-                    UnaryOp::Abs => x.abs(),
-                    UnaryOp::Sign => sign(x),
-                    UnaryOp::Floor => x.floor(),
-                    UnaryOp::Ceil => x.ceil(),
-                    UnaryOp::Sin => x.sin(),
-                    UnaryOp::Cos => x.cos(),
-                    UnaryOp::Tanh => x.tanh(),
-                    UnaryOp::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-                    UnaryOp::Relu => x.max(0.0),
-                };
-                T::new(
-                    a[0].shape.clone(),
-                    a[0].data.iter().map(|&x| f(x)).collect(),
-                )
-            }
+            // The semantics table's, in f64 (integers as floats: floor division).
+            Op::Unary(u) => T::new(
+                a[0].shape.clone(),
+                a[0].data.iter().map(|&x| u.eval_float(x)).collect(),
+            ),
             Op::Binary(op) => {
                 let int_args = g.ty(n.args[0]).dtype.is_int();
-                let f = |x: f64, y: f64| match op {
-                    BinaryOp::Add => x + y,
-                    BinaryOp::Sub => x - y,
-                    BinaryOp::Mul => x * y,
-                    BinaryOp::Div if int_args => (x / y).floor(),
-                    BinaryOp::Div => x / y,
-                    BinaryOp::Pow => x.powf(y),
-                    BinaryOp::Max => x.max(y),
-                    BinaryOp::Min => x.min(y),
-                    BinaryOp::Lt => b2f(x < y),
-                    BinaryOp::Le => b2f(x <= y),
-                    BinaryOp::Gt => b2f(x > y),
-                    BinaryOp::Ge => b2f(x >= y),
-                    BinaryOp::Eq => b2f(x == y),
-                    BinaryOp::Ne => b2f(x != y),
+                let f = |x: f64, y: f64| match op.eval_compare(x, y) {
+                    Some(c) => b2f(c),
+                    None if int_args && *op == BinaryOp::Div => (x / y).floor(),
+                    None => op.eval_float(x, y).unwrap_or(f64::NAN),
                 };
                 let d = a[0]
                     .data
