@@ -112,13 +112,25 @@ pub fn special_value_cases() -> Vec<Case> {
         for op in UnaryOp::ALL {
             if op.result(d).is_ok() {
                 let text = one(&format!("{}(a)", op.name()));
-                b.add(format!("{}_{d}", op.name()), text, d, &[n], &[vals.clone()]);
+                b.add(
+                    format!("{}_{d}", op.name()),
+                    text,
+                    d,
+                    &[n],
+                    std::slice::from_ref(&vals),
+                );
             }
         }
         for to in DTYPES {
             if to != d {
                 let text = one(&format!("cast(a, {to})"));
-                b.add(format!("cast_{d}_{to}"), text, d, &[n], &[vals.clone()]);
+                b.add(
+                    format!("cast_{d}_{to}"),
+                    text,
+                    d,
+                    &[n],
+                    std::slice::from_ref(&vals),
+                );
             }
         }
         // Every pair: a[i * n + j] = vals[i], b[i * n + j] = vals[j].
@@ -149,7 +161,7 @@ pub fn special_value_cases() -> Vec<Case> {
                         text,
                         d,
                         &[n],
-                        &[vals.clone()],
+                        std::slice::from_ref(&vals),
                     );
                 }
             }
@@ -166,7 +178,13 @@ pub fn special_value_cases() -> Vec<Case> {
         };
         for r in reductions {
             let text = format!("input a: {d}[{n}, {n}]\noutput y = {r}(a, axis=1)\n");
-            b.add(format!("{r}_{d}"), text, d, &[n, n], &[rows.clone()]);
+            b.add(
+                format!("{r}_{d}"),
+                text,
+                d,
+                &[n, n],
+                std::slice::from_ref(&rows),
+            );
         }
     }
     b.out
