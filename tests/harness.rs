@@ -16,8 +16,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use weft_compiler::front::{self, diag, source::SourceMap, Loader};
-use weft_compiler::{ir, passes};
+use weft_compiler::front::{self, diag, Loader};
+use weft_compiler::ir;
+use weft_compiler::pipeline::{self, Compilation, Failure, Stage};
 use weft_runtime::npy::{read_npy_file, Data, NpyArray};
 
 fn root() -> PathBuf {
@@ -51,22 +52,38 @@ fn weft_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-struct Compiled {
-    map: SourceMap,
-    out: front::Output,
-}
-
-fn compile(path: &Path) -> Compiled {
+/// A test program through the whole pipeline (the façade every command uses),
+/// up to the lowered graph; `dumps` collects the graph after each pass.
+fn compile_to(path: &Path, dumps: &mut dyn FnMut(&str, &ir::graph::Graph)) -> Compilation {
     let text = std::fs::read_to_string(path).expect("test case readable");
-    let mut map = SourceMap::new();
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let id = map.add(&name, text);
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let out = front::compile(&mut map, id, &DirLoader(dir), &front::Options::default());
-    Compiled { map, out }
+    let loader = DirLoader(dir);
+    let input = pipeline::Input {
+        name,
+        text,
+        loader: &loader,
+        sets: Vec::new(),
+    };
+    pipeline::compile(input, Stage::Lowered, dumps)
+}
+
+fn compile(path: &Path) -> Compilation {
+    compile_to(path, &mut |_, _| {})
+}
+
+/// A program given as text (no sibling modules) through the pipeline.
+fn compile_text(name: &str, text: String) -> Compilation {
+    let input = pipeline::Input {
+        name: name.into(),
+        text,
+        loader: &front::NoFiles,
+        sets: Vec::new(),
+    };
+    pipeline::compile(input, Stage::Lowered, &mut |_, _| {})
 }
 
 fn report(what: &str, failures: Vec<String>, total: usize) {
@@ -80,14 +97,14 @@ fn report(what: &str, failures: Vec<String>, total: usize) {
     }
 }
 
-/// Runs the pass pipeline with the verifier after each pass.
-fn lower(path: &Path, c: Compiled) -> Result<ir::graph::Graph, String> {
-    let rendered = diag::render(&c.map, &c.out.diags, false);
-    let g = c
-        .out
-        .graph
-        .ok_or_else(|| format!("{}: errors:\n{rendered}", path.display()))?;
-    passes::run_pipeline(g, &mut |_, _| {}).map_err(|e| format!("{}: {e}", path.display()))
+/// The lowered graph (the verifier ran after each pass), or why not.
+fn lower(path: &Path, c: Compilation) -> Result<ir::graph::Graph, String> {
+    let rendered = diag::render(&c.map, &c.diags, false);
+    match (c.failure, c.graph) {
+        (None, Some(g)) => Ok(g),
+        (Some(Failure::Internal(e)), _) => Err(format!("{}: {e}", path.display())),
+        _ => Err(format!("{}: errors:\n{rendered}", path.display())),
+    }
 }
 
 /// Every program of `dir` checks cleanly and survives every pass and the verifier.
@@ -127,11 +144,11 @@ fn check_err_dir(dir: &Path, snapshot_prefix: &str) {
             continue;
         };
         let c = compile(f);
-        let hit = c.out.diags.iter().any(|d| {
+        let hit = c.diags.iter().any(|d| {
             d.is_error() && d.code.starts_with(&code) && c.map.line_col(d.primary).0 == line
         });
-        let rendered = diag::render(&c.map, &c.out.diags, false);
-        if c.out.graph.is_some() || !hit {
+        let rendered = diag::render(&c.map, &c.diags, false);
+        if c.graph.is_some() || !hit {
             fails.push(format!(
                 "{}: want {code} at line {line}, got:\n{rendered}",
                 f.display()
@@ -165,18 +182,12 @@ fn ir_snapshots() {
     let files = weft_files(&root().join("tests/ir"));
     let mut fails = Vec::new();
     for f in &files {
-        let c = compile(f);
-        let rendered = diag::render(&c.map, &c.out.diags, false);
-        let Some(g) = c.out.graph else {
-            fails.push(format!("{}: errors:\n{rendered}", f.display()));
-            continue;
-        };
         let mut dumps = String::new();
-        let res = passes::run_pipeline(g, &mut |name, g| {
+        let c = compile_to(f, &mut |name, g| {
             dumps.push_str(&format!("==== after {name}\n{}", ir::print::print(g)));
         });
-        if let Err(e) = res {
-            fails.push(format!("{}: {e}", f.display()));
+        if let Err(e) = lower(f, c) {
+            fails.push(e);
             continue;
         }
         let name = f
@@ -646,15 +657,11 @@ fn front_end_never_panics_on_mutated_programs() {
     for k in 0..budget {
         let src = mutate(&texts[k % texts.len()], &mut rng);
         let result = std::panic::catch_unwind(|| {
-            let mut map = SourceMap::new();
-            let id = map.add("fuzz.weft", src.clone());
-            let out = front::compile(&mut map, id, &front::NoFiles, &front::Options::default());
-            let _ = diag::render(&map, &out.diags, false);
-            let _ = diag::render_json(&map, &out.diags);
-            if let Some(g) = out.graph {
-                if let Err(e) = passes::run_pipeline(g, &mut |_, _| {}) {
-                    panic!("invalid IR: {e}");
-                }
+            let c = compile_text("fuzz.weft", src.clone());
+            let _ = diag::render(&c.map, &c.diags, false);
+            let _ = diag::render_json(&c.map, &c.diags);
+            if let Some(Failure::Internal(e)) = c.failure {
+                panic!("invalid IR: {e}");
             }
         });
         if result.is_err() {
@@ -678,13 +685,11 @@ fn docs_examples() {
             let end = body.find("```").unwrap_or(body.len());
             let src = &body[..end];
             total += 1;
-            let mut map = SourceMap::new();
-            let id = map.add(doc, src.to_string());
-            let out = front::compile(&mut map, id, &front::NoFiles, &front::Options::default());
-            if out.graph.is_none() {
+            let c = compile_text(doc, src.to_string());
+            if c.failure.is_some() {
                 fails.push(format!(
                     "{doc}:\n{src}\n{}",
-                    diag::render(&map, &out.diags, false)
+                    diag::render(&c.map, &c.diags, false)
                 ));
             }
             rest = &body[end..];

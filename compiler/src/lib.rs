@@ -7,3 +7,4 @@ pub mod jit;
 pub mod kernel;
 pub mod ops;
 pub mod passes;
+pub mod pipeline;

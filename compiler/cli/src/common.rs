@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::ValueEnum;
-use weft_compiler::front::{self, diag, source::SourceMap, Loader};
+use weft_compiler::front::{diag, Loader};
 use weft_compiler::ir::graph::Graph;
+use weft_compiler::kernel::Program;
+use weft_compiler::pipeline::{self, Failure, Stage};
 use weft_compiler::{ir, passes};
 
 /// The program does not compile (diagnostics were printed).
@@ -74,14 +76,26 @@ pub fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>, ExitCode> {
     Ok(out)
 }
 
-/// Reads, checks and lowers a program through the pass pipeline, printing
-/// diagnostics. Err is the exit status to end with.
+/// What a command gets from the compiler.
+pub struct Compiled {
+    /// The graph after the pass pipeline (after the front end only, for
+    /// [`Stage::Checked`]). (`weft-build` needs only the program.)
+    #[allow(dead_code)]
+    pub graph: Graph,
+    /// The kernel program, at [`Stage::Scheduled`]: Err when the kernel
+    /// backends cannot run this program (the scheduler's message).
+    pub program: Result<Program, String>,
+}
+
+/// Reads a program and runs [`pipeline::compile`] up to `stop`, printing
+/// the diagnostics. Err is the exit status to end with.
 pub fn compile(
     file: &Path,
     format: MessageFormat,
     dump_after: Option<&str>,
     sets: Vec<(String, String)>,
-) -> Result<Graph, ExitCode> {
+    stop: Stage,
+) -> Result<Compiled, ExitCode> {
     if let Some(p) = dump_after {
         if !passes::pass_names().contains(&p) {
             eprintln!(
@@ -104,38 +118,45 @@ pub fn compile(
             return Err(ExitCode::from(EXIT_USAGE));
         }
     };
-    let mut map = SourceMap::new();
-    let id = map.add(&file.display().to_string(), text);
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let loader = FileLoader { dir };
-    let consts = front::const_names(&map, id);
-    for (name, value) in &sets {
-        if let Err(msg) = front::check_set(&consts, name, value) {
-            eprintln!("error: --set {name}={value}: {msg}");
-            return Err(ExitCode::from(EXIT_USAGE));
-        }
-    }
-    let out = front::compile(&mut map, id, &loader, &front::Options { sets });
-    match format {
-        MessageFormat::Json => print!("{}", diag::render_json(&map, &out.diags)),
-        MessageFormat::Human => {
-            eprint!(
-                "{}",
-                diag::render(&map, &out.diags, std::io::stderr().is_terminal())
-            )
-        }
-    }
-    let Some(graph) = out.graph else {
-        return Err(ExitCode::from(EXIT_COMPILE));
+    let input = pipeline::Input {
+        name: file.display().to_string(),
+        text,
+        loader: &loader,
+        sets,
     };
     let mut dump = |name: &str, g: &Graph| {
         if dump_after == Some(name) {
             print!("{}", ir::print::print(g));
         }
     };
-    passes::run_pipeline(graph, &mut dump).map_err(|e| {
-        eprintln!("{e}");
-        eprintln!("note: this is a bug in weft, not in your program; please report it");
-        ExitCode::from(EXIT_ICE)
-    })
+    let c = pipeline::compile(input, stop, &mut dump);
+    match format {
+        MessageFormat::Json => print!("{}", diag::render_json(&c.map, &c.diags)),
+        MessageFormat::Human => {
+            eprint!(
+                "{}",
+                diag::render(&c.map, &c.diags, std::io::stderr().is_terminal())
+            )
+        }
+    }
+    let program = match c.failure {
+        None => c.program.ok_or_else(String::new),
+        Some(Failure::BadSet(msg)) => {
+            eprintln!("error: {msg}");
+            return Err(ExitCode::from(EXIT_USAGE));
+        }
+        Some(Failure::Rejected) => return Err(ExitCode::from(EXIT_COMPILE)),
+        Some(Failure::Internal(e)) => {
+            eprintln!("{e}");
+            eprintln!("note: this is a bug in weft, not in your program; please report it");
+            return Err(ExitCode::from(EXIT_ICE));
+        }
+        Some(Failure::Unschedulable(e)) => Err(e),
+    };
+    match c.graph {
+        Some(graph) => Ok(Compiled { graph, program }),
+        None => Err(ExitCode::from(EXIT_ICE)),
+    }
 }

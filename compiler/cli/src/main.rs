@@ -15,6 +15,7 @@ use weft_compiler::interp::{self, RunOptions};
 use weft_compiler::ir::graph::Graph;
 use weft_compiler::jit::program::JitProgram;
 use weft_compiler::jit::JitMode;
+use weft_compiler::pipeline::Stage;
 use weft_runtime::flags::{parse_run_flags, usage_text, FlagSpec};
 
 mod common;
@@ -126,7 +127,13 @@ fn real_main(command: Command) -> ExitCode {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            match compile(&file, message_format, dump_after.as_deref(), sets) {
+            match compile(
+                &file,
+                message_format,
+                dump_after.as_deref(),
+                sets,
+                Stage::Lowered,
+            ) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(code) => code,
             }
@@ -206,15 +213,26 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
         }
     }
     let t0 = std::time::Instant::now();
-    let graph = match compile(file, format, dump_after.as_deref(), flags.sets.clone()) {
-        Ok(g) => g,
+    let stop = if reference {
+        Stage::Lowered
+    } else {
+        Stage::Scheduled
+    };
+    let c = match compile(
+        file,
+        format,
+        dump_after.as_deref(),
+        flags.sets.clone(),
+        stop,
+    ) {
+        Ok(c) => c,
         Err(code) => return code,
     };
     let front = t0.elapsed();
     let outputs = if reference {
-        run_reference(&graph, &flags)
+        run_reference(&c.graph, &flags)
     } else {
-        run_kernels(&graph, &flags, jit, stats)
+        run_kernels(c.program, &flags, jit, stats)
     };
     if stats {
         eprintln!(
@@ -277,12 +295,12 @@ fn run_reference(graph: &Graph, flags: &weft_runtime::RunArgs) -> Outputs {
 /// The kernel IR, each kernel interpreted until it is hot and then compiled
 /// by Cranelift, driven by the same runtime code as a built executable.
 fn run_kernels(
-    graph: &Graph,
+    prog: Result<weft_compiler::kernel::Program, String>,
     flags: &weft_runtime::RunArgs,
     mode: JitMode,
     stats: bool,
 ) -> Outputs {
-    let prog = weft_compiler::kernel::schedule(graph).map_err(|e| weft_runtime::RunError {
+    let prog = prog.map_err(|e| weft_runtime::RunError {
         exit_code: 1,
         message: format!("cannot run this program: {e}"),
     })?;

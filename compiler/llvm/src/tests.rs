@@ -1,11 +1,12 @@
 //! LLVM backend tests, without a C toolchain: the O3-optimised module runs
-//! in LLVM's MCJIT inside the test process (the runtime's GEMM and RNG fills
-//! are provided here in Rust), and `weft_step` is compared with the
+//! in LLVM's MCJIT inside the test process, linked to the runtime's own GEMM
+//! and random fills (`weft_runtime_native::rt`; only `weft_rt_parallel_for`
+//! is replaced, by one that always splits), and `weft_step` is compared with the
 //! kernel-IR interpreter on every run case and every check/ok program.
 
 use inkwell::context::Context;
 use inkwell::OptimizationLevel;
-use weft_runtime::rng;
+use weft_runtime_native::rt;
 
 use crate::{build, LlvmOptions};
 use weft_compiler::kernel::interp as kinterp;
@@ -13,68 +14,6 @@ use weft_compiler::kernel::testing::{
     bytes_f64, check_ok_cases, close, compare_case, lower, root, run_cases, tensor_bytes, Case,
 };
 use weft_compiler::kernel::{schedule, OutputSrc, Program};
-
-extern "C" fn gemm_f32(
-    batch: i64,
-    m: i64,
-    k: i64,
-    n: i64,
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-) {
-    let (bt, m, k, n) = (batch as usize, m as usize, k as usize, n as usize);
-    // SAFETY: the ABI gives packed buffers of these sizes.
-    let (a, b, c) = unsafe {
-        (
-            std::slice::from_raw_parts(a, bt * m * k),
-            std::slice::from_raw_parts(b, bt * k * n),
-            std::slice::from_raw_parts_mut(c, bt * m * n),
-        )
-    };
-    for x in 0..bt {
-        for i in 0..m {
-            for j in 0..n {
-                let mut s = 0f32;
-                for p in 0..k {
-                    s += a[x * m * k + i * k + p] * b[x * k * n + p * n + j];
-                }
-                c[x * m * n + i * n + j] = s;
-            }
-        }
-    }
-}
-
-extern "C" fn gemm_f64(
-    batch: i64,
-    m: i64,
-    k: i64,
-    n: i64,
-    a: *const f64,
-    b: *const f64,
-    c: *mut f64,
-) {
-    let (bt, m, k, n) = (batch as usize, m as usize, k as usize, n as usize);
-    // SAFETY: as above.
-    let (a, b, c) = unsafe {
-        (
-            std::slice::from_raw_parts(a, bt * m * k),
-            std::slice::from_raw_parts(b, bt * k * n),
-            std::slice::from_raw_parts_mut(c, bt * m * n),
-        )
-    };
-    for x in 0..bt {
-        for i in 0..m {
-            for j in 0..n {
-                let mut s = 0f64;
-                for p in 0..k {
-                    s += a[x * m * k + i * k + p] * b[x * k * n + p * n + j];
-                }
-                c[x * m * n + i * n + j] = s;
-            }
-        }
-    }
-}
 
 type Task = extern "C" fn(*mut u8, i64, i64);
 
@@ -91,20 +30,6 @@ extern "C" fn parallel_for(n: i64, _unit_cost: i64, task: Task, ctx: *mut u8) {
         }
     });
 }
-
-macro_rules! fill {
-    ($name:ident, $t:ty, $f:path) => {
-        extern "C" fn $name(seed: u64, a: f64, b: f64, out: *mut $t, n: i64) {
-            // SAFETY: the ABI gives `n` elements.
-            let s = unsafe { std::slice::from_raw_parts_mut(out, n as usize) };
-            $f(seed, a, b, s)
-        }
-    };
-}
-fill!(fill_normal_f32, f32, rng::fill_normal_f32);
-fill!(fill_uniform_f32, f32, rng::fill_uniform_f32);
-fill!(fill_normal_f64, f64, rng::fill_normal_f64);
-fill!(fill_uniform_f64, f64, rng::fill_uniform_f64);
 
 type StepFn = unsafe extern "C" fn(
     *const i64,
@@ -152,23 +77,30 @@ fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions) -> Result<(), Strin
         .map_err(|e| e.to_string())?;
     let externs: [(&str, usize); 7] = [
         ("weft_rt_parallel_for", parallel_for as *const () as usize),
-        ("weft_rt_gemm_f32", gemm_f32 as *const () as usize),
-        ("weft_rt_gemm_f64", gemm_f64 as *const () as usize),
+        // The runtime's own GEMM and random fills, as executables link them.
+        (
+            "weft_rt_gemm_f32",
+            rt::weft_rt_gemm_f32 as *const () as usize,
+        ),
+        (
+            "weft_rt_gemm_f64",
+            rt::weft_rt_gemm_f64 as *const () as usize,
+        ),
         (
             "weft_rt_fill_normal_f32",
-            fill_normal_f32 as *const () as usize,
+            rt::weft_rt_fill_normal_f32 as *const () as usize,
         ),
         (
             "weft_rt_fill_uniform_f32",
-            fill_uniform_f32 as *const () as usize,
+            rt::weft_rt_fill_uniform_f32 as *const () as usize,
         ),
         (
             "weft_rt_fill_normal_f64",
-            fill_normal_f64 as *const () as usize,
+            rt::weft_rt_fill_normal_f64 as *const () as usize,
         ),
         (
             "weft_rt_fill_uniform_f64",
-            fill_uniform_f64 as *const () as usize,
+            rt::weft_rt_fill_uniform_f64 as *const () as usize,
         ),
     ];
     for (name, addr) in externs {

@@ -17,11 +17,12 @@ use weft_runtime::{InputArg, ScalarLit};
 
 use super::interp as kinterp;
 use super::{OutputSrc, Program};
-use crate::front::{self, source::SourceMap, Loader};
+use crate::front::{self, Loader};
 use crate::interp::{self, DimEnv, Tensor};
 use crate::ir::graph::{Graph, NodeId};
 use crate::ir::op::Op;
 use crate::ir::types::DType;
+use crate::pipeline;
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -36,39 +37,42 @@ impl Loader for DirLoader {
     }
 }
 
-/// Front end and pass pipeline of a program given as text (no sibling
-/// modules); Err: the diagnostics.
-pub fn lower_text(name: &str, text: &str) -> Result<Graph, String> {
-    let mut map = SourceMap::new();
-    let id = map.add(&format!("{name}.weft"), text.to_string());
-    let out = front::compile(
-        &mut map,
-        id,
-        &DirLoader(PathBuf::new()),
-        &front::Options::default(),
-    );
-    let Some(g) = out.graph else {
-        return Err(out
+/// A program through the pipeline façade up to the lowered graph; Err: the
+/// diagnostics' messages, or the internal error.
+fn lower_input(name: String, text: String, loader: &dyn Loader) -> Result<Graph, String> {
+    let input = pipeline::Input {
+        name,
+        text,
+        loader,
+        sets: Vec::new(),
+    };
+    let c = pipeline::compile(input, pipeline::Stage::Lowered, &mut |_, _| {});
+    match (c.failure, c.graph) {
+        (None, Some(g)) => Ok(g),
+        (Some(pipeline::Failure::Internal(e)), _) => Err(e),
+        _ => Err(c
             .diags
             .iter()
             .map(|d| d.message.clone())
             .collect::<Vec<_>>()
-            .join("; "));
-    };
-    crate::passes::run_pipeline(g, &mut |_, _| {}).map_err(|e| format!("{e:?}"))
+            .join("; ")),
+    }
 }
 
-/// Front end and pass pipeline; None when the program does not compile.
+/// A program given as text (no sibling modules), lowered.
+pub fn lower_text(name: &str, text: &str) -> Result<Graph, String> {
+    lower_input(format!("{name}.weft"), text.to_string(), &front::NoFiles)
+}
+
+/// A program file, lowered; None when it does not compile.
 pub fn lower(path: &Path) -> Option<Graph> {
     let text = std::fs::read_to_string(path).ok()?;
     if text.starts_with("// module") {
         return None;
     }
-    let mut map = SourceMap::new();
-    let id = map.add(&path.file_name()?.to_string_lossy(), text);
+    let name = path.file_name()?.to_string_lossy().into_owned();
     let dir = path.parent()?.to_path_buf();
-    let out = front::compile(&mut map, id, &DirLoader(dir), &front::Options::default());
-    crate::passes::run_pipeline(out.graph?, &mut |_, _| {}).ok()
+    lower_input(name, text, &DirLoader(dir)).ok()
 }
 
 pub fn tensor_bytes(t: &Tensor) -> Vec<u8> {

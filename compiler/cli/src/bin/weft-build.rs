@@ -26,6 +26,7 @@ use std::process::{Command, ExitCode};
 
 use clap::{Parser, ValueEnum};
 use weft_compiler::kernel;
+use weft_compiler::pipeline::Stage;
 use weft_llvm::{self as llvm, LlvmOptions};
 
 #[path = "../common.rs"]
@@ -221,12 +222,18 @@ fn build(args: &BuildArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(EXIT_USAGE, e),
     };
-    let graph = match compile(&args.file, MessageFormat::Human, None, args.sets.clone()) {
-        Ok(g) => g,
+    let c = match compile(
+        &args.file,
+        MessageFormat::Human,
+        None,
+        args.sets.clone(),
+        Stage::Scheduled,
+    ) {
+        Ok(c) => c,
         Err(code) => return code,
     };
     let shown = args.file.display();
-    let prog = match kernel::schedule(&graph) {
+    let prog = match c.program {
         Ok(p) => p,
         Err(e) => return fail(EXIT_COMPILE, format_args!("cannot build {shown}: {e}")),
     };

@@ -1,0 +1,121 @@
+//! The whole compiler in one function: source text → checked graph →
+//! optimised graph (the pass pipeline, verified after every pass) → kernel
+//! program. [`compile`] is what the command line (`weft check`, `weft run`,
+//! `weft build`), the test harness and the differential tests call; nothing
+//! else strings the stages together.
+//!
+//! It touches no file: sibling modules come through the caller's
+//! [`Loader`], and the result carries the diagnostics as data for the
+//! caller to render ([`crate::front::diag`]).
+
+use crate::front::diag::Diagnostic;
+use crate::front::source::SourceMap;
+use crate::front::{self, Loader};
+use crate::ir::graph::Graph;
+use crate::kernel::{self, Program};
+use crate::passes;
+
+/// Where [`compile`] stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// After the front end: names resolved, every type and shape checked.
+    Checked,
+    /// After the pass pipeline (autodiff, simplify), each pass verified.
+    Lowered,
+    /// After scheduling: the kernel program every engine executes.
+    Scheduled,
+}
+
+/// A program to compile.
+pub struct Input<'a> {
+    /// The name diagnostics give the file.
+    pub name: String,
+    pub text: String,
+    /// Sibling modules (`use NAME` reads `NAME.weft` through it).
+    pub loader: &'a dyn Loader,
+    /// `--set NAME=VALUE` overrides of consts.
+    pub sets: Vec<(String, String)>,
+}
+
+/// Why a compilation stopped early.
+#[derive(Debug)]
+pub enum Failure {
+    /// A `--set` names no const, or its value is not a literal: a usage
+    /// error, with its message.
+    BadSet(String),
+    /// The program has errors: see the diagnostics.
+    Rejected,
+    /// A bug in weft: a verifier refused what a pass produced.
+    Internal(String),
+    /// The kernel backends cannot run this program (yet): the scheduler's
+    /// message (`f16` values, for instance).
+    Unschedulable(String),
+}
+
+/// What [`compile`] produced: the diagnostics (errors and warnings, with the
+/// source map to render them), and the stages it reached.
+pub struct Compilation {
+    pub map: SourceMap,
+    pub diags: Vec<Diagnostic>,
+    /// The graph of the last graph stage reached (`Checked` or `Lowered`).
+    pub graph: Option<Graph>,
+    /// The kernel program, at [`Stage::Scheduled`].
+    pub program: Option<Program>,
+    pub failure: Option<Failure>,
+}
+
+impl Compilation {
+    fn fail(mut self, f: Failure) -> Compilation {
+        self.failure = Some(f);
+        self
+    }
+}
+
+/// Compiles `input` up to `stop`. `observe` sees the graph after each pass
+/// of the pipeline (by pass name), for `--dump-after`.
+pub fn compile(input: Input, stop: Stage, observe: &mut dyn FnMut(&str, &Graph)) -> Compilation {
+    let mut map = SourceMap::new();
+    let id = map.add(&input.name, input.text);
+    let mut c = Compilation {
+        map,
+        diags: Vec::new(),
+        graph: None,
+        program: None,
+        failure: None,
+    };
+    let consts = front::const_names(&c.map, id);
+    for (name, value) in &input.sets {
+        if let Err(msg) = front::check_set(&consts, name, value) {
+            return c.fail(Failure::BadSet(format!("--set {name}={value}: {msg}")));
+        }
+    }
+    let out = front::compile(
+        &mut c.map,
+        id,
+        input.loader,
+        &front::Options { sets: input.sets },
+    );
+    c.diags = out.diags;
+    let Some(graph) = out.graph else {
+        return c.fail(Failure::Rejected);
+    };
+    if stop == Stage::Checked {
+        c.graph = Some(graph);
+        return c;
+    }
+    let graph = match passes::run_pipeline(graph, observe) {
+        Ok(g) => g,
+        Err(e) => return c.fail(Failure::Internal(e)),
+    };
+    if stop == Stage::Scheduled {
+        match kernel::schedule(&graph) {
+            Ok(p) => c.program = Some(p),
+            Err(e) => {
+                c.graph = Some(graph);
+                return c.fail(Failure::Unschedulable(e));
+            }
+        }
+    }
+    c.graph = Some(graph);
+    c
+}
