@@ -1349,3 +1349,76 @@ fn run_stats_and_engine_flags() {
         assert!(String::from_utf8_lossy(&out.stderr).contains(bad[0]));
     }
 }
+
+// ---- architecture invariants -------------------------------------------------
+
+/// The non-test Rust sources under `dir` (test modules and test-only files
+/// left out), with their paths.
+fn library_sources(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let test_file = name == "tests.rs"
+                || name.starts_with("tests_")
+                || name == "testing.rs"
+                || name == "specials.rs";
+            if !name.ends_with(".rs") || test_file {
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap_or_default();
+            let lib = match text.find("#[cfg(test)]\nmod tests") {
+                Some(i) => text[..i].to_string(),
+                None => text,
+            };
+            out.push((p, lib));
+        }
+    }
+    out
+}
+
+/// ARCHITECTURE.md's invariants: only the command line and the runtime
+/// touch the filesystem; the runtime depends on nothing in the compiler; the
+/// compiler library does not link LLVM.
+#[test]
+fn architecture_invariants() {
+    let mut fails = Vec::new();
+    for dir in ["compiler/src", "compiler/llvm/src", "grammar/src"] {
+        let files = library_sources(&root().join(dir));
+        assert!(!files.is_empty(), "{dir}: no sources");
+        for (p, text) in files {
+            if text.contains("std::fs") || text.contains(" fs::") {
+                fails.push(format!("{} uses the filesystem", p.display()));
+            }
+        }
+    }
+    for manifest in [
+        "runtime/Cargo.toml",
+        "runtime/native/Cargo.toml",
+        "runtime/exe/Cargo.toml",
+    ] {
+        let text = std::fs::read_to_string(root().join(manifest)).expect("manifest");
+        for dep in ["weft-compiler", "weft-grammar", "weft-llvm", "weft-cli"] {
+            if text.lines().any(|l| l.trim_start().starts_with(dep)) {
+                fails.push(format!("{manifest} depends on {dep}"));
+            }
+        }
+    }
+    let compiler = std::fs::read_to_string(root().join("compiler/Cargo.toml")).expect("manifest");
+    if compiler.contains("inkwell") || compiler.contains("llvm-sys") {
+        fails.push("compiler/Cargo.toml links LLVM".into());
+    }
+    assert!(fails.is_empty(), "{}", fails.join("\n"));
+}

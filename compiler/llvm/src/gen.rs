@@ -22,7 +22,7 @@ use inkwell::{AddressSpace, IntPredicate};
 use crate::par::parallel_split;
 use weft_compiler::ir::op::{Distribution, ReduceOp};
 use weft_compiler::ir::types::{DType, Dim};
-use weft_compiler::kernel::{elem_bytes, BufId, BufKind, Check, Kernel, Program};
+use weft_compiler::kernel::{elem_bytes, lower, BufId, BufKind, Check, Kernel, Program};
 
 pub(crate) type R<T> = Result<T, String>;
 
@@ -466,117 +466,13 @@ impl<'c, 'p> Gen<'c, 'p> {
                     g.store_elem(out, o, v)
                 })
             }
-            Kernel::Gather {
-                out,
-                table,
-                idx,
-                rows,
-                width,
-                count,
-                error,
-            } => {
-                let (rows, w, cnt) = (self.dim(rows), self.numel(width)?, self.numel(count)?);
-                let es = self.i64c(elem_bytes(self.prog.buffers[*out].dtype));
-                let (out, table, idx, error) = (*out, *table, *idx, *error);
-                self.loops(&[cnt], &mut |g, r| {
-                    let row = g.row_index(idx, r[0], rows, error)?;
-                    let dst = g.elem_ptr(out, g.mul(r[0], w)?)?;
-                    let src = g.elem_ptr(table, g.mul(row, w)?)?;
-                    g.b.build_memcpy(dst, 1, src, 1, g.mul(w, es)?).s()?;
-                    Ok(())
-                })
-            }
-            Kernel::ScatterAdd {
-                out,
-                idx,
-                g: gb,
-                rows,
-                width,
-                count,
-                error,
-            } => {
-                let (rows, w, cnt) = (self.dim(rows), self.numel(width)?, self.numel(count)?);
-                let (out, idx, gb, error) = (*out, *idx, *gb, *error);
-                self.zero(out)?;
-                let d = self.prog.buffers[out].dtype;
-                self.loops(&[cnt], &mut |g, r| {
-                    let row = g.row_index(idx, r[0], rows, error)?;
-                    g.loops(&[w], &mut |g, c| {
-                        let o = g.add(g.mul(row, w)?, c[0])?;
-                        let x = g.load_elem(out, o)?;
-                        let y = g.load_elem(gb, g.add(g.mul(r[0], w)?, c[0])?)?;
-                        let v: BasicValueEnum = if d.is_float() {
-                            g.b.build_float_add(x.into_float_value(), y.into_float_value(), "")
-                                .s()?
-                                .into()
-                        } else if d == DType::Bool {
-                            g.b.build_or(x.into_int_value(), y.into_int_value(), "")
-                                .s()?
-                                .into()
-                        } else {
-                            g.b.build_int_add(x.into_int_value(), y.into_int_value(), "")
-                                .s()?
-                                .into()
-                        };
-                        g.store_elem(out, o, v)
-                    })
-                })
-            }
-            Kernel::Concat {
-                out,
-                outer,
-                inner,
-                parts,
-            } => {
-                let (no, ni) = (self.numel(outer)?, self.numel(inner)?);
-                let es = self.i64c(elem_bytes(self.prog.buffers[*out].dtype));
-                let mut total = self.i64c(0);
-                for (_, d) in parts {
-                    total = self.add(total, self.dim(d))?;
-                }
-                let mut off = self.i64c(0);
-                for (p, d) in parts {
-                    let len = self.dim(d);
-                    let (out, p) = (*out, *p);
-                    let off0 = off;
-                    self.loops(&[no], &mut |g, o| {
-                        let dst = g.elem_ptr(out, g.mul(g.add(g.mul(o[0], total)?, off0)?, ni)?)?;
-                        let src = g.elem_ptr(p, g.mul(g.mul(o[0], len)?, ni)?)?;
-                        g.b.build_memcpy(dst, 1, src, 1, g.mul(g.mul(len, ni)?, es)?)
-                            .s()?;
-                        Ok(())
-                    })?;
-                    off = self.add(off, len)?;
-                }
-                Ok(())
-            }
-            Kernel::SliceGrad {
-                out,
-                src,
-                outer,
-                inner,
-                n,
-                len,
-                start,
-                step,
-            } => {
-                let (no, ni, n, len) = (
-                    self.numel(outer)?,
-                    self.numel(inner)?,
-                    self.dim(n),
-                    self.dim(len),
-                );
-                let es = self.i64c(elem_bytes(self.prog.buffers[*out].dtype));
-                let s = self.start(*start, n)?;
-                let (out, src, step) = (*out, *src, self.i64c(*step));
-                self.zero(out)?;
-                self.loops(&[no, len], &mut |g, ot| {
-                    let pos = g.add(s, g.mul(ot[1], step)?)?;
-                    let dst = g.elem_ptr(out, g.mul(g.add(g.mul(ot[0], n)?, pos)?, ni)?)?;
-                    let from = g.elem_ptr(src, g.mul(g.add(g.mul(ot[0], len)?, ot[1])?, ni)?)?;
-                    g.b.build_memcpy(dst, 1, from, 1, g.mul(ni, es)?).s()?;
-                    Ok(())
-                })
+            Kernel::Gather { .. }
+            | Kernel::ScatterAdd { .. }
+            | Kernel::Concat { .. }
+            | Kernel::SliceGrad { .. } => {
+                let prog = self.prog;
+                lower::dedicated(&mut crate::loops::Loops(self), prog, kern)
+                    .map_err(|e| format!("{e:?}"))
             }
             Kernel::Random { out, dist, seed } => {
                 let d = self.prog.buffers[*out].dtype;
@@ -632,16 +528,6 @@ impl<'c, 'p> Gen<'c, 'p> {
                 self.fail_unless(ok, *error)
             }
         }
-    }
-
-    fn zero(&self, out: BufId) -> R<()> {
-        let n = self.numel(&self.prog.buffers[out].shape)?;
-        let bytes = self.mul(n, self.i64c(elem_bytes(self.prog.buffers[out].dtype)))?;
-        let p = self.bufs[out].ok_or("buf")?;
-        self.b
-            .build_memset(p, 1, self.ctx.i8_type().const_zero(), bytes)
-            .s()?;
-        Ok(())
     }
 
     /// `start`, or `start + n` when negative.
@@ -714,34 +600,6 @@ impl<'c, 'p> Gen<'c, 'p> {
             .build_int_compare(IntPredicate::ULE, p, self.i64c(max), "")
             .s()?;
         self.b.build_and(ok, small, "").s()
-    }
-
-    /// Row `idx[r]` of a table of `rows` rows, negative from the end; fails with `error` when out of range.
-    fn row_index(
-        &self,
-        idx: BufId,
-        r: IntValue<'c>,
-        rows: IntValue<'c>,
-        error: u32,
-    ) -> R<IntValue<'c>> {
-        let mut i = self.load_elem(idx, r)?.into_int_value();
-        if i.get_type().get_bit_width() < 64 {
-            i = self.b.build_int_s_extend(i, self.ctx.i64_type(), "").s()?;
-        }
-        let z = self.i64c(0);
-        let neg = self.b.build_int_compare(IntPredicate::SLT, i, z, "").s()?;
-        let wrapped = self.add(i, rows)?;
-        let i = self
-            .b
-            .build_select(neg, wrapped, i, "")
-            .s()?
-            .into_int_value();
-        let ok = self
-            .b
-            .build_int_compare(IntPredicate::ULT, i, rows, "")
-            .s()?;
-        self.fail_unless(ok, error)?;
-        Ok(i)
     }
 
     fn reduce(

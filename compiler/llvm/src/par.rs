@@ -15,8 +15,9 @@
 //!   runtime does not define it runs `task(ctx, 0, n)` on the calling thread.
 //!
 //! `unit_cost` is the kernel's rough cost per index of axis 0 (elements of
-//! the rest of the space times one plus the expression's [`Expr::cost`]), so
-//! that the runtime can keep small kernels on one thread.
+//! the rest of the space times the plan's element cost, see
+//! `weft_compiler::kernel::lower::Parallel`), so that the runtime can keep
+//! small kernels on one thread.
 
 use inkwell::attributes::AttributeLoc;
 use inkwell::module::Linkage;
@@ -25,7 +26,7 @@ use inkwell::values::{BasicMetadataValueEnum, FunctionValue};
 
 use crate::gen::{Gen, OrStr, R};
 use weft_compiler::ir::types::Dim;
-use weft_compiler::kernel::{BufId, Expr, Kernel, Program};
+use weft_compiler::kernel::{lower, BufId, Expr, Kernel, Program};
 
 /// The runtime's parallel loop (docs/abi.md).
 pub const PARALLEL_FOR: &str = "weft_rt_parallel_for";
@@ -37,25 +38,14 @@ pub(crate) struct Split {
     pub cost: u32,
 }
 
-/// Whether (and how) `kern` runs in parallel.
+/// Whether (and how) `kern` runs in parallel: along axis 0, when the
+/// kernel layer's plan ([`lower::parallel`]) allows it.
 pub(crate) fn parallel_split(prog: &Program, kern: &Kernel) -> Option<Split> {
-    let split = |space: &[Dim], expr: &Expr| Split {
-        space: space.to_vec(),
-        cost: 1 + expr.cost(),
-    };
-    match kern {
-        Kernel::Map { out, expr } => {
-            let shape = &prog.buffers[*out].shape;
-            (!shape.is_empty()).then(|| split(shape, expr))
-        }
-        Kernel::Reduce {
-            shape, axes, expr, ..
-        } => (!shape.is_empty() && !axes.contains(&0)).then(|| split(shape, expr)),
-        Kernel::ArgMax {
-            shape, axis, expr, ..
-        } => (!shape.is_empty() && *axis != 0).then(|| split(shape, expr)),
-        _ => None,
-    }
+    let plan = lower::parallel(prog, kern)?;
+    plan.may_split(0).then_some(Split {
+        space: plan.space,
+        cost: plan.element_cost,
+    })
 }
 
 impl<'c> Gen<'c, '_> {

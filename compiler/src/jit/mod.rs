@@ -99,19 +99,20 @@ struct Split {
 }
 
 impl Split {
+    /// The split of `k` along `axis`, the outermost loop of its nest, when
+    /// the kernel layer's plan ([`crate::kernel::lower::parallel`]) allows it.
     fn of(prog: &Program, k: &Kernel, axis: usize) -> Option<Split> {
-        let (shape, expr) = match k {
-            Kernel::Map { out, expr } => (&prog.buffers[*out].shape, expr),
-            Kernel::Reduce { shape, expr, .. } => (shape, expr),
-            _ => return None,
-        };
+        let plan = crate::kernel::lower::parallel(prog, k)?;
+        if !plan.may_split(axis) {
+            return None;
+        }
         Some(Split {
-            len: DimRef::of(prog, shape.get(axis)?),
-            rest: (0..shape.len())
+            len: DimRef::of(prog, plan.space.get(axis)?),
+            rest: (0..plan.space.len())
                 .filter(|&a| a != axis)
-                .map(|a| DimRef::of(prog, &shape[a]))
+                .map(|a| DimRef::of(prog, &plan.space[a]))
                 .collect(),
-            cost: 1 + u64::from(expr.cost()),
+            cost: u64::from(plan.element_cost),
         })
     }
 }
@@ -201,10 +202,17 @@ impl CompiledKernel {
 
 /// Whether [`compile_kernel`] handles this kind of kernel at all.
 pub fn supports(k: &Kernel) -> bool {
-    matches!(
-        k,
-        Kernel::Map { .. } | Kernel::Reduce { .. } | Kernel::MatMul { .. } | Kernel::Random { .. }
-    )
+    match k {
+        Kernel::Map { .. }
+        | Kernel::Reduce { .. }
+        | Kernel::MatMul { .. }
+        | Kernel::Random { .. } => true,
+        Kernel::Gather { .. }
+        | Kernel::ScatterAdd { .. }
+        | Kernel::Concat { .. }
+        | Kernel::SliceGrad { .. } => true,
+        Kernel::ArgMax { .. } | Kernel::Check { .. } => false,
+    }
 }
 
 fn isa() -> Result<OwnedTargetIsa, String> {

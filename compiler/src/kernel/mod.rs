@@ -30,6 +30,7 @@
 
 pub mod desc;
 pub mod interp;
+pub mod lower;
 pub mod plan;
 pub mod print;
 pub mod schedule;

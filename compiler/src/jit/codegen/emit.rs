@@ -11,9 +11,12 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::types::{F32X4, I32, I32X4, I64, I8};
 use cranelift_codegen::ir::{Endianness, InstBuilder, MemFlagsData, Type, Value};
 
-use super::{clif_type, Gen, R};
+use super::{clif_type, trusted, Gen, R};
 use crate::ir::op::{BinaryOp, UnaryOp};
 use crate::ir::types::DType;
+use crate::ir::types::Dim;
+use crate::kernel::lower::{LoopEmit, LoopResult};
+use crate::kernel::{elem_bytes, BufId};
 use crate::ops::{self, Conv, Emit, FBin, FCmp, FUn, Host, IBin, ICmp, Val};
 
 fn le() -> MemFlagsData {
@@ -303,5 +306,71 @@ impl Gen<'_, '_> {
     /// A constant of `v`'s dtype (one lane).
     pub(super) fn konst(&mut self, v: Val) -> R<Value> {
         Clif::new(self, false).konst(v)
+    }
+}
+
+impl LoopEmit for Clif<'_, '_, '_> {
+    fn dim(&mut self, d: &Dim) -> LoopResult<Value> {
+        let v = self.g.dim(d);
+        Ok(self.g.val(v))
+    }
+
+    fn for_range(
+        &mut self,
+        n: Value,
+        body: &mut dyn FnMut(&mut Self, Value) -> LoopResult<()>,
+    ) -> LoopResult<()> {
+        // `Gen::for_loop`, open here so that the body sees `Self`.
+        let b = &mut self.g.b;
+        let (header, bodyb, exit) = (b.create_block(), b.create_block(), b.create_block());
+        b.append_block_param(header, I64);
+        let zero = b.ins().iconst(I64, 0);
+        b.ins().jump(header, &[zero.into()]);
+        b.switch_to_block(header);
+        let i = b.block_params(header)[0];
+        let c = b.ins().icmp(IntCC::SignedLessThan, i, n);
+        b.ins().brif(c, bodyb, &[], exit, &[]);
+        b.switch_to_block(bodyb);
+        body(self, i)?;
+        let b = &mut self.g.b;
+        let next = b.ins().iadd_imm_s(i, 1);
+        b.ins().jump(header, &[next.into()]);
+        b.switch_to_block(exit);
+        Ok(())
+    }
+
+    fn load(&mut self, buf: BufId, i: Value) -> LoopResult<Value> {
+        let d = self.g.prog.buffers[buf].dtype;
+        let ty = clif_type(d)?;
+        let base = *self
+            .g
+            .bufs
+            .get(&buf)
+            .ok_or("a buffer the kernel does not bind")?;
+        let a = self.g.addr(base, i, elem_bytes(d));
+        Ok(self.g.b.ins().load(ty, trusted(), a, 0))
+    }
+
+    fn store(&mut self, buf: BufId, i: Value, v: Value) -> LoopResult<()> {
+        let d = self.g.prog.buffers[buf].dtype;
+        let base = *self
+            .g
+            .bufs
+            .get(&buf)
+            .ok_or("a buffer the kernel does not bind")?;
+        let a = self.g.addr(base, i, elem_bytes(d));
+        self.g.b.ins().store(trusted(), v, a, 0);
+        Ok(())
+    }
+
+    fn fail_unless(&mut self, ok: Value, error: u32) -> LoopResult<()> {
+        let b = &mut self.g.b;
+        let (fail, cont) = (b.create_block(), b.create_block());
+        b.ins().brif(ok, cont, &[], fail, &[]);
+        b.switch_to_block(fail);
+        let code = b.ins().iconst(I32, i64::from(error));
+        b.ins().return_(&[code]);
+        b.switch_to_block(cont);
+        Ok(())
     }
 }

@@ -12,11 +12,13 @@
 
 use weft_runtime::rng;
 
+use super::lower::LoopError;
 use super::plan::slot_bytes;
 use super::{elem_bytes, AxisSrc, BufId, BufKind, Check, Expr, Kernel, Program};
 use crate::ir::op::{BinaryOp, Distribution};
 use crate::ir::types::{DType, Dim};
 
+mod loops;
 mod scalar;
 
 use scalar::{argmax_better, fold, from_u64, identity};
@@ -530,90 +532,18 @@ impl Machine<'_> {
                     }
                 }
             }
-            Kernel::Gather {
-                out,
-                table,
-                idx,
-                rows,
-                width,
-                count,
-                error,
-            } => {
-                let (rows, w) = (self.dim(rows), self.numel(width));
-                for r in 0..self.numel(count) {
-                    let t = row(self.read(*idx, r).as_i64(), rows).ok_or(*error)?;
-                    let src = self.bytes(*table, t * w, w).to_vec();
-                    self.bytes_mut(*out, r * w, w).copy_from_slice(&src);
-                }
-            }
-            Kernel::ScatterAdd {
-                out,
-                idx,
-                g,
-                rows,
-                width,
-                count,
-                error,
-            } => {
-                let (rows, w) = (self.dim(rows), self.numel(width));
-                self.zero(*out);
-                for r in 0..self.numel(count) {
-                    let t = row(self.read(*idx, r).as_i64(), rows).ok_or(*error)?;
-                    for c in 0..w {
-                        let v = match (self.read(*out, t * w + c), self.read(*g, r * w + c)) {
-                            (Val::Bool(x), Val::Bool(y)) => Val::Bool(x | y),
-                            (x, y) => binary(BinaryOp::Add, x, y),
-                        };
-                        self.write(*out, t * w + c, v);
-                    }
-                }
-            }
-            Kernel::Concat {
-                out,
-                outer,
-                inner,
-                parts,
-            } => {
-                let (no, ni) = (self.numel(outer), self.numel(inner));
-                let total: u64 = parts.iter().map(|(_, d)| self.dim(d)).sum();
-                let mut off = 0;
-                for (b, d) in parts {
-                    let len = self.dim(d);
-                    for o in 0..no {
-                        let src = self.bytes(*b, o * len * ni, len * ni).to_vec();
-                        self.bytes_mut(*out, (o * total + off) * ni, len * ni)
-                            .copy_from_slice(&src);
-                    }
-                    off += len;
-                }
-            }
-            Kernel::SliceGrad {
-                out,
-                src,
-                outer,
-                inner,
-                n,
-                len,
-                start,
-                step,
-            } => {
-                let (no, ni, n, len) = (
-                    self.numel(outer),
-                    self.numel(inner),
-                    self.dim(n),
-                    self.dim(len),
-                );
-                self.zero(*out);
-                let s = if *start < 0 {
-                    *start + n as i64
-                } else {
-                    *start
-                } as u64;
-                for o in 0..no {
-                    for t in 0..len {
-                        let v = self.bytes(*src, (o * len + t) * ni, ni).to_vec();
-                        self.bytes_mut(*out, (o * n + s + t * step) * ni, ni)
-                            .copy_from_slice(&v);
+            Kernel::Gather { .. }
+            | Kernel::ScatterAdd { .. }
+            | Kernel::Concat { .. }
+            | Kernel::SliceGrad { .. } => {
+                let prog = self.prog;
+                match crate::kernel::lower::dedicated(&mut loops::Run(self), prog, k) {
+                    Ok(()) => {}
+                    Err(LoopError::Fail(code)) => return Err(code),
+                    // The kernel verifier's types make this unreachable.
+                    Err(LoopError::Emit(e)) => {
+                        debug_assert!(false, "kernel interpreter: {e}");
+                        return Err(0);
                     }
                 }
             }
@@ -705,14 +635,4 @@ impl Machine<'_> {
             }
         }
     }
-
-    fn zero(&mut self, b: BufId) {
-        let n = self.numel(&self.prog.buffers[b].shape);
-        self.bytes_mut(b, 0, n).fill(0);
-    }
-}
-
-fn row(i: i64, rows: u64) -> Option<u64> {
-    let r = if i < 0 { i + rows as i64 } else { i };
-    (r >= 0 && (r as u64) < rows).then_some(r as u64)
 }
