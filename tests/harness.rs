@@ -1379,7 +1379,7 @@ fn library_sources(dir: &Path) -> Vec<(PathBuf, String)> {
                 continue;
             }
             let text = std::fs::read_to_string(&p).unwrap_or_default();
-            let lib = match text.find("#[cfg(test)]\nmod tests") {
+            let lib = match text.find("#[cfg(test)]\nmod tests {") {
                 Some(i) => text[..i].to_string(),
                 None => text,
             };
