@@ -21,7 +21,7 @@ pub const SPEC: FlagSpec = FlagSpec {
 };
 
 /// Exit status for a damaged program (a descriptor the runtime cannot read).
-pub const EXIT_INTERNAL: i32 = 101;
+pub use crate::error::EXIT_INTERNAL;
 
 /// A program object: the symbols of docs/abi.md.
 pub trait Program {

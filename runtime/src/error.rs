@@ -10,10 +10,46 @@ use std::fmt;
 use crate::flags::UsageError;
 use crate::npy::NpyError;
 
+/// Every exit status of `weft` and of built executables, defined here once
+/// (the contract's section 8, plus 101).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Success,
+    /// The program has compile errors, or a backend cannot run it.
+    Compile,
+    /// Bad command-line usage (a missing file or tool included).
+    Usage,
+    /// Bad run-time data: a missing, unreadable or ill-typed input, a size
+    /// bound twice, an index out of range.
+    Data,
+    /// A bug in weft: an internal compiler error, a damaged program object.
+    Internal,
+}
+
+impl Exit {
+    /// The process exit status.
+    pub const fn code(self) -> i32 {
+        match self {
+            Exit::Success => 0,
+            Exit::Compile => 1,
+            Exit::Usage => 2,
+            Exit::Data => 3,
+            Exit::Internal => 101,
+        }
+    }
+
+    /// The status as the byte a process returns.
+    pub const fn byte(self) -> u8 {
+        self.code() as u8
+    }
+}
+
 /// Exit status for bad command-line usage.
-pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_USAGE: i32 = Exit::Usage.code();
 /// Exit status for bad run-time data (a missing, unreadable or ill-typed input).
-pub const EXIT_DATA: i32 = 3;
+pub const EXIT_DATA: i32 = Exit::Data.code();
+/// Exit status for a bug in weft.
+pub const EXIT_INTERNAL: i32 = Exit::Internal.code();
 
 /// An error that ends a run; the process should print `message` on stderr
 /// and exit with `exit_code`.

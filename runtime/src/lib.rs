@@ -23,7 +23,7 @@ pub mod print;
 pub mod program;
 pub mod rng;
 
-pub use error::RunError;
+pub use error::{Exit, RunError};
 pub use flags::{parse_run_flags, usage_text, FlagSpec, InputArg, RunArgs, ScalarLit, UsageError};
 pub use npy::{
     read_npy, read_npy_file, write_npy, write_npy_file, DType, Data, NpyArray, NpyError,

@@ -15,13 +15,17 @@ use weft_compiler::ir::graph::Graph;
 use weft_compiler::kernel::Program;
 use weft_compiler::pipeline::{self, Failure, Stage};
 use weft_compiler::{ir, passes};
+use weft_runtime::Exit;
 
 /// The program does not compile (diagnostics were printed).
-pub const EXIT_COMPILE: u8 = 1;
+pub const EXIT_COMPILE: u8 = Exit::Compile.byte();
 /// A bad command line, a missing file, a missing tool.
-pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_USAGE: u8 = Exit::Usage.byte();
 /// An internal compiler error.
-pub const EXIT_ICE: u8 = 101;
+pub const EXIT_ICE: u8 = Exit::Internal.byte();
+/// Bad run-time data.
+#[allow(dead_code)] // weft-build never reads data
+pub const EXIT_DATA: u8 = Exit::Data.byte();
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum MessageFormat {

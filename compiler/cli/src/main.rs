@@ -20,7 +20,7 @@ use weft_runtime::flags::{parse_run_flags, usage_text, FlagSpec};
 
 mod common;
 
-use common::{compile, on_compiler_thread, parse_sets, MessageFormat, EXIT_USAGE};
+use common::{compile, on_compiler_thread, parse_sets, MessageFormat, EXIT_DATA, EXIT_USAGE};
 
 #[derive(Parser)]
 #[command(
@@ -255,13 +255,13 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
                     "error: cannot create output directory {}: {e}",
                     dir.display()
                 );
-                return ExitCode::from(3);
+                return ExitCode::from(EXIT_DATA);
             }
             for (name, arr) in &outputs {
                 let path = dir.join(format!("{name}.npy"));
                 if let Err(e) = weft_runtime::npy::write_npy_file(&path, arr) {
                     eprintln!("error: cannot write {}: {e}", path.display());
-                    return ExitCode::from(3);
+                    return ExitCode::from(EXIT_DATA);
                 }
             }
         }
@@ -301,7 +301,7 @@ fn run_kernels(
     stats: bool,
 ) -> Outputs {
     let prog = prog.map_err(|e| weft_runtime::RunError {
-        exit_code: 1,
+        exit_code: weft_runtime::Exit::Compile.code(),
         message: format!("cannot run this program: {e}"),
     })?;
     // The driver runs one step when no param is updated.
@@ -321,7 +321,7 @@ fn run_kernels(
     let desc =
         weft_runtime::program::parse_descriptor(weft_runtime::driver::Program::descriptor(&jp))
             .map_err(|e| weft_runtime::RunError {
-                exit_code: 101,
+                exit_code: weft_runtime::Exit::Internal.code(),
                 message: format!("internal compiler error: {e}"),
             })?;
     let mut sink = |step: u64, name: &str, arr: &weft_runtime::NpyArray| {

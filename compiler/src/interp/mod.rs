@@ -50,9 +50,9 @@ use crate::ir::op::Op;
 use crate::ir::types::DType;
 
 /// Exit status for a compiler bug met at run time (ill-typed IR).
-pub const EXIT_INTERNAL: i32 = 101;
+pub const EXIT_INTERNAL: i32 = weft_runtime::Exit::Internal.code();
 /// Exit status for a program the interpreter cannot run (f16/bf16 values).
-pub const EXIT_UNSUPPORTED: i32 = 1;
+pub const EXIT_UNSUPPORTED: i32 = weft_runtime::Exit::Compile.code();
 
 /// An internal error: a compiler bug, never the user's data.
 pub fn internal(msg: String) -> RunError {

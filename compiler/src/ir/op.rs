@@ -11,7 +11,7 @@
 
 use super::types::{broadcasts_to, DType, Dim, Monomial, Scalar, Shape, TensorType};
 
-use crate::ops::{literal_fits, Kind};
+use crate::ops::{literal_fits, Kind, OpError};
 pub use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -175,21 +175,67 @@ impl Op {
     }
 }
 
+/// Why an op's type rule refuses its operands: a compiler bug when it
+/// happens after the front end (which reports user errors itself), so the
+/// verifier and the graph builder turn it into their internal error.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InferError {
+    /// The wrong number of operands (`want` None: at least one).
+    Arity {
+        op: &'static str,
+        want: Option<usize>,
+        got: usize,
+    },
+    /// The semantics table's dtype rule refuses the operands.
+    Op(OpError),
+    /// Shapes, axes or dtypes that the op does not combine.
+    Operands { op: &'static str, detail: String },
+}
+
+impl From<OpError> for InferError {
+    fn from(e: OpError) -> Self {
+        InferError::Op(e)
+    }
+}
+
+impl std::fmt::Display for InferError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InferError::Arity { op, want: Some(n), got } => {
+                write!(f, "{op} takes {n} operands, got {got}")
+            }
+            InferError::Arity { op, want: None, .. } => {
+                write!(f, "{op} takes at least one operand")
+            }
+            InferError::Op(e) => write!(f, "{e}"),
+            InferError::Operands { detail, .. } => f.write_str(detail),
+        }
+    }
+}
+
 /// The type rule of every op: the result type from the operand types, or why
 /// the operands are invalid. The front end reports user errors itself, with
 /// spans and hints, before it builds a node; a failure here is a compiler bug
 /// (the verifier calls this after every pass).
-pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
+pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, InferError> {
+    let bad = |detail: String| InferError::Operands {
+        op: op.name(),
+        detail,
+    };
     if let Some(n) = op.arity() {
         if args.len() != n {
-            return Err(format!(
-                "{} takes {n} operands, got {}",
-                op.name(),
-                args.len()
-            ));
+            return Err(InferError::Arity {
+                op: op.name(),
+                want: Some(n),
+                got: args.len(),
+            });
         }
     } else if args.is_empty() {
-        return Err(format!("{} takes at least one operand", op.name()));
+        return Err(InferError::Arity {
+            op: op.name(),
+            want: None,
+            got: 0,
+        });
     }
     match op {
         Op::Input { ty, .. } | Op::Param { ty, .. } => Ok(ty.clone()),
@@ -201,12 +247,12 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
             if dtype.is_numeric() {
                 Ok(TensorType::scalar(*dtype))
             } else {
-                Err("sizeof needs a numeric dtype".into())
+                Err(bad("sizeof needs a numeric dtype".into()))
             }
         }
         Op::Iota { ty, axis } => {
             if *axis >= ty.rank() || !ty.dtype.is_numeric() {
-                Err(format!("iota axis {axis} invalid for {ty}"))
+                Err(bad(format!("iota axis {axis} invalid for {ty}")))
             } else {
                 Ok(ty.clone())
             }
@@ -215,26 +261,26 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
             if ty.dtype.is_float() {
                 Ok(ty.clone())
             } else {
-                Err(format!(
+                Err(bad(format!(
                     "random values need a float dtype, not {}",
                     ty.dtype
-                ))
+                )))
             }
         }
         Op::Unary(u) => Ok(args[0].with_dtype(u.result(args[0].dtype)?)),
         Op::Binary(b) => {
             let (x, y) = (args[0], args[1]);
             if x != y {
-                return Err(format!("{} operands differ: {x} and {y}", b.name()));
+                return Err(bad(format!("{} operands differ: {x} and {y}", b.name())));
             }
             Ok(x.with_dtype(b.result(x.dtype)?))
         }
         Op::Select => {
             let (c, a, b) = (args[0], args[1], args[2]);
             if c.dtype != DType::Bool || a != b || c.shape != a.shape {
-                Err(format!(
+                Err(bad(format!(
                     "select needs bool condition and equal types: {c}, {a}, {b}"
-                ))
+                )))
             } else {
                 Ok(a.clone())
             }
@@ -244,28 +290,28 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
             if broadcasts_to(&args[0].shape, shape) {
                 Ok(TensorType::new(args[0].dtype, shape.clone()))
             } else {
-                Err(format!("{} does not broadcast to {:?}", args[0], shape))
+                Err(bad(format!("{} does not broadcast to {:?}", args[0], shape)))
             }
         }
         Op::Reshape { shape } => {
             if Monomial::of(&args[0].shape) == Monomial::of(shape) {
                 Ok(TensorType::new(args[0].dtype, shape.clone()))
             } else {
-                Err(format!(
+                Err(bad(format!(
                     "reshape of {} to {:?} changes the element count",
                     args[0], shape
-                ))
+                )))
             }
         }
         Op::Transpose { perm } => {
             let a = args[0];
             let mut seen = vec![false; a.rank()];
             if perm.len() != a.rank() {
-                return Err(format!("permutation {perm:?} for rank {}", a.rank()));
+                return Err(bad(format!("permutation {perm:?} for rank {}", a.rank())));
             }
             for &p in perm {
                 if p >= a.rank() || seen[p] {
-                    return Err(format!("invalid permutation {perm:?}"));
+                    return Err(bad(format!("invalid permutation {perm:?}")));
                 }
                 seen[p] = true;
             }
@@ -279,7 +325,7 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
         } => {
             let a = args[0];
             if *axis >= a.rank() || *step == 0 {
-                return Err(format!("slice axis {axis} invalid for {a}"));
+                return Err(bad(format!("slice axis {axis} invalid for {a}")));
             }
             let mut t = a.clone();
             t.shape[*axis] = len.clone();
@@ -288,33 +334,33 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
         Op::SliceGrad { ty, axis, step, .. } => {
             let a = args[0];
             if *axis >= ty.rank() || a.rank() != ty.rank() || a.dtype != ty.dtype || *step == 0 {
-                return Err(format!("slice_grad of {a} into {ty} is invalid"));
+                return Err(bad(format!("slice_grad of {a} into {ty} is invalid")));
             }
             Ok(ty.clone())
         }
         Op::Concat { axis } => {
             let first = args[0];
             if *axis >= first.rank() {
-                return Err(format!("concat axis {axis} invalid for {first}"));
+                return Err(bad(format!("concat axis {axis} invalid for {first}")));
             }
             let mut total = 0u64;
             let mut sym: Option<Dim> = None;
             for a in args {
                 if a.dtype != first.dtype || a.rank() != first.rank() {
-                    return Err(format!("concat operands {first} and {a} differ"));
+                    return Err(bad(format!("concat operands {first} and {a} differ")));
                 }
                 for (i, (x, y)) in a.shape.iter().zip(&first.shape).enumerate() {
                     if i != *axis && x != y {
-                        return Err(format!(
+                        return Err(bad(format!(
                             "concat operands {first} and {a} differ on axis {i}"
-                        ));
+                        )));
                     }
                 }
                 match &a.shape[*axis] {
                     Dim::Lit(n) => total += n,
                     d => {
                         if sym.is_some() || args.len() > 1 {
-                            return Err("concat along a size name of several operands".into());
+                            return Err(bad("concat along a size name of several operands".into()));
                         }
                         sym = Some(d.clone());
                     }
@@ -327,7 +373,7 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
         Op::Gather => {
             let (table, idx) = (args[0], args[1]);
             if table.rank() == 0 || !idx.dtype.is_int() {
-                return Err(format!("gather of {table} by {idx}"));
+                return Err(bad(format!("gather of {table} by {idx}")));
             }
             let mut shape = idx.shape.clone();
             shape.extend(table.shape[1..].iter().cloned());
@@ -337,21 +383,25 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
             let (idx, g) = (args[0], args[1]);
             let mut want = idx.shape.clone();
             if ty.rank() == 0 || !idx.dtype.is_int() {
-                return Err(format!("scatter_add into {ty} by {idx}"));
+                return Err(bad(format!("scatter_add into {ty} by {idx}")));
             }
             want.extend(ty.shape[1..].iter().cloned());
             if g.shape != want || g.dtype != ty.dtype {
-                return Err(format!("scatter_add of {g} into {ty} by {idx}"));
+                return Err(bad(format!("scatter_add of {g} into {ty} by {idx}")));
             }
             Ok(ty.clone())
         }
         Op::Reduce { op, axes } => {
             let a = args[0];
             if !axes.windows(2).all(|w| w[0] < w[1]) || axes.iter().any(|&x| x >= a.rank()) {
-                return Err(format!("reduce axes {axes:?} invalid for {a}"));
+                return Err(bad(format!("reduce axes {axes:?} invalid for {a}")));
             }
             if !op.defined_on(Kind::of(a.dtype)) {
-                return Err(format!("{} is not defined on {}", op.name(), a.dtype));
+                return Err(OpError::NotDefined {
+                    op: op.name(),
+                    dtype: a.dtype,
+                }
+                .into());
             }
             let mut t = a.clone();
             for &x in axes {
@@ -362,7 +412,7 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
         Op::ArgMax { axis } => {
             let a = args[0];
             if *axis >= a.rank() {
-                return Err(format!("argmax axis {axis} invalid for {a}"));
+                return Err(bad(format!("argmax axis {axis} invalid for {a}")));
             }
             let mut shape = a.shape.clone();
             shape.remove(*axis);
@@ -372,10 +422,10 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
             let (a, b) = (args[0], args[1]);
             let (ra, rb) = (a.rank(), b.rank());
             if ra < 2 || ra != rb || a.dtype != b.dtype || !a.dtype.is_numeric() {
-                return Err(format!("matmul of {a} and {b}"));
+                return Err(bad(format!("matmul of {a} and {b}")));
             }
             if a.shape[..ra - 2] != b.shape[..rb - 2] || a.shape[ra - 1] != b.shape[rb - 2] {
-                return Err(format!("matmul of {a} and {b}: axes disagree"));
+                return Err(bad(format!("matmul of {a} and {b}: axes disagree")));
             }
             let mut shape: Shape = a.shape[..ra - 1].to_vec();
             shape.push(b.shape[rb - 1].clone());
@@ -385,7 +435,7 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, String> {
         Op::Grad => {
             let (y, x) = (args[0], args[1]);
             if !y.shape.is_empty() || !y.dtype.is_float() || !x.dtype.is_float() {
-                return Err(format!("grad of {y} with respect to {x}"));
+                return Err(bad(format!("grad of {y} with respect to {x}")));
             }
             Ok(x.clone())
         }

@@ -50,7 +50,7 @@ pub fn verify(g: &Graph, stage: Stage) -> Result<(), Vec<String>> {
         match infer(&n.op, &tys) {
             Ok(t) if t == n.ty => {}
             Ok(t) => errs.push(at(format!("has type {} but its rule gives {t}", n.ty))),
-            Err(e) => errs.push(at(e)),
+            Err(e) => errs.push(at(e.to_string())),
         }
         if stage == Stage::AfterAutodiff && n.op == Op::Grad {
             errs.push(at("grad node left after autodiff".into()));

@@ -8,6 +8,7 @@ use crate::front::diag::Diagnostic;
 use crate::ir::graph::NodeId;
 use crate::ir::op::{BinaryOp, Op, UnaryOp};
 use crate::ir::types::{broadcast_shapes, shape_str, DType, Dim, Scalar, TensorType};
+use super::op_errors::{op_diagnostic, Site};
 use crate::ops::{self, Exact, OpError, Val as OVal};
 
 /// One call argument: its value, its span and its expression.
@@ -256,18 +257,13 @@ impl<'m> Elab<'m> {
         let Some(dtype) = self.common_dtype((&a, sa), (&b, sb), span, sym) else {
             return Val::Error;
         };
-        if dtype == DType::Bool && !matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
-            let s = if self.strong_dtype(&a) == Some(DType::Bool) {
+        if let Err(e) = op.result(dtype) {
+            let operand = if self.strong_dtype(&a) == Some(dtype) {
                 sa
             } else {
                 sb
             };
-            self.err(
-                Diagnostic::error("E0305", format!("`{sym}` is not defined on bool"), span)
-                    .label("bool operands")
-                    .with(s, "this is bool")
-                    .help("convert with `cast(.., f32)`, or combine conditions with `where`"),
-            );
+            self.err(op_diagnostic(&e, Site::Operator { sym, span, operand }));
             return Val::Error;
         }
         if op == BinaryOp::Div && dtype.is_int() {
@@ -533,59 +529,11 @@ pub(crate) fn static_fits(s: Scalar, d: DType) -> bool {
 
 /// The diagnostic for a literal that cannot take `d`.
 pub(crate) fn literal_meets(s: Scalar, d: DType, span: Span) -> Diagnostic {
-    if let Err(OpError::LiteralRange { .. }) = ops::literal_fits(s, d) {
-        let range = match d {
-            DType::I32 => format!("{} to {}", i32::MIN, i32::MAX),
-            DType::F32 => format!("magnitudes up to {:e}", f32::MAX),
-            _ => format!("the range of {d}"),
-        };
-        let text = match s {
-            Scalar::Float(v) if v.abs() >= 1e16 => format!("{v:e}"),
-            _ => s.to_string(),
-        };
-        return Diagnostic::error(
-            "E0319",
-            format!("the {} literal {text} does not fit {d}", kind(s)),
-            span,
-        )
-        .label(format!("{d} holds {range}"))
-        .note("a literal takes the dtype of the tensor it meets (i32 or f32 when it meets none), and weft never wraps or rounds a constant silently")
-        .help(format!("use a wider dtype: `cast(.., {})`", if d.is_int() { "i64" } else { "f64" }));
-    }
-    match s {
-        Scalar::Float(_) if d.is_int() => Diagnostic::error(
-            "E0304",
-            format!("a float literal cannot be {d}"),
-            span,
-        )
-        .label(format!("float literal meets an {d} tensor"))
-        .note("a literal takes the dtype of the tensor it meets, and a float cannot become an integer")
-        .help("write an integer literal, or convert the tensor with `cast(.., f32)`"),
-        _ => Diagnostic::error("E0303", format!("{} literal cannot be {d}", article(kind(s))), span)
-            .label(format!("{} literal meets {} {d} tensor", article(kind(s)), article_for(d))),
-    }
-}
-
-fn article(word: &str) -> String {
-    let vowel = word.starts_with(['a', 'e', 'i', 'o', 'u']);
-    format!("{} {word}", if vowel { "an" } else { "a" })
-}
-
-fn article_for(d: DType) -> &'static str {
-    // "an f32", "an i64", but "a bool", "a bf16".
-    if d.name().starts_with('b') {
-        "a"
-    } else {
-        "an"
-    }
-}
-
-fn kind(s: Scalar) -> &'static str {
-    match s {
-        Scalar::Float(_) => "float",
-        Scalar::Int(_) => "integer",
-        Scalar::Bool(_) => "bool",
-    }
+    let e = ops::literal_fits(s, d).err().unwrap_or(OpError::NotDefined {
+        op: "a literal",
+        dtype: d,
+    });
+    op_diagnostic(&e, Site::Literal { value: s, span })
 }
 
 fn as_static(v: &Val) -> Option<Scalar> {

@@ -10,6 +10,7 @@ mod calls;
 mod expr;
 mod index;
 mod items;
+mod op_errors;
 mod scope;
 
 use std::collections::HashMap;

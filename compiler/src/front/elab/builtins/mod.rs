@@ -4,6 +4,7 @@
 use weft_grammar::ast::{Expr, Span};
 
 use super::expr::{broadcast_error, literal_meets, static_fits, Arg};
+use super::op_errors::{op_diagnostic, Site};
 use super::{Elab, Val};
 use crate::front::diag::Diagnostic;
 use crate::front::suggest;
@@ -410,15 +411,13 @@ impl<'m> Elab<'m> {
     fn unary(&mut self, u: UnaryOp, name: &str, v: Val, s: Span, span: Span) -> Option<Val> {
         let id = self.tensor_of(&v, s, None)?;
         let t = self.g.ty(id).clone();
-        if t.dtype == DType::Bool || (t.dtype.is_int() && !u.accepts_int()) {
-            let mut d = Diagnostic::error(
-                "E0305",
-                format!("`{name}` needs a float tensor, found `{t}`"),
-                s,
-            )
-            .label(format!("this is `{t}`"));
-            d = d.help("convert it first: `cast(.., f32)`");
-            self.err(d);
+        if let Err(e) = u.result(t.dtype) {
+            let site = Site::Call {
+                name,
+                arg: s,
+                ty: &t,
+            };
+            self.err(op_diagnostic(&e, site));
             return None;
         }
         Some(Val::Tensor(self.g.unary(u, id, Some(span))))
