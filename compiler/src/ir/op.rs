@@ -201,7 +201,11 @@ impl From<OpError> for InferError {
 impl std::fmt::Display for InferError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            InferError::Arity { op, want: Some(n), got } => {
+            InferError::Arity {
+                op,
+                want: Some(n),
+                got,
+            } => {
                 write!(f, "{op} takes {n} operands, got {got}")
             }
             InferError::Arity { op, want: None, .. } => {
@@ -290,7 +294,10 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, InferError> {
             if broadcasts_to(&args[0].shape, shape) {
                 Ok(TensorType::new(args[0].dtype, shape.clone()))
             } else {
-                Err(bad(format!("{} does not broadcast to {:?}", args[0], shape)))
+                Err(bad(format!(
+                    "{} does not broadcast to {:?}",
+                    args[0], shape
+                )))
             }
         }
         Op::Reshape { shape } => {

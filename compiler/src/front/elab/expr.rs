@@ -3,12 +3,12 @@
 
 use weft_grammar::ast::{BinOp, Expr, ExprKind, Span};
 
+use super::op_errors::{op_diagnostic, Site};
 use super::{Elab, Val};
 use crate::front::diag::Diagnostic;
 use crate::ir::graph::NodeId;
 use crate::ir::op::{BinaryOp, Op, UnaryOp};
 use crate::ir::types::{broadcast_shapes, shape_str, DType, Dim, Scalar, TensorType};
-use super::op_errors::{op_diagnostic, Site};
 use crate::ops::{self, Exact, OpError, Val as OVal};
 
 /// One call argument: its value, its span and its expression.
@@ -529,10 +529,12 @@ pub(crate) fn static_fits(s: Scalar, d: DType) -> bool {
 
 /// The diagnostic for a literal that cannot take `d`.
 pub(crate) fn literal_meets(s: Scalar, d: DType, span: Span) -> Diagnostic {
-    let e = ops::literal_fits(s, d).err().unwrap_or(OpError::NotDefined {
-        op: "a literal",
-        dtype: d,
-    });
+    let e = ops::literal_fits(s, d)
+        .err()
+        .unwrap_or(OpError::NotDefined {
+            op: "a literal",
+            dtype: d,
+        });
     op_diagnostic(&e, Site::Literal { value: s, span })
 }
 

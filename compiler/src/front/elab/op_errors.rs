@@ -94,11 +94,13 @@ pub(crate) fn op_diagnostic(e: &OpError, site: Site) -> Diagnostic {
                 OpError::LiteralRange { dtype, .. } => *dtype,
                 OpError::Operands { .. } => DType::Bool,
             };
-            let mut diag = Diagnostic::error("E0305", format!("`{sym}` is not defined on {d}"), span)
-                .label(format!("{d} operands"))
-                .with(operand, format!("this is {d}"));
+            let mut diag =
+                Diagnostic::error("E0305", format!("`{sym}` is not defined on {d}"), span)
+                    .label(format!("{d} operands"))
+                    .with(operand, format!("this is {d}"));
             if d == DType::Bool {
-                diag = diag.help("convert with `cast(.., f32)`, or combine conditions with `where`");
+                diag =
+                    diag.help("convert with `cast(.., f32)`, or combine conditions with `where`");
             }
             diag
         }
