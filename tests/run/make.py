@@ -1117,6 +1117,18 @@ def wide_row_cases():
                "total": e.sum(axis=1).astype(np.float32)}, rtol=1e-4, atol=1e-6)
 
 
+def softplus_cases():
+    x = np.concatenate([np.array([-100, -30, -10, -1e-3, 0, 1e-3, 5, 30, 100], np.float32), f32(23, scale=3.0)])
+    X = D(x)
+    case("op_softplus", "run", """
+        // softplus = log(1 + e^x), stable for large |x| (v2, section 11), and its gradient
+        input x: f32[32]
+        output y = softplus(x)
+        output g = grad(sum(softplus(x)), x)
+        """, {"x": x},
+         want=dict(y=w32(np.logaddexp(0.0, X)), g=w32(1 / (1 + np.exp(-X)))), rtol=1e-5, atol=1e-7)
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
@@ -1127,6 +1139,7 @@ def main():
     example_cases()
     rterr_cases()
     wide_row_cases()
+    softplus_cases()
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ fn ref_unary(u: UnaryOp, dtype: DType, x: f64) -> f64 {
         UnaryOp::Sigmoid => 1.0 / (1.0 + (-x).exp()),
         UnaryOp::Relu if x.is_nan() => x,
         UnaryOp::Relu => x.max(0.0),
+        UnaryOp::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
     };
     round_to(dtype, v)
 }

@@ -29,10 +29,12 @@ pub enum UnaryOp {
     Tanh,
     Sigmoid,
     Relu,
+    /// `log(1 + e^x)`, computed stably.
+    Softplus,
 }
 
 impl UnaryOp {
-    pub const ALL: [UnaryOp; 14] = [
+    pub const ALL: [UnaryOp; 15] = [
         UnaryOp::Neg,
         UnaryOp::Exp,
         UnaryOp::Log,
@@ -47,6 +49,7 @@ impl UnaryOp {
         UnaryOp::Tanh,
         UnaryOp::Sigmoid,
         UnaryOp::Relu,
+        UnaryOp::Softplus,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +68,7 @@ impl UnaryOp {
             UnaryOp::Tanh => "tanh",
             UnaryOp::Sigmoid => "sigmoid",
             UnaryOp::Relu => "relu",
+            UnaryOp::Softplus => "softplus",
         }
     }
 
@@ -85,7 +89,8 @@ impl UnaryOp {
             | UnaryOp::Sin
             | UnaryOp::Cos
             | UnaryOp::Tanh
-            | UnaryOp::Sigmoid => false,
+            | UnaryOp::Sigmoid
+            | UnaryOp::Softplus => false,
         };
         match k {
             Kind::Float => true,
@@ -114,6 +119,7 @@ impl UnaryOp {
     /// A rough cost of one element, in simple arithmetic operations.
     pub fn cost(self) -> u32 {
         match self {
+            UnaryOp::Softplus => 16,
             UnaryOp::Exp
             | UnaryOp::Log
             | UnaryOp::Tanh
@@ -172,6 +178,20 @@ impl UnaryOp {
                     T::ZERO
                 }
             }
+            // max(x, 0) + log1p(e^-|x|), log1p(e) as log(u) * e / (u - 1)
+            // with u = 1 + e (exact when u rounds to 1).
+            UnaryOp::Softplus => {
+                let e = (-x.abs()).weft_exp();
+                let u = T::ONE + e;
+                let d = u - T::ONE;
+                let l = if d == T::ZERO {
+                    e
+                } else {
+                    u.weft_log() * (e / d)
+                };
+                let m = super::BinaryOp::Max.eval_float(x, T::ZERO).unwrap_or(x);
+                m + l
+            }
         }
     }
 
@@ -196,7 +216,8 @@ impl UnaryOp {
             | UnaryOp::Sin
             | UnaryOp::Cos
             | UnaryOp::Tanh
-            | UnaryOp::Sigmoid => return None,
+            | UnaryOp::Sigmoid
+            | UnaryOp::Softplus => return None,
         })
     }
 
@@ -260,6 +281,29 @@ impl UnaryOp {
                         let c = e.fcmp(FCmp::UGt, x, zero)?;
                         e.select(c, x, zero)
                     }
+                    UnaryOp::Softplus => {
+                        let (zero, one) = (k(e, 0)?, k(e, 1)?);
+                        let a = e.float_unary(FUn::Abs, x)?;
+                        let na = e.float_unary(FUn::Neg, a)?;
+                        let ex = if f32 {
+                            vmath::lower_exp(e, na)?
+                        } else {
+                            e.call(Host::Exp, d, &[na])?
+                        };
+                        let u = e.float_binary(FBin::Add, one, ex)?;
+                        let dd = e.float_binary(FBin::Sub, u, one)?;
+                        let lu = if f32 {
+                            vmath::lower_log(e, u)?
+                        } else {
+                            e.call(Host::Log, d, &[u])?
+                        };
+                        let q = e.float_binary(FBin::Div, ex, dd)?;
+                        let l = e.float_binary(FBin::Mul, lu, q)?;
+                        let exact = e.fcmp(FCmp::Eq, dd, zero)?;
+                        let l = e.select(exact, ex, l)?;
+                        let m = super::BinaryOp::Max.lower(e, d, x, zero)?;
+                        e.float_binary(FBin::Add, m, l)
+                    }
                 }
             }
             Kind::Int => {
@@ -288,7 +332,8 @@ impl UnaryOp {
                     | UnaryOp::Sin
                     | UnaryOp::Cos
                     | UnaryOp::Tanh
-                    | UnaryOp::Sigmoid => Err(OpError::NotDefined {
+                    | UnaryOp::Sigmoid
+                    | UnaryOp::Softplus => Err(OpError::NotDefined {
                         op: self.name(),
                         dtype: d,
                     }

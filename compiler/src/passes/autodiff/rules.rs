@@ -329,6 +329,11 @@ fn unary(b: &mut B, u: UnaryOp, x: NodeId, y: NodeId, g: NodeId) -> Option<NodeI
             let d = b.mul(y, c);
             b.mul(g, d)
         }
+        // d softplus = sigmoid(x)
+        UnaryOp::Softplus => {
+            let s = b.un(UnaryOp::Sigmoid, x);
+            b.mul(g, s)
+        }
         // The subgradient at 0 is 0.
         UnaryOp::Relu => {
             let z = b.full(0.0, x);
