@@ -1117,6 +1117,25 @@ def wide_row_cases():
                "total": e.sum(axis=1).astype(np.float32)}, rtol=1e-4, atol=1e-6)
 
 
+def regression_cases():
+    case("rterr_size_does_not_fit_i32", "rterr", """
+        // regression: a size used as an i32 value that does not fit i32 used to
+        // wrap in the kernel interpreter (the oracle stopped): now every engine
+        // stops with exit 3. N = 3,000,000,000 comes from an empty array.
+        dim N
+        dim K
+        input a: f32[N, K]
+        output n = N
+        """, {"a": np.zeros((3_000_000_000, 0), np.float32)}, exit=3)
+    z = np.array([[-0.0, -0.0, -0.0], [0.0, -0.0, 0.0]], np.float32)
+    case("sum_identity_keeps_negative_zero", "run", """
+        // regression: the reduction identity was -0 in the JIT and +0 in LLVM;
+        // it is the table's -0 everywhere, so a sum of negative zeros is -0
+        input a: f32[2, 3]
+        output s = sum(a, axis=1)
+        """, {"a": z}, want=dict(s=np.array([-0.0, 0.0], np.float32)))
+
+
 def softplus_cases():
     x = np.concatenate([np.array([-100, -30, -10, -1e-3, 0, 1e-3, 5, 30, 100], np.float32), f32(23, scale=3.0)])
     X = D(x)
@@ -1140,6 +1159,7 @@ def main():
     rterr_cases()
     wide_row_cases()
     softplus_cases()
+    regression_cases()
 
 
 if __name__ == "__main__":

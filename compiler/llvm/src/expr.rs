@@ -61,6 +61,8 @@ impl<'c> Emit for Llvm<'_, 'c, '_> {
             FBin::Mul => g.fbin('*', a, b)?.into(),
             FBin::Div => g.fbin('/', a, b)?.into(),
             FBin::CopySign => g.funary2("llvm.copysign", a, b)?.into(),
+            FBin::Max => g.funary2("llvm.maximum", a, b)?.into(),
+            FBin::Min => g.funary2("llvm.minimum", a, b)?.into(),
         })
     }
 
@@ -133,6 +135,10 @@ impl<'c> Emit for Llvm<'_, 'c, '_> {
             Conv::FloatToInt(to) => {
                 g.intr("llvm.fptosi.sat", &[g.val_t(to), x.get_type()], &[x])?
             }
+            Conv::FloatToIntInRange(to) => bb
+                .build_float_to_signed_int(x.into_float_value(), g.val_t(to).into_int_type(), "")
+                .s()?
+                .into(),
             Conv::IntToFloat(to) => bb
                 .build_signed_int_to_float(x.into_int_value(), g.val_t(to).into_float_type(), "")
                 .s()?

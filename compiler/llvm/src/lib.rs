@@ -37,6 +37,7 @@
 mod desc;
 mod expr;
 mod gen;
+mod kernels;
 mod loops;
 mod par;
 mod small;

@@ -11,7 +11,8 @@ use weft_runtime_native::rt;
 use crate::{build, LlvmOptions};
 use weft_compiler::kernel::interp as kinterp;
 use weft_compiler::kernel::testing::{
-    bytes_f64, check_ok_cases, close, compare_case, lower, root, run_cases, tensor_bytes, Case,
+    bytes_f64, check_ok_cases, close, compare_case, lower, root, run_cases, same_bits,
+    tensor_bytes, Case,
 };
 use weft_compiler::kernel::{schedule, OutputSrc, Program};
 
@@ -69,7 +70,9 @@ impl Aligned {
 
 /// Runs `steps` steps of `prog` compiled by LLVM (JIT) and of the kernel
 /// interpreter, comparing outputs and updates after each.
-fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions) -> Result<(), String> {
+/// `bits`: outputs must equal the interpreter's bit for bit (else within
+/// the FMA tolerance).
+fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions, bits: bool) -> Result<(), String> {
     let ctx = Context::create();
     let (m, _) = build(&ctx, prog, opts)?;
     let ee = m
@@ -179,12 +182,17 @@ fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions) -> Result<(), Strin
         };
         for (name, t, src) in &prog.outputs {
             if let OutputSrc::Step(k) = src {
-                close(
-                    &bytes_f64(&outs[*k].bytes(), t.dtype),
-                    &bytes_f64(&want.outputs[*k], t.dtype),
-                    1e-4,
-                    1e-5,
-                )
+                let (got, w) = (outs[*k].bytes(), &want.outputs[*k]);
+                if bits {
+                    same_bits(&got, w, t.dtype)
+                } else {
+                    close(
+                        &bytes_f64(&got, t.dtype),
+                        &bytes_f64(w, t.dtype),
+                        1e-4,
+                        1e-5,
+                    )
+                }
                 .map_err(|e| format!("step {s}: output {name}: {e}"))?;
             }
         }
@@ -213,7 +221,7 @@ fn jit_all(cases: Vec<Case>, opts: &LlvmOptions) {
             continue; // the kernel tests report it
         }
         n += 1;
-        if let Err(e) = jit_compare(c, &prog, opts) {
+        if let Err(e) = jit_compare(c, &prog, opts, false) {
             fails.push(format!("{}: {e}", c.name));
         }
     }
@@ -229,6 +237,21 @@ fn jit_all(cases: Vec<Case>, opts: &LlvmOptions) {
 #[test]
 fn compiled_code_agrees_with_kernel_interpreter_on_run_cases() {
     jit_all(run_cases(3), &LlvmOptions::default());
+}
+
+/// Regression: the float sum's identity was +0 here and -0 in the JIT; a sum
+/// of negative zeros is -0 in every engine, bit for bit.
+#[test]
+fn sums_of_negative_zeros_keep_their_sign() {
+    let cases = run_cases(1);
+    let c = cases
+        .iter()
+        .find(|c| c.name == "sum_identity_keeps_negative_zero")
+        .expect("the run case");
+    let prog = schedule(&c.g).expect("schedules");
+    jit_compare(c, &prog, &LlvmOptions::default(), true).expect("same bits");
+    let got = kinterp::step(&prog, &c.dims(), &[tensor_bytes(&c.inputs[0])], &[]).expect("runs");
+    assert_eq!(got.outputs[0][..4], (-0.0f32).to_le_bytes());
 }
 
 /// The semantics table's special values through every op.

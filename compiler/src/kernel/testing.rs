@@ -341,19 +341,28 @@ impl Lcg {
     }
 }
 
+/// Special values mixed into random float data (one element in 16): NaN,
+/// ±0, ±inf and a subnormal — not the extremes, whose sums depend on the
+/// order of addition that LLVM may change.
+const DATA_SPECIALS: [f64; 6] = [f64::NAN, 0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, 1e-40];
+
+fn random_float(rng: &mut Lcg) -> f64 {
+    if rng.next().is_multiple_of(16) {
+        DATA_SPECIALS[(rng.next() % DATA_SPECIALS.len() as u64) as usize]
+    } else {
+        rng.unit() * 4.0 - 2.0
+    }
+}
+
 fn random_tensor(rng: &mut Lcg, dtype: DType, shape: &[usize]) -> Option<Tensor> {
     let n: usize = shape.iter().product();
     let sh = IxDyn(shape);
     Some(match dtype {
         DType::F32 => Tensor::F32(
-            ArrayD::from_shape_vec(
-                sh,
-                (0..n).map(|_| (rng.unit() * 4.0 - 2.0) as f32).collect(),
-            )
-            .ok()?,
+            ArrayD::from_shape_vec(sh, (0..n).map(|_| random_float(rng) as f32).collect()).ok()?,
         ),
         DType::F64 => Tensor::F64(
-            ArrayD::from_shape_vec(sh, (0..n).map(|_| rng.unit() * 4.0 - 2.0).collect()).ok()?,
+            ArrayD::from_shape_vec(sh, (0..n).map(|_| random_float(rng)).collect()).ok()?,
         ),
         DType::I32 => Tensor::I32(
             ArrayD::from_shape_vec(sh, (0..n).map(|_| (rng.next() % 3) as i32).collect()).ok()?,

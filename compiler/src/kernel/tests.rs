@@ -114,3 +114,21 @@ fn special_values_match_the_graph_interpreter_bit_for_bit() {
     }
     assert!(fails.is_empty(), "{}", fails.join("\n"));
 }
+
+/// Regression: reduction identities differed between engines (-0 in the
+/// JIT, +0 in LLVM); the table's -0 makes a sum of negative zeros -0 in the
+/// graph interpreter and the kernel interpreter alike.
+#[test]
+fn sums_of_negative_zeros_are_negative_zero_bit_for_bit() {
+    let cases = run_cases(1);
+    let c = cases
+        .iter()
+        .find(|c| c.name == "sum_identity_keeps_negative_zero")
+        .expect("the run case");
+    let prog = super::schedule(&c.g).expect("schedules");
+    super::testing::compare_case_bits(c, &prog).expect("same bits");
+    let (outs, _) = super::testing::graph_step(c, &c.params).expect("runs");
+    let bytes = super::testing::tensor_bytes(&outs[0]);
+    assert_eq!(bytes[..4], (-0.0f32).to_le_bytes());
+    assert_eq!(bytes[4..8], 0.0f32.to_le_bytes());
+}

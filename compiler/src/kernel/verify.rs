@@ -82,14 +82,21 @@ fn check_expr(p: &Program, e: &Expr, rank: usize) -> Result<DType, String> {
             }
             p.buffers[*buf].dtype
         }
-        Expr::Const { dtype, .. } | Expr::Size { dtype, .. } => *dtype,
+        Expr::Const { value, dtype } => {
+            crate::ops::literal_fits(*value, *dtype).map_err(|e| e.to_string())?;
+            *dtype
+        }
+        Expr::Size { dtype, .. } => *dtype,
         Expr::Iota { axis, dtype } => {
             if *axis >= rank {
                 return Err(format!("iota along axis {axis} of a rank-{rank} space"));
             }
             *dtype
         }
-        Expr::Unary { arg, .. } => check_expr(p, arg, rank)?,
+        // The semantics table's dtype rules.
+        Expr::Unary { op, arg } => op
+            .result(check_expr(p, arg, rank)?)
+            .map_err(|e| e.to_string())?,
         Expr::Cast { to, arg } => {
             check_expr(p, arg, rank)?;
             *to
@@ -99,11 +106,7 @@ fn check_expr(p: &Program, e: &Expr, rank: usize) -> Result<DType, String> {
             if a != b {
                 return Err(format!("{} of {a} and {b}", op.name()));
             }
-            if op.is_comparison() {
-                DType::Bool
-            } else {
-                a
-            }
+            op.result(a).map_err(|e| e.to_string())?
         }
         Expr::Select { cond, then, els } => {
             let c = check_expr(p, cond, rank)?;

@@ -39,6 +39,11 @@ pub enum FBin {
     Div,
     /// The magnitude of the first operand with the sign of the second.
     CopySign,
+    /// IEEE 754-2019 `maximum`: NaN if either operand is NaN, and
+    /// -0 < +0 (Cranelift's `fmax`, LLVM's `llvm.maximum`).
+    Max,
+    /// IEEE 754-2019 `minimum` (NaN-propagating, -0 < +0).
+    Min,
 }
 
 /// Integer operations of two operands (also `And`, `Or`, `Xor` on
@@ -99,6 +104,11 @@ pub enum ICmp {
 pub enum Conv {
     /// Float → signed integer: toward zero, saturating, NaN → 0.
     FloatToInt(DType),
+    /// Float → signed integer toward zero, for an operand known to be in
+    /// range — or NaN, when the lowering then discards the result. An
+    /// emitter may convert without saturating (LLVM's `fptosi`, which
+    /// vectorises; its saturating form does not on x86).
+    FloatToIntInRange(DType),
     /// Signed integer → float, to nearest.
     IntToFloat(DType),
     /// `bool` → 0 or 1 of a numeric dtype.

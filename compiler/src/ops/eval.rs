@@ -66,6 +66,8 @@ fn fbin(op: FBin, a: Val, b: Val) -> EmitResult<Val> {
             FBin::Mul => x * y,
             FBin::Div => x / y,
             FBin::CopySign => x.copysign(y),
+            FBin::Max => super::num::maximum(x, y),
+            FBin::Min => super::num::minimum(x, y),
         }
     }
     match (a, b) {
@@ -166,6 +168,11 @@ fn convert(x: Val, from: DType, c: Conv) -> EmitResult<Val> {
     if x.dtype() != from {
         return Err(bad());
     }
+    let c = match c {
+        // Evaluated saturating, as Cranelift emits it.
+        Conv::FloatToIntInRange(d) => Conv::FloatToInt(d),
+        c => c,
+    };
     Ok(match (c, x) {
         (Conv::FloatToInt(DType::I32), Val::F32(v)) => Val::I32(v as i32),
         (Conv::FloatToInt(DType::I32), Val::F64(v)) => Val::I32(v as i32),
@@ -189,6 +196,7 @@ fn convert(x: Val, from: DType, c: Conv) -> EmitResult<Val> {
         (Conv::Bits(DType::F64), Val::I64(v)) => Val::F64(f64::from_bits(v as u64)),
         (
             Conv::FloatToInt(_)
+            | Conv::FloatToIntInRange(_)
             | Conv::IntToFloat(_)
             | Conv::BoolToNum(_)
             | Conv::FloatToFloat(_)

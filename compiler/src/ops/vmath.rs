@@ -121,7 +121,8 @@ pub fn lower_exp<E: Emit>(e: &mut E, x: E::V) -> EmitResult<E::V> {
     let y = add(e, y, r)?;
     let one = c(e, 1.0)?;
     let y = add(e, y, one)?;
-    let ni = e.convert(n, DType::F32, Conv::FloatToInt(DType::I32))?;
+    // n is within ±151 after the clamp, or NaN (then the result is x).
+    let ni = e.convert(n, DType::F32, Conv::FloatToIntInRange(DType::I32))?;
     let one_i = ci(e, 1)?;
     let n1 = e.int_binary(IBin::AShr, ni, one_i)?;
     let n2 = e.int_binary(IBin::Sub, ni, n1)?;

@@ -146,6 +146,8 @@ impl Emit for Clif<'_, '_, '_> {
             FBin::Mul => i.fmul(a, b),
             FBin::Div => i.fdiv(a, b),
             FBin::CopySign => i.fcopysign(a, b),
+            FBin::Max => i.fmax(a, b),
+            FBin::Min => i.fmin(a, b),
         })
     }
 
@@ -202,7 +204,7 @@ impl Emit for Clif<'_, '_, '_> {
 
     fn convert(&mut self, x: Value, from: DType, c: Conv) -> R<Value> {
         Ok(match c {
-            Conv::FloatToInt(to) => {
+            Conv::FloatToInt(to) | Conv::FloatToIntInRange(to) => {
                 let t = self.lane_type(to)?;
                 self.g.b.ins().fcvt_to_sint_sat(t, x)
             }

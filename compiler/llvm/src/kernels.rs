@@ -1,0 +1,358 @@
+//! Each kernel kind of the kernel IR as LLVM IR: maps and reductions as
+//! loop nests over the semantics table's lowerings (`expr.rs`), matrix
+//! products (inline for small ones, the runtime's GEMM otherwise), random
+//! fills, run-time checks, and the dedicated kernels through the one
+//! lowering of `weft_compiler::kernel::lower` (`loops.rs`).
+
+use crate::gen::{Gen, OrStr, R};
+use inkwell::values::{BasicMetadataValueEnum, IntValue};
+use inkwell::IntPredicate;
+use weft_compiler::ir::op::{Distribution, ReduceOp};
+use weft_compiler::ir::types::{DType, Dim};
+use weft_compiler::kernel::{lower, BufId, Check, Kernel};
+
+impl<'c> Gen<'c, '_> {
+    pub(crate) fn kernel_body(&mut self, kern: &Kernel) -> R<()> {
+        match kern {
+            Kernel::Map { out, expr } => {
+                let shape = self.prog.buffers[*out].shape.clone();
+                let ext: Vec<_> = shape.iter().map(|d| self.dim(d)).collect();
+                let out = *out;
+                self.loops(&ext, &mut |g, idx| {
+                    let v = g.expr(expr, idx)?;
+                    let lin = g.linear(idx, &shape)?;
+                    g.store_elem(out, lin, v)
+                })
+            }
+            Kernel::Reduce {
+                out,
+                op,
+                shape,
+                axes,
+                expr,
+            } => self.reduce(*out, *op, shape, axes, expr),
+            Kernel::ArgMax {
+                out,
+                shape,
+                axis,
+                expr,
+            } => self.argmax(*out, shape, *axis, expr),
+            Kernel::MatMul {
+                out,
+                a,
+                b,
+                batch,
+                m,
+                k,
+                n,
+            } => {
+                let d = self.prog.buffers[*out].dtype;
+                let (nb, m, k, n) = (self.numel(batch)?, self.dim(m), self.dim(k), self.dim(n));
+                if d.is_float() {
+                    // Small products (W4's 1x64 @ 64x64) loop inline: a call
+                    // into the runtime's GEMM costs more than the arithmetic.
+                    let work = self.mul(self.mul(self.mul(nb, m)?, k)?, n)?;
+                    let small = self
+                        .b
+                        .build_int_compare(
+                            IntPredicate::ULE,
+                            work,
+                            self.i64c(crate::small::SMALL_GEMM_WORK),
+                            "",
+                        )
+                        .s()?;
+                    let (inl, big, done) = (
+                        self.block("gemm_inline")?,
+                        self.block("gemm_call")?,
+                        self.block("gemm_done")?,
+                    );
+                    self.b.build_conditional_branch(small, inl, big).s()?;
+                    self.b.position_at_end(inl);
+                    self.small_gemm(*out, *a, *b, d, [nb, m, k, n])?;
+                    self.b.build_unconditional_branch(done).s()?;
+                    self.b.position_at_end(big);
+                    let name = if d == DType::F64 {
+                        "weft_rt_gemm_f64"
+                    } else {
+                        "weft_rt_gemm_f32"
+                    };
+                    let (i64t, ptr) = (self.ctx.i64_type().into(), self.ptr_t().into());
+                    let f = self.extern_fn(name, None, &[i64t, i64t, i64t, i64t, ptr, ptr, ptr]);
+                    let p = |b: &BufId| -> R<BasicMetadataValueEnum> {
+                        Ok(self.bufs[*b].ok_or("buf")?.into())
+                    };
+                    self.call(
+                        f,
+                        &[
+                            nb.into(),
+                            m.into(),
+                            k.into(),
+                            n.into(),
+                            p(a)?,
+                            p(b)?,
+                            p(out)?,
+                        ],
+                    )?;
+                    self.b.build_unconditional_branch(done).s()?;
+                    self.b.position_at_end(done);
+                    return Ok(());
+                }
+                let (out, a, bb) = (*out, *a, *b);
+                let acc = self.entry_alloca(self.val_t(d), "acc")?;
+                self.loops(&[nb, m, n], &mut |g, ix| {
+                    let zero = g.val_t(d).into_int_type().const_zero();
+                    g.b.build_store(acc, zero).s()?;
+                    let (bi, i, j) = (ix[0], ix[1], ix[2]);
+                    g.loops(&[k], &mut |g, px| {
+                        let ai = g.add(g.mul(g.add(g.mul(bi, m)?, i)?, k)?, px[0])?;
+                        let bj = g.add(g.mul(g.add(g.mul(bi, k)?, px[0])?, n)?, j)?;
+                        let x = g.load_elem(a, ai)?.into_int_value();
+                        let y = g.load_elem(bb, bj)?.into_int_value();
+                        let s = g.b.build_load(g.val_t(d), acc, "").s()?.into_int_value();
+                        let v =
+                            g.b.build_int_add(s, g.b.build_int_mul(x, y, "").s()?, "")
+                                .s()?;
+                        g.b.build_store(acc, v).s()?;
+                        Ok(())
+                    })?;
+                    let o = g.add(g.mul(g.add(g.mul(bi, m)?, i)?, n)?, j)?;
+                    let v = g.b.build_load(g.val_t(d), acc, "").s()?;
+                    g.store_elem(out, o, v)
+                })
+            }
+            Kernel::Gather { .. }
+            | Kernel::ScatterAdd { .. }
+            | Kernel::Concat { .. }
+            | Kernel::SliceGrad { .. } => {
+                let prog = self.prog;
+                lower::dedicated(&mut crate::loops::Loops(self), prog, kern)
+                    .map_err(|e| format!("{e:?}"))
+            }
+            Kernel::Random { out, dist, seed } => {
+                let d = self.prog.buffers[*out].dtype;
+                let n = self.numel(&self.prog.buffers[*out].shape)?;
+                let (kind, a, b) = match dist {
+                    Distribution::Normal { mean, std } => ("normal", *mean, *std),
+                    Distribution::Uniform { lo, hi } => ("uniform", *lo, *hi),
+                };
+                let name = format!(
+                    "weft_rt_fill_{kind}_{}",
+                    if d == DType::F64 { "f64" } else { "f32" }
+                );
+                let (i64t, f64t, ptr) = (self.ctx.i64_type(), self.ctx.f64_type(), self.ptr_t());
+                let f = self.extern_fn(
+                    &name,
+                    None,
+                    &[
+                        i64t.into(),
+                        f64t.into(),
+                        f64t.into(),
+                        ptr.into(),
+                        i64t.into(),
+                    ],
+                );
+                let p = self.bufs[*out].ok_or("buf")?;
+                let args = [
+                    self.i64c(*seed).into(),
+                    f64t.const_float(a).into(),
+                    f64t.const_float(b).into(),
+                    p.into(),
+                    n.into(),
+                ];
+                self.call(f, &args)?;
+                Ok(())
+            }
+            Kernel::Check { check, error } => {
+                let ok = match check {
+                    Check::SliceFits {
+                        n,
+                        start,
+                        step,
+                        len,
+                    } => self.slice_fits(self.dim(n), *start, *step, self.dim(len))?,
+                    Check::NonEmpty { lane, rest } => {
+                        let (l, r) = (self.numel(lane)?, self.numel(rest)?);
+                        let z = self.i64c(0);
+                        let a = self.b.build_int_compare(IntPredicate::NE, l, z, "").s()?;
+                        let b = self.b.build_int_compare(IntPredicate::EQ, r, z, "").s()?;
+                        self.b.build_or(a, b, "").s()?
+                    }
+                    Check::SizeFits { dims, dtype } => self.size_fits(dims, *dtype)?,
+                };
+                self.fail_unless(ok, *error)
+            }
+        }
+    }
+
+    /// `start`, or `start + n` when negative.
+    pub fn start(&self, start: i64, n: IntValue<'c>) -> R<IntValue<'c>> {
+        let s = self.ctx.i64_type().const_int(start as u64, true);
+        if start < 0 {
+            self.add(s, n)
+        } else {
+            Ok(s)
+        }
+    }
+
+    fn slice_fits(
+        &self,
+        n: IntValue<'c>,
+        start: i64,
+        step: u64,
+        len: IntValue<'c>,
+    ) -> R<IntValue<'c>> {
+        let s = self.start(start, n)?;
+        let z = self.i64c(0);
+        let ge0 = self.b.build_int_compare(IntPredicate::SGE, s, z, "").s()?;
+        let len_n = self.b.build_int_compare(IntPredicate::SLE, s, n, "").s()?;
+        let empty = self.b.build_int_compare(IntPredicate::EQ, len, z, "").s()?;
+        let last = self.add(
+            s,
+            self.mul(
+                self.b.build_int_sub(len, self.i64c(1), "").s()?,
+                self.i64c(step),
+            )?,
+        )?;
+        let fits = self
+            .b
+            .build_int_compare(IntPredicate::SLT, last, n, "")
+            .s()?;
+        let tail = self.b.build_or(empty, fits, "").s()?;
+        let a = self.b.build_and(ge0, len_n, "").s()?;
+        self.b.build_and(a, tail, "").s()
+    }
+
+    /// [`Check::SizeFits`]: the product of `dims` (no `u64` overflow on
+    /// the way, as the interpreter's checked product) is at most the
+    /// dtype's maximum.
+    fn size_fits(&self, dims: &[Dim], dtype: DType) -> R<IntValue<'c>> {
+        let max = match dtype {
+            DType::I32 => i32::MAX as u64,
+            DType::I64 => i64::MAX as u64,
+            DType::F16 | DType::BF16 | DType::F32 | DType::F64 | DType::Bool => u64::MAX,
+        };
+        let (z, one) = (self.i64c(0), self.i64c(1));
+        let mut p = one;
+        let mut ok = self.ctx.bool_type().const_int(1, false);
+        for d in dims {
+            let d = self.dim(d);
+            let is0 = self.b.build_int_compare(IntPredicate::EQ, d, z, "").s()?;
+            let div = self.b.build_select(is0, one, d, "").s()?.into_int_value();
+            let room = self
+                .b
+                .build_int_unsigned_div(self.i64c(u64::MAX), div, "")
+                .s()?;
+            let fits = self
+                .b
+                .build_int_compare(IntPredicate::ULE, p, room, "")
+                .s()?;
+            ok = self.b.build_and(ok, fits, "").s()?;
+            p = self.mul(p, d)?;
+        }
+        let small = self
+            .b
+            .build_int_compare(IntPredicate::ULE, p, self.i64c(max), "")
+            .s()?;
+        self.b.build_and(ok, small, "").s()
+    }
+
+    fn reduce(
+        &mut self,
+        out: BufId,
+        op: ReduceOp,
+        shape: &[Dim],
+        axes: &[usize],
+        expr: &weft_compiler::kernel::Expr,
+    ) -> R<()> {
+        let d = self.prog.buffers[out].dtype;
+        let acc_d = op.accumulator(d);
+        let acc_t = self.val_t(acc_d);
+        let acc = self.entry_alloca(acc_t, "acc")?;
+        let mut kept: Vec<IntValue<'c>> = shape.iter().map(|d| self.dim(d)).collect();
+        let lane: Vec<IntValue<'c>> = axes.iter().map(|&a| kept[a]).collect();
+        for &a in axes {
+            kept[a] = self.i64c(1);
+        }
+        let oshape = self.prog.buffers[out].shape.clone();
+        self.loops(&kept, &mut |g, o| {
+            let init = g.reduce_init(op, acc_d)?;
+            g.b.build_store(acc, init).s()?;
+            g.loops(&lane, &mut |g, l| {
+                let mut ix = o.to_vec();
+                for (n, &a) in axes.iter().enumerate() {
+                    ix[a] = l[n];
+                }
+                let v = g.expr(expr, &ix)?;
+                let v = g.cast(v, d, acc_d)?;
+                let a = g.b.build_load(acc_t, acc, "").s()?;
+                let r = g.reduce_step(op, acc_d, a, v)?;
+                g.b.build_store(acc, r).s()?;
+                Ok(())
+            })?;
+            let r = g.b.build_load(acc_t, acc, "").s()?;
+            let mut r = g.cast(r, acc_d, d)?;
+            if let Some(z) = op.empty(d) {
+                // A reduction over nothing (the table's value, not the identity).
+                let mut n = g.i64c(1);
+                for &l in &lane {
+                    n = g.mul(n, l)?;
+                }
+                let empty =
+                    g.b.build_int_compare(IntPredicate::EQ, n, g.i64c(0), "")
+                        .s()?;
+                let z = g.constant_val(z)?;
+                r = g.b.build_select(empty, z, r, "").s()?;
+            }
+            let lin = g.linear(o, &oshape)?;
+            g.store_elem(out, lin, r)
+        })
+    }
+
+    fn argmax(
+        &mut self,
+        out: BufId,
+        shape: &[Dim],
+        axis: usize,
+        expr: &weft_compiler::kernel::Expr,
+    ) -> R<()> {
+        let d = expr.dtype(&self.prog.buffers);
+        let (vt, i64t) = (self.val_t(d), self.ctx.i64_type());
+        let (bv, bi) = (
+            self.entry_alloca(vt, "best")?,
+            self.entry_alloca(i64t.into(), "besti")?,
+        );
+        let mut kept: Vec<IntValue<'c>> = shape.iter().map(|d| self.dim(d)).collect();
+        let n = kept[axis];
+        kept[axis] = self.i64c(1);
+        let oshape = self.prog.buffers[out].shape.clone();
+        self.loops(&kept, &mut |g, o| {
+            let v0 = g.expr(expr, o)?;
+            g.b.build_store(bv, v0).s()?;
+            g.b.build_store(bi, g.i64c(0)).s()?;
+            g.loops(&[n], &mut |g, t| {
+                let mut ix = o.to_vec();
+                ix[axis] = t[0];
+                let v = g.expr(expr, &ix)?;
+                let b = g.b.build_load(vt, bv, "").s()?;
+                let better = g.argmax_better(d, v, b)?;
+                let nb = g.b.build_select(better, v, b, "").s()?;
+                let ni =
+                    g.b.build_select(
+                        better,
+                        t[0],
+                        g.b.build_load(i64t, bi, "").s()?.into_int_value(),
+                        "",
+                    )
+                    .s()?;
+                g.b.build_store(bv, nb).s()?;
+                g.b.build_store(bi, ni).s()?;
+                Ok(())
+            })?;
+            let mut oi = o.to_vec();
+            oi.remove(axis);
+            let lin = g.linear(&oi, &oshape)?;
+            let r = g.b.build_load(i64t, bi, "").s()?;
+            g.store_elem(out, lin, r)
+        })
+    }
+}
