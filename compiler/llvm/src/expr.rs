@@ -61,8 +61,6 @@ impl<'c> Emit for Llvm<'_, 'c, '_> {
             FBin::Mul => g.fbin('*', a, b)?.into(),
             FBin::Div => g.fbin('/', a, b)?.into(),
             FBin::CopySign => g.funary2("llvm.copysign", a, b)?.into(),
-            FBin::Max => g.funary2("llvm.maximum", a, b)?.into(),
-            FBin::Min => g.funary2("llvm.minimum", a, b)?.into(),
         })
     }
 
@@ -371,8 +369,12 @@ impl<'c> Gen<'c, '_> {
         Llvm(self).konst(op.identity(acc_d)?)
     }
 
-    /// One step of a reduction: the table's fold, except that float sums
-    /// may be reassociated (so that they vectorise).
+    /// One step of a reduction: the table's fold, except where the loop
+    /// layer trades bits for vectorisation: float sums may be reassociated,
+    /// and float max/min are `llvm.maximum`/`llvm.minimum` (NaN-propagating
+    /// like the table's rule, which they differ from only in which of -0
+    /// and +0 a tie keeps), which the loop vectoriser turns into vector
+    /// reductions, unlike the compare-and-select.
     pub fn reduce_step(
         &self,
         op: ReduceOp,
@@ -380,6 +382,16 @@ impl<'c> Gen<'c, '_> {
         acc: BasicValueEnum<'c>,
         v: BasicValueEnum<'c>,
     ) -> R<BasicValueEnum<'c>> {
+        if acc_d.is_float() && op != ReduceOp::Sum {
+            let name = if op == ReduceOp::Max {
+                "llvm.maximum"
+            } else {
+                "llvm.minimum"
+            };
+            return Ok(self
+                .funary2(name, acc.into_float_value(), v.into_float_value())?
+                .into());
+        }
         let r = op.lower_fold(&mut Llvm(self), acc_d, acc, v)?;
         if op == ReduceOp::Sum && acc_d.is_float() {
             self.fflags(

@@ -1,8 +1,8 @@
 //! Binary operations: dtype rule, reference evaluation, cost, lowering.
 //!
-//! Semantics (NumPy's unless noted): `maximum`/`minimum` are IEEE 754-2019's
-//! (NaN if either operand is NaN; -0 < +0, where NumPy keeps the first of
-//! two zeros), so that every backend has them as one instruction; integer
+//! Semantics (NumPy's unless noted): `maximum`/`minimum` propagate NaN (the
+//! first operand when it is NaN, else the second when it is; of two equal
+//! values, the first); integer
 //! arithmetic wraps; integer `div` is floor division with `x // 0 = 0` and
 //! `MIN // -1 = MIN`; integer `pow` wraps, and a negative exponent gives 0
 //! unless the base is ±1; comparisons follow IEEE 754 (every comparison
@@ -143,8 +143,20 @@ impl BinaryOp {
             BinaryOp::Mul => x * y,
             BinaryOp::Div => x / y,
             BinaryOp::Pow => x.powf(y),
-            BinaryOp::Max => super::num::maximum(x, y),
-            BinaryOp::Min => super::num::minimum(x, y),
+            BinaryOp::Max => {
+                if x.is_nan() || x >= y {
+                    x
+                } else {
+                    y
+                }
+            }
+            BinaryOp::Min => {
+                if x.is_nan() || x <= y {
+                    x
+                } else {
+                    y
+                }
+            }
             BinaryOp::Lt
             | BinaryOp::Le
             | BinaryOp::Gt
@@ -260,8 +272,18 @@ impl BinaryOp {
                     BinaryOp::Mul => e.float_binary(FBin::Mul, x, y),
                     BinaryOp::Div => e.float_binary(FBin::Div, x, y),
                     BinaryOp::Pow => e.call(Host::Pow, d, &[x, y]),
-                    BinaryOp::Max => e.float_binary(FBin::Max, x, y),
-                    BinaryOp::Min => e.float_binary(FBin::Min, x, y),
+                    BinaryOp::Max | BinaryOp::Min => {
+                        // x if x is NaN or wins, else y.
+                        let c = if self == BinaryOp::Max {
+                            FCmp::Ge
+                        } else {
+                            FCmp::Le
+                        };
+                        let nan = e.fcmp(FCmp::Uno, x, x)?;
+                        let wins = e.fcmp(c, x, y)?;
+                        let c = e.int_binary(IBin::Or, nan, wins)?;
+                        e.select(c, x, y)
+                    }
                     BinaryOp::Lt => cmp(e, FCmp::Lt),
                     BinaryOp::Le => cmp(e, FCmp::Le),
                     BinaryOp::Gt => cmp(e, FCmp::Gt),

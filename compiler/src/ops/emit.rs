@@ -39,11 +39,6 @@ pub enum FBin {
     Div,
     /// The magnitude of the first operand with the sign of the second.
     CopySign,
-    /// IEEE 754-2019 `maximum`: NaN if either operand is NaN, and
-    /// -0 < +0 (Cranelift's `fmax`, LLVM's `llvm.maximum`).
-    Max,
-    /// IEEE 754-2019 `minimum` (NaN-propagating, -0 < +0).
-    Min,
 }
 
 /// Integer operations of two operands (also `And`, `Or`, `Xor` on

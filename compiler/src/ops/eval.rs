@@ -66,8 +66,6 @@ fn fbin(op: FBin, a: Val, b: Val) -> EmitResult<Val> {
             FBin::Mul => x * y,
             FBin::Div => x / y,
             FBin::CopySign => x.copysign(y),
-            FBin::Max => super::num::maximum(x, y),
-            FBin::Min => super::num::minimum(x, y),
         }
     }
     match (a, b) {

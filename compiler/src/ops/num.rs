@@ -34,7 +34,6 @@ pub trait Float:
     fn tanh(self) -> Self;
     fn powf(self, e: Self) -> Self;
     fn copysign(self, sign: Self) -> Self;
-    fn is_sign_negative(self) -> bool;
     /// The table's `exp`, `log` and `tanh`: [`super::vmath`] for `f32`, the
     /// C library's for `f64`.
     fn weft_exp(self) -> Self;
@@ -89,9 +88,6 @@ macro_rules! impl_float {
             fn copysign(self, sign: Self) -> Self {
                 <$t>::copysign(self, sign)
             }
-            fn is_sign_negative(self) -> bool {
-                <$t>::is_sign_negative(self)
-            }
             fn weft_exp(self) -> Self {
                 $exp(self)
             }
@@ -111,38 +107,6 @@ impl_float!(
     super::vmath::tanh
 );
 impl_float!(f64, f64::exp, f64::ln, f64::tanh);
-
-/// IEEE 754-2019 `maximum`: NaN when either operand is NaN (the first
-/// NaN), else the larger, with -0 < +0.
-pub fn maximum<T: Float>(x: T, y: T) -> T {
-    if x.is_nan() {
-        x
-    } else if y.is_nan() || y > x {
-        y
-    } else if x > y {
-        x
-    } else if x.is_sign_negative() {
-        // Equal: only ±0 can differ, and +0 is the larger.
-        y
-    } else {
-        x
-    }
-}
-
-/// IEEE 754-2019 `minimum`: NaN when either operand is NaN, else the
-/// smaller, with -0 < +0.
-pub fn minimum<T: Float>(x: T, y: T) -> T {
-    if x.is_nan() {
-        x
-    } else if y.is_nan() || y < x {
-        y
-    } else if x < y || x.is_sign_negative() {
-        // Equal: only ±0 can differ, and -0 is the smaller.
-        x
-    } else {
-        y
-    }
-}
 
 pub trait Int: Copy + Debug + Ord + Default + 'static {
     const ZERO: Self;

@@ -146,8 +146,6 @@ impl Emit for Clif<'_, '_, '_> {
             FBin::Mul => i.fmul(a, b),
             FBin::Div => i.fdiv(a, b),
             FBin::CopySign => i.fcopysign(a, b),
-            FBin::Max => i.fmax(a, b),
-            FBin::Min => i.fmin(a, b),
         })
     }
 
