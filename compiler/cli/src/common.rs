@@ -41,9 +41,41 @@ struct FileLoader {
 impl Loader for FileLoader {
     fn load(&self, name: &str) -> Option<(String, String)> {
         let path = self.dir.join(format!("{name}.weft"));
-        let text = std::fs::read_to_string(&path).ok()?;
+        let text = String::from_utf8(read_source(&path).ok()?).ok()?;
         Some((path.display().to_string(), text))
     }
+}
+
+/// Gives SIGPIPE back its default action, which Rust's start-up sets to
+/// "ignore": a write to a closed pipe (`weft run P | head -1`) then ends the
+/// process quietly, as it ends any Unix tool and a built executable, rather
+/// than failing with a "Broken pipe" panic.
+pub fn default_sigpipe() {
+    // SAFETY: setting a signal's disposition to SIG_DFL, before any other
+    // thread starts; no handler runs Rust code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// The largest source file weft reads (a larger one, or an endless one such
+/// as `/dev/zero`, is refused before it exhausts memory).
+pub const MAX_SOURCE_BYTES: u64 = 64 << 20;
+
+/// A source file's bytes, at most [`MAX_SOURCE_BYTES`] of them.
+fn read_source(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_SOURCE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB, the limit for a weft source file",
+            MAX_SOURCE_BYTES >> 20
+        )));
+    }
+    Ok(bytes)
 }
 
 /// The compiler recurses over expressions and item dependencies; it runs on
@@ -109,7 +141,7 @@ pub fn compile(
             return Err(ExitCode::from(EXIT_USAGE));
         }
     }
-    let text = match std::fs::read(file) {
+    let text = match read_source(file) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(_) => {

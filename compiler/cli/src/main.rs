@@ -73,6 +73,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    common::default_sigpipe();
     // `weft help build` shows weft-build's help, as `weft build --help` does.
     let argv: Vec<OsString> = std::env::args_os().collect();
     if argv.len() == 3 && argv[1] == "help" && argv[2] == "build" {

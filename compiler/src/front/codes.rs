@@ -64,6 +64,8 @@ pub const CODES: &[CodeInfo] = &[
     types::E0316,
     types::E0318,
     types::E0319,
+    types::E0320,
+    types::E0321,
 ];
 
 /// The entry of `code`, in any case: `E0302` or `e0302`.
@@ -72,8 +74,9 @@ pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
     CODES.iter().find(|c| c.code.eq_ignore_ascii_case(code))
 }
 
-/// The classes of codes and the range each one spans, for messages about an
-/// unknown code: `E0101-E0105 (syntax), E0201-E0218 (names and items), ..`.
+/// The classes of codes and the runs of codes in each, for messages about an
+/// unknown code: `E0101-E0105 (syntax), E0201-E0212, E0214, .. (names and
+/// items), ..` (no run spans a code that does not exist).
 pub fn ranges() -> String {
     let classes = [
         ("E01", "syntax"),
@@ -83,13 +86,38 @@ pub fn ranges() -> String {
     let parts: Vec<String> = classes
         .iter()
         .filter_map(|(prefix, what)| {
-            let mut codes = CODES
+            let mut nums: Vec<(u32, &str)> = CODES
                 .iter()
                 .map(|c| c.code)
-                .filter(|c| c.starts_with(prefix));
-            let first = codes.next()?;
-            let last = codes.next_back().unwrap_or(first);
-            Some(format!("{first}-{last} ({what})"))
+                .filter(|c| c.starts_with(prefix))
+                .filter_map(|c| Some((c.get(1..)?.parse().ok()?, c)))
+                .collect();
+            nums.sort();
+            // Runs of consecutive numbers.
+            let mut runs: Vec<(&str, &str, u32)> = Vec::new();
+            for (n, code) in nums {
+                match runs.last_mut() {
+                    Some((_, last, prev)) if *prev + 1 == n => {
+                        *last = code;
+                        *prev = n;
+                    }
+                    _ => runs.push((code, code, n)),
+                }
+            }
+            if runs.is_empty() {
+                return None;
+            }
+            let text: Vec<String> = runs
+                .iter()
+                .map(|(a, b, _)| {
+                    if a == b {
+                        a.to_string()
+                    } else {
+                        format!("{a}-{b}")
+                    }
+                })
+                .collect();
+            Some(format!("{} ({what})", text.join(", ")))
         })
         .collect();
     parts.join(", ")
@@ -399,7 +427,7 @@ mod tests {
         assert!(text.lines().all(|l| l.chars().count() <= 90), "{text}");
         assert_eq!(
             ranges(),
-            "E0101-E0105 (syntax), E0201-E0219 (names and items), E0301-E0319 (types and shapes)"
+            "E0101-E0105 (syntax), E0201-E0212, E0214, E0218-E0219 (names and items), E0301-E0316, E0318-E0321 (types and shapes)"
         );
     }
 }

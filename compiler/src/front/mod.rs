@@ -74,6 +74,7 @@ pub fn compile(map: &mut SourceMap, file: FileId, loader: &dyn Loader, opts: &Op
     load_modules(map, loader, &mut modules, &mut diags);
     let (graph, more) = elab::elaborate(&modules, opts);
     diags.extend(more);
+    diags.extend(rank_limit(&graph, file));
     dedup(&mut diags);
     diags.sort_by_key(|d| (d.primary.file != file, d.primary.file, d.primary.start));
     let has_errors = diags.iter().any(|d| d.is_error());
@@ -81,6 +82,32 @@ pub fn compile(map: &mut SourceMap, file: FileId, loader: &dyn Loader, opts: &Op
         graph: if has_errors { None } else { Some(graph) },
         diags,
     }
+}
+
+/// The highest tensor rank weft runs (the runtime's, NumPy's since 2.0).
+pub const MAX_RANK: usize = 64;
+
+/// E0320 for the first value whose rank exceeds [`MAX_RANK`] (a written
+/// type, or one that broadcasting or `expand_dims` built): caught here, not
+/// by the runtime as a damaged program.
+fn rank_limit(g: &crate::ir::graph::Graph, file: FileId) -> Option<Diagnostic> {
+    let id = g.ids().find(|&id| g.ty(id).rank() > MAX_RANK)?;
+    let n = g.node(id);
+    let span = n
+        .span
+        .unwrap_or_else(|| weft_grammar::ast::Span::new(file, 0, 0));
+    Some(
+        Diagnostic::error(
+            "E0320",
+            format!(
+                "a tensor of rank {} is beyond weft's limit of {MAX_RANK} axes",
+                n.ty.rank()
+            ),
+            span,
+        )
+        .label(format!("this has rank {}", n.ty.rank()))
+        .note("every engine, and the .npy format, handle at most 64 axes"),
+    )
 }
 
 fn syntax_diag(e: weft_grammar::ast::SyntaxError) -> Diagnostic {

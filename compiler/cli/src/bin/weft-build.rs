@@ -64,6 +64,7 @@ enum Emit {
 }
 
 fn main() -> ExitCode {
+    common::default_sigpipe();
     let cli = BuildCli::parse();
     on_compiler_thread(move || {
         let sets = match parse_sets(&cli.sets) {
@@ -251,12 +252,17 @@ fn build(args: &BuildArgs) -> ExitCode {
             .clone()
             .unwrap_or_else(|| PathBuf::from(format!("{stem}{ext}")))
     };
-    let write = |path: &Path, bytes: &[u8]| match std::fs::write(path, bytes) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(
-            EXIT_USAGE,
-            format_args!("cannot write {}: {e}", path.display()),
-        ),
+    let write = |path: &Path, bytes: &[u8]| {
+        if same_file(path, &args.file) {
+            return overwrite_refused(path);
+        }
+        match std::fs::write(path, bytes) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(
+                EXIT_USAGE,
+                format_args!("cannot write {}: {e}", path.display()),
+            ),
+        }
     };
     if args.emit == Some(Emit::Kernels) {
         return write(
@@ -286,10 +292,32 @@ fn build(args: &BuildArgs) -> ExitCode {
         Err(msg) => return fail(EXIT_USAGE, msg),
     };
     let exe = out_path("");
+    if same_file(&exe, &args.file) {
+        return overwrite_refused(&exe);
+    }
     match link(&bytes, &lib, &exe) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => fail(EXIT_USAGE, msg),
     }
+}
+
+/// Whether `a` and `b` name one existing file (through links and `..` too).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// `-o` names the program's own source: never replace it.
+fn overwrite_refused(path: &Path) -> ExitCode {
+    fail(
+        EXIT_USAGE,
+        format_args!(
+            "-o {} is the program's source file; refusing to overwrite it (name another output)",
+            path.display()
+        ),
+    )
 }
 
 /// The runtime library: `$WEFT_RUNTIME_LIB`, or beside this executable.

@@ -366,3 +366,103 @@ output y = x + 3000000000
 output y = cast(x, i64) + 3000000000
 "#,
 };
+
+pub(super) const E0320: CodeInfo = CodeInfo {
+    code: "E0320",
+    title: "a tensor has more axes than weft supports",
+    explanation: "weft runs tensors of at most 64 axes, as NumPy since 2.0 and the `.npy` \
+         format do; a type, a broadcast or an `expand_dims` that makes a tensor of higher \
+         rank is refused at compile time rather than failing when the program runs. Merge \
+         axes with `reshape`.",
+    wrong: r#"input x: f32[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+output y = x
+"#,
+    fixed: r#"input x: f32[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+output y = x
+"#,
+};
+
+pub(super) const E0321: CodeInfo = CodeInfo {
+    code: "E0321",
+    title: "the program is too large once its functions are inlined",
+    explanation: "weft inlines every user function at each call. Calls nested more than 64 \
+         deep, or a program that grows past 1,000,000 operations (each function calling the \
+         one before twice doubles the size at every level), is refused with this error \
+         rather than exhausting memory. Compute a value once and reuse it with `let` \
+         instead of calling a function on it several times, and keep call chains short.",
+    wrong: r#"fn f0(x: f32) -> f32 { x + 1.0 }
+fn f1(x: f32) -> f32 { f0(x) }
+fn f2(x: f32) -> f32 { f1(x) }
+fn f3(x: f32) -> f32 { f2(x) }
+fn f4(x: f32) -> f32 { f3(x) }
+fn f5(x: f32) -> f32 { f4(x) }
+fn f6(x: f32) -> f32 { f5(x) }
+fn f7(x: f32) -> f32 { f6(x) }
+fn f8(x: f32) -> f32 { f7(x) }
+fn f9(x: f32) -> f32 { f8(x) }
+fn f10(x: f32) -> f32 { f9(x) }
+fn f11(x: f32) -> f32 { f10(x) }
+fn f12(x: f32) -> f32 { f11(x) }
+fn f13(x: f32) -> f32 { f12(x) }
+fn f14(x: f32) -> f32 { f13(x) }
+fn f15(x: f32) -> f32 { f14(x) }
+fn f16(x: f32) -> f32 { f15(x) }
+fn f17(x: f32) -> f32 { f16(x) }
+fn f18(x: f32) -> f32 { f17(x) }
+fn f19(x: f32) -> f32 { f18(x) }
+fn f20(x: f32) -> f32 { f19(x) }
+fn f21(x: f32) -> f32 { f20(x) }
+fn f22(x: f32) -> f32 { f21(x) }
+fn f23(x: f32) -> f32 { f22(x) }
+fn f24(x: f32) -> f32 { f23(x) }
+fn f25(x: f32) -> f32 { f24(x) }
+fn f26(x: f32) -> f32 { f25(x) }
+fn f27(x: f32) -> f32 { f26(x) }
+fn f28(x: f32) -> f32 { f27(x) }
+fn f29(x: f32) -> f32 { f28(x) }
+fn f30(x: f32) -> f32 { f29(x) }
+fn f31(x: f32) -> f32 { f30(x) }
+fn f32(x: f32) -> f32 { f31(x) }
+fn f33(x: f32) -> f32 { f32(x) }
+fn f34(x: f32) -> f32 { f33(x) }
+fn f35(x: f32) -> f32 { f34(x) }
+fn f36(x: f32) -> f32 { f35(x) }
+fn f37(x: f32) -> f32 { f36(x) }
+fn f38(x: f32) -> f32 { f37(x) }
+fn f39(x: f32) -> f32 { f38(x) }
+fn f40(x: f32) -> f32 { f39(x) }
+fn f41(x: f32) -> f32 { f40(x) }
+fn f42(x: f32) -> f32 { f41(x) }
+fn f43(x: f32) -> f32 { f42(x) }
+fn f44(x: f32) -> f32 { f43(x) }
+fn f45(x: f32) -> f32 { f44(x) }
+fn f46(x: f32) -> f32 { f45(x) }
+fn f47(x: f32) -> f32 { f46(x) }
+fn f48(x: f32) -> f32 { f47(x) }
+fn f49(x: f32) -> f32 { f48(x) }
+fn f50(x: f32) -> f32 { f49(x) }
+fn f51(x: f32) -> f32 { f50(x) }
+fn f52(x: f32) -> f32 { f51(x) }
+fn f53(x: f32) -> f32 { f52(x) }
+fn f54(x: f32) -> f32 { f53(x) }
+fn f55(x: f32) -> f32 { f54(x) }
+fn f56(x: f32) -> f32 { f55(x) }
+fn f57(x: f32) -> f32 { f56(x) }
+fn f58(x: f32) -> f32 { f57(x) }
+fn f59(x: f32) -> f32 { f58(x) }
+fn f60(x: f32) -> f32 { f59(x) }
+fn f61(x: f32) -> f32 { f60(x) }
+fn f62(x: f32) -> f32 { f61(x) }
+fn f63(x: f32) -> f32 { f62(x) }
+fn f64(x: f32) -> f32 { f63(x) }
+fn f65(x: f32) -> f32 { f64(x) }
+input x: f32
+output y = f65(x)
+"#,
+    fixed: r#"fn f0(x: f32) -> f32 { x + 1.0 }
+fn f1(x: f32) -> f32 { f0(x) }
+fn f2(x: f32) -> f32 { f1(x) }
+input x: f32
+output y = f2(x)
+"#,
+};

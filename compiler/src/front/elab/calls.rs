@@ -27,6 +27,9 @@ pub(crate) struct Bindings {
 }
 
 const MAX_CALL_DEPTH: usize = 64;
+/// The most graph nodes the front end builds before it stops inlining
+/// (about 200 bytes each).
+const MAX_GRAPH_NODES: usize = 1_000_000;
 
 impl<'m> Elab<'m> {
     /// Resolves a written type in the current frame (size parameters, then the
@@ -139,9 +142,31 @@ impl<'m> Elab<'m> {
         if self.failed_fns.contains(&(m, i)) {
             return Val::Error;
         }
-        if self.call_stack.iter().any(|(_, n)| *n == f.name.name)
-            || self.call_stack.len() >= MAX_CALL_DEPTH
-        {
+        if self.over_budget {
+            return Val::Error;
+        }
+        let depth = self.call_stack.len() >= MAX_CALL_DEPTH;
+        let size = self.g.len() > MAX_GRAPH_NODES;
+        if depth || size {
+            let what = if depth {
+                format!("calls nested more than {MAX_CALL_DEPTH} deep")
+            } else {
+                format!("more than {MAX_GRAPH_NODES} operations")
+            };
+            let d = Diagnostic::error(
+                "E0321",
+                format!("inlining `{}` here makes the program too large: {what}", f.name.name),
+                call_span,
+            )
+            .label("this call is inlined past the limit")
+            .with(f.name.span, "defined here")
+            .note("weft inlines every function at each call; a function that calls another several times multiplies the program's size at each level")
+            .help("call expensive functions once and reuse the result with `let`");
+            self.err(d);
+            self.over_budget = true;
+            return Val::Error;
+        }
+        if self.call_stack.iter().any(|(_, n)| *n == f.name.name) {
             let d = Diagnostic::error(
                 "E0209",
                 format!("function `{}` calls itself", f.name.name),

@@ -85,6 +85,8 @@ pub(crate) struct Elab<'m> {
     sets: HashMap<String, String>,
     /// Functions whose generic check failed.
     failed_fns: std::collections::HashSet<(usize, usize)>,
+    /// Set once E0321 (the inlining budget) is reported: later calls fail quietly.
+    over_budget: bool,
 }
 
 pub(crate) fn elaborate(modules: &[Module], opts: &Options) -> (Graph, Vec<Diagnostic>) {
@@ -99,6 +101,7 @@ pub(crate) fn elaborate(modules: &[Module], opts: &Options) -> (Graph, Vec<Diagn
         frames: Vec::new(),
         sets: opts.sets.iter().cloned().collect(),
         failed_fns: Default::default(),
+        over_budget: false,
     };
     for m in 0..modules.len() {
         let s = e.build_scope(m);
