@@ -18,6 +18,7 @@ use crate::RunError;
 pub const SPEC: FlagSpec = FlagSpec {
     allow_set: false,
     extra_flags: &[],
+    extra_help: &[],
 };
 
 /// Exit status for a damaged program (a descriptor the runtime cannot read).

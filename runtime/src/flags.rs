@@ -76,6 +76,9 @@ pub struct FlagSpec {
     /// Additional `--name VALUE` flags, written with their dashes
     /// (e.g. `&["--jit"]`); each may be given once.
     pub extra_flags: &'static [&'static str],
+    /// The usage rows of the caller's own flags, `(FLAG VALUE, what)`; when
+    /// empty, each extra flag gets a row pointing to the command's docs.
+    pub extra_help: &'static [(&'static str, &'static str)],
 }
 
 /// A command-line usage problem (exit status 2), or a request for help
@@ -452,11 +455,16 @@ pub fn usage_text(program: &str, spec: &FlagSpec) -> String {
         "--log-every K".into(),
         "with --log, print every K steps (default 1 if N <= 20, else N/20 rounded up)",
     ));
-    for extra in spec.extra_flags {
-        rows.push((
-            format!("{} VALUE", dashed(extra)),
-            "(see the command's documentation)",
-        ));
+    if spec.extra_help.is_empty() {
+        for extra in spec.extra_flags {
+            rows.push((
+                format!("{} VALUE", dashed(extra)),
+                "(see the command's documentation)",
+            ));
+        }
+    }
+    for (flag, what) in spec.extra_help {
+        rows.push((flag.to_string(), what));
     }
     rows.push(("-h, --help".into(), "print this help"));
     let width = rows.iter().map(|(f, _)| f.len()).max().unwrap_or(0);

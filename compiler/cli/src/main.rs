@@ -51,12 +51,12 @@ enum Command {
     /// Compile in-process and run a program.
     #[command(disable_help_flag = true)]
     Run {
-        file: PathBuf,
-        /// Run flags: --input NAME=FILE.npy|NUMBER, --param NAME=FILE.npy, --steps N, --out DIR,
-        /// --threads N, --set NAME=VALUE, --log NAME, --log-every K, --dump-after PASS,
-        /// --message-format human|json.
+        /// FILE and the run flags, in any order: --input NAME=FILE.npy|NUMBER,
+        /// --param NAME=FILE.npy, --steps N, --out DIR, --threads N,
+        /// --set NAME=VALUE, --log NAME, --log-every K, --dump-after PASS,
+        /// --message-format human|json, --jit MODE, --engine ENGINE, --stats.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
-        flags: Vec<String>,
+        args: Vec<String>,
     },
     /// Compile a program through LLVM to a native executable.
     ///
@@ -139,7 +139,10 @@ fn real_main(command: Command) -> ExitCode {
                 Err(code) => code,
             }
         }
-        Command::Run { file, flags } => run(&file, &flags),
+        Command::Run { args } => match split_file(&args) {
+            Some((file, flags)) => run(&file, &flags),
+            None => run_without_file(&args),
+        },
         // `main` execs weft-build before it starts this thread.
         Command::Build { args } => exec_build(&args),
         Command::Explain { code } => match front::codes::lookup(&code) {
@@ -158,25 +161,78 @@ fn real_main(command: Command) -> ExitCode {
     }
 }
 
+/// Flags of `weft run` that take no value (every other flag takes one,
+/// as `--flag VALUE` or `--flag=VALUE`).
+const RUN_SWITCHES: [&str; 3] = ["--help", "-h", "--stats"];
+
+/// The program file among `weft run`'s arguments (the first that is neither
+/// a flag nor a flag's value), and the other arguments in order: flags may
+/// come before the file (`weft run --steps 3 prog.weft`).
+fn split_file(args: &[String]) -> Option<(PathBuf, Vec<String>)> {
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        if RUN_SWITCHES.contains(&a.as_str()) || (a.starts_with("--") && a.contains('=')) {
+            i += 1;
+        } else if a.starts_with('-') && a.len() > 1 {
+            i += 2;
+        } else {
+            let mut rest = args.to_vec();
+            let file = rest.remove(i);
+            return Some((PathBuf::from(file), rest));
+        }
+    }
+    None
+}
+
+/// `weft run` without a program: its usage for `--help` (exit 0), else an
+/// error (exit 2).
+fn run_without_file(args: &[String]) -> ExitCode {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        print_run_usage("weft run FILE");
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("error: weft run needs a program: weft run FILE [RUN FLAGS] (see weft run --help)");
+    ExitCode::from(EXIT_USAGE)
+}
+
+const RUN_SPEC: FlagSpec = FlagSpec {
+    allow_set: true,
+    extra_flags: &["--dump-after", "--message-format", "--jit", "--engine"],
+    extra_help: &[
+        (
+            "--jit auto|always|never",
+            "when kernels are compiled by Cranelift (default auto: when hot)",
+        ),
+        (
+            "--engine kernels|reference",
+            "reference: the graph interpreter, the oracle (default kernels)",
+        ),
+        ("--stats", "per kernel: tier, calls and time, on stderr"),
+        (
+            "--dump-after PASS",
+            "print the graph IR after a pass (elaborate, autodiff, simplify)",
+        ),
+        (
+            "--message-format human|json",
+            "diagnostics as text on stderr, or JSON lines on stdout",
+        ),
+    ],
+};
+
+fn print_run_usage(name: &str) {
+    print!("{}", usage_text(name, &RUN_SPEC));
+}
+
 fn run(file: &Path, args: &[String]) -> ExitCode {
-    const SPEC: FlagSpec = FlagSpec {
-        allow_set: true,
-        extra_flags: &["--dump-after", "--message-format", "--jit", "--engine"],
-    };
     // `--stats` takes no value: weft run's own switch, taken out before the
     // shared run-flag parser sees the rest.
     let stats = args.iter().any(|a| a == "--stats");
     let args: Vec<String> = args.iter().filter(|a| *a != "--stats").cloned().collect();
-    let flags = match parse_run_flags(&args, &SPEC) {
+    let flags = match parse_run_flags(&args, &RUN_SPEC) {
         Ok(f) => f,
         Err(e) if e.help => {
-            print!(
-                "{}",
-                usage_text(&format!("weft run {}", file.display()), &SPEC)
-            );
-            println!("      --jit auto|always|never   when kernels are compiled by Cranelift (default auto: when hot)");
-            println!("      --engine kernels|reference  reference: the graph interpreter, the oracle (default kernels)");
-            println!("      --stats                   per kernel: tier, calls and time, on stderr");
+            print_run_usage(&format!("weft run {}", file.display()));
             return ExitCode::SUCCESS;
         }
         Err(e) => {

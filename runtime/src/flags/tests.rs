@@ -3,10 +3,12 @@ use super::*;
 const RUN: FlagSpec = FlagSpec {
     allow_set: true,
     extra_flags: &["--jit"],
+    extra_help: &[],
 };
 const EXE: FlagSpec = FlagSpec {
     allow_set: false,
     extra_flags: &[],
+    extra_help: &[],
 };
 
 fn parse(spec: &FlagSpec, args: &[&str]) -> Result<RunArgs, UsageError> {
@@ -359,6 +361,7 @@ fn extra_flags_may_omit_dashes() {
     const SPEC: FlagSpec = FlagSpec {
         allow_set: false,
         extra_flags: &["profile"],
+        extra_help: &[],
     };
     let r = parse(&SPEC, &["--profile", "out.json"]).unwrap();
     assert_eq!(
