@@ -1136,6 +1136,20 @@ def regression_cases():
         """, {"a": z}, want=dict(s=np.array([-0.0, 0.0], np.float32)))
 
 
+def remap_regression_cases():
+    m = np.array([1.0, 2.0, 3.0], np.float32)
+    case("regression_integer_index_of_filled_tensor", "run", """
+        // regression: an integer index (dropping an axis) of a zeros/ones/full
+        // tensor, written or made by autodiff (the backward of mean(stack(..))),
+        // was "invalid kernel IR: remap from axis 1 of a rank-1 space"
+        input m: f32[3]
+        output a = ones((2, 3))[:, 1]
+        output b = full((2, 3), 2.5)[1]
+        output g = grad(mean(stack((m, m), axis=0)), m)
+        """, {"m": m}, want=dict(a=np.ones(2, np.float32), b=np.full(3, 2.5, np.float32),
+                                 g=np.full(3, 1 / 3, np.float32)))
+
+
 def softplus_cases():
     x = np.concatenate([np.array([-100, -30, -10, -1e-3, 0, 1e-3, 5, 30, 100], np.float32), f32(23, scale=3.0)])
     X = D(x)
@@ -1160,6 +1174,7 @@ def main():
     wide_row_cases()
     softplus_cases()
     regression_cases()
+    remap_regression_cases()
 
 
 if __name__ == "__main__":

@@ -189,6 +189,29 @@ impl Expr {
         }
     }
 
+    /// An invariant expression ([`Expr::is_invariant`]) without its
+    /// remaps, which only say where in another space its (constant) value
+    /// is read: valid in a space of any rank.
+    pub fn without_remaps(self) -> Expr {
+        let b = |e: Box<Expr>| Box::new(e.without_remaps());
+        match self {
+            Expr::Remap { arg, .. } => arg.without_remaps(),
+            Expr::Load { .. } | Expr::Const { .. } | Expr::Iota { .. } | Expr::Size { .. } => self,
+            Expr::Unary { op, arg } => Expr::Unary { op, arg: b(arg) },
+            Expr::Cast { to, arg } => Expr::Cast { to, arg: b(arg) },
+            Expr::Binary { op, lhs, rhs } => Expr::Binary {
+                op,
+                lhs: b(lhs),
+                rhs: b(rhs),
+            },
+            Expr::Select { cond, then, els } => Expr::Select {
+                cond: b(cond),
+                then: b(then),
+                els: b(els),
+            },
+        }
+    }
+
     /// The number of nodes of the expression tree.
     pub fn nodes(&self) -> usize {
         1 + match self {

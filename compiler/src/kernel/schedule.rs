@@ -299,7 +299,8 @@ impl Sched<'_> {
                 let from = shape_of(arg(0));
                 let mut e = self.expr(arg(0))?;
                 if e.is_invariant() {
-                    Some(e)
+                    // The same value at every index, in any space.
+                    Some(e.without_remaps())
                 } else {
                     if e.cost() > 2 && Monomial::of(&from) != Monomial::of(shape) {
                         let b = self.materialise(arg(0), e);
@@ -332,7 +333,7 @@ impl Sched<'_> {
                 let from = shape_of(arg(0));
                 let e = self.expr(arg(0))?;
                 Some(match e {
-                    e if e.is_invariant() => e,
+                    e if e.is_invariant() => e.without_remaps(),
                     Expr::Load { buf, .. } => Expr::Load {
                         buf,
                         view: shape.clone(),
