@@ -189,7 +189,16 @@ impl<'m> Elab<'m> {
         cands.extend(builtins::Builtin::all().map(|b| b.name().to_string()));
         let mut d = Diagnostic::error("E0201", format!("cannot find `{name}` in this scope"), span)
             .label("not found");
-        if let Some(s) = suggest(name, cands.iter().map(|s| s.as_str())) {
+        if name == "True" || name == "False" || name == "TRUE" || name == "FALSE" {
+            d = d.help(format!(
+                "booleans are written `{}`",
+                name.to_ascii_lowercase()
+            ));
+        } else if crate::front::source::STDLIB.iter().any(|(m, _)| *m == name) {
+            d = d.help(format!(
+                "`{name}` is a standard library module: add `use {name}` at the top of the file"
+            ));
+        } else if let Some(s) = suggest(name, cands.iter().map(|s| s.as_str())) {
             d = d.help(format!("a name with a similar spelling exists: `{s}`"));
         }
         self.err(d);
