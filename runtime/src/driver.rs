@@ -104,6 +104,10 @@ pub fn run_with(
             return EXIT_INTERNAL;
         }
     };
+    if let Err(msg) = crate::cpu::check(&desc.requires, &crate::cpu::has) {
+        let _ = writeln!(err, "error: {msg}");
+        return crate::error::EXIT_USAGE;
+    }
     let threads = flags.threads.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())

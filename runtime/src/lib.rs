@@ -14,6 +14,7 @@
 
 pub mod bind;
 pub mod buf;
+pub mod cpu;
 pub mod driver;
 pub mod error;
 pub mod flags;

@@ -86,6 +86,9 @@ pub struct ProgramDesc {
     pub updates: Vec<usize>,
     /// Step error code → message.
     pub errors: Vec<(u32, String)>,
+    /// CPU features the program's code was compiled to use (`requires`
+    /// records, LLVM's names: `avx2`, `fma`, `avx512f`, ...).
+    pub requires: Vec<String>,
 }
 
 impl ProgramDesc {
@@ -463,6 +466,11 @@ pub fn parse_descriptor(bytes: &[u8]) -> Result<ProgramDesc, DescError> {
 fn record(desc: &mut ProgramDesc, line: &str) -> Result<(), String> {
     if line.is_empty() {
         return Err("empty line".into());
+    }
+    if let Some(rest) = line.strip_prefix("requires ") {
+        desc.requires
+            .extend(rest.split(' ').filter(|f| !f.is_empty()).map(String::from));
+        return Ok(());
     }
     if let Some(rest) = line.strip_prefix("error ") {
         let (code, message) = rest

@@ -78,6 +78,33 @@ impl Default for LlvmOptions {
     }
 }
 
+/// The CPU features that the code for `opts` may use and that an
+/// executable checks before it runs (docs/abi.md, `requires`): the host's
+/// (of those the runtime can check) by default, the x86-64 levels' by
+/// definition; none for other named CPUs, which are not checked.
+pub fn required_features(opts: &LlvmOptions) -> Vec<String> {
+    const V2: &[&str] = &["sse3", "ssse3", "sse4.1", "sse4.2", "popcnt"];
+    const V3: &[&str] = &[
+        "avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "lzcnt", "movbe",
+    ];
+    const V4: &[&str] = &["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"];
+    let level = |ls: &[&[&str]]| ls.concat().iter().map(|s| s.to_string()).collect();
+    match opts.target_cpu.as_deref() {
+        None => {
+            let host = TargetMachine::get_host_cpu_features().to_string();
+            host.split(',')
+                .filter_map(|f| f.strip_prefix('+'))
+                .filter(|f| weft_runtime::cpu::has(f).is_some())
+                .map(String::from)
+                .collect()
+        }
+        Some("x86-64-v2") => level(&[V2]),
+        Some("x86-64-v3") => level(&[V2, V3]),
+        Some("x86-64-v4") => level(&[V2, V3, V4]),
+        Some(_) => Vec::new(),
+    }
+}
+
 fn target_machine(opts: &LlvmOptions) -> R<TargetMachine> {
     Target::initialize_x86(&InitializationConfig::default());
     let triple = TargetMachine::get_default_triple();
@@ -140,7 +167,12 @@ pub(crate) fn build<'c>(
         }
     }
     g.entry_points(&kernels)?;
-    desc::globals(&g, &descriptor(prog));
+    let mut text = descriptor(prog);
+    let required = required_features(opts);
+    if !required.is_empty() {
+        text.push_str(&format!("requires {}\n", required.join(" ")));
+    }
+    desc::globals(&g, &text);
     let module = g.module;
     module
         .verify()

@@ -431,3 +431,22 @@ fn vector_math_accuracy() {
         assert!(ir.contains(" x float>"), "{op:?} is not vectorised");
     }
 }
+
+/// The `requires` record: the x86-64 levels' features, the host's (which
+/// this CPU has, so a default build runs here), none for other named CPUs.
+#[test]
+fn executables_record_the_cpu_features_they_need() {
+    let with = |cpu: Option<&str>| {
+        crate::required_features(&LlvmOptions {
+            target_cpu: cpu.map(String::from),
+            optimize: true,
+        })
+    };
+    let v3 = with(Some("x86-64-v3"));
+    assert!(v3.contains(&"avx2".to_string()) && v3.contains(&"fma".to_string()));
+    assert!(!v3.iter().any(|f| f.starts_with("avx512")));
+    assert!(with(Some("x86-64-v4")).contains(&"avx512f".to_string()));
+    assert!(with(Some("znver4")).is_empty());
+    let host = with(None);
+    assert!(weft_runtime::cpu::check(&host, &weft_runtime::cpu::has).is_ok());
+}

@@ -14,6 +14,7 @@ output w1 f32 2 4 16 param 0
 update 0
 update 1
 error 1 index out of range in `gather`: see  the  docs
+requires avx2 fma
 ";
 
 #[test]
@@ -53,6 +54,7 @@ fn parses_the_abi_example() {
     );
     assert_eq!(d.error_message(2), None);
     assert_eq!(d.error_message(-1), None);
+    assert_eq!(d.requires, vec!["avx2", "fma"]);
 }
 
 #[test]
