@@ -120,10 +120,28 @@ impl<'m> Elab<'m> {
         }
     }
 
+    /// Whether `name` is a `const` of the current module.
+    fn is_const(&self, name: &str) -> bool {
+        let module = self.frames.last().map(|f| f.module).unwrap_or(0);
+        match self.scopes[module].get(name) {
+            Some(super::Entry::Item(i)) => {
+                matches!(self.modules[module].program.items[*i], Item::Const { .. })
+            }
+            _ => false,
+        }
+    }
+
     fn unknown_size(&mut self, name: &str, span: Span) {
-        let d = Diagnostic::error("E0214", format!("unknown size name `{name}`"), span)
-            .label("not a declared size")
-            .help(format!("declare it with `dim {name}`, or make it a size parameter of the function: `fn f[{name}](..)`"));
+        let d = Diagnostic::error("E0214", format!("unknown size name `{name}`"), span);
+        let d = if self.is_const(name) {
+            // `dim K` would change the meaning: K would be bound at run time.
+            d.label("a const, not a size")
+                .note("a const cannot stand for a size in a type yet (the v2 contract allows it; weft does not implement it yet)")
+                .help(format!("write the length itself, or a size parameter bound by a call: `fn f[{name}](..)`"))
+        } else {
+            d.label("not a declared size")
+                .help(format!("declare it with `dim {name}`, or make it a size parameter of the function: `fn f[{name}](..)`"))
+        };
         self.err(d);
     }
 
