@@ -69,17 +69,24 @@ pub enum Item {
         value: Expr,
         span: Span,
     },
-    /// `input NAME: TYPE`
+    /// `input NAME: TYPE` (a tensor or record type)
     Input {
         name: Ident,
-        ty: TypeExpr,
+        ty: Ty,
         span: Span,
     },
-    /// `param NAME: TYPE = INIT`
+    /// `param NAME: TYPE = INIT`, or `param NAME = INIT` (ty = None) where
+    /// INIT is `zeros_like(r)`, `ones_like(r)` or `full_like(r, v)`.
     Param {
         name: Ident,
-        ty: TypeExpr,
+        ty: Option<TypeExpr>,
         init: Expr,
+        span: Span,
+    },
+    /// `param NAME { FIELD: TYPE = INIT .. FIELD { .. } }`: a record param.
+    ParamRecord {
+        name: Ident,
+        fields: Vec<ParamField>,
         span: Span,
     },
     /// `let PAT (: TYPE)? = EXPR`
@@ -97,10 +104,36 @@ pub enum Item {
         value: Expr,
         span: Span,
     },
+    /// `until EXPR`: the run ends after the first step in which EXPR is true.
+    Until {
+        value: Expr,
+        span: Span,
+    },
     /// Placeholder left by syntax-error recovery; its error is already reported.
     Error {
         span: Span,
     },
+}
+
+/// A field of a record param.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParamField {
+    /// `FIELD: TYPE = INIT`
+    Leaf {
+        name: Ident,
+        ty: TypeExpr,
+        init: Expr,
+    },
+    /// `FIELD { .. }`
+    Record { name: Ident, fields: Vec<ParamField> },
+}
+
+impl ParamField {
+    pub fn name(&self) -> &Ident {
+        match self {
+            ParamField::Leaf { name, .. } | ParamField::Record { name, .. } => name,
+        }
+    }
 }
 
 impl Item {
@@ -113,6 +146,8 @@ impl Item {
             | Item::Param { span, .. }
             | Item::Output { span, .. }
             | Item::Update { span, .. }
+            | Item::ParamRecord { span, .. }
+            | Item::Until { span, .. }
             | Item::Error { span } => *span,
             Item::Let(l) => l.span,
             Item::Fn(f) => f.span,
@@ -124,7 +159,7 @@ impl Item {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Let {
     pub pat: Pattern,
-    pub ty: Option<TypeExpr>,
+    pub ty: Option<Ty>,
     pub value: Expr,
     pub span: Span,
 }
@@ -162,27 +197,54 @@ pub struct FnDef {
     pub span: Span,
 }
 
-/// `N` or `..S` in `fn f[N, ..S]`.
+/// `N`, `..S` or `type P` in `fn f[N, ..S, type P]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SizeParam {
     pub name: Ident,
-    /// `..S`: binds a run of zero or more axes.
-    pub variadic: bool,
+    pub kind: GenericKind,
+}
+
+/// What a generic parameter of a function stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GenericKind {
+    /// `N`: one axis length (or, used where a dtype goes, a dtype).
+    Size,
+    /// `..S`: a run of zero or more axes.
+    Run,
+    /// `type P`: any tensor or record type.
+    Type,
 }
 
 /// `NAME: TYPE` or `NAME: TYPE = DEFAULT`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FnParam {
     pub name: Ident,
-    pub ty: TypeExpr,
+    pub ty: Ty,
     pub default: Option<Expr>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum RetType {
-    One(TypeExpr),
+    One(Ty),
     /// `-> (T1, T2, ..)`
-    Tuple(Vec<TypeExpr>, Span),
+    Tuple(Vec<Ty>, Span),
+}
+
+/// A written type: a tensor type, or a record type `{w: f32[3], inner: {..}}`
+/// (fields in the order written).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ty {
+    Tensor(TypeExpr),
+    Record(Vec<(Ident, Ty)>, Span),
+}
+
+impl Ty {
+    pub fn span(&self) -> Span {
+        match self {
+            Ty::Tensor(t) => t.span,
+            Ty::Record(_, s) => *s,
+        }
+    }
 }
 
 /// `DTYPE` or `DTYPE[D1, D2, ..]`. The dtype is an identifier checked later.
@@ -267,6 +329,8 @@ pub enum ExprKind {
     },
     /// `(a, b)` or `(a,)`; a parenthesised single expression is not a tuple.
     Tuple(Vec<Expr>),
+    /// `{w: a, b: c}`: a record value.
+    Record(Vec<(Ident, Expr)>),
     /// Placeholder left by syntax-error recovery.
     Error,
 }

@@ -266,6 +266,17 @@ impl<'s> ParseState<'s> {
         )
     }
 
+    /// `{a: x, b: y}`: a record value.
+    pub fn record(&mut self, l: usize, fields: Vec<(Ident, E)>, r: usize) -> E {
+        let span = self.span(l, r);
+        let inner = fields.iter().map(|(_, e)| e.depth).max().unwrap_or(0);
+        self.node(
+            inner,
+            || ExprKind::Record(fields.into_iter().map(|(n, e)| (n, e.expr)).collect()),
+            span,
+        )
+    }
+
     // ---- patterns ----------------------------------------------------
 
     pub fn pat_name(&self, id: Ident) -> P {
@@ -316,7 +327,7 @@ impl<'s> ParseState<'s> {
     pub fn ret_type(
         &self,
         l: usize,
-        (types, is_tuple): (Vec<TypeExpr>, bool),
+        (types, is_tuple): (Vec<Ty>, bool),
         r: usize,
     ) -> RetType {
         if !is_tuple {
@@ -328,7 +339,7 @@ impl<'s> ParseState<'s> {
         RetType::Tuple(types, self.span(l, r))
     }
 
-    pub fn let_(&self, l: usize, pat: P, ty: Option<TypeExpr>, value: E, r: usize) -> Let {
+    pub fn let_(&self, l: usize, pat: P, ty: Option<Ty>, value: E, r: usize) -> Let {
         Let {
             pat: pat.pat,
             ty,
@@ -357,6 +368,25 @@ impl<'s> ParseState<'s> {
             result,
             span: self.span(l, r),
         })
+    }
+
+    /// `type P` in a function's brackets; another word before the name is an error.
+    pub fn type_param(&mut self, kw: Ident, name: Ident) -> SizeParam {
+        if kw.name != "type" {
+            self.errors.push(SyntaxError {
+                code: "E0102",
+                message: format!(
+                    "unexpected `{}` before `{}`: a generic parameter is `N`, `..S` or `type P`",
+                    kw.name, name.name
+                ),
+                span: kw.span,
+                expected: vec!["`type`".to_string()],
+            });
+        }
+        SizeParam {
+            name,
+            kind: GenericKind::Type,
+        }
     }
 
     pub fn dims(&self, l: usize, names: Vec<Ident>, r: usize) -> Vec<Item> {
@@ -506,7 +536,7 @@ const OPERATORS: &[&str] = &[
 /// Postfix continuations, folded into "an operator".
 const POSTFIX: &[&str] = &["(", "[", "."];
 const ITEM_KEYWORDS: &[&str] = &[
-    "use", "dim", "const", "input", "param", "let", "fn", "output", "update",
+    "use", "dim", "const", "input", "param", "let", "fn", "output", "update", "until",
 ];
 
 /// Turns LALRPOP's expected-terminal list into readable words, folding the

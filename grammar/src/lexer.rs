@@ -82,6 +82,8 @@ pub enum Tok<'a> {
     Output,
     #[token("update")]
     Update,
+    #[token("until")]
+    Until,
     #[token("true")]
     True,
     #[token("false")]
@@ -178,6 +180,7 @@ impl Tok<'_> {
             Tok::Fn => "fn",
             Tok::Output => "output",
             Tok::Update => "update",
+            Tok::Until => "until",
             Tok::True => "true",
             Tok::False => "false",
             Tok::Ident(_) | Tok::Int(_) | Tok::Float(_) => "",
@@ -223,6 +226,7 @@ impl Tok<'_> {
                 | Tok::Fn
                 | Tok::Output
                 | Tok::Update
+                | Tok::Until
                 | Tok::True
                 | Tok::False
         )

@@ -140,21 +140,15 @@ const COMMON: [&str; 8] = [
     "--help",
 ];
 
-fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 fn check_name(flag: &str, name: &str) -> Result<(), UsageError> {
     if name.is_empty() {
         return Err(UsageError::new(format!(
             "{flag}: the name before '=' is empty"
         )));
     }
-    if !is_identifier(name) {
+    if !crate::program::is_path(name) {
         return Err(UsageError::new(format!(
-            "{flag}: '{name}' is not a valid name (names match [A-Za-z_][A-Za-z0-9_]*)"
+            "{flag}: '{name}' is not a valid name (names match [A-Za-z_][A-Za-z0-9_]*, with `.` between the fields of a record: net.w1)"
         )));
     }
     Ok(())

@@ -148,7 +148,7 @@ impl ProgramDesc {
             names.push(d);
         }
         let check_decl = |what: &str, d: &TensorDecl, seen: &mut Vec<String>| {
-            if !is_identifier(&d.name) {
+            if !is_path(&d.name) {
                 return Err(format!("{what} name `{}` is not an identifier", d.name));
             }
             if seen.contains(&d.name) {
@@ -303,6 +303,12 @@ fn is_identifier(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// The name of an input, param or output: an identifier, or the dotted path
+/// of a record's leaf (`net.out.w`).
+pub fn is_path(s: &str) -> bool {
+    s.split('.').all(is_identifier)
+}
+
 /// The fields of one line, consumed left to right.
 struct Fields<'a> {
     it: std::slice::Iter<'a, &'a str>,
@@ -342,7 +348,7 @@ impl<'a> Fields<'a> {
 
     fn name(&mut self, what: &str) -> Result<String, String> {
         let f = self.next(what)?;
-        if is_identifier(f) {
+        if is_path(f) {
             Ok(f.to_string())
         } else {
             Err(format!("{what} `{f}` is not an identifier"))

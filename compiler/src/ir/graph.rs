@@ -56,6 +56,9 @@ pub struct Graph {
     pub outputs: Vec<(String, NodeId)>,
     /// `update P = node`, in source order.
     pub updates: Vec<(String, NodeId)>,
+    /// `until` conditions (bool scalars): the run ends after the first step
+    /// in which one is true.
+    pub until: Vec<NodeId>,
     /// Type-rule violations met while building: compiler bugs.
     pub bugs: Vec<String>,
 }

@@ -84,5 +84,8 @@ pub fn print(g: &Graph) -> String {
     for (name, id) in &g.updates {
         let _ = writeln!(s, "update {name} = %{}", id.index());
     }
+    for id in &g.until {
+        let _ = writeln!(s, "until %{}", id.index());
+    }
     s
 }

@@ -74,6 +74,13 @@ pub fn verify(g: &Graph, stage: Stage) -> Result<(), Vec<String>> {
             errs.push(format!("output {name} points at no node"));
         }
     }
+    for id in &g.until {
+        if !valid(*id) {
+            errs.push("an until condition points at no node".to_string());
+        } else if g.ty(*id).dtype != crate::ir::types::DType::Bool || g.ty(*id).rank() != 0 {
+            errs.push(format!("until %{} is not a bool scalar", id.index()));
+        }
+    }
     for (name, id) in &g.updates {
         match g.param(name) {
             None => errs.push(format!("update of {name}, which is not a param")),

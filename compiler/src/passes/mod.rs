@@ -112,6 +112,10 @@ pub fn rebuild(
         let new = remap(*id, n, &mut out);
         out.updates.push((n.clone(), new));
     }
+    for id in &g.until {
+        let new = remap(*id, "until", &mut out);
+        out.until.push(new);
+    }
     out.bugs.extend(g.bugs.iter().cloned());
     out
 }

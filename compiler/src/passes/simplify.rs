@@ -52,6 +52,7 @@ pub fn live_nodes(g: &Graph) -> Vec<bool> {
     let mut stack: Vec<NodeId> = Vec::new();
     stack.extend(g.outputs.iter().map(|(_, id)| *id));
     stack.extend(g.updates.iter().map(|(_, id)| *id));
+    stack.extend(g.until.iter().copied());
     stack.extend(g.inputs.iter().map(|(_, id)| *id));
     stack.extend(g.params.iter().map(|p| p.node));
     while let Some(id) = stack.pop() {

@@ -254,14 +254,16 @@ fn malformed_assignments() {
     );
     assert_eq!(
         fail(&RUN, &["--input", "my-x=x.npy"]),
-        "--input: 'my-x' is not a valid name (names match [A-Za-z_][A-Za-z0-9_]*)"
+        "--input: 'my-x' is not a valid name (names match [A-Za-z_][A-Za-z0-9_]*, with `.` between the fields of a record: net.w1)"
     );
     assert!(fail(&RUN, &["--param", "1w=a.npy"]).contains("'1w' is not a valid name"));
     assert_eq!(
         fail(&RUN, &["--input", "x="]),
         "--input x=: the value after '=' is empty"
     );
-    assert!(fail(&RUN, &["--log", "a.b"]).contains("'a.b' is not a valid name"));
+    assert!(fail(&RUN, &["--log", "a..b"]).contains("'a..b' is not a valid name"));
+    assert!(fail(&RUN, &["--log", "a."]).contains("'a.' is not a valid name"));
+    assert_eq!(ok(&["--log", "net.w1"]).log, vec!["net.w1".to_string()]);
     assert!(ok(&["--input", "_x9=1"]).inputs[0].0 == "_x9");
 }
 

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use weft_grammar::ast::{DimExpr, FnDef, Item, RetType, Span, TypeExpr};
+use weft_grammar::ast::{DimExpr, FnDef, GenericKind, Item, RetType, Span, Ty, TypeExpr};
 
 use super::expr::{literal_meets, static_fits};
 use super::{Elab, Frame, Val};
@@ -22,6 +22,8 @@ pub(crate) struct Bindings {
     pub sizes: HashMap<String, Dim>,
     pub runs: HashMap<String, Vec<Dim>>,
     pub dtypes: HashMap<String, DType>,
+    /// `type P` parameters: a tensor or record type.
+    pub types: HashMap<String, super::records::VTy>,
     /// Which argument bound each parameter first: (span, description).
     pub origin: HashMap<String, (Span, String)>,
 }
@@ -82,6 +84,24 @@ impl<'m> Elab<'m> {
                         shape.push(x.clone());
                     } else if self.is_dim(&id.name) {
                         shape.push(Dim::sym(&id.name));
+                    } else if self.is_const(&id.name) {
+                        match self.lookup(&id.name, id.span) {
+                            Val::Static(Scalar::Int(n)) if n >= 0 => shape.push(Dim::Lit(n as u64)),
+                            Val::Error => ok = false,
+                            other => {
+                                let t = self.type_str(&other);
+                                self.err(
+                                    Diagnostic::error(
+                                        "E0214",
+                                        format!("const `{}` cannot be a size: it is a {t}", id.name),
+                                        id.span,
+                                    )
+                                    .label("not a non-negative integer")
+                                    .note("a const used in a type must be a non-negative integer literal"),
+                                );
+                                ok = false;
+                            }
+                        }
                     } else {
                         self.unknown_size(&id.name, id.span);
                         ok = false;
@@ -121,7 +141,7 @@ impl<'m> Elab<'m> {
     }
 
     /// Whether `name` is a `const` of the current module.
-    fn is_const(&self, name: &str) -> bool {
+    pub(crate) fn is_const(&self, name: &str) -> bool {
         let module = self.frames.last().map(|f| f.module).unwrap_or(0);
         match self.scopes[module].get(name) {
             Some(super::Entry::Item(i)) => {
@@ -133,15 +153,9 @@ impl<'m> Elab<'m> {
 
     fn unknown_size(&mut self, name: &str, span: Span) {
         let d = Diagnostic::error("E0214", format!("unknown size name `{name}`"), span);
-        let d = if self.is_const(name) {
-            // `dim K` would change the meaning: K would be bound at run time.
-            d.label("a const, not a size")
-                .note("a const cannot stand for a size in a type yet (the v2 contract allows it; weft does not implement it yet)")
-                .help(format!("write the length itself, or a size parameter bound by a call: `fn f[{name}](..)`"))
-        } else {
-            d.label("not a declared size")
-                .help(format!("declare it with `dim {name}`, or make it a size parameter of the function: `fn f[{name}](..)`"))
-        };
+        let d = d.label("not a declared size").help(format!(
+            "declare it with `dim {name}` or `const {name} = LENGTH`, or make it a size parameter of the function: `fn f[{name}](..)`"
+        ));
         self.err(d);
     }
 
@@ -282,20 +296,151 @@ impl<'m> Elab<'m> {
         if bound.iter().any(|(v, _)| matches!(v, Val::Error)) {
             return Val::Error;
         }
+        // Records given for tensor-typed parameters: the call applies leaf by leaf.
+        let is_type_param = |te: &TypeExpr| {
+            te.dims.is_none()
+                && f.size_params
+                    .iter()
+                    .any(|s| s.kind == GenericKind::Type && s.name.name == te.dtype.name)
+        };
+        let maps = f.params.iter().zip(&bound).any(|(p, (v, _))| {
+            matches!(v, Val::Record(_)) && matches!(&p.ty, Ty::Tensor(te) if !is_type_param(te))
+        });
+        if maps {
+            let what = format!("the call of `{}`", f.name.name);
+            if let Some(r) = self.leafwise(&bound, &what, &mut |el, leaf| {
+                el.call_bound(m, f, call_span, leaf)
+            }) {
+                return r;
+            }
+        }
+        self.call_bound(m, f, call_span, &bound)
+    }
+
+    /// A call whose arguments are matched to the parameters, in order.
+    fn call_bound(&mut self, m: usize, f: &'m FnDef, call_span: Span, bound: &[(Val, Span)]) -> Val {
         // Unify parameter types with the arguments.
         let mut b = Bindings::default();
-        let generics: Vec<(String, bool)> = f
+        let generics: Vec<(String, GenericKind)> = f
             .size_params
             .iter()
-            .map(|s| (s.name.name.clone(), s.variadic))
+            .map(|s| (s.name.name.clone(), s.kind))
             .collect();
-        for (p, (v, span)) in f.params.iter().zip(&bound) {
-            if let Err(d) = self.unify_arg(&p.ty, v, *span, &generics, &mut b, &p.name.name) {
-                self.err(d.with(p.ty.span, "parameter declared here"));
+        for (p, (v, span)) in f.params.iter().zip(bound) {
+            if let Err(d) = self.unify_ty(&p.ty, v, *span, &generics, &mut b, &p.name.name) {
+                self.err(d.with(p.ty.span(), "parameter declared here"));
                 return Val::Error;
             }
         }
-        self.inline_body(m, f, call_span, b, &bound)
+        self.inline_body(m, f, call_span, b, bound)
+    }
+
+    /// Unifies a parameter's written type (tensor, record or `type P`) with an argument.
+    fn unify_ty(
+        &mut self,
+        ty: &Ty,
+        v: &Val,
+        span: Span,
+        generics: &[(String, GenericKind)],
+        b: &mut Bindings,
+        pname: &str,
+    ) -> Result<(), Box<Diagnostic>> {
+        match ty {
+            Ty::Tensor(te)
+                if te.dims.is_none()
+                    && generics
+                        .iter()
+                        .any(|(g, k)| *k == GenericKind::Type && *g == te.dtype.name) =>
+            {
+                let got = match v {
+                    Val::Static(s) => Some(super::records::VTy::Tensor(TensorType::new(
+                        match s {
+                            Scalar::Float(_) => DType::F32,
+                            Scalar::Int(_) => DType::I32,
+                            Scalar::Bool(_) => DType::Bool,
+                        },
+                        vec![],
+                    ))),
+                    other => self.vty(other),
+                };
+                let Some(got) = got else {
+                    let t = self.type_str(v);
+                    return Err(Box::new(
+                        Diagnostic::error(
+                            "E0311",
+                            format!("argument `{pname}` must be a tensor or a record, found `{t}`"),
+                            span,
+                        )
+                        .label(format!("this is `{t}`")),
+                    ));
+                };
+                let name = &te.dtype.name;
+                match b.types.get(name) {
+                    Some(prev) if *prev != got && !matches!(v, Val::Static(_)) => {
+                        let (ospan, odesc) =
+                            b.origin.get(name).cloned().unwrap_or((span, String::new()));
+                        Err(Box::new(
+                            Diagnostic::error(
+                                "E0311",
+                                format!("type parameter `{name}` is bound to both `{prev}` and `{got}`"),
+                                span,
+                            )
+                            .label(format!("here `{name}` would be `{got}` (argument `{pname}`)"))
+                            .with(ospan, format!("`{name}` is `{prev}` because of {odesc}"))
+                            .note("a type parameter takes one type per call"),
+                        ))
+                    }
+                    Some(_) => Ok(()),
+                    None => {
+                        b.types.insert(name.clone(), got);
+                        b.origin
+                            .insert(name.clone(), (span, format!("argument `{pname}`")));
+                        Ok(())
+                    }
+                }
+            }
+            Ty::Tensor(te) => self.unify_arg(te, v, span, generics, b, pname),
+            Ty::Record(fields, _) => {
+                let Val::Record(vf) = v else {
+                    let t = self.type_str(v);
+                    return Err(Box::new(
+                        Diagnostic::error(
+                            "E0311",
+                            format!("argument `{pname}` must be a record, found `{t}`"),
+                            span,
+                        )
+                        .label(format!("this is `{t}`")),
+                    ));
+                };
+                for (n, _) in vf {
+                    if !fields.iter().any(|(m, _)| m.name == *n) {
+                        return Err(Box::new(
+                            Diagnostic::error(
+                                "E0322",
+                                format!("argument `{pname}` has a field `{n}` that the parameter's record type does not have"),
+                                span,
+                            )
+                            .label("unexpected field"),
+                        ));
+                    }
+                }
+                for (n, t) in fields {
+                    let Some(fv) = super::records::field(vf, &n.name) else {
+                        return Err(Box::new(
+                            Diagnostic::error(
+                                "E0322",
+                                format!("argument `{pname}` has no field `{}`", n.name),
+                                span,
+                            )
+                            .label(format!("field `{}` is missing", n.name)),
+                        ));
+                    };
+                    let fv = fv.clone();
+                    self.unify_ty(t, &fv, span, generics, b, &format!("{pname}.{}", n.name))?;
+                }
+                Ok(())
+            }
+        }
     }
 
     fn inline_body(
@@ -308,10 +453,10 @@ impl<'m> Elab<'m> {
     ) -> Val {
         let mut vars = HashMap::new();
         for (p, (v, _)) in f.params.iter().zip(args) {
-            let v = match v {
+            let v = match (v, &p.ty) {
                 // A scalar parameter given a weak literal takes the declared dtype when it is a tensor type.
-                Val::Static(s) => Val::Static(coerce_static(*s, &p.ty, &b)),
-                other => other.clone(),
+                (Val::Static(s), Ty::Tensor(te)) => Val::Static(coerce_static(*s, te, &b)),
+                (other, _) => other.clone(),
             };
             vars.insert(p.name.name.clone(), v);
         }
@@ -331,11 +476,10 @@ impl<'m> Elab<'m> {
             let v = self.expr(&l.value);
             let v = self.let_value(v, l.value.span);
             let v = match &l.ty {
-                Some(te) => match self.resolve_type(te) {
-                    Some(t) => match self.coerce_to(&v, &t, l.value.span, "this `let`", te.span) {
-                        Some(id) => Val::Tensor(id),
-                        None => Val::Error,
-                    },
+                Some(te) => match self.resolve_ty(te) {
+                    Some(t) => self
+                        .coerce_vty(&v, &t, l.value.span, "this `let`", te.span())
+                        .unwrap_or(Val::Error),
                     None => Val::Error,
                 },
                 None => v,
@@ -355,19 +499,17 @@ impl<'m> Elab<'m> {
         }
         match &f.ret {
             RetType::One(te) => {
-                let Some(want) = self.resolve_type(te) else {
+                let Some(want) = self.resolve_ty(te) else {
                     return Val::Error;
                 };
-                match self.coerce_to(
+                self.coerce_vty(
                     &result,
                     &want,
                     f.result.span,
                     "the function's result",
-                    te.span,
-                ) {
-                    Some(id) => Val::Tensor(id),
-                    None => Val::Error,
-                }
+                    te.span(),
+                )
+                .unwrap_or(Val::Error)
             }
             RetType::Tuple(tes, span) => {
                 let Val::Tuple(vs) = &result else {
@@ -398,17 +540,17 @@ impl<'m> Elab<'m> {
                 }
                 let mut out = Vec::new();
                 for (te, v) in tes.iter().zip(vs.clone()) {
-                    let Some(want) = self.resolve_type(te) else {
+                    let Some(want) = self.resolve_ty(te) else {
                         return Val::Error;
                     };
-                    match self.coerce_to(
+                    match self.coerce_vty(
                         &v,
                         &want,
                         f.result.span,
                         "this part of the result",
-                        te.span,
+                        te.span(),
                     ) {
-                        Some(id) => out.push(Val::Tensor(id)),
+                        Some(x) => out.push(x),
                         None => return Val::Error,
                     }
                 }
@@ -423,12 +565,12 @@ impl<'m> Elab<'m> {
         te: &TypeExpr,
         v: &Val,
         span: Span,
-        generics: &[(String, bool)],
+        generics: &[(String, GenericKind)],
         b: &mut Bindings,
         pname: &str,
     ) -> Result<(), Box<Diagnostic>> {
-        let is_size = |n: &str| generics.iter().any(|(g, var)| g == n && !var);
-        let is_run = |n: &str| generics.iter().any(|(g, var)| g == n && *var);
+        let is_size = |n: &str| generics.iter().any(|(g, k)| g == n && *k == GenericKind::Size);
+        let is_run = |n: &str| generics.iter().any(|(g, k)| g == n && *k == GenericKind::Run);
         let dims: Vec<DimExpr> = te.dims.clone().unwrap_or_default();
         let got = match v {
             Val::Tensor(id) => self.g.ty(*id).clone(),
@@ -653,11 +795,19 @@ impl<'m> Elab<'m> {
     /// with dtype parameters, axis runs, or scalar parameters without a
     /// default are checked at their calls only.
     pub(crate) fn check_fn_generic(&mut self, m: usize, f: &'m FnDef) {
-        if f.size_params.iter().any(|s| s.variadic) {
+        if f.size_params.iter().any(|s| s.kind != GenericKind::Size) {
+            return;
+        }
+        // Record types are checked at each call.
+        let tensor = |t: &'m Ty| match t {
+            Ty::Tensor(te) => Some(te),
+            Ty::Record(..) => None,
+        };
+        if f.params.iter().any(|p| tensor(&p.ty).is_none()) || record_ret(&f.ret) {
             return;
         }
         let generic_dtype = |te: &TypeExpr| DType::parse(&te.dtype.name).is_none();
-        if f.params.iter().any(|p| generic_dtype(&p.ty)) || generic_dtype_ret(&f.ret) {
+        if f.params.iter().any(|p| tensor(&p.ty).is_some_and(generic_dtype)) || generic_dtype_ret(&f.ret) {
             return;
         }
         // A scalar integer or bool parameter may be an axis or a flag, known only at a call.
@@ -667,7 +817,7 @@ impl<'m> Elab<'m> {
         };
         if f.params
             .iter()
-            .any(|p| p.default.is_none() && scalar_static(&p.ty))
+            .any(|p| p.default.is_none() && tensor(&p.ty).is_some_and(scalar_static))
         {
             return;
         }
@@ -683,14 +833,17 @@ impl<'m> Elab<'m> {
         let mut args = Vec::new();
         let mut ok = true;
         for p in &f.params {
-            if p.ty.dims.as_ref().is_none_or(|d| d.is_empty()) {
+            let Some(te) = tensor(&p.ty) else {
+                continue;
+            };
+            if te.dims.as_ref().is_none_or(|d| d.is_empty()) {
                 if let Some(e) = &p.default {
                     let v = self.expr(e);
                     args.push((v, e.span));
                     continue;
                 }
             }
-            match self.resolve_type(&p.ty) {
+            match self.resolve_type(te) {
                 Some(t) => {
                     let id = self.g.add(
                         Op::Input {
@@ -744,8 +897,20 @@ pub(crate) fn type_text(te: &TypeExpr) -> String {
 }
 
 fn generic_dtype_ret(r: &RetType) -> bool {
+    let generic = |t: &Ty| match t {
+        Ty::Tensor(te) => DType::parse(&te.dtype.name).is_none(),
+        Ty::Record(..) => true,
+    };
     match r {
-        RetType::One(t) => DType::parse(&t.dtype.name).is_none(),
-        RetType::Tuple(ts, _) => ts.iter().any(|t| DType::parse(&t.dtype.name).is_none()),
+        RetType::One(t) => generic(t),
+        RetType::Tuple(ts, _) => ts.iter().any(generic),
+    }
+}
+
+fn record_ret(r: &RetType) -> bool {
+    let rec = |t: &Ty| matches!(t, Ty::Record(..));
+    match r {
+        RetType::One(t) => rec(t),
+        RetType::Tuple(ts, _) => ts.iter().any(rec),
     }
 }

@@ -23,28 +23,51 @@ impl<'m> Elab<'m> {
             ExprKind::Name(id) => self.lookup(&id.name, id.span),
             ExprKind::Member(base, name) => match self.expr(base) {
                 Val::Module(m) => self.member(m, &name.name, name.span),
+                Val::Record(fields) => self.record_field(&fields, name, base.span),
                 Val::Error => Val::Error,
                 other => {
                     let t = self.type_str(&other);
                     self.err(
                         Diagnostic::error("E0212", format!("`{t}` has no members"), base.span)
-                            .label("not a module")
-                            .note("`M.f` names item `f` of a module `M` brought in by `use M`"),
+                            .label("not a module or a record")
+                            .note("`M.f` names item `f` of a module `M` brought in by `use M`; `r.f` reads field `f` of a record `r`"),
                     );
                     Val::Error
                 }
             },
             ExprKind::Neg(inner) => {
                 let v = self.expr(inner);
+                let (is, span) = (inner.span, e.span);
+                if let Some(r) = self.leafwise(&[(v.clone(), is)], "`-`", &mut |el, a| {
+                    el.negate(a[0].0.clone(), is, span)
+                }) {
+                    return r;
+                }
                 self.negate(v, inner.span, e.span)
             }
             ExprKind::Binary(op, a, b) => {
                 let va = self.expr(a);
                 let vb = self.expr(b);
+                let (sa, sb, span, op) = (a.span, b.span, e.span, *op);
+                if op != BinOp::MatMul {
+                    let what = format!("`{}`", op.symbol());
+                    let args = [(va.clone(), sa), (vb.clone(), sb)];
+                    if let Some(r) = self.leafwise(&args, &what, &mut |el, a| {
+                        el.elementwise2(
+                            ir_binop(op),
+                            op.symbol(),
+                            (a[0].0.clone(), sa),
+                            (a[1].0.clone(), sb),
+                            span,
+                        )
+                    }) {
+                        return r;
+                    }
+                }
                 match op {
                     BinOp::MatMul => self.matmul((va, a.span), (vb, b.span), e.span),
                     _ => self.elementwise2(
-                        ir_binop(*op),
+                        ir_binop(op),
                         op.symbol(),
                         (va, a.span),
                         (vb, b.span),
@@ -92,6 +115,36 @@ impl<'m> Elab<'m> {
                 self.index(v, base.span, indices, e.span)
             }
             ExprKind::Tuple(items) => Val::Tuple(items.iter().map(|x| self.expr(x)).collect()),
+            ExprKind::Record(fields) => {
+                if !self.unique_fields(fields.iter().map(|(n, _)| n)) {
+                    return Val::Error;
+                }
+                let mut out = Vec::with_capacity(fields.len());
+                for (n, x) in fields {
+                    let v = self.expr(x);
+                    let v = match v {
+                        Val::Tensor(_) | Val::Record(_) | Val::Error => v,
+                        Val::Static(_) | Val::Size(_) => self.let_value(v, x.span),
+                        other => {
+                            let t = self.type_str(&other);
+                            self.err(
+                                Diagnostic::error(
+                                    "E0313",
+                                    format!("a record field must be a tensor or a record, found `{t}`"),
+                                    x.span,
+                                )
+                                .label(format!("this is `{t}`")),
+                            );
+                            Val::Error
+                        }
+                    };
+                    if let Val::Error = v {
+                        return Val::Error;
+                    }
+                    out.push((n.name.clone(), v));
+                }
+                Val::Record(out)
+            }
             ExprKind::Error => Val::Error,
         }
     }

@@ -54,6 +54,10 @@ impl<'m> Elab<'m> {
                         None => self.lookup(&name.name, name.span),
                     };
                     let span = value.as_ref().map(|e| e.span).unwrap_or(name.span);
+                    if let Val::Record(_) = v {
+                        self.record_outputs(&name.name, &v, span, *item_span);
+                        continue;
+                    }
                     if let Some(node) = self.output_node(&v, span, *item_span) {
                         self.g.set_label(node, &name.name);
                         self.g.outputs.push((name.name.clone(), node));
@@ -62,6 +66,7 @@ impl<'m> Elab<'m> {
                 Item::Update { name, value, span } => {
                     self.elab_update(name, value, *span, &mut updated);
                 }
+                Item::Until { value, span } => self.elab_until(value, *span),
                 Item::Fn(_) | Item::Use { .. } | Item::Error { .. } => {}
                 _ => {
                     self.eval_item(0, i);
@@ -99,6 +104,10 @@ impl<'m> Elab<'m> {
         updated: &mut HashMap<String, Span>,
     ) {
         let target = self.lookup(&name.name, name.span);
+        if let Val::Record(_) = target {
+            self.update_record(name, &target, value, span, updated);
+            return;
+        }
         let pty = match &target {
             Val::Tensor(id) => match &self.g.node(*id).op {
                 Op::Param { ty, .. } => Some(ty.clone()),
@@ -136,6 +145,97 @@ impl<'m> Elab<'m> {
             return;
         };
         self.g.updates.push((name.name.clone(), node));
+    }
+
+    /// `update r = EXPR` of a record param: one update per leaf.
+    fn update_record(
+        &mut self,
+        name: &Ident,
+        target: &Val,
+        value: &Expr,
+        span: Span,
+        updated: &mut HashMap<String, Span>,
+    ) {
+        let leaves = super::records::leaves(target, &name.name);
+        let mut params = Vec::with_capacity(leaves.len());
+        for (path, leaf) in &leaves {
+            match leaf {
+                Val::Tensor(id) => match &self.g.node(*id).op {
+                    Op::Param { name: pn, .. } => params.push(pn.clone()),
+                    _ => {
+                        let d = Diagnostic::error(
+                            "E0206",
+                            format!("`{}` is not a param: its leaf `{path}` is not", name.name),
+                            name.span,
+                        )
+                        .label("only a `param` can be updated");
+                        self.err(d);
+                        return;
+                    }
+                },
+                _ => return,
+            }
+        }
+        let v = self.expr(value);
+        if let Some(prev) = updated.get(&name.name) {
+            let d = Diagnostic::error(
+                "E0207",
+                format!("param `{}` is updated twice", name.name),
+                name.span,
+            )
+            .label("second update")
+            .with(*prev, "first update here");
+            self.err(d);
+            return;
+        }
+        updated.insert(name.name.clone(), name.span);
+        let Some(want) = self.vty(target) else {
+            return;
+        };
+        let Some(v) = self.coerce_vty(&v, &want, value.span, "an update", span) else {
+            return;
+        };
+        for (p, (_, leaf)) in params.into_iter().zip(super::records::leaves(&v, "")) {
+            if let Val::Tensor(id) = leaf {
+                self.g.updates.push((p, id));
+            }
+        }
+    }
+
+    /// `until EXPR`: a bool scalar, evaluated like a `let` of each step.
+    fn elab_until(&mut self, value: &Expr, span: Span) {
+        let v = self.expr(value);
+        let ok = match &v {
+            Val::Error => return,
+            Val::Tensor(id) => {
+                let t = self.g.ty(*id);
+                t.dtype == DType::Bool && t.rank() == 0
+            }
+            _ => false,
+        };
+        if !ok {
+            let t = self.type_str(&v);
+            let mut d = Diagnostic::error(
+                "E0326",
+                format!("`until` needs a `bool` scalar, found `{t}`"),
+                value.span,
+            )
+            .label(format!("this is `{t}`"))
+            .with(span, "the run's stopping condition");
+            if let Val::Tensor(id) = &v {
+                let ty = self.g.ty(*id);
+                d = if ty.dtype == DType::Bool {
+                    d.help("reduce it to one value first, e.g. with `max(cast(c, i32)) > 0` or a comparison of a reduction")
+                } else {
+                    d.help("compare it: `until loss < 0.01`")
+                };
+            }
+            self.err(d);
+            return;
+        }
+        if let Val::Tensor(id) = v {
+            self.g.until.push(id);
+        }
     }
 
     /// Checks that `v` has exactly type `want` (a weak scalar adopts it) and

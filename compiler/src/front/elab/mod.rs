@@ -11,6 +11,8 @@ mod expr;
 mod index;
 mod items;
 mod op_errors;
+mod record_items;
+mod records;
 mod scope;
 
 use std::collections::HashMap;
@@ -19,8 +21,8 @@ use weft_grammar::ast::{Expr, ExprKind, Ident, Item, Pattern, Span};
 
 use super::diag::Diagnostic;
 use super::{suggest, Module, Options};
-use crate::ir::graph::{Graph, NodeId, ParamDecl};
-use crate::ir::op::Op;
+use crate::ir::graph::{Graph, NodeId};
+
 use crate::ir::types::{DType, Dim, Scalar};
 use calls::Bindings;
 
@@ -37,6 +39,8 @@ pub(crate) enum Val {
     /// the tensor it meets.
     Static(Scalar),
     Tuple(Vec<Val>),
+    /// A record: fields in declaration order, each a tensor or a record.
+    Record(Vec<(String, Val)>),
     /// A size (a `dim`, a size parameter, or a literal axis length) used as a value.
     Size(Dim),
     DType(DType),
@@ -319,53 +323,39 @@ impl<'m> Elab<'m> {
             }
             Item::Const { name, value, .. } => self.eval_const(name, value),
             Item::Input { name, ty, .. } => {
-                let Some(t) = self.resolve_type(ty) else {
+                let Some(t) = self.resolve_ty(ty) else {
                     return Val::Error;
                 };
-                let id = self.g.add(
-                    Op::Input {
-                        name: name.name.clone(),
-                        ty: t,
-                    },
-                    &[],
-                    Some(name.span),
-                );
-                self.g.inputs.push((name.name.clone(), id));
-                Val::Tensor(id)
+                self.declare_input(&name.name, name.span, &t)
             }
-            Item::Param { name, ty, init, .. } => {
+            Item::Param {
+                name,
+                ty: Some(ty),
+                init,
+                ..
+            } => {
                 let t = self.resolve_type(ty);
                 let init = self.param_init(init, t.as_ref());
                 let (Some(t), Some(init)) = (t, init) else {
                     return Val::Error;
                 };
-                let id = self.g.add(
-                    Op::Param {
-                        name: name.name.clone(),
-                        ty: t.clone(),
-                    },
-                    &[],
-                    Some(name.span),
-                );
-                self.g.params.push(ParamDecl {
-                    name: name.name.clone(),
-                    ty: t,
-                    init,
-                    node: id,
-                });
-                Val::Tensor(id)
+                self.declare_param(&name.name, name.span, t, init)
             }
+            Item::Param {
+                name,
+                ty: None,
+                init,
+                ..
+            } => self.param_like(name, init),
+            Item::ParamRecord { name, fields, .. } => self.param_record(name, fields),
             Item::Let(l) => {
                 let v = self.expr(&l.value);
                 let v = self.let_value(v, l.value.span);
                 let v = match &l.ty {
-                    Some(te) => match self.resolve_type(te) {
-                        Some(t) => {
-                            match self.coerce_to(&v, &t, l.value.span, "this `let`", te.span) {
-                                Some(id) => Val::Tensor(id),
-                                None => Val::Error,
-                            }
-                        }
+                    Some(te) => match self.resolve_ty(te) {
+                        Some(t) => self
+                            .coerce_vty(&v, &t, l.value.span, "this `let`", te.span())
+                            .unwrap_or(Val::Error),
                         None => Val::Error,
                     },
                     None => v,
@@ -380,6 +370,7 @@ impl<'m> Elab<'m> {
             Item::Output { value: Some(e), .. } => self.expr(e),
             Item::Output { value: None, .. }
             | Item::Update { .. }
+            | Item::Until { .. }
             | Item::Use { .. }
             | Item::Error { .. } => Val::Error,
         }
@@ -395,6 +386,13 @@ impl<'m> Elab<'m> {
             Val::Tuple(vs) => {
                 let parts: Vec<String> = vs.iter().map(|v| self.type_str(v)).collect();
                 format!("({})", parts.join(", "))
+            }
+            Val::Record(fields) => {
+                let parts: Vec<String> = fields
+                    .iter()
+                    .map(|(n, v)| format!("{n}: {}", self.type_str(v)))
+                    .collect();
+                format!("{{{}}}", parts.join(", "))
             }
             Val::Size(d) => format!("size {d}"),
             Val::DType(d) => format!("dtype {d}"),
@@ -423,6 +421,7 @@ fn item_name(item: &Item) -> String {
         | Item::Const { name, .. }
         | Item::Input { name, .. }
         | Item::Param { name, .. }
+        | Item::ParamRecord { name, .. }
         | Item::Output { name, .. }
         | Item::Update { name, .. } => name.name.clone(),
         Item::Let(l) => {
@@ -432,6 +431,7 @@ fn item_name(item: &Item) -> String {
             names.join(", ")
         }
         Item::Fn(f) => f.name.name.clone(),
+        Item::Until { .. } => "until".into(),
         Item::Error { .. } => "?".into(),
     }
 }

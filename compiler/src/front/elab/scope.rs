@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use weft_grammar::ast::{Expr, ExprKind, Ident, Item, Span};
+use weft_grammar::ast::{Expr, ExprKind, Ident, Item, ParamField, Span};
 
 use super::{pattern_names, Elab, Entry};
 use crate::front::diag::Diagnostic;
@@ -37,6 +37,8 @@ impl<'m> Elab<'m> {
                     item,
                     Item::Input { .. }
                         | Item::Param { .. }
+                        | Item::ParamRecord { .. }
+                        | Item::Until { .. }
                         | Item::Output { .. }
                         | Item::Update { .. }
                 )
@@ -98,7 +100,8 @@ impl<'m> Elab<'m> {
                 Item::Dim { name, .. }
                 | Item::Const { name, .. }
                 | Item::Input { name, .. }
-                | Item::Param { name, .. } => declare(self, name, Entry::Item(i)),
+                | Item::Param { name, .. }
+                | Item::ParamRecord { name, .. } => declare(self, name, Entry::Item(i)),
                 Item::Fn(f) => {
                     declare(self, &f.name, Entry::Item(i));
                     let mut seen: HashMap<&str, Span> = HashMap::new();
@@ -136,7 +139,10 @@ impl<'m> Elab<'m> {
                     value: Some(_),
                     ..
                 } => declare(self, name, Entry::Item(i)),
-                Item::Output { value: None, .. } | Item::Update { .. } | Item::Error { .. } => {}
+                Item::Output { value: None, .. }
+                | Item::Update { .. }
+                | Item::Until { .. }
+                | Item::Error { .. } => {}
             }
         }
         scope
@@ -170,6 +176,16 @@ impl<'m> Elab<'m> {
                 Item::Let(l) => free_names(&l.value, &mut names),
                 Item::Output { value: Some(e), .. } => free_names(e, &mut names),
                 Item::Param { init, .. } => free_names(init, &mut names),
+                Item::ParamRecord { fields, .. } => {
+                    let mut stack: Vec<&ParamField> = fields.iter().collect();
+                    while let Some(f) = stack.pop() {
+                        match f {
+                            ParamField::Leaf { init, .. } => free_names(init, &mut names),
+                            ParamField::Record { fields, .. } => stack.extend(fields.iter()),
+                        }
+                    }
+                }
+                Item::Until { value, .. } => free_names(value, &mut names),
                 _ => {}
             }
             names
@@ -249,6 +265,7 @@ fn free_names(e: &Expr, out: &mut Vec<String>) {
                 }
             }
             ExprKind::Tuple(xs) => stack.extend(xs.iter()),
+            ExprKind::Record(fs) => stack.extend(fs.iter().map(|(_, x)| x)),
             ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) | ExprKind::Error => {}
         }
     }

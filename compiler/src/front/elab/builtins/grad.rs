@@ -5,6 +5,8 @@ use weft_grammar::ast::{ExprKind, Span};
 use super::super::{Elab, Val};
 use super::Bound;
 use crate::front::diag::Diagnostic;
+use crate::front::elab::records::{leaves, rebuild};
+use crate::ir::graph::NodeId;
 use crate::ir::op::Op;
 
 impl<'m> Elab<'m> {
@@ -53,7 +55,7 @@ impl<'m> Elab<'m> {
                 self.err(
                     Diagnostic::error(
                         "E0312",
-                        "`grad` is taken with respect to a named tensor (or a tuple of names)",
+                        "`grad` is taken with respect to a named tensor or record (or a tuple of names)",
                         xs,
                     )
                     .label("not a name")
@@ -71,6 +73,26 @@ impl<'m> Elab<'m> {
         };
         let mut outs = Vec::new();
         for (v, s) in &wrt {
+            if let Val::Record(_) = v {
+                // A record: the gradient of every leaf, as a record of its type.
+                let mut gs = Vec::new();
+                for (_, leaf) in leaves(v, "") {
+                    gs.push(self.grad_leaf(y, &leaf, *s, span)?);
+                }
+                outs.push(rebuild(v, &mut gs.into_iter()));
+                continue;
+            }
+            outs.push(self.grad_leaf(y, v, *s, span)?);
+        }
+        Some(match xv {
+            Val::Tuple(_) => Val::Tuple(outs),
+            _ => outs.pop()?,
+        })
+    }
+
+    fn grad_leaf(&mut self, y: NodeId, v: &Val, s: Span, span: Span) -> Option<Val> {
+        {
+            let s = &s;
             let Val::Tensor(x) = v else {
                 let t = self.type_str(v);
                 self.err(
@@ -91,11 +113,7 @@ impl<'m> Elab<'m> {
                 );
                 return None;
             }
-            outs.push(Val::Tensor(self.g.add(Op::Grad, &[y, *x], Some(span))));
+            Some(Val::Tensor(self.g.add(Op::Grad, &[y, *x], Some(span))))
         }
-        Some(match xv {
-            Val::Tuple(_) => Val::Tuple(outs),
-            _ => outs.pop()?,
-        })
     }
 }

@@ -130,6 +130,33 @@ impl<'m> Elab<'m> {
     ) -> Option<Val> {
         let name = b.name();
         let a = self.bind(name, span, pos, kw, b.params())?;
+        if b.leafwise() {
+            let present: Vec<usize> = (0..a.len()).filter(|&i| a[i].is_some()).collect();
+            let args: Vec<(Val, Span)> = a
+                .iter()
+                .flatten()
+                .map(|(v, s, _)| (v.clone(), *s))
+                .collect();
+            let template = a.clone();
+            let what = format!("`{name}`");
+            if let Some(r) = self.leafwise(&args, &what, &mut |el, leaf| {
+                let mut a2 = template.clone();
+                for (k, &i) in present.iter().enumerate() {
+                    if let Some(slot) = &mut a2[i] {
+                        slot.0 = leaf[k].0.clone();
+                    }
+                }
+                el.apply(b, span, a2).unwrap_or(Val::Error)
+            }) {
+                return Some(r);
+            }
+        }
+        self.apply(b, span, a)
+    }
+
+    /// A builtin's type and shape rule on its bound arguments.
+    fn apply(&mut self, b: Builtin, span: Span, a: Vec<Bound>) -> Option<Val> {
+        let name = b.name();
         match b {
             Builtin::Unary(u) => {
                 let (v, s, _) = a[0].clone()?;
@@ -395,6 +422,50 @@ impl<'m> Elab<'m> {
                 )))
             }
             Builtin::Grad => self.grad(span, a),
+            Builtin::ZerosLike | Builtin::OnesLike | Builtin::FullLike => {
+                let (v, s, _) = a[0].clone()?;
+                let id = self.tensor_of(&v, s, None)?;
+                let t = self.g.ty(id).clone();
+                let value = match b {
+                    Builtin::ZerosLike => Val::Static(Scalar::Float(0.0)),
+                    Builtin::OnesLike => Val::Static(Scalar::Float(1.0)),
+                    _ => a[1].clone()?.0,
+                };
+                match value {
+                    Val::Static(x) => {
+                        let x = match (x, t.dtype) {
+                            (Scalar::Float(f), d) if !d.is_float() && b != Builtin::FullLike => {
+                                super::zero_of(d, f)
+                            }
+                            (x, _) => x,
+                        };
+                        let vs = a.get(1).cloned().flatten().map_or(span, |(_, s, _)| s);
+                        if !static_fits(x, t.dtype) {
+                            self.err(literal_meets(x, t.dtype, vs));
+                            return None;
+                        }
+                        let l = self.g.literal(x, t.dtype, Some(span));
+                        Some(Val::Tensor(self.g.broadcast(l, &t.shape, Some(span))))
+                    }
+                    other => {
+                        let vs = a[1].clone()?.1;
+                        let id = self.tensor_of(&other, vs, Some(t.dtype))?;
+                        let vt = self.g.ty(id).clone();
+                        if vt.rank() != 0 || vt.dtype != t.dtype {
+                            self.err(
+                                Diagnostic::error(
+                                    "E0310",
+                                    format!("the fill value must be a `{}` scalar, found `{vt}`", t.dtype),
+                                    vs,
+                                )
+                                .label("not a scalar of the leaf's dtype"),
+                            );
+                            return None;
+                        }
+                        Some(Val::Tensor(self.g.broadcast(id, &t.shape, Some(span))))
+                    }
+                }
+            }
             Builtin::StopGradient => {
                 let (v, s, _) = a[0].clone()?;
                 match v {

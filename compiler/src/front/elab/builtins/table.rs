@@ -37,6 +37,9 @@ pub(crate) enum Builtin {
     Uniform,
     Grad,
     StopGradient,
+    ZerosLike,
+    OnesLike,
+    FullLike,
 }
 
 /// A parameter: its name, and whether it must be given.
@@ -47,7 +50,7 @@ const AB: &[Param] = &[("a", true), ("b", true)];
 
 impl Builtin {
     /// Every builtin but the unary ops (see [`Builtin::all`]).
-    const OTHERS: [Builtin; 28] = [
+    const OTHERS: [Builtin; 31] = [
         Builtin::Pow,
         Builtin::Maximum,
         Builtin::Minimum,
@@ -76,6 +79,9 @@ impl Builtin {
         Builtin::Uniform,
         Builtin::Grad,
         Builtin::StopGradient,
+        Builtin::ZerosLike,
+        Builtin::OnesLike,
+        Builtin::FullLike,
     ];
 
     /// Every builtin, in the order of the contract.
@@ -121,6 +127,48 @@ impl Builtin {
             Builtin::Uniform => "uniform",
             Builtin::Grad => "grad",
             Builtin::StopGradient => "stop_gradient",
+            Builtin::ZerosLike => "zeros_like",
+            Builtin::OnesLike => "ones_like",
+            Builtin::FullLike => "full_like",
+        }
+    }
+
+    /// Whether the builtin applies to records leaf by leaf (section 9: the
+    /// elementwise builtins, `cast` and `stop_gradient`).
+    pub(crate) fn leafwise(self) -> bool {
+        match self {
+            Builtin::Unary(_)
+            | Builtin::Pow
+            | Builtin::Maximum
+            | Builtin::Minimum
+            | Builtin::Where
+            | Builtin::Cast
+            | Builtin::StopGradient
+            | Builtin::ZerosLike
+            | Builtin::OnesLike
+            | Builtin::FullLike => true,
+            Builtin::Sum
+            | Builtin::Mean
+            | Builtin::Max
+            | Builtin::Min
+            | Builtin::Argmax
+            | Builtin::Matmul
+            | Builtin::Transpose
+            | Builtin::Reshape
+            | Builtin::BroadcastTo
+            | Builtin::Concat
+            | Builtin::Stack
+            | Builtin::ExpandDims
+            | Builtin::Squeeze
+            | Builtin::OneHot
+            | Builtin::Gather
+            | Builtin::Zeros
+            | Builtin::Ones
+            | Builtin::Full
+            | Builtin::Arange
+            | Builtin::Normal
+            | Builtin::Uniform
+            | Builtin::Grad => false,
         }
     }
 
@@ -159,6 +207,8 @@ impl Builtin {
                 ("dtype", false),
             ],
             Builtin::Grad => &[("y", true), ("x", true)],
+            Builtin::ZerosLike | Builtin::OnesLike => X,
+            Builtin::FullLike => &[("x", true), ("value", true)],
         }
     }
 }
