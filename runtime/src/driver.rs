@@ -11,7 +11,8 @@ use crate::buf::AlignedBuf;
 use crate::flags::{parse_run_flags, usage_text, FlagSpec, RunArgs};
 use crate::npy::write_npy_file;
 use crate::print::format_output;
-use crate::program::{parse_descriptor, OutputSrc, ProgramDesc, TensorDecl};
+use crate::feed::{self, Feed, FeedState, StepCtx};
+use crate::program::{parse_descriptor, DimSpec, OutputSrc, ProgramDesc, TensorDecl};
 use crate::RunError;
 
 /// The flags a built program accepts: `weft run`'s but `--set`.
@@ -238,8 +239,18 @@ pub fn run_observed(
         .iter()
         .map(|p| bind::resolve_shape(desc, &bound.dims, &p.decl))
         .collect::<Result<_, _>>()?;
-    // Step outputs, by step index.
+    // Step outputs, by step index (the `until` conditions last).
+    let until_decl = TensorDecl {
+        name: "until".into(),
+        dtype: crate::DType::Bool,
+        shape: vec![],
+    };
     let mut step_decls: Vec<Option<(&TensorDecl, Vec<usize>)>> = vec![None; desc.step_outputs()];
+    for &u in &desc.until {
+        if let Some(slot) = step_decls.get_mut(u) {
+            *slot = Some((&until_decl, vec![]));
+        }
+    }
 
     for o in &desc.outputs {
         if let OutputSrc::Step(i) = o.src {
@@ -268,12 +279,14 @@ pub fn run_observed(
                 "not enough memory for the program's scratch space ({arena_bytes} bytes)"
             ))
         })?;
-    let steps = if desc.updates.is_empty() {
-        1
-    } else {
+    let steps = if desc.steps_matter() {
         flags.steps.max(1)
+    } else {
+        1
     };
-    let input_ptrs: Vec<*const c_void> = inputs.iter().map(|b| b.as_ptr().cast()).collect();
+    let mut feeds = Feeds::new(desc, &bound.dims)?;
+    let mut input_ptrs: Vec<*const c_void> = inputs.iter().map(|b| b.as_ptr().cast()).collect();
+    input_ptrs.extend(feeds.bufs.iter().map(|b| b.as_ptr().cast::<c_void>()));
     let value_of = |i: usize, params: &[AlignedBuf], outputs: &[AlignedBuf]| {
         let o = &desc.outputs[i];
         match o.src {
@@ -282,6 +295,14 @@ pub fn run_observed(
         }
     };
     for k in 1..=steps {
+        let ctx = StepCtx {
+            step: k - 1,
+            ..StepCtx::default()
+        };
+        if feeds.refresh(desc, ctx, k == 1)? {
+            input_ptrs.truncate(inputs.len());
+            input_ptrs.extend(feeds.bufs.iter().map(|b| b.as_ptr().cast::<c_void>()));
+        }
         let param_ptrs: Vec<*const c_void> = params.iter().map(|b| b.as_ptr().cast()).collect();
         let output_ptrs: Vec<*mut c_void> =
             outputs.iter_mut().map(|b| b.as_mut_ptr().cast()).collect();
@@ -313,7 +334,12 @@ pub fn run_observed(
             std::mem::swap(&mut params[p], &mut updates[u]);
         }
         progress(k, steps);
-        let last = k == steps;
+        // `until`: the run ends after a step in which a condition is true.
+        let stop = desc
+            .until
+            .iter()
+            .any(|&u| outputs.get(u).is_some_and(|b| b.bytes().first().is_some_and(|&x| x != 0)));
+        let last = k == steps || stop;
         let log_now =
             !logged.is_empty() && (last || (flags.log_every > 0 && k % flags.log_every == 0));
         if log_now {
@@ -325,6 +351,9 @@ pub fn run_observed(
                 );
             }
         }
+        if last {
+            break;
+        }
     }
     Ok((0..desc.outputs.len())
         .map(|i| {
@@ -334,6 +363,74 @@ pub fn run_observed(
             )
         })
         .collect())
+}
+
+/// The feeds' buffers, refreshed before each step.
+struct Feeds {
+    bufs: Vec<AlignedBuf>,
+    shapes: Vec<Vec<usize>>,
+    resolved: Vec<Feed<u64>>,
+    states: Vec<FeedState>,
+}
+
+impl Feeds {
+    fn new(desc: &ProgramDesc, dims: &[Option<usize>]) -> Result<Feeds, RunError> {
+        let mut f = Feeds {
+            bufs: Vec::new(),
+            shapes: Vec::new(),
+            resolved: Vec::new(),
+            states: Vec::new(),
+        };
+        for fd in &desc.feeds {
+            f.shapes.push(bind::resolve_shape(desc, dims, &fd.decl)?);
+            f.resolved.push(resolve_feed(desc, dims, &fd.feed)?);
+            f.states.push(FeedState::default());
+            f.bufs.push(alloc_for(desc, &fd.decl, f.shapes.last().map_or(&[][..], |s| s))?);
+        }
+        Ok(f)
+    }
+
+    /// Computes the feeds that change at this step (all of them on the
+    /// first); true when a buffer was replaced.
+    fn refresh(&mut self, desc: &ProgramDesc, ctx: StepCtx, first: bool) -> Result<bool, RunError> {
+        let mut changed = false;
+        for (i, fd) in desc.feeds.iter().enumerate() {
+            if !first && !fd.feed.per_step() {
+                continue;
+            }
+            let v = feed::value(&self.resolved[i], fd.decl.dtype, &self.shapes[i], ctx, &mut self.states[i])?;
+            self.bufs[i] = copy_in(&v)?;
+            changed = true;
+        }
+        Ok(changed)
+    }
+}
+
+/// A feed with the number of rows of its batch known.
+pub fn resolve_feed(
+    desc: &ProgramDesc,
+    dims: &[Option<usize>],
+    feed: &Feed<DimSpec>,
+) -> Result<Feed<u64>, RunError> {
+    let mut err = None;
+    let f = feed.map_rows(|d| {
+        let decl = TensorDecl {
+            name: "batch".into(),
+            dtype: crate::DType::I64,
+            shape: vec![*d],
+        };
+        match bind::resolve_shape(desc, dims, &decl) {
+            Ok(s) => s.first().map_or(0, |&n| n as u64),
+            Err(e) => {
+                err = Some(e);
+                0
+            }
+        }
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(f),
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@
 //! - [`half`]: IEEE half-precision conversions;
 //! - [`error`]: [`RunError`], an error with its process exit status;
 //! - [`program`]: the descriptor of a built program (docs/abi.md) and its parser;
+//! - [`feed`]: the values a run supplies at each step (`step`, `batch` rows,
+//!   per-step random values);
 //! - [`bind`]: binding `--input`/`--param` data to a program's declared types,
 //!   with the run-time data checks shared by `weft run` and built programs.
 
@@ -17,6 +19,7 @@ pub mod buf;
 pub mod cpu;
 pub mod driver;
 pub mod error;
+pub mod feed;
 pub mod flags;
 pub mod half;
 pub mod npy;

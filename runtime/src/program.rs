@@ -10,6 +10,7 @@
 
 use std::fmt;
 
+use crate::feed::{Dist, Feed, SeedPart};
 use crate::flags::ScalarLit;
 use crate::npy::DType;
 
@@ -73,6 +74,15 @@ pub struct OutputDecl {
     pub src: OutputSrc,
 }
 
+/// A value the run supplies to each step (see [`crate::feed`]): an extra
+/// input of the step, after the program's own inputs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedDecl {
+    /// Named `#...`, so that no `--input` can give it.
+    pub decl: TensorDecl,
+    pub feed: Feed<DimSpec>,
+}
+
 /// Everything the runtime knows about a program.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProgramDesc {
@@ -80,8 +90,13 @@ pub struct ProgramDesc {
     pub dims: Vec<String>,
     pub inputs: Vec<TensorDecl>,
     pub params: Vec<ParamDecl>,
+    /// Feeds: `weft_step`'s `inputs[inputs.len() + i]` is feed `i`.
+    pub feeds: Vec<FeedDecl>,
     /// Every output, in declaration order.
     pub outputs: Vec<OutputDecl>,
+    /// Step outputs (bool scalars, not printed) that end the run after a
+    /// step in which one is true (`until`).
+    pub until: Vec<usize>,
     /// `updates[i]` is the param that `weft_step`'s `updates[i]` replaces.
     pub updates: Vec<usize>,
     /// Step error code → message.
@@ -112,12 +127,21 @@ impl ProgramDesc {
         format!("{}[{}]", d.dtype, parts.join(", "))
     }
 
-    /// The number of step outputs (`outputs[]` of `weft_step`).
+    /// The number of step outputs (`outputs[]` of `weft_step`): the
+    /// outputs computed by the step, and the `until` conditions.
     pub fn step_outputs(&self) -> usize {
         self.outputs
             .iter()
             .filter(|o| matches!(o.src, OutputSrc::Step(_)))
             .count()
+            + self.until.len()
+    }
+
+    /// Whether the program's values change from step to step without an
+    /// update (a feed of `step`, a batch, a per-step seed): it then runs
+    /// every one of its steps.
+    pub fn steps_matter(&self) -> bool {
+        !self.updates.is_empty() || self.feeds.iter().any(|f| f.feed.per_step())
     }
 
     /// The message of step error `code`.
@@ -181,7 +205,45 @@ impl ProgramDesc {
             check_init(&p.decl, &p.init).or_else(err)?;
         }
         let mut seen = Vec::new();
+        for f in &self.feeds {
+            let d = &f.decl;
+            let plain = TensorDecl {
+                name: d.name.strip_prefix('#').unwrap_or("#").to_string(),
+                ..d.clone()
+            };
+            check_decl("feed", &plain, &mut seen).or_else(err)?;
+            if !d.name.starts_with('#') {
+                return err(format!("feed name `{}` does not start with #", d.name));
+            }
+            let ok = match &f.feed {
+                Feed::Step | Feed::Rank | Feed::World => d.dtype == DType::I64 && d.rank() == 0,
+                Feed::Batch { rows, size, .. } => {
+                    let rows_ok = match rows {
+                        DimSpec::Size(k) => *k < self.dims.len(),
+                        DimSpec::Lit(_) => true,
+                    };
+                    rows_ok
+                        && d.dtype == DType::I64
+                        && d.shape == [DimSpec::Lit(*size)]
+                        && *size > 0
+                }
+                Feed::Random { .. } => matches!(d.dtype, DType::F32 | DType::F64),
+            };
+            if !ok {
+                return err(format!("feed `{}` has the wrong type for its kind", d.name));
+            }
+        }
         let mut step_seen = vec![false; self.step_outputs()];
+        let first_until = step_seen.len() - self.until.len();
+        for (k, &u) in self.until.iter().enumerate() {
+            if u != first_until + k {
+                return err(format!(
+                    "until condition {k} is step output {u}, not {}",
+                    first_until + k
+                ));
+            }
+            step_seen[u] = true;
+        }
         for o in &self.outputs {
             check_decl("output", &o.decl, &mut seen).or_else(err)?;
             match o.src {
@@ -346,14 +408,6 @@ impl<'a> Fields<'a> {
         parse_float(f).ok_or_else(|| format!("{what} `{f}` is not a number"))
     }
 
-    fn name(&mut self, what: &str) -> Result<String, String> {
-        let f = self.next(what)?;
-        if is_path(f) {
-            Ok(f.to_string())
-        } else {
-            Err(format!("{what} `{f}` is not an identifier"))
-        }
-    }
 
     fn dtype(&mut self) -> Result<DType, String> {
         let f = self.next("dtype")?;
@@ -370,7 +424,28 @@ impl<'a> Fields<'a> {
 
     /// `name dtype rank dims..`
     fn decl(&mut self) -> Result<TensorDecl, String> {
-        let name = self.name("name")?;
+        self.decl_named(|n| is_path(n).then(|| n.to_string()))
+    }
+
+    /// A dim: `$k` or a literal.
+    fn dim(&mut self) -> Result<DimSpec, String> {
+        let f = self.next("dim")?;
+        Ok(match f.strip_prefix('$') {
+            Some(k) => DimSpec::Size(
+                parse_uint(k)
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| format!("size reference `{f}` is malformed"))?,
+            ),
+            None => DimSpec::Lit(
+                parse_uint(f).ok_or_else(|| format!("dim `{f}` is not a non-negative integer"))?,
+            ),
+        })
+    }
+
+    /// `name dtype rank dims..`, the name checked by `valid`.
+    fn decl_named(&mut self, valid: impl Fn(&str) -> Option<String>) -> Result<TensorDecl, String> {
+        let raw = self.next("name")?;
+        let name = valid(raw).ok_or_else(|| format!("name `{raw}` is not an identifier"))?;
         let dtype = self.dtype()?;
         let rank = self.usize("rank")?;
         if rank > 64 {
@@ -378,19 +453,7 @@ impl<'a> Fields<'a> {
         }
         let mut shape = Vec::with_capacity(rank);
         for _ in 0..rank {
-            let f = self.next("dim")?;
-            let d = match f.strip_prefix('$') {
-                Some(k) => DimSpec::Size(
-                    parse_uint(k)
-                        .and_then(|n| usize::try_from(n).ok())
-                        .ok_or_else(|| format!("size reference `{f}` is malformed"))?,
-                ),
-                None => DimSpec::Lit(
-                    parse_uint(f)
-                        .ok_or_else(|| format!("dim `{f}` is not a non-negative integer"))?,
-                ),
-            };
-            shape.push(d);
+            shape.push(self.dim()?);
         }
         Ok(TensorDecl { name, dtype, shape })
     }
@@ -532,6 +595,57 @@ fn record(desc: &mut ProgramDesc, line: &str) -> Result<(), String> {
             desc.outputs.push(OutputDecl { decl, src });
         }
         "update" => desc.updates.push(f.usize("param index")?),
+        "until" => desc.until.push(f.usize("step output index")?),
+        "feed" => {
+            let decl = f.decl_named(|n| {
+                n.strip_prefix('#')
+                    .filter(|rest| is_identifier(rest))
+                    .map(|_| n.to_string())
+            })?;
+            let feed = match f.next("feed kind")? {
+                "step" => Feed::Step,
+                "rank" => Feed::Rank,
+                "world" => Feed::World,
+                "batch" => {
+                    let rows = f.dim()?;
+                    let size = f.u64("batch size")?;
+                    let shuffle = match f.next("shuffle")? {
+                        "-" => None,
+                        k => Some(parse_uint(k).ok_or_else(|| format!("shuffle `{k}` is not a non-negative integer"))?),
+                    };
+                    Feed::Batch {
+                        rows,
+                        size,
+                        shuffle,
+                    }
+                }
+                kind @ ("normal" | "uniform") => {
+                    let (a, b) = (f.f64("first parameter")?, f.f64("second parameter")?);
+                    let dist = if kind == "normal" {
+                        Dist::Normal { mean: a, std: b }
+                    } else {
+                        Dist::Uniform { lo: a, hi: b }
+                    };
+                    if f.next("seed")? != "seed" {
+                        return Err("expected `seed` before the seed tuple".into());
+                    }
+                    let mut seed = Vec::new();
+                    while let Some(p) = f.it.next() {
+                        seed.push(match *p {
+                            "step" => SeedPart::Step,
+                            "rank" => SeedPart::Rank,
+                            k => SeedPart::Lit(parse_uint(k).ok_or_else(|| format!("seed part `{k}` is not a non-negative integer"))?),
+                        });
+                    }
+                    if seed.is_empty() {
+                        return Err("empty seed tuple".into());
+                    }
+                    Feed::Random { dist, seed }
+                }
+                other => return Err(format!("unknown feed kind `{other}`")),
+            };
+            desc.feeds.push(FeedDecl { decl, feed });
+        }
         other => return Err(format!("unknown record `{other}`")),
     }
     f.end()

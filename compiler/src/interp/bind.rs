@@ -22,7 +22,7 @@ use crate::ir::types::{DType, Dim, Scalar, TensorType};
 
 /// The runtime's dtype of a weft dtype (`bf16` has none: the interpreter
 /// refuses `f16`/`bf16` programs before binding).
-fn rt_dtype(d: DType) -> Result<weft_runtime::DType, RunError> {
+pub(super) fn rt_dtype(d: DType) -> Result<weft_runtime::DType, RunError> {
     use weft_runtime::DType as N;
     Ok(match d {
         DType::F16 => N::F16,

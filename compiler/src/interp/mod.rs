@@ -23,6 +23,7 @@
 
 pub mod bind;
 pub mod dims;
+mod feeds;
 pub mod kernels;
 pub mod tensor;
 
@@ -177,19 +178,36 @@ pub(crate) fn run_bound(
     opts: &RunOptions,
     log_sink: &mut dyn FnMut(u64, &str, &Tensor),
 ) -> Result<Vec<(String, Tensor)>, RunError> {
-    let steps = if g.updates.is_empty() {
-        1
-    } else {
-        opts.steps.max(1)
-    };
+    let steps_matter = !g.updates.is_empty() || g.feeds.iter().any(|f| f.feed.per_step());
+    let steps = if steps_matter { opts.steps.max(1) } else { 1 };
     let mut m = Machine::new(g, bound)?;
+    let mut feeds = feeds::Feeds::new(g, &m.env)?;
     let bar = progress_bar(opts.progress, steps);
     let result = (|| {
         for k in 1..=steps {
-            let last = k == steps;
+            let ctx = weft_runtime::feed::StepCtx {
+                step: k - 1,
+                ..Default::default()
+            };
+            for (node, t) in feeds.values(g, ctx, k == 1)? {
+                m.leaves[node.index()] = Some(Rc::new(t));
+            }
+            // With `until`, any step may be the last: its outputs are computed.
+            let may_end = k == steps || !g.until.is_empty();
+            let log_maybe = !logged.is_empty()
+                && (may_end || (opts.log_every > 0 && k % opts.log_every == 0));
+            let mut roots: Vec<(String, NodeId)> =
+                if log_maybe { logged.to_vec() } else { Vec::new() };
+            roots.extend(g.until.iter().map(|id| ("until".to_string(), *id)));
+            let vals = m.step(may_end, &roots)?;
+            let stop = g.until.iter().any(|id| {
+                vals[id.index()]
+                    .as_ref()
+                    .is_some_and(|t| t.as_bool_scalar() == Some(true))
+            });
+            let last = k == steps || stop;
             let log_now =
                 !logged.is_empty() && (last || (opts.log_every > 0 && k % opts.log_every == 0));
-            let vals = m.step(last, if log_now { logged } else { &[] })?;
             if log_now {
                 for (name, id) in logged {
                     let v = m.output_value(*id, &vals)?;
@@ -283,11 +301,16 @@ impl<'g> Machine<'g> {
         for (i, p) in g.params.iter().enumerate() {
             param_of[p.node.index()] = Some(i);
         }
+        let mut per_step = vec![false; n];
+        for f in &g.feeds {
+            per_step[f.node.index()] = f.feed.per_step();
+        }
         let mut is_static = vec![true; n];
         for id in g.ids() {
             let node = g.node(id);
             let i = id.index();
             is_static[i] = !matches!(node.op, Op::Param { .. })
+                && !per_step[i]
                 && node.args.iter().all(|a| is_static[a.index()]);
         }
         let mut keep_static = vec![false; n];
@@ -299,6 +322,9 @@ impl<'g> Machine<'g> {
             }
         }
         for (_, id) in g.outputs.iter().chain(&g.updates) {
+            keep_static[id.index()] |= is_static[id.index()];
+        }
+        for id in &g.until {
             keep_static[id.index()] |= is_static[id.index()];
         }
         let mut updates = Vec::new();

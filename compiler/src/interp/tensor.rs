@@ -65,6 +65,14 @@ pub(crate) fn array<T>(shape: &[usize], v: Vec<T>) -> Result<ArrayD<T>, RunError
 }
 
 impl Tensor {
+    /// The value of a bool scalar (None for anything else).
+    pub fn as_bool_scalar(&self) -> Option<bool> {
+        match self {
+            Tensor::Bool(a) if a.len() == 1 => a.iter().next().copied(),
+            _ => None,
+        }
+    }
+
     pub fn dtype(&self) -> DType {
         match self {
             Tensor::F32(_) => DType::F32,

@@ -38,6 +38,18 @@ pub enum Init {
     Iota,
 }
 
+pub use weft_runtime::feed::{Dist, Feed, SeedPart};
+
+/// A value the run supplies to each step (`step`, `rank`, `world`, a batch's
+/// rows, per-step random values): an `Input` node named `#...` that no
+/// `--input` can give; the driver computes it ([`weft_runtime::feed`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedDecl {
+    pub name: String,
+    pub feed: Feed<Dim>,
+    pub node: NodeId,
+}
+
 #[derive(Clone, Debug)]
 pub struct ParamDecl {
     pub name: String,
@@ -52,6 +64,8 @@ pub struct Graph {
     /// Size names, in declaration order.
     pub dims: Vec<String>,
     pub inputs: Vec<(String, NodeId)>,
+    /// Feeds, after the inputs in the step's input list.
+    pub feeds: Vec<FeedDecl>,
     pub params: Vec<ParamDecl>,
     pub outputs: Vec<(String, NodeId)>,
     /// `update P = node`, in source order.

@@ -84,6 +84,9 @@ pub fn print(g: &Graph) -> String {
     for (name, id) in &g.updates {
         let _ = writeln!(s, "update {name} = %{}", id.index());
     }
+    for f in &g.feeds {
+        let _ = writeln!(s, "feed {} = %{}  // {:?}", f.name, f.node.index(), f.feed);
+    }
     for id in &g.until {
         let _ = writeln!(s, "until %{}", id.index());
     }

@@ -62,6 +62,14 @@ pub fn verify(g: &Graph, stage: Stage) -> Result<(), Vec<String>> {
             errs.push(format!("input {name} does not point at its input node"));
         }
     }
+    for f in &g.feeds {
+        if !f.name.starts_with('#')
+            || !valid(f.node)
+            || !matches!(&g.node(f.node).op, Op::Input { name: n, .. } if *n == f.name)
+        {
+            errs.push(format!("feed {} does not point at its input node", f.name));
+        }
+    }
     for p in &g.params {
         if !valid(p.node)
             || !matches!(&g.node(p.node).op, Op::Param { name: n, .. } if *n == p.name)

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::ir::graph::Init;
+use crate::ir::graph::{Dist, Feed, Init, SeedPart};
 use crate::ir::op::Distribution;
 use crate::ir::types::{Dim, Scalar, TensorType};
 use crate::kernel::{OutputSrc, Program};
@@ -35,6 +35,42 @@ fn ty(p: &Program, t: &TensorType) -> String {
     s
 }
 
+/// A feed's kind and arguments (docs/abi.md).
+fn feed_text(p: &Program, f: &Feed<Dim>) -> String {
+    match f {
+        Feed::Step => "step".into(),
+        Feed::Rank => "rank".into(),
+        Feed::World => "world".into(),
+        Feed::Batch {
+            rows,
+            size,
+            shuffle,
+        } => {
+            let rows = match rows {
+                Dim::Lit(n) => n.to_string(),
+                Dim::Sym(name) => format!("${}", p.dim_index(name).unwrap_or(usize::MAX)),
+            };
+            let sh = shuffle.map_or("-".to_string(), |k| k.to_string());
+            format!("batch {rows} {size} {sh}")
+        }
+        Feed::Random { dist, seed } => {
+            let d = match dist {
+                Dist::Normal { mean, std } => format!("normal {} {}", num(*mean), num(*std)),
+                Dist::Uniform { lo, hi } => format!("uniform {} {}", num(*lo), num(*hi)),
+            };
+            let parts: Vec<String> = seed
+                .iter()
+                .map(|s| match s {
+                    SeedPart::Lit(k) => k.to_string(),
+                    SeedPart::Step => "step".into(),
+                    SeedPart::Rank => "rank".into(),
+                })
+                .collect();
+            format!("{d} seed {}", parts.join(" "))
+        }
+    }
+}
+
 /// The descriptor of `p` (docs/abi.md, "The descriptor").
 pub fn descriptor(p: &Program) -> String {
     let mut s = String::from("weft-program 1\n");
@@ -43,8 +79,12 @@ pub fn descriptor(p: &Program) -> String {
         s.push('\n');
     };
     line(format!("dims {}", p.dims.join(" ")));
-    for (name, t) in &p.inputs {
+    let user = p.user_inputs();
+    for (name, t) in &p.inputs[..user] {
         line(format!("input {name} {}", ty(p, t)));
+    }
+    for ((name, t), f) in p.inputs[user..].iter().zip(&p.feeds) {
+        line(format!("feed {name} {} {}", ty(p, t), feed_text(p, f)));
     }
     for prm in &p.params {
         let init = match &prm.init {
@@ -76,6 +116,9 @@ pub fn descriptor(p: &Program) -> String {
     }
     for u in &p.updates {
         line(format!("update {u}"));
+    }
+    for u in &p.until {
+        line(format!("until {u}"));
     }
     for (i, e) in p.errors.iter().enumerate() {
         line(format!("error {} {}", i + 1, e.replace('\n', " ")));

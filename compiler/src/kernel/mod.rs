@@ -412,10 +412,15 @@ pub struct ParamInfo {
 pub struct Program {
     /// Size names, in the order of the ABI's `dims` array.
     pub dims: Vec<String>,
+    /// The program's inputs, then its feeds (the step's `inputs[]`).
     pub inputs: Vec<(String, TensorType)>,
+    /// What each feed supplies: `feeds[j]` is input `inputs.len() - feeds.len() + j`.
+    pub feeds: Vec<crate::ir::graph::Feed<Dim>>,
     pub params: Vec<ParamInfo>,
     /// Every output, in declaration order.
     pub outputs: Vec<(String, TensorType, OutputSrc)>,
+    /// Step outputs holding the `until` conditions (after the others).
+    pub until: Vec<usize>,
     /// `updates[i]` is the next value of param `updates[i]`.
     pub updates: Vec<usize>,
     pub buffers: Vec<Buffer>,
@@ -438,6 +443,12 @@ impl Program {
             .iter()
             .filter(|o| matches!(o.2, OutputSrc::Step(_)))
             .count()
+            + self.until.len()
+    }
+
+    /// The number of the program's own inputs (before the feeds).
+    pub fn user_inputs(&self) -> usize {
+        self.inputs.len() - self.feeds.len()
     }
 }
 

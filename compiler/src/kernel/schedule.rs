@@ -61,8 +61,10 @@ pub fn schedule(g: &Graph) -> Result<Program, String> {
         prog: Program {
             dims: g.dims.clone(),
             inputs: Vec::new(),
+            feeds: Vec::new(),
             params: Vec::new(),
             outputs: Vec::new(),
+            until: Vec::new(),
             updates: Vec::new(),
             buffers: Vec::new(),
             kernels: Vec::new(),
@@ -123,6 +125,12 @@ impl Sched<'_> {
             let b = self.buffer(name.clone(), *id, BufKind::Input(i));
             self.exprs[id.index()] = Some(self.load(b));
         }
+        for (j, f) in g.feeds.iter().enumerate() {
+            self.prog.inputs.push((f.name.clone(), g.ty(f.node).clone()));
+            self.prog.feeds.push(f.feed.clone());
+            let b = self.buffer(f.name.clone(), f.node, BufKind::Input(g.inputs.len() + j));
+            self.exprs[f.node.index()] = Some(self.load(b));
+        }
         for (i, p) in g.params.iter().enumerate() {
             self.prog.params.push(ParamInfo {
                 name: p.name.clone(),
@@ -146,6 +154,12 @@ impl Sched<'_> {
             self.prog
                 .outputs
                 .push((name.clone(), g.ty(*id).clone(), src));
+        }
+        for id in &g.until {
+            let b = self.buffer("until".into(), *id, BufKind::Output(k));
+            self.dests[id.index()].push(b);
+            self.prog.until.push(k);
+            k += 1;
         }
         for (i, (name, id)) in g.updates.iter().enumerate() {
             let p = g

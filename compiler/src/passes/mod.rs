@@ -8,7 +8,7 @@
 pub mod autodiff;
 pub mod simplify;
 
-use crate::ir::graph::{Graph, NodeId};
+use crate::ir::graph::{FeedDecl, Graph, NodeId};
 use crate::ir::verify::{verify, Stage};
 
 pub struct Pass {
@@ -98,6 +98,15 @@ pub fn rebuild(
     for (n, id) in &g.inputs {
         let new = remap(*id, n, &mut out);
         out.inputs.push((n.clone(), new));
+    }
+    // A feed nothing uses is dropped with its node (the run need not compute it).
+    for f in &g.feeds {
+        if let Some(new) = map[f.node.index()] {
+            out.feeds.push(FeedDecl {
+                node: new,
+                ..f.clone()
+            });
+        }
     }
     for p in &g.params {
         let mut p = p.clone();

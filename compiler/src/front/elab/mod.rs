@@ -180,6 +180,9 @@ impl<'m> Elab<'m> {
                 Entry::Poisoned => Val::Error,
             };
         }
+        if let Some(v) = self.run_value(name, span) {
+            return v;
+        }
         if let Some(b) = builtins::Builtin::lookup(name) {
             return Val::Builtin(b);
         }
@@ -219,6 +222,12 @@ impl<'m> Elab<'m> {
             Some(Entry::Module(t)) => Val::Module(t),
             Some(Entry::Import(t, n, s)) => self.member(t, &n, s),
             Some(Entry::Poisoned) => Val::Error,
+            None if !self.modules[m].is_main
+                && builtins::Builtin::in_module(&self.modules[m].name, name).is_some() =>
+            {
+                builtins::Builtin::in_module(&self.modules[m].name, name)
+                    .map_or(Val::Error, Val::Builtin)
+            }
             None => {
                 let mname = self.modules[m].name.clone();
                 let mut d = Diagnostic::error(

@@ -18,6 +18,7 @@ type Bound<'e> = Option<(Val, Span, Option<&'e Expr>)>;
 mod args;
 mod grad;
 mod shape;
+mod steps;
 mod table;
 
 pub(crate) use table::Builtin;
@@ -384,18 +385,8 @@ impl<'m> Elab<'m> {
                 let x = self.float_static(&a[1])?;
                 let y = self.float_static(&a[2])?;
                 let seed = match &a[3] {
-                    None => 0,
-                    Some((v, s, _)) => {
-                        let k = self.static_int(v, *s, "the seed")?;
-                        if k < 0 {
-                            self.err(
-                                Diagnostic::error("E0314", "the seed must not be negative", *s)
-                                    .label("negative seed"),
-                            );
-                            return None;
-                        }
-                        k as u64
-                    }
+                    None => steps::Seed::Static(0),
+                    Some((v, s, _)) => self.seed_arg(v, *s)?,
                 };
                 let dtype = self.dtype_kw(&a[4], DType::F32)?;
                 if !dtype.is_float() {
@@ -411,17 +402,16 @@ impl<'m> Elab<'m> {
                 } else {
                     Distribution::Uniform { lo: x, hi: y }
                 };
-                Some(Val::Tensor(self.g.add(
-                    Op::Random {
-                        ty: TensorType::new(dtype, shape),
-                        dist,
-                        seed,
-                    },
-                    &[],
-                    Some(span),
+                Some(Val::Tensor(self.random(
+                    TensorType::new(dtype, shape),
+                    dist,
+                    seed,
+                    span,
                 )))
             }
             Builtin::Grad => self.grad(span, a),
+            Builtin::Batch => self.batch(span, a),
+            Builtin::Dropout => self.dropout(span, a),
             Builtin::ZerosLike | Builtin::OnesLike | Builtin::FullLike => {
                 let (v, s, _) = a[0].clone()?;
                 let id = self.tensor_of(&v, s, None)?;

@@ -40,6 +40,9 @@ pub(crate) enum Builtin {
     ZerosLike,
     OnesLike,
     FullLike,
+    Batch,
+    /// `nn.dropout`: reached through the module `nn` only.
+    Dropout,
 }
 
 /// A parameter: its name, and whether it must be given.
@@ -50,7 +53,7 @@ const AB: &[Param] = &[("a", true), ("b", true)];
 
 impl Builtin {
     /// Every builtin but the unary ops (see [`Builtin::all`]).
-    const OTHERS: [Builtin; 31] = [
+    const OTHERS: [Builtin; 33] = [
         Builtin::Pow,
         Builtin::Maximum,
         Builtin::Minimum,
@@ -82,6 +85,8 @@ impl Builtin {
         Builtin::ZerosLike,
         Builtin::OnesLike,
         Builtin::FullLike,
+        Builtin::Batch,
+        Builtin::Dropout,
     ];
 
     /// Every builtin, in the order of the contract.
@@ -92,8 +97,22 @@ impl Builtin {
             .chain(Builtin::OTHERS)
     }
 
+    /// A builtin in scope everywhere.
     pub(crate) fn lookup(name: &str) -> Option<Builtin> {
-        Builtin::all().find(|b| b.name() == name)
+        Builtin::all().find(|b| b.name() == name && b.module().is_none())
+    }
+
+    /// A builtin that is an item of standard-library module `module`.
+    pub(crate) fn in_module(module: &str, name: &str) -> Option<Builtin> {
+        Builtin::all().find(|b| b.name() == name && b.module() == Some(module))
+    }
+
+    /// The standard-library module a builtin belongs to (None: global).
+    pub(crate) fn module(self) -> Option<&'static str> {
+        match self {
+            Builtin::Dropout => Some("nn"),
+            _ => None,
+        }
     }
 
     pub(crate) fn name(self) -> &'static str {
@@ -130,6 +149,8 @@ impl Builtin {
             Builtin::ZerosLike => "zeros_like",
             Builtin::OnesLike => "ones_like",
             Builtin::FullLike => "full_like",
+            Builtin::Batch => "batch",
+            Builtin::Dropout => "dropout",
         }
     }
 
@@ -168,7 +189,9 @@ impl Builtin {
             | Builtin::Arange
             | Builtin::Normal
             | Builtin::Uniform
-            | Builtin::Grad => false,
+            | Builtin::Grad
+            | Builtin::Batch
+            | Builtin::Dropout => false,
         }
     }
 
@@ -209,6 +232,8 @@ impl Builtin {
             Builtin::Grad => &[("y", true), ("x", true)],
             Builtin::ZerosLike | Builtin::OnesLike => X,
             Builtin::FullLike => &[("x", true), ("value", true)],
+            Builtin::Batch => &[("x", true), ("size", true), ("shuffle", false)],
+            Builtin::Dropout => &[("x", true), ("p", true), ("seed", true)],
         }
     }
 }
