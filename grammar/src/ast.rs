@@ -125,7 +125,10 @@ pub enum ParamField {
         init: Expr,
     },
     /// `FIELD { .. }`
-    Record { name: Ident, fields: Vec<ParamField> },
+    Record {
+        name: Ident,
+        fields: Vec<ParamField>,
+    },
 }
 
 impl ParamField {

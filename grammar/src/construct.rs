@@ -324,12 +324,7 @@ impl<'s> ParseState<'s> {
 
     // ---- items -------------------------------------------------------
 
-    pub fn ret_type(
-        &self,
-        l: usize,
-        (types, is_tuple): (Vec<Ty>, bool),
-        r: usize,
-    ) -> RetType {
+    pub fn ret_type(&self, l: usize, (types, is_tuple): (Vec<Ty>, bool), r: usize) -> RetType {
         if !is_tuple {
             if let Some(t) = types.into_iter().next() {
                 return RetType::One(t);
@@ -529,7 +524,7 @@ fn unquote(s: &str) -> &str {
         .unwrap_or(s)
 }
 
-const EXPR_START: &[&str] = &["ident", "int", "float", "(", "-", "true", "false"];
+const EXPR_START: &[&str] = &["ident", "int", "float", "(", "-", "true", "false", "{"];
 const OPERATORS: &[&str] = &[
     "+", "-", "*", "/", "@", "**", "<", "<=", ">", ">=", "==", "!=",
 ];

@@ -82,14 +82,44 @@ pub fn check_names(
     Ok(())
 }
 
+/// An input's value: read into memory, or mapped from its file.
+pub enum InputValue {
+    Array(NpyArray),
+    Mapped(crate::mmap::Mapped),
+}
+
+impl InputValue {
+    /// The value in memory (a mapped file is copied).
+    pub fn into_array(self) -> NpyArray {
+        match self {
+            InputValue::Array(a) => a,
+            InputValue::Mapped(m) => {
+                let n = m.shape.iter().product::<usize>() * m.dtype.itemsize();
+                // SAFETY: the mapping holds `n` data bytes after `offset` (checked at open).
+                let bytes = unsafe { std::slice::from_raw_parts(m.data_ptr(), n) };
+                crate::buf::npy_from_bytes(m.dtype, m.shape.clone(), bytes)
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for InputValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InputValue::Array(a) => a.fmt(f),
+            InputValue::Mapped(m) => write!(f, "mapped {:?} {:?}", m.dtype, m.shape),
+        }
+    }
+}
+
 /// The bound data of a run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug)]
 pub struct Bound {
     /// The length of each size name of [`ProgramDesc::dims`], when some
     /// input or `--param` file binds it.
     pub dims: Vec<Option<usize>>,
     /// Values of `desc.inputs`, in order.
-    pub inputs: Vec<NpyArray>,
+    pub inputs: Vec<InputValue>,
     /// Values of `desc.params`, in order (read or initialised).
     pub params: Vec<NpyArray>,
 }
@@ -397,10 +427,13 @@ fn from_fn<T>(
 }
 
 /// Binds every input and param. Names must have been checked ([`check_names`]).
+/// With `map`, large input files are memory-mapped where their layout allows
+/// ([`crate::mmap`]).
 pub fn bind(
     desc: &ProgramDesc,
     inputs: &[(String, InputArg)],
     params: &[(String, PathBuf)],
+    map: bool,
 ) -> Result<Bound, RunError> {
     let mut b = Binder {
         desc,
@@ -424,8 +457,25 @@ pub fn bind(
                     desc.type_text(declared)
                 )));
             }
-            Some(InputArg::File(path)) => b.read_checked(&who, path, declared)?,
-            Some(InputArg::Scalar(lit)) => scalar_input(desc, &who, declared, *lit)?,
+            Some(InputArg::File(path)) => {
+                let mapped = if map {
+                    crate::mmap::Mapped::open(path)
+                        .map_err(|e| RunError::data(format!("{who}: {}", e.message)))?
+                } else {
+                    None
+                };
+                match mapped {
+                    Some(m) => {
+                        let source = path.display().to_string();
+                        b.check_shape(&who, &source, declared, m.dtype, &m.shape)?;
+                        InputValue::Mapped(m)
+                    }
+                    None => InputValue::Array(b.read_checked(&who, path, declared)?),
+                }
+            }
+            Some(InputArg::Scalar(lit)) => {
+                InputValue::Array(scalar_input(desc, &who, declared, *lit)?)
+            }
         };
         bound_inputs.push(arr);
     }

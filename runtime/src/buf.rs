@@ -82,30 +82,32 @@ impl AlignedBuf {
     /// The buffer read as an array of `dtype` and `shape` (its byte length
     /// must be the shape's element count times the item size).
     pub fn to_npy(&self, dtype: DType, shape: &[usize]) -> NpyArray {
-        fn read<T, const N: usize>(b: &[u8], from: impl Fn([u8; N]) -> T) -> Vec<T> {
-            b.chunks_exact(N)
-                .map(|c| {
-                    let mut a = [0u8; N];
-                    a.copy_from_slice(c);
-                    from(a)
-                })
-                .collect()
-        }
-        let b = self.bytes();
-        let data = match dtype {
-            DType::F16 => Data::F16(read(b, u16::from_ne_bytes)),
-            DType::F32 => Data::F32(read(b, f32::from_ne_bytes)),
-            DType::F64 => Data::F64(read(b, f64::from_ne_bytes)),
-            DType::I32 => Data::I32(read(b, i32::from_ne_bytes)),
-            DType::I64 => Data::I64(read(b, i64::from_ne_bytes)),
-            DType::Bool => Data::Bool(b.iter().map(|&x| x != 0).collect()),
-            DType::U8 => Data::U8(b.to_vec()),
-        };
-        NpyArray {
-            shape: shape.to_vec(),
-            data,
-        }
+        npy_from_bytes(dtype, shape.to_vec(), self.bytes())
     }
+}
+
+/// Elements in native byte order (a bool one byte) read as an array of
+/// `dtype` and `shape`.
+pub fn npy_from_bytes(dtype: DType, shape: Vec<usize>, b: &[u8]) -> NpyArray {
+    fn read<T, const N: usize>(b: &[u8], from: impl Fn([u8; N]) -> T) -> Vec<T> {
+        b.chunks_exact(N)
+            .map(|c| {
+                let mut a = [0u8; N];
+                a.copy_from_slice(c);
+                from(a)
+            })
+            .collect()
+    }
+    let data = match dtype {
+        DType::F16 => Data::F16(read(b, u16::from_ne_bytes)),
+        DType::F32 => Data::F32(read(b, f32::from_ne_bytes)),
+        DType::F64 => Data::F64(read(b, f64::from_ne_bytes)),
+        DType::I32 => Data::I32(read(b, i32::from_ne_bytes)),
+        DType::I64 => Data::I64(read(b, i64::from_ne_bytes)),
+        DType::Bool => Data::Bool(b.iter().map(|&x| x != 0).collect()),
+        DType::U8 => Data::U8(b.to_vec()),
+    };
+    NpyArray { shape, data }
 }
 
 impl Drop for AlignedBuf {

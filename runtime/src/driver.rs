@@ -8,10 +8,10 @@ use std::io::Write;
 
 use crate::bind::{self, byte_size, concrete_text};
 use crate::buf::AlignedBuf;
+use crate::feed::{self, Feed, FeedState, StepCtx};
 use crate::flags::{parse_run_flags, usage_text, FlagSpec, RunArgs};
 use crate::npy::write_npy_file;
 use crate::print::format_output;
-use crate::feed::{self, Feed, FeedState, StepCtx};
 use crate::program::{parse_descriptor, DimSpec, OutputSrc, ProgramDesc, TensorDecl};
 use crate::RunError;
 
@@ -115,14 +115,36 @@ pub fn run_with(
             .unwrap_or(1)
     });
     set_threads(threads);
-    let mut log_sink = |step: u64, name: &str, arr: &crate::NpyArray| {
-        let _ = writeln!(err, "step {step}: {}", format_output(name, arr));
-    };
-    let outputs = match run(prog, &desc, &flags, &mut log_sink) {
-        Ok(o) => o,
-        Err(e) => {
-            let _ = writeln!(err, "error: {e}");
-            return e.exit_code;
+    let outputs = {
+        let mut csv = match &flags.log_file {
+            Some(path) => match crate::logcsv::CsvLog::create(path, log_names(&desc, &flags)) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    let _ = writeln!(err, "error: {e}");
+                    return e.exit_code;
+                }
+            },
+            None => None,
+        };
+        let mut csv_err = None;
+        let mut log_sink = |step: u64, name: &str, arr: &crate::NpyArray| match &mut csv {
+            Some(c) => {
+                if let Err(e) = c.record(step, name, arr) {
+                    csv_err.get_or_insert(e);
+                }
+            }
+            None => {
+                let _ = writeln!(err, "step {step}: {}", format_output(name, arr));
+            }
+        };
+        let result = run(prog, &desc, &flags, &mut log_sink);
+        let finished = csv.map_or(Ok(()), |c| c.finish());
+        match (result, csv_err.map_or(finished, Err)) {
+            (Ok(o), Ok(())) => o,
+            (Err(e), _) | (_, Err(e)) => {
+                let _ = writeln!(err, "error: {e}");
+                return e.exit_code;
+            }
         }
     };
     match &flags.out {
@@ -152,11 +174,25 @@ pub fn run_with(
     0
 }
 
+/// The outputs a run logs: `--log`'s, or with `--log-file` alone every
+/// scalar output.
+pub fn log_names(desc: &ProgramDesc, flags: &RunArgs) -> Vec<String> {
+    if flags.log.is_empty() && flags.log_file.is_some() {
+        desc.outputs
+            .iter()
+            .filter(|o| o.decl.rank() == 0)
+            .map(|o| o.decl.name.clone())
+            .collect()
+    } else {
+        flags.log.clone()
+    }
+}
+
 /// The logged outputs' indices; an unknown name is a usage error listing
 /// the outputs (as `weft run` says it).
-fn check_log(desc: &ProgramDesc, log: &[String]) -> Result<Vec<usize>, RunError> {
+fn check_log(desc: &ProgramDesc, flags: &RunArgs) -> Result<Vec<usize>, RunError> {
     let mut logged = Vec::new();
-    for name in log {
+    for name in &log_names(desc, flags) {
         match desc.outputs.iter().position(|o| &o.decl.name == name) {
             Some(i) => logged.push(i),
             None => {
@@ -222,14 +258,25 @@ pub fn run_observed(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Vec<(String, crate::NpyArray)>, RunError> {
     bind::check_names(desc, &flags.inputs, &flags.params)?;
-    let logged = check_log(desc, &flags.log)?;
-    let bound = bind::bind(desc, &flags.inputs, &flags.params)?;
+    let logged = check_log(desc, flags)?;
+    let bound = bind::bind(desc, &flags.inputs, &flags.params, true)?;
     let dims = bound.all_dims(desc)?;
     let dims: Vec<i64> = dims
         .iter()
         .map(|&d| i64::try_from(d).map_err(|_| RunError::data(format!("size {d} is too large"))))
         .collect::<Result<_, _>>()?;
-    let inputs: Vec<AlignedBuf> = bound.inputs.iter().map(copy_in).collect::<Result<_, _>>()?;
+    // Mapped inputs are used in place; the others are copied into aligned buffers.
+    let mut inputs: Vec<Option<AlignedBuf>> = Vec::with_capacity(bound.inputs.len());
+    let mut mapped: Vec<&crate::mmap::Mapped> = Vec::new();
+    for v in &bound.inputs {
+        match v {
+            bind::InputValue::Array(a) => inputs.push(Some(copy_in(a)?)),
+            bind::InputValue::Mapped(m) => {
+                inputs.push(None);
+                mapped.push(m);
+            }
+        }
+    }
     let mut params: Vec<AlignedBuf> = Vec::with_capacity(bound.params.len());
     for arr in bound.params {
         params.push(copy_in(&arr)?);
@@ -285,7 +332,16 @@ pub fn run_observed(
         1
     };
     let mut feeds = Feeds::new(desc, &bound.dims)?;
-    let mut input_ptrs: Vec<*const c_void> = inputs.iter().map(|b| b.as_ptr().cast()).collect();
+    let mut input_ptrs: Vec<*const c_void> = Vec::with_capacity(inputs.len() + desc.feeds.len());
+    let mut next_mapped = mapped.iter();
+    for b in &inputs {
+        input_ptrs.push(match b {
+            Some(b) => b.as_ptr().cast(),
+            None => next_mapped
+                .next()
+                .map_or(std::ptr::null(), |m| m.data_ptr().cast()),
+        });
+    }
     input_ptrs.extend(feeds.bufs.iter().map(|b| b.as_ptr().cast::<c_void>()));
     let value_of = |i: usize, params: &[AlignedBuf], outputs: &[AlignedBuf]| {
         let o = &desc.outputs[i];
@@ -327,6 +383,10 @@ pub fn run_observed(
                 None => format!("the program failed with error code {code}"),
             }));
         }
+        // Pages of mapped datasets read by this step leave the process now and then.
+        if k % RELEASE_EVERY == 0 {
+            mapped.iter().for_each(|m| m.release());
+        }
         // All updates are assigned together, after the step: each update
         // buffer becomes its param, and the old value's buffer the next
         // step's update buffer (the step writes every element of it).
@@ -335,10 +395,11 @@ pub fn run_observed(
         }
         progress(k, steps);
         // `until`: the run ends after a step in which a condition is true.
-        let stop = desc
-            .until
-            .iter()
-            .any(|&u| outputs.get(u).is_some_and(|b| b.bytes().first().is_some_and(|&x| x != 0)));
+        let stop = desc.until.iter().any(|&u| {
+            outputs
+                .get(u)
+                .is_some_and(|b| b.bytes().first().is_some_and(|&x| x != 0))
+        });
         let last = k == steps || stop;
         let log_now =
             !logged.is_empty() && (last || (flags.log_every > 0 && k % flags.log_every == 0));
@@ -365,6 +426,9 @@ pub fn run_observed(
         .collect())
 }
 
+/// Steps between two releases of mapped inputs' resident pages.
+const RELEASE_EVERY: u64 = 8;
+
 /// The feeds' buffers, refreshed before each step.
 struct Feeds {
     bufs: Vec<AlignedBuf>,
@@ -385,7 +449,11 @@ impl Feeds {
             f.shapes.push(bind::resolve_shape(desc, dims, &fd.decl)?);
             f.resolved.push(resolve_feed(desc, dims, &fd.feed)?);
             f.states.push(FeedState::default());
-            f.bufs.push(alloc_for(desc, &fd.decl, f.shapes.last().map_or(&[][..], |s| s))?);
+            f.bufs.push(alloc_for(
+                desc,
+                &fd.decl,
+                f.shapes.last().map_or(&[][..], |s| s),
+            )?);
         }
         Ok(f)
     }
@@ -398,7 +466,13 @@ impl Feeds {
             if !first && !fd.feed.per_step() {
                 continue;
             }
-            let v = feed::value(&self.resolved[i], fd.decl.dtype, &self.shapes[i], ctx, &mut self.states[i])?;
+            let v = feed::value(
+                &self.resolved[i],
+                fd.decl.dtype,
+                &self.shapes[i],
+                ctx,
+                &mut self.states[i],
+            )?;
             self.bufs[i] = copy_in(&v)?;
             changed = true;
         }

@@ -148,7 +148,7 @@ pub fn batch_rows(
     ctx: StepCtx,
     state: &mut FeedState,
 ) -> Result<Vec<i64>, RunError> {
-    let per = size.checked_mul(ctx.world.max(1)).unwrap_or(u64::MAX);
+    let per = size.saturating_mul(ctx.world.max(1));
     let nb = n / per;
     if nb == 0 {
         let procs = if ctx.world > 1 {
@@ -298,7 +298,10 @@ mod tests {
             rank: 1,
             world: 2,
         };
-        assert_eq!(batch_rows(13, 3, None, two, &mut st).unwrap(), vec![9, 10, 11]);
+        assert_eq!(
+            batch_rows(13, 3, None, two, &mut st).unwrap(),
+            vec![9, 10, 11]
+        );
         let e = batch_rows(2, 3, None, ctx(0), &mut st).unwrap_err();
         assert_eq!(e.exit_code, 3);
         // With shuffle, an epoch covers distinct rows.

@@ -13,6 +13,7 @@
 //! | `--set NAME=VALUE` | override a `const` (only where [`FlagSpec::allow_set`]) |
 //! | `--log NAME` | print output `NAME` during the run (repeatable) |
 //! | `--log-every K` | with `--log`, print every `K` steps; default 1 when `N` ≤ 20, else ⌈`N`/20⌉ |
+//! | `--log-file FILE` | write the logged values to `FILE` as CSV (a header, then one row per logged step; every step unless `--log-every`); without `--log`, every scalar output is logged |
 //! | `-h`, `--help` | print the usage text |
 //!
 //! Every flag takes its value either as the next argument or after `=`
@@ -45,8 +46,11 @@ pub struct RunArgs {
     pub sets: Vec<(String, String)>,
     /// `--log NAME`, in first-given order, without repeats.
     pub log: Vec<String>,
-    /// `--log-every K`, or the default (1 if steps ≤ 20, else ⌈steps/20⌉).
+    /// `--log-every K`, or the default (1 if steps ≤ 20, else ⌈steps/20⌉;
+    /// 1 with `--log-file`).
     pub log_every: u64,
+    /// `--log-file FILE`: the logged values as CSV.
+    pub log_file: Option<PathBuf>,
     /// The caller's extra flags, as (`--name` exactly as in
     /// [`FlagSpec::extra_flags`], value), in command-line order.
     pub extra: Vec<(String, String)>,
@@ -129,7 +133,7 @@ impl fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 /// The flags every caller accepts (plus `--set` and the extras).
-const COMMON: [&str; 8] = [
+const COMMON: [&str; 9] = [
     "--input",
     "--param",
     "--steps",
@@ -137,6 +141,7 @@ const COMMON: [&str; 8] = [
     "--threads",
     "--log",
     "--log-every",
+    "--log-file",
     "--help",
 ];
 
@@ -272,6 +277,7 @@ pub fn parse_run_flags(args: &[String], spec: &FlagSpec) -> Result<RunArgs, Usag
         sets: Vec::new(),
         log: Vec::new(),
         log_every: 1,
+        log_file: None,
         extra: Vec::new(),
     };
     let mut steps = None;
@@ -377,6 +383,10 @@ pub fn parse_run_flags(args: &[String], spec: &FlagSpec) -> Result<RunArgs, Usag
                 once(run.out.is_some())?;
                 run.out = Some(PathBuf::from(value));
             }
+            "--log-file" => {
+                once(run.log_file.is_some())?;
+                run.log_file = Some(PathBuf::from(value));
+            }
             "--log" => {
                 check_name(flag, value)?;
                 if !run.log.iter().any(|n| n == value) {
@@ -396,7 +406,13 @@ pub fn parse_run_flags(args: &[String], spec: &FlagSpec) -> Result<RunArgs, Usag
         }
     }
     run.steps = steps.unwrap_or(1);
-    run.log_every = log_every.unwrap_or_else(|| default_log_every(run.steps));
+    run.log_every = log_every.unwrap_or_else(|| {
+        if run.log_file.is_some() {
+            1
+        } else {
+            default_log_every(run.steps)
+        }
+    });
     Ok(run)
 }
 
@@ -448,6 +464,10 @@ pub fn usage_text(program: &str, spec: &FlagSpec) -> String {
     rows.push((
         "--log-every K".into(),
         "with --log, print every K steps (default 1 if N <= 20, else N/20 rounded up)",
+    ));
+    rows.push((
+        "--log-file FILE".into(),
+        "write the logged values to FILE as CSV, one row per logged step (default: every step; without --log, every scalar output)",
     ));
     if spec.extra_help.is_empty() {
         for extra in spec.extra_flags {

@@ -22,6 +22,8 @@ pub mod error;
 pub mod feed;
 pub mod flags;
 pub mod half;
+pub mod logcsv;
+pub mod mmap;
 pub mod npy;
 pub mod print;
 pub mod program;

@@ -466,6 +466,62 @@ pub fn read_npy_file(path: &Path) -> Result<NpyArray, NpyError> {
     decode(&header, &raw).map_err(with_path)
 }
 
+/// Where a `.npy` file's data lies, and in what form: what [`crate::mmap`]
+/// needs to use it in place.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileLayout {
+    pub dtype: DType,
+    pub shape: Vec<usize>,
+    pub big_endian: bool,
+    pub fortran_order: bool,
+    /// The data's offset in the file.
+    pub offset: usize,
+    pub data_bytes: usize,
+}
+
+/// The layout of a regular `.npy` file, its header and size checked as
+/// [`read_npy_file`] checks them (the same messages); `None` for something
+/// other than a regular file.
+pub fn file_layout(path: &Path) -> Result<Option<FileLayout>, NpyError> {
+    let shown = path.display();
+    let io_err = |e: std::io::Error| NpyError::new(format!("{shown}: cannot read: {e}"));
+    let with_path = |e: NpyError| NpyError::new(format!("{shown}: {}", e.message));
+    let mut file = File::open(path).map_err(io_err)?;
+    let meta = file.metadata().map_err(io_err)?;
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let mut head = Vec::new();
+    (&mut file)
+        .take(12)
+        .read_to_end(&mut head)
+        .map_err(io_err)?;
+    let (header_len, start, _) = parse_preamble(&head).map_err(with_path)?;
+    let need = (start + header_len) as u64;
+    (&mut file)
+        .take(need.saturating_sub(head.len() as u64))
+        .read_to_end(&mut head)
+        .map_err(io_err)?;
+    head.truncate(start + header_len);
+    let (header, offset) = read_header(&head).map_err(with_path)?;
+    let (count, nbytes) = data_size(&header).map_err(with_path)?;
+    check_data_len(
+        &header,
+        count,
+        nbytes,
+        meta.len().saturating_sub(offset as u64),
+    )
+    .map_err(with_path)?;
+    Ok(Some(FileLayout {
+        dtype: header.dtype,
+        shape: header.shape.clone(),
+        big_endian: header.big_endian,
+        fortran_order: header.fortran_order,
+        offset,
+        data_bytes: nbytes,
+    }))
+}
+
 /// The header dict exactly as `numpy.save` writes it, before padding.
 fn header_dict(arr: &NpyArray) -> String {
     let shape = match arr.shape.as_slice() {

@@ -408,7 +408,6 @@ impl<'a> Fields<'a> {
         parse_float(f).ok_or_else(|| format!("{what} `{f}` is not a number"))
     }
 
-
     fn dtype(&mut self) -> Result<DType, String> {
         let f = self.next("dtype")?;
         Ok(match f {
@@ -611,7 +610,9 @@ fn record(desc: &mut ProgramDesc, line: &str) -> Result<(), String> {
                     let size = f.u64("batch size")?;
                     let shuffle = match f.next("shuffle")? {
                         "-" => None,
-                        k => Some(parse_uint(k).ok_or_else(|| format!("shuffle `{k}` is not a non-negative integer"))?),
+                        k => Some(parse_uint(k).ok_or_else(|| {
+                            format!("shuffle `{k}` is not a non-negative integer")
+                        })?),
                     };
                     Feed::Batch {
                         rows,
@@ -630,11 +631,13 @@ fn record(desc: &mut ProgramDesc, line: &str) -> Result<(), String> {
                         return Err("expected `seed` before the seed tuple".into());
                     }
                     let mut seed = Vec::new();
-                    while let Some(p) = f.it.next() {
+                    for p in f.it.by_ref() {
                         seed.push(match *p {
                             "step" => SeedPart::Step,
                             "rank" => SeedPart::Rank,
-                            k => SeedPart::Lit(parse_uint(k).ok_or_else(|| format!("seed part `{k}` is not a non-negative integer"))?),
+                            k => SeedPart::Lit(parse_uint(k).ok_or_else(|| {
+                                format!("seed part `{k}` is not a non-negative integer")
+                            })?),
                         });
                     }
                     if seed.is_empty() {

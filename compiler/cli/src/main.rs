@@ -335,18 +335,73 @@ type Outputs = Result<Vec<(String, weft_runtime::NpyArray)>, weft_runtime::RunEr
 
 /// The graph interpreter: the oracle every backend is tested against.
 fn run_reference(graph: &Graph, flags: &weft_runtime::RunArgs) -> Outputs {
+    let log = if flags.log.is_empty() && flags.log_file.is_some() {
+        graph
+            .outputs
+            .iter()
+            .filter(|(_, id)| graph.ty(*id).rank() == 0)
+            .map(|(n, _)| n.clone())
+            .collect()
+    } else {
+        flags.log.clone()
+    };
     let opts = RunOptions {
         steps: flags.steps,
-        log: flags.log.clone(),
+        log: log.clone(),
         log_every: flags.log_every,
         progress: std::io::stderr().is_terminal(),
     };
+    let mut logger = Logger::new(flags, log)?;
     let mut sink = |step: u64, name: &str, t: &interp::tensor::Tensor| {
-        let text = weft_runtime::print::format_output(name, &t.to_npy());
-        eprintln!("step {step}: {text}");
+        logger.log(step, name, &t.to_npy());
     };
-    let outs = interp::run(graph, &flags.inputs, &flags.params, &opts, &mut sink)?;
-    Ok(outs.into_iter().map(|(n, t)| (n, t.to_npy())).collect())
+    let outs = interp::run(graph, &flags.inputs, &flags.params, &opts, &mut sink);
+    logger.finish(outs.map(|o| o.into_iter().map(|(n, t)| (n, t.to_npy())).collect()))
+}
+
+/// Where `--log` values go: stderr, or the CSV file of `--log-file`.
+struct Logger {
+    csv: Option<weft_runtime::logcsv::CsvLog>,
+    error: Option<weft_runtime::RunError>,
+}
+
+impl Logger {
+    fn new(
+        flags: &weft_runtime::RunArgs,
+        names: Vec<String>,
+    ) -> Result<Logger, weft_runtime::RunError> {
+        let csv = match &flags.log_file {
+            Some(path) => Some(weft_runtime::logcsv::CsvLog::create(path, names)?),
+            None => None,
+        };
+        Ok(Logger { csv, error: None })
+    }
+
+    fn log(&mut self, step: u64, name: &str, arr: &weft_runtime::NpyArray) {
+        match &mut self.csv {
+            Some(c) => {
+                if let Err(e) = c.record(step, name, arr) {
+                    self.error.get_or_insert(e);
+                }
+            }
+            None => eprintln!(
+                "step {step}: {}",
+                weft_runtime::print::format_output(name, arr)
+            ),
+        }
+    }
+
+    /// The run's result, or the first error of the log.
+    fn finish(self, result: Outputs) -> Outputs {
+        let out = result?;
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        if let Some(c) = self.csv {
+            c.finish()?;
+        }
+        Ok(out)
+    }
 }
 
 /// The kernel IR, each kernel interpreted until it is hot and then compiled
@@ -361,8 +416,8 @@ fn run_kernels(
         exit_code: weft_runtime::Exit::Compile.code(),
         message: format!("cannot run this program: {e}"),
     })?;
-    // The driver runs one step when no param is updated.
-    let steps = if prog.updates.is_empty() {
+    // The driver runs one step when no param is updated and no value changes per step.
+    let steps = if prog.updates.is_empty() && !prog.feeds.iter().any(|f| f.per_step()) {
         1
     } else {
         flags.steps.max(1)
@@ -381,11 +436,9 @@ fn run_kernels(
                 exit_code: weft_runtime::Exit::Internal.code(),
                 message: format!("internal compiler error: {e}"),
             })?;
+    let mut logger = Logger::new(flags, weft_runtime::driver::log_names(&desc, flags))?;
     let mut sink = |step: u64, name: &str, arr: &weft_runtime::NpyArray| {
-        eprintln!(
-            "step {step}: {}",
-            weft_runtime::print::format_output(name, arr)
-        );
+        logger.log(step, name, arr);
     };
     let bar = progress_bar(flags.steps);
     let mut progress = |k: u64, _n: u64| {
@@ -403,7 +456,7 @@ fn run_kernels(
     if stats {
         eprint!("{}", jp.stats_table());
     }
-    result
+    logger.finish(result)
 }
 
 /// A progress bar on stderr for runs of several steps, when stderr is a terminal.

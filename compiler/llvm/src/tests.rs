@@ -134,13 +134,10 @@ fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions, bits: bool) -> Resu
             kinterp::arena_bytes(prog, &dims)
         ));
     }
-    let mut inputs: Vec<Aligned> = c
-        .inputs
-        .iter()
-        .map(|t| Aligned::from(&tensor_bytes(t)))
-        .collect();
     let mut kparams: Vec<Vec<u8>> = c.params.iter().map(tensor_bytes).collect();
-    let kin: Vec<Vec<u8>> = c.inputs.iter().map(tensor_bytes).collect();
+    // The feeds' values of the first step serve every step: both engines see them.
+    let kin: Vec<Vec<u8>> = c.inputs_at(0)?.iter().map(tensor_bytes).collect();
+    let mut inputs: Vec<Aligned> = kin.iter().map(|b| Aligned::from(b)).collect();
     let mut jparams: Vec<Aligned> = kparams.iter().map(|p| Aligned::from(p)).collect();
     let size_of = |b: usize| kinterp::buffer_bytes(prog, &dims, b);
     for s in 0..c.steps {
@@ -345,8 +342,10 @@ fn unary_program(op: weft_compiler::ir::op::UnaryOp) -> Program {
     Program {
         dims: vec!["N".into()],
         inputs: vec![("x".into(), ty.clone())],
+        feeds: vec![],
         params: vec![],
         outputs: vec![("y".into(), ty.clone(), OutputSrc::Step(0))],
+        until: vec![],
         updates: vec![],
         buffers: vec![buf("x", BufKind::Input(0)), buf("y", BufKind::Output(0))],
         kernels: vec![Kernel::Map {

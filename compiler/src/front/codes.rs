@@ -12,6 +12,7 @@
 mod names;
 mod syntax;
 mod types;
+mod v2;
 
 pub struct CodeInfo {
     pub code: &'static str,
@@ -66,6 +67,11 @@ pub const CODES: &[CodeInfo] = &[
     types::E0319,
     types::E0320,
     types::E0321,
+    v2::E0322,
+    v2::E0323,
+    v2::E0324,
+    v2::E0325,
+    v2::E0326,
 ];
 
 /// The entry of `code`, in any case: `E0302` or `e0302`.
@@ -427,7 +433,7 @@ mod tests {
         assert!(text.lines().all(|l| l.chars().count() <= 90), "{text}");
         assert_eq!(
             ranges(),
-            "E0101-E0105 (syntax), E0201-E0212, E0214, E0218-E0219 (names and items), E0301-E0316, E0318-E0321 (types and shapes)"
+            "E0101-E0105 (syntax), E0201-E0212, E0214, E0218-E0219 (names and items), E0301-E0316, E0318-E0326 (types and shapes)"
         );
     }
 }

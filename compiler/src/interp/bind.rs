@@ -122,7 +122,7 @@ pub fn bind(
     params: &[(String, PathBuf)],
 ) -> Result<Bound, RunError> {
     let desc = describe(g)?;
-    let bound = rt::bind(&desc, inputs, params)?;
+    let bound = rt::bind(&desc, inputs, params, false)?;
     let mut env = DimEnv::new();
     for (name, n) in desc.dims.iter().zip(&bound.dims) {
         if let Some(n) = n {
@@ -132,7 +132,8 @@ pub fn bind(
     }
     let mut tensors = Vec::with_capacity(bound.inputs.len());
     for ((name, id), arr) in g.inputs.iter().zip(bound.inputs) {
-        let t = Tensor::from_npy(arr).map_err(|e| e.context(format!("input `{name}`")))?;
+        let t =
+            Tensor::from_npy(arr.into_array()).map_err(|e| e.context(format!("input `{name}`")))?;
         tensors.push((*id, t));
     }
     let mut values = Vec::with_capacity(bound.params.len());

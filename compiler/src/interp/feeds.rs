@@ -9,14 +9,14 @@ use super::dims::DimEnv;
 use super::tensor::Tensor;
 use crate::ir::graph::{Graph, NodeId};
 
-pub(super) struct Feeds {
+pub(crate) struct Feeds {
     resolved: Vec<Feed<u64>>,
     shapes: Vec<Vec<usize>>,
     states: Vec<FeedState>,
 }
 
 impl Feeds {
-    pub(super) fn new(g: &Graph, env: &DimEnv) -> Result<Feeds, RunError> {
+    pub(crate) fn new(g: &Graph, env: &DimEnv) -> Result<Feeds, RunError> {
         let mut f = Feeds {
             resolved: Vec::new(),
             shapes: Vec::new(),
@@ -43,7 +43,7 @@ impl Feeds {
 
     /// The feeds' values at this step: those that change per step, or all of
     /// them on the first.
-    pub(super) fn values(
+    pub(crate) fn values(
         &mut self,
         g: &Graph,
         ctx: StepCtx,
@@ -55,7 +55,13 @@ impl Feeds {
                 continue;
             }
             let dtype = rt_dtype(g.ty(fd.node).dtype)?;
-            let arr = feed::value(&self.resolved[i], dtype, &self.shapes[i], ctx, &mut self.states[i])?;
+            let arr = feed::value(
+                &self.resolved[i],
+                dtype,
+                &self.shapes[i],
+                ctx,
+                &mut self.states[i],
+            )?;
             out.push((fd.node, Tensor::from_npy(arr)?));
         }
         Ok(out)

@@ -23,7 +23,7 @@
 
 pub mod bind;
 pub mod dims;
-mod feeds;
+pub(crate) mod feeds;
 pub mod kernels;
 pub mod tensor;
 
@@ -194,10 +194,13 @@ pub(crate) fn run_bound(
             }
             // With `until`, any step may be the last: its outputs are computed.
             let may_end = k == steps || !g.until.is_empty();
-            let log_maybe = !logged.is_empty()
-                && (may_end || (opts.log_every > 0 && k % opts.log_every == 0));
-            let mut roots: Vec<(String, NodeId)> =
-                if log_maybe { logged.to_vec() } else { Vec::new() };
+            let log_maybe =
+                !logged.is_empty() && (may_end || (opts.log_every > 0 && k % opts.log_every == 0));
+            let mut roots: Vec<(String, NodeId)> = if log_maybe {
+                logged.to_vec()
+            } else {
+                Vec::new()
+            };
             roots.extend(g.until.iter().map(|id| ("until".to_string(), *id)));
             let vals = m.step(may_end, &roots)?;
             let stop = g.until.iter().any(|id| {

@@ -24,7 +24,12 @@ struct Counts {
 /// its output, which is read, then the interpreter overwrites it.
 fn compare_kernels(c: &Case, prog: &Program, counts: &mut Counts) -> Result<(), String> {
     let dims = c.dims();
-    let inputs: Vec<Vec<u8>> = c.inputs.iter().map(tensor_bytes).collect();
+    let inputs: Vec<Vec<u8>> = c
+        .inputs_at(0)
+        .unwrap_or_default()
+        .iter()
+        .map(tensor_bytes)
+        .collect();
     let params: Vec<Vec<u8>> = c.params.iter().map(tensor_bytes).collect();
     let mut mem = StepMemory::new(prog, &dims, &inputs, &params);
     let mut st = StepState::new(prog, &dims, mem.regions())?;
@@ -82,7 +87,12 @@ fn compare_kernels(c: &Case, prog: &Program, counts: &mut Counts) -> Result<(), 
 /// Every step of the case through `Tiered` in `mode` against the interpreter.
 fn compare_tiered(c: &Case, prog: &Program, mode: JitMode) -> Result<(), String> {
     let dims = c.dims();
-    let inputs: Vec<Vec<u8>> = c.inputs.iter().map(tensor_bytes).collect();
+    let inputs: Vec<Vec<u8>> = c
+        .inputs_at(0)
+        .unwrap_or_default()
+        .iter()
+        .map(tensor_bytes)
+        .collect();
     let mut p1: Vec<Vec<u8>> = c.params.iter().map(tensor_bytes).collect();
     let mut p2 = p1.clone();
     let mut t = Tiered::new(prog, mode);

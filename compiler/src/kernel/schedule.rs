@@ -126,7 +126,9 @@ impl Sched<'_> {
             self.exprs[id.index()] = Some(self.load(b));
         }
         for (j, f) in g.feeds.iter().enumerate() {
-            self.prog.inputs.push((f.name.clone(), g.ty(f.node).clone()));
+            self.prog
+                .inputs
+                .push((f.name.clone(), g.ty(f.node).clone()));
             self.prog.feeds.push(f.feed.clone());
             let b = self.buffer(f.name.clone(), f.node, BufKind::Input(g.inputs.len() + j));
             self.exprs[f.node.index()] = Some(self.load(b));

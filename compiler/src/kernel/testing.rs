@@ -132,6 +132,23 @@ pub struct Case {
 }
 
 impl Case {
+    /// The step's inputs as the ABI orders them: the program's inputs, then
+    /// its feeds' values at step `step` (computed afresh).
+    pub fn inputs_at(&self, step: u64) -> Result<Vec<Tensor>, String> {
+        let mut all = self.inputs.clone();
+        if self.g.feeds.is_empty() {
+            return Ok(all);
+        }
+        let mut feeds = interp::feeds::Feeds::new(&self.g, &self.env).map_err(|e| e.message)?;
+        let ctx = weft_runtime::feed::StepCtx {
+            step,
+            ..Default::default()
+        };
+        let vals = feeds.values(&self.g, ctx, true).map_err(|e| e.message)?;
+        all.extend(vals.into_iter().map(|(_, t)| t));
+        Ok(all)
+    }
+
     pub fn dims(&self) -> Vec<u64> {
         self.g
             .dims
@@ -141,16 +158,23 @@ impl Case {
     }
 }
 
-/// One step of the graph IR through the graph interpreter's kernels:
+/// Step `step` of the graph IR through the graph interpreter's kernels:
 /// (outputs in declaration order, updates in order).
-pub fn graph_step(c: &Case, params: &[Tensor]) -> Result<(Vec<Tensor>, Vec<Tensor>), String> {
+pub fn graph_step(
+    c: &Case,
+    step: u64,
+    params: &[Tensor],
+) -> Result<(Vec<Tensor>, Vec<Tensor>), String> {
     let g = &c.g;
+    let inputs = c.inputs_at(step)?;
     let mut vals: Vec<Option<Tensor>> = vec![None; g.len()];
     let input_of: HashMap<NodeId, usize> = g
         .inputs
         .iter()
+        .map(|(_, n)| *n)
+        .chain(g.feeds.iter().map(|f| f.node))
         .enumerate()
-        .map(|(i, (_, n))| (*n, i))
+        .map(|(i, n)| (n, i))
         .collect();
     let param_of: HashMap<NodeId, usize> = g
         .params
@@ -161,7 +185,7 @@ pub fn graph_step(c: &Case, params: &[Tensor]) -> Result<(Vec<Tensor>, Vec<Tenso
     for id in g.ids() {
         let n = g.node(id);
         let v = match n.op {
-            Op::Input { .. } => c.inputs[input_of[&id]].clone(),
+            Op::Input { .. } => inputs[input_of[&id]].clone(),
             Op::Param { .. } => params[param_of[&id]].clone(),
             _ => {
                 let args: Vec<&Tensor> = n
@@ -186,11 +210,14 @@ pub fn graph_step(c: &Case, params: &[Tensor]) -> Result<(Vec<Tensor>, Vec<Tenso
 /// and update. Err: a disagreement. Ok(false): both failed (bad data).
 pub fn compare_case(c: &Case, prog: &Program) -> Result<bool, String> {
     let dims = c.dims();
-    let inputs: Vec<Vec<u8>> = c.inputs.iter().map(tensor_bytes).collect();
     let mut gparams = c.params.clone();
     let mut kparams: Vec<Vec<u8>> = c.params.iter().map(tensor_bytes).collect();
     for step in 0..c.steps {
-        let want = graph_step(c, &gparams);
+        let inputs: Vec<Vec<u8>> = match c.inputs_at(step) {
+            Ok(i) => i.iter().map(tensor_bytes).collect(),
+            Err(_) => return Ok(false),
+        };
+        let want = graph_step(c, step, &gparams);
         let got = kinterp::step(prog, &dims, &inputs, &kparams);
         let (want, got) = match (want, got) {
             (Ok(w), Ok(g)) => (w, g),
@@ -309,7 +336,8 @@ pub fn run_cases(max_steps: u64) -> Vec<Case> {
             inputs[i] = Some(t);
         }
         let steps = meta["steps"].as_u64().unwrap_or(1).clamp(1, max_steps);
-        let steps = if g.updates.is_empty() { 1 } else { steps };
+        let steps_matter = !g.updates.is_empty() || g.feeds.iter().any(|f| f.feed.per_step());
+        let steps = if steps_matter { steps } else { 1 };
         out.push(Case {
             name: dir
                 .file_name()
@@ -389,8 +417,21 @@ pub fn check_ok_cases(seed: u64) -> Vec<Case> {
     'file: for f in files {
         let Some(g) = lower(&f) else { continue };
         let mut env = DimEnv::new();
+        // A size that is the rows of a batch has at least a batch of rows.
+        for f in &g.feeds {
+            if let crate::ir::graph::Feed::Batch {
+                rows: crate::ir::types::Dim::Sym(d),
+                size,
+                ..
+            } = &f.feed
+            {
+                let _ = env.bind(d, *size as usize + (rng.next() % 4) as usize);
+            }
+        }
         for d in &g.dims {
-            let _ = env.bind(d, 1 + (rng.next() % 4) as usize);
+            if env.get(d).is_none() {
+                let _ = env.bind(d, 1 + (rng.next() % 4) as usize);
+            }
         }
         let mut mk = |ty: &crate::ir::types::TensorType| -> Option<Tensor> {
             let ct = env.resolve(ty).ok()?;
@@ -451,9 +492,9 @@ pub fn same_bits(a: &[u8], b: &[u8], d: DType) -> Result<(), String> {
 /// One step of the kernel interpreter against the graph interpreter, every
 /// output bit for bit ([`same_bits`]).
 pub fn compare_case_bits(c: &Case, prog: &Program) -> Result<(), String> {
-    let inputs: Vec<Vec<u8>> = c.inputs.iter().map(tensor_bytes).collect();
+    let inputs: Vec<Vec<u8>> = c.inputs_at(0)?.iter().map(tensor_bytes).collect();
     let params: Vec<Vec<u8>> = c.params.iter().map(tensor_bytes).collect();
-    let want = graph_step(c, &c.params)?;
+    let want = graph_step(c, 0, &c.params)?;
     let got = kinterp::step(prog, &c.dims(), &inputs, &params)
         .map_err(|k| format!("kernels failed with error {k}"))?;
     for (i, (name, ty, src)) in prog.outputs.iter().enumerate() {

@@ -127,7 +127,7 @@ fn sums_of_negative_zeros_are_negative_zero_bit_for_bit() {
         .expect("the run case");
     let prog = super::schedule(&c.g).expect("schedules");
     super::testing::compare_case_bits(c, &prog).expect("same bits");
-    let (outs, _) = super::testing::graph_step(c, &c.params).expect("runs");
+    let (outs, _) = super::testing::graph_step(c, 0, &c.params).expect("runs");
     let bytes = super::testing::tensor_bytes(&outs[0]);
     assert_eq!(bytes[..4], (-0.0f32).to_le_bytes());
     assert_eq!(bytes[4..8], 0.0f32.to_le_bytes());

@@ -45,6 +45,7 @@ fn defaults() {
             sets: vec![],
             log: vec![],
             log_every: 1,
+            log_file: None,
             extra: vec![],
         }
     );
@@ -377,4 +378,17 @@ fn edit_distances() {
     assert_eq!(edit_distance("kitten", "sitting"), 3);
     assert_eq!(edit_distance("", "abc"), 3);
     assert_eq!(edit_distance("same", "same"), 0);
+}
+
+#[test]
+fn log_file_defaults_to_every_step() {
+    let r = ok(&["--steps", "100", "--log-file", "l.csv"]);
+    assert_eq!(r.log_file, Some(PathBuf::from("l.csv")));
+    assert_eq!(r.log_every, 1);
+    assert_eq!(ok(&["--steps", "100"]).log_every, 5);
+    assert_eq!(
+        ok(&["--steps", "100", "--log-file", "l.csv", "--log-every", "7"]).log_every,
+        7
+    );
+    assert!(fail(&RUN, &["--log-file", "a", "--log-file", "b"]).contains("--log-file"));
 }

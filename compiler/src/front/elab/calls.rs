@@ -318,7 +318,13 @@ impl<'m> Elab<'m> {
     }
 
     /// A call whose arguments are matched to the parameters, in order.
-    fn call_bound(&mut self, m: usize, f: &'m FnDef, call_span: Span, bound: &[(Val, Span)]) -> Val {
+    fn call_bound(
+        &mut self,
+        m: usize,
+        f: &'m FnDef,
+        call_span: Span,
+        bound: &[(Val, Span)],
+    ) -> Val {
         // Unify parameter types with the arguments.
         let mut b = Bindings::default();
         let generics: Vec<(String, GenericKind)> = f
@@ -382,10 +388,14 @@ impl<'m> Elab<'m> {
                         Err(Box::new(
                             Diagnostic::error(
                                 "E0311",
-                                format!("type parameter `{name}` is bound to both `{prev}` and `{got}`"),
+                                format!(
+                                    "type parameter `{name}` is bound to both `{prev}` and `{got}`"
+                                ),
                                 span,
                             )
-                            .label(format!("here `{name}` would be `{got}` (argument `{pname}`)"))
+                            .label(format!(
+                                "here `{name}` would be `{got}` (argument `{pname}`)"
+                            ))
                             .with(ospan, format!("`{name}` is `{prev}` because of {odesc}"))
                             .note("a type parameter takes one type per call"),
                         ))
@@ -569,8 +579,16 @@ impl<'m> Elab<'m> {
         b: &mut Bindings,
         pname: &str,
     ) -> Result<(), Box<Diagnostic>> {
-        let is_size = |n: &str| generics.iter().any(|(g, k)| g == n && *k == GenericKind::Size);
-        let is_run = |n: &str| generics.iter().any(|(g, k)| g == n && *k == GenericKind::Run);
+        let is_size = |n: &str| {
+            generics
+                .iter()
+                .any(|(g, k)| g == n && *k == GenericKind::Size)
+        };
+        let is_run = |n: &str| {
+            generics
+                .iter()
+                .any(|(g, k)| g == n && *k == GenericKind::Run)
+        };
         let dims: Vec<DimExpr> = te.dims.clone().unwrap_or_default();
         let got = match v {
             Val::Tensor(id) => self.g.ty(*id).clone(),
@@ -748,6 +766,23 @@ impl<'m> Elab<'m> {
                         );
                     }
                 },
+                DimExpr::Name(id) if self.is_const(&id.name) => {
+                    let want = match self.lookup(&id.name, id.span) {
+                        Val::Static(Scalar::Int(n)) if n >= 0 => Dim::Lit(n as u64),
+                        _ => {
+                            return Err(Box::new(mismatch(
+                                self,
+                                format!("const `{}` is not a size", id.name),
+                            )))
+                        }
+                    };
+                    if g[0] != want {
+                        return Err(Box::new(mismatch(
+                            self,
+                            format!("axis {axis} must be {want} (`{}`), found {}", id.name, g[0]),
+                        )));
+                    }
+                }
                 DimExpr::Name(id) => {
                     if !self.is_dim(&id.name) {
                         self.unknown_size(&id.name, id.span);
@@ -807,7 +842,11 @@ impl<'m> Elab<'m> {
             return;
         }
         let generic_dtype = |te: &TypeExpr| DType::parse(&te.dtype.name).is_none();
-        if f.params.iter().any(|p| tensor(&p.ty).is_some_and(generic_dtype)) || generic_dtype_ret(&f.ret) {
+        if f.params
+            .iter()
+            .any(|p| tensor(&p.ty).is_some_and(generic_dtype))
+            || generic_dtype_ret(&f.ret)
+        {
             return;
         }
         // A scalar integer or bool parameter may be an axis or a flag, known only at a call.

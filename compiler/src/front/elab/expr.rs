@@ -130,7 +130,9 @@ impl<'m> Elab<'m> {
                             self.err(
                                 Diagnostic::error(
                                     "E0313",
-                                    format!("a record field must be a tensor or a record, found `{t}`"),
+                                    format!(
+                                        "a record field must be a tensor or a record, found `{t}`"
+                                    ),
                                     x.span,
                                 )
                                 .label(format!("this is `{t}`")),

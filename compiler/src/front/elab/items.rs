@@ -354,13 +354,25 @@ impl<'m> Elab<'m> {
         }
         let mut seed = 0u64;
         for (k, v) in kwargs {
-            match (
-                k.name.as_str(),
-                static_literal(v).or_else(|| self.const_value(v)),
-            ) {
-                ("seed", Some(Scalar::Int(s))) if s >= 0 => seed = s as u64,
-                ("seed", _) => return bad(self, "seed must be a non-negative integer literal"),
-                (other, _) => return bad(self, &format!("unknown keyword argument `{other}`")),
+            // A seed is an integer, or a tuple of them (`seed=(4, 2)`).
+            let parts: Vec<&Expr> = match (&v.kind, k.name.as_str()) {
+                (ExprKind::Tuple(xs), "seed") => xs.iter().collect(),
+                _ => vec![v],
+            };
+            let mut lits = Vec::with_capacity(parts.len());
+            for p in &parts {
+                match static_literal(p).or_else(|| self.const_value(p)) {
+                    Some(Scalar::Int(s)) if s >= 0 => lits.push(s as u64),
+                    _ => lits.clear(),
+                }
+                if lits.is_empty() {
+                    break;
+                }
+            }
+            match k.name.as_str() {
+                "seed" if !lits.is_empty() => seed = weft_runtime::feed::seed_of(&lits),
+                "seed" => return bad(self, "a param's seed is a non-negative integer literal or const, or a tuple of them (step and rank are not known when params start)"),
+                other => return bad(self, &format!("unknown keyword argument `{other}`")),
             }
         }
         let fl = |v: &Scalar| match v {

@@ -33,14 +33,25 @@ impl<'m> Elab<'m> {
             VTy::Record(fields) => Val::Record(
                 fields
                     .iter()
-                    .map(|(n, ft)| (n.clone(), self.declare_input(&format!("{path}.{n}"), span, ft)))
+                    .map(|(n, ft)| {
+                        (
+                            n.clone(),
+                            self.declare_input(&format!("{path}.{n}"), span, ft),
+                        )
+                    })
                     .collect(),
             ),
         }
     }
 
     /// One param (a leaf) with its initialiser.
-    pub(super) fn declare_param(&mut self, path: &str, span: Span, t: TensorType, init: Init) -> Val {
+    pub(super) fn declare_param(
+        &mut self,
+        path: &str,
+        span: Span,
+        t: TensorType,
+        init: Init,
+    ) -> Val {
         let id = self.g.add(
             Op::Param {
                 name: path.to_string(),
@@ -114,11 +125,22 @@ impl<'m> Elab<'m> {
             );
             Val::Error
         };
-        let ExprKind::Call { callee, args, kwargs } = &init.kind else {
-            return bad(self, "expected `zeros_like(..)`, `ones_like(..)` or `full_like(..)`");
+        let ExprKind::Call {
+            callee,
+            args,
+            kwargs,
+        } = &init.kind
+        else {
+            return bad(
+                self,
+                "expected `zeros_like(..)`, `ones_like(..)` or `full_like(..)`",
+            );
         };
         let ExprKind::Name(f) = &callee.kind else {
-            return bad(self, "expected `zeros_like(..)`, `ones_like(..)` or `full_like(..)`");
+            return bad(
+                self,
+                "expected `zeros_like(..)`, `ones_like(..)` or `full_like(..)`",
+            );
         };
         let value = match (f.name.as_str(), args.len()) {
             ("zeros_like", 1) => Some(0.0),
@@ -150,7 +172,10 @@ impl<'m> Elab<'m> {
                 return Val::Error;
             }
             let ts = self.type_str(&like);
-            return bad(self, &format!("`{}` needs a tensor or a record, found `{ts}`", f.name));
+            return bad(
+                self,
+                &format!("`{}` needs a tensor or a record, found `{ts}`", f.name),
+            );
         };
         let mut decls = Vec::new();
         for (path, lt) in t.leaves(&name.name) {

@@ -37,11 +37,8 @@ impl PartialEq for VTy {
             (VTy::Tensor(a), VTy::Tensor(b)) => a == b,
             (VTy::Record(a), VTy::Record(b)) => {
                 a.len() == b.len()
-                    && a.iter().all(|(n, t)| {
-                        b.iter()
-                            .find(|(m, _)| m == n)
-                            .is_some_and(|(_, u)| u == t)
-                    })
+                    && a.iter()
+                        .all(|(n, t)| b.iter().find(|(m, _)| m == n).is_some_and(|(_, u)| u == t))
             }
             _ => false,
         }
@@ -85,6 +82,10 @@ impl VTy {
         }
     }
 }
+
+/// What [`Elab::leafwise`] applies to each leaf: the arguments, records
+/// replaced by their leaf.
+pub(crate) type LeafFn<'f, 'm> = dyn FnMut(&mut Elab<'m>, &[(Val, Span)]) -> Val + 'f;
 
 /// The leaves of a value with their dotted paths below `prefix`, in field order.
 pub(crate) fn leaves(v: &Val, prefix: &str) -> Vec<(String, Val)> {
@@ -262,7 +263,7 @@ impl<'m> Elab<'m> {
         &mut self,
         args: &[(Val, Span)],
         what: &str,
-        f: &mut dyn FnMut(&mut Self, &[(Val, Span)]) -> Val,
+        f: &mut LeafFn<'_, 'm>,
     ) -> Option<Val> {
         let first = args.iter().position(|(v, _)| matches!(v, Val::Record(_)))?;
         let Some(t0) = self.vty(&args[first].0) else {
@@ -293,12 +294,7 @@ impl<'m> Elab<'m> {
         Some(self.map_leaves(args, first, f))
     }
 
-    fn map_leaves(
-        &mut self,
-        args: &[(Val, Span)],
-        first: usize,
-        f: &mut dyn FnMut(&mut Self, &[(Val, Span)]) -> Val,
-    ) -> Val {
+    fn map_leaves(&mut self, args: &[(Val, Span)], first: usize, f: &mut LeafFn<'_, 'm>) -> Val {
         let Val::Record(fields) = args[first].0.clone() else {
             // A leaf: apply.
             return f(self, args);

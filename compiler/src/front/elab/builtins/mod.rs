@@ -445,7 +445,10 @@ impl<'m> Elab<'m> {
                             self.err(
                                 Diagnostic::error(
                                     "E0310",
-                                    format!("the fill value must be a `{}` scalar, found `{vt}`", t.dtype),
+                                    format!(
+                                        "the fill value must be a `{}` scalar, found `{vt}`",
+                                        t.dtype
+                                    ),
                                     vs,
                                 )
                                 .label("not a scalar of the leaf's dtype"),

@@ -113,7 +113,7 @@ impl<'m> Elab<'m> {
                 Val::Error => return None,
                 other => {
                     let t = self.type_str(other);
-                    return bad(self, format!("`{t}` is not an integer scalar"));
+                    return bad(self, format!("a {t}, not an integer"));
                 }
             }
         }
@@ -131,7 +131,13 @@ impl<'m> Elab<'m> {
     }
 
     /// Random values of type `ty` for a seed.
-    pub(crate) fn random(&mut self, ty: TensorType, dist: Distribution, seed: Seed, span: Span) -> NodeId {
+    pub(crate) fn random(
+        &mut self,
+        ty: TensorType,
+        dist: Distribution,
+        seed: Seed,
+        span: Span,
+    ) -> NodeId {
         match seed {
             Seed::Static(seed) => self.g.add(Op::Random { ty, dist, seed }, &[], Some(span)),
             Seed::PerRun(parts) => {
@@ -151,8 +157,12 @@ impl<'m> Elab<'m> {
         let size = self.static_int(&sv, ss, "the batch size")?;
         if size <= 0 {
             self.err(
-                Diagnostic::error("E0314", format!("the batch size must be positive, not {size}"), ss)
-                    .label("not a positive size"),
+                Diagnostic::error(
+                    "E0314",
+                    format!("the batch size must be positive, not {size}"),
+                    ss,
+                )
+                .label("not a positive size"),
             );
             return None;
         }
@@ -162,8 +172,12 @@ impl<'m> Elab<'m> {
                 let k = self.static_int(v, *s, "the shuffle key")?;
                 if k < 0 {
                     self.err(
-                        Diagnostic::error("E0314", format!("the shuffle key must not be negative, not {k}"), *s)
-                            .label("negative key"),
+                        Diagnostic::error(
+                            "E0314",
+                            format!("the shuffle key must not be negative, not {k}"),
+                            *s,
+                        )
+                        .label("negative key"),
                     );
                     return None;
                 }
@@ -187,8 +201,12 @@ impl<'m> Elab<'m> {
             let t = self.g.ty(id).clone();
             if t.rank() == 0 {
                 self.err(
-                    Diagnostic::error("E0313", format!("`batch` takes rows of a tensor, found the scalar `{t}`"), xs)
-                        .label("no leading axis"),
+                    Diagnostic::error(
+                        "E0313",
+                        format!("`batch` takes rows of a tensor, found the scalar `{t}`"),
+                        xs,
+                    )
+                    .label("no leading axis"),
                 );
                 return None;
             }
@@ -270,8 +288,12 @@ impl<'m> Elab<'m> {
         let t = self.g.ty(x).clone();
         if !t.dtype.is_float() {
             self.err(
-                Diagnostic::error("E0305", format!("`dropout` needs a floating tensor, found `{t}`"), xs)
-                    .label(format!("this is `{t}`")),
+                Diagnostic::error(
+                    "E0305",
+                    format!("`dropout` needs a floating tensor, found `{t}`"),
+                    xs,
+                )
+                .label(format!("this is `{t}`")),
             );
             return None;
         }
@@ -282,16 +304,24 @@ impl<'m> Elab<'m> {
             other => {
                 let ts = self.type_str(&other);
                 self.err(
-                    Diagnostic::error("E0314", format!("the dropout probability must be a literal or const, found `{ts}`"), ps)
-                        .label("not known at compile time"),
+                    Diagnostic::error(
+                        "E0314",
+                        format!("the dropout probability must be a literal or const, found `{ts}`"),
+                        ps,
+                    )
+                    .label("not known at compile time"),
                 );
                 return None;
             }
         };
         if !(0.0..1.0).contains(&p) {
             self.err(
-                Diagnostic::error("E0314", format!("the dropout probability must be in [0, 1), not {p}"), ps)
-                    .label("out of range"),
+                Diagnostic::error(
+                    "E0314",
+                    format!("the dropout probability must be in [0, 1), not {p}"),
+                    ps,
+                )
+                .label("out of range"),
             );
             return None;
         }
@@ -304,8 +334,14 @@ impl<'m> Elab<'m> {
             span,
         );
         let keep = self.g.binary_scalar(BinaryOp::Ge, u, p, Some(span));
-        let scaled = self.g.binary_scalar(BinaryOp::Mul, x, 1.0 / (1.0 - p), Some(span));
+        let scaled = self
+            .g
+            .binary_scalar(BinaryOp::Mul, x, 1.0 / (1.0 - p), Some(span));
         let zero = self.g.full(0.0, &t, Some(span));
-        Some(Val::Tensor(self.g.add(Op::Select, &[keep, scaled, zero], Some(span))))
+        Some(Val::Tensor(self.g.add(
+            Op::Select,
+            &[keep, scaled, zero],
+            Some(span),
+        )))
     }
 }

@@ -1,0 +1,105 @@
+//! E0322-E0326: records, minibatches, seeds and `until` (the contract's
+//! sections 9 and 10; `compiler/src/front/elab/records.rs`,
+//! `elab/builtins/steps.rs`, `elab/items.rs`).
+//!
+//! Each entry's `wrong` program is checked to report its code and its `fixed`
+//! program to check cleanly (see the tests in `codes.rs`).
+
+use super::CodeInfo;
+
+pub(super) const E0322: CodeInfo = CodeInfo {
+    code: "E0322",
+    title: "records of different types meet",
+    explanation: "A record type is its set of field names with their types (the order in \
+         which fields are written does not matter). Leaf-wise operations (`a + b`, \
+         `exp(r)`, a call of a function with tensor parameters on records), an `update` of \
+         a record param, a typed `let` and a function's record parameter all need records \
+         of one type: the same field names, each with an equal type. The note names the \
+         first field that differs. Build the missing field, drop the extra one, or convert \
+         a leaf with `cast`.",
+    wrong: r#"param a { w: f32[3] = zeros()
+          b: f32[3] = zeros() }
+param c { w: f32[3] = zeros() }
+output s = a + c
+"#,
+    fixed: r#"param a { w: f32[3] = zeros()
+          b: f32[3] = zeros() }
+param c { w: f32[3] = zeros()
+          b: f32[3] = ones() }
+output s = a + c
+"#,
+};
+
+pub(super) const E0323: CodeInfo = CodeInfo {
+    code: "E0323",
+    title: "a record has no field of this name",
+    explanation: "`r.name` reads field `name` of record `r`; the record's type lists its \
+         fields (the label shows them, and the help a field with a close spelling). Nested \
+         fields are read one level at a time: `net.out.w`.",
+    wrong: r#"param net { w: f32[2, 2] = ones()
+            b: f32[2]    = zeros() }
+output y = net.bias
+"#,
+    fixed: r#"param net { w: f32[2, 2] = ones()
+            b: f32[2]    = zeros() }
+output y = net.b
+"#,
+};
+
+pub(super) const E0324: CodeInfo = CodeInfo {
+    code: "E0324",
+    title: "invalid `batch`",
+    explanation: "`batch(X, SIZE)` and `batch((X, Y, ..), SIZE)` pick this step's rows of a \
+         dataset: every tensor must be an input, or a value computed from inputs only (not \
+         from a param, which changes from step to step), and all of them must share their \
+         leading axis (the rows: the same literal length or the same size name), so that \
+         row `i` of each belongs to the same example. Give separate datasets separate \
+         `batch` calls.",
+    wrong: r#"dim N
+dim M
+input x: f32[N, 4]
+input y: i32[M]
+let (xb, yb) = batch((x, y), 8)
+output s = sum(xb) + cast(sum(yb), f32)
+"#,
+    fixed: r#"dim N
+input x: f32[N, 4]
+input y: i32[N]
+let (xb, yb) = batch((x, y), 8)
+output s = sum(xb) + cast(sum(yb), f32)
+"#,
+};
+
+pub(super) const E0325: CodeInfo = CodeInfo {
+    code: "E0325",
+    title: "invalid seed",
+    explanation: "The `seed=` of `normal`, `uniform` and `nn.dropout` is a non-negative integer \
+         literal or const, or a tuple of them together with `step` and `rank`, so that the \
+         random values are a deterministic function of the tuple: `seed=(3, step)` gives new \
+         values at each step, the same ones in every run. A value computed at run time \
+         (other than `step` and `rank`), a float or a negative number cannot be a seed.",
+    wrong: r#"input k: i64
+output r = normal((4,), 0.0, 1.0, seed=(1, k))
+"#,
+    fixed: r#"input k: i64
+output r = normal((4,), 0.0, 1.0, seed=(1, step))
+"#,
+};
+
+pub(super) const E0326: CodeInfo = CodeInfo {
+    code: "E0326",
+    title: "`until` needs a bool scalar",
+    explanation: "`until EXPR` ends the run after the first step in which `EXPR` is true. \
+         So `EXPR` must be one `bool`: a comparison of scalars (`until loss < 0.01`), not a \
+         number and not a tensor of several values (reduce it first).",
+    wrong: r#"param x: f32 = full(10.0)
+until x
+update x = x * 0.5
+output x
+"#,
+    fixed: r#"param x: f32 = full(10.0)
+until x < 0.1
+update x = x * 0.5
+output x
+"#,
+};
