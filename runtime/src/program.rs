@@ -179,9 +179,6 @@ impl ProgramDesc {
                 return Err(format!("{what} `{}` is declared twice", d.name));
             }
             seen.push(d.name.clone());
-            if d.dtype == DType::U8 {
-                return Err(format!("{what} `{}` has dtype u8", d.name));
-            }
             for s in &d.shape {
                 if let DimSpec::Size(k) = s {
                     if *k >= self.dims.len() {
@@ -416,6 +413,7 @@ impl<'a> Fields<'a> {
             "i32" => DType::I32,
             "i64" => DType::I64,
             "bool" => DType::Bool,
+            "u8" => DType::U8,
             "f16" | "bf16" => return Err(format!("dtype {f} is not supported by this runtime")),
             _ => return Err(format!("unknown dtype `{f}`")),
         })

@@ -35,6 +35,7 @@ impl<'c> Emit for Llvm<'_, 'c, '_> {
             Val::F64(x) => c.f64_type().const_float(x).into(),
             Val::I32(x) => c.i32_type().const_int(x as i64 as u64, true).into(),
             Val::I64(x) => c.i64_type().const_int(x as u64, true).into(),
+            Val::U8(x) => c.i8_type().const_int(u64::from(x), false).into(),
             Val::Bool(x) => c.bool_type().const_int(u64::from(x), false).into(),
         })
     }
@@ -126,10 +127,22 @@ impl<'c> Emit for Llvm<'_, 'c, '_> {
         self.0.sel(c.into_int_value(), a, b)
     }
 
-    fn convert(&mut self, x: Self::V, _from: DType, c: Conv) -> R<Self::V> {
+    fn convert(&mut self, x: Self::V, from: DType, c: Conv) -> R<Self::V> {
         let g = self.0;
         let bb = &g.b;
         Ok(match c {
+            // u8 is unsigned: saturating to 0..=255, and zero-extended.
+            Conv::FloatToInt(DType::U8) | Conv::FloatToIntInRange(DType::U8) => {
+                g.intr("llvm.fptoui.sat", &[g.val_t(DType::U8), x.get_type()], &[x])?
+            }
+            Conv::IntToFloat(to) if from == DType::U8 => bb
+                .build_unsigned_int_to_float(x.into_int_value(), g.val_t(to).into_float_type(), "")
+                .s()?
+                .into(),
+            Conv::IntToInt(to) if from == DType::U8 => bb
+                .build_int_z_extend(x.into_int_value(), g.val_t(to).into_int_type(), "")
+                .s()?
+                .into(),
             Conv::FloatToInt(to) => {
                 g.intr("llvm.fptosi.sat", &[g.val_t(to), x.get_type()], &[x])?
             }

@@ -82,6 +82,7 @@ impl<'c, 'p> Gen<'c, 'p> {
             DType::F64 => self.ctx.f64_type().into(),
             DType::I32 => self.ctx.i32_type().into(),
             DType::I64 => self.ctx.i64_type().into(),
+            DType::U8 => self.ctx.i8_type().into(),
             DType::Bool => self.ctx.bool_type().into(),
         }
     }

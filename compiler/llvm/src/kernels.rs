@@ -229,6 +229,7 @@ impl<'c> Gen<'c, '_> {
         let max = match dtype {
             DType::I32 => i32::MAX as u64,
             DType::I64 => i64::MAX as u64,
+            DType::U8 => u8::MAX as u64,
             DType::F16 | DType::BF16 | DType::F32 | DType::F64 | DType::Bool => u64::MAX,
         };
         let (z, one) = (self.i64c(0), self.i64c(1));

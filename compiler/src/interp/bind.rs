@@ -30,6 +30,7 @@ pub(super) fn rt_dtype(d: DType) -> Result<weft_runtime::DType, RunError> {
         DType::F64 => N::F64,
         DType::I32 => N::I32,
         DType::I64 => N::I64,
+        DType::U8 => N::U8,
         DType::Bool => N::Bool,
         DType::BF16 => return Err(f16_unsupported(d)),
     })

@@ -140,7 +140,7 @@ pub fn itemsize(d: DType) -> usize {
         DType::F16 | DType::BF16 => 2,
         DType::F32 | DType::I32 => 4,
         DType::F64 | DType::I64 => 8,
-        DType::Bool => 1,
+        DType::Bool | DType::U8 => 1,
     }
 }
 

@@ -20,6 +20,7 @@ pub enum Tensor {
     F64(ArrayD<f64>),
     I32(ArrayD<i32>),
     I64(ArrayD<i64>),
+    U8(ArrayD<u8>),
     Bool(ArrayD<bool>),
 }
 
@@ -31,6 +32,7 @@ macro_rules! each {
             Tensor::F64($a) => $e,
             Tensor::I32($a) => $e,
             Tensor::I64($a) => $e,
+            Tensor::U8($a) => $e,
             Tensor::Bool($a) => $e,
         }
     };
@@ -44,6 +46,7 @@ macro_rules! map_same {
             Tensor::F64($a) => Tensor::F64($e),
             Tensor::I32($a) => Tensor::I32($e),
             Tensor::I64($a) => Tensor::I64($e),
+            Tensor::U8($a) => Tensor::U8($e),
             Tensor::Bool($a) => Tensor::Bool($e),
         }
     };
@@ -79,6 +82,7 @@ impl Tensor {
             Tensor::F64(_) => DType::F64,
             Tensor::I32(_) => DType::I32,
             Tensor::I64(_) => DType::I64,
+            Tensor::U8(_) => DType::U8,
             Tensor::Bool(_) => DType::Bool,
         }
     }
@@ -114,6 +118,7 @@ impl Tensor {
             DType::F64 => Tensor::F64(ArrayD::zeros(sh)),
             DType::I32 => Tensor::I32(ArrayD::zeros(sh)),
             DType::I64 => Tensor::I64(ArrayD::zeros(sh)),
+            DType::U8 => Tensor::U8(ArrayD::zeros(sh)),
             DType::Bool => Tensor::Bool(ArrayD::from_elem(sh, false)),
             d @ (DType::F16 | DType::BF16) => return Err(f16_unsupported(d)),
         })
@@ -127,6 +132,7 @@ impl Tensor {
             Tensor::F64(a) => a.iter().copied().collect(),
             Tensor::I32(a) => a.iter().map(|&x| f64::from(x)).collect(),
             Tensor::I64(a) => a.iter().map(|&x| x as f64).collect(),
+            Tensor::U8(a) => a.iter().map(|&x| f64::from(x)).collect(),
             Tensor::Bool(a) => a.iter().map(|&x| f64::from(u8::from(x))).collect(),
         }
     }
@@ -140,6 +146,7 @@ impl Tensor {
             Data::F64(v) => Tensor::F64(array(&shape, v)?),
             Data::I32(v) => Tensor::I32(array(&shape, v)?),
             Data::I64(v) => Tensor::I64(array(&shape, v)?),
+            Data::U8(v) => Tensor::U8(array(&shape, v)?),
             Data::Bool(v) => Tensor::Bool(array(&shape, v)?),
             other => {
                 return Err(RunError::data(format!(
@@ -161,6 +168,7 @@ impl Tensor {
             Tensor::F64(a) => Data::F64(elems(a)),
             Tensor::I32(a) => Data::I32(elems(a)),
             Tensor::I64(a) => Data::I64(elems(a)),
+            Tensor::U8(a) => Data::U8(elems(a)),
             Tensor::Bool(a) => Data::Bool(elems(a)),
         };
         NpyArray {

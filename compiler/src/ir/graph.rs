@@ -169,7 +169,21 @@ impl Graph {
         self.add(Op::Unary(u), &[a], span)
     }
 
+    /// `x b y`. On `u8` operands, which no engine computes on, the op runs
+    /// in `i32` and an arithmetic result is cast back: NumPy's wrapping
+    /// `uint8` arithmetic (every `u8` value and every product of two is exact
+    /// in `i32`, and `i32` wraps modulo a multiple of 256).
     pub fn binary(&mut self, b: BinaryOp, x: NodeId, y: NodeId, span: Option<Span>) -> NodeId {
+        if self.ty(x).dtype == DType::U8 && self.ty(y).dtype == DType::U8 {
+            let xw = self.cast(x, DType::I32, span);
+            let yw = self.cast(y, DType::I32, span);
+            let r = self.add(Op::Binary(b), &[xw, yw], span);
+            return if b.is_comparison() {
+                r
+            } else {
+                self.cast(r, DType::U8, span)
+            };
+        }
         self.add(Op::Binary(b), &[x, y], span)
     }
 

@@ -403,7 +403,7 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, InferError> {
             if !axes.windows(2).all(|w| w[0] < w[1]) || axes.iter().any(|&x| x >= a.rank()) {
                 return Err(bad(format!("reduce axes {axes:?} invalid for {a}")));
             }
-            if !op.defined_on(Kind::of(a.dtype)) {
+            if !op.defined_on(Kind::of(a.dtype)) || !crate::ops::arithmetic(a.dtype) {
                 return Err(OpError::NotDefined {
                     op: op.name(),
                     dtype: a.dtype,
@@ -421,6 +421,13 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, InferError> {
             if *axis >= a.rank() {
                 return Err(bad(format!("argmax axis {axis} invalid for {a}")));
             }
+            if !crate::ops::arithmetic(a.dtype) {
+                return Err(OpError::NotDefined {
+                    op: "argmax",
+                    dtype: a.dtype,
+                }
+                .into());
+            }
             let mut shape = a.shape.clone();
             shape.remove(*axis);
             Ok(TensorType::new(DType::I64, shape))
@@ -428,7 +435,12 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, InferError> {
         Op::MatMul => {
             let (a, b) = (args[0], args[1]);
             let (ra, rb) = (a.rank(), b.rank());
-            if ra < 2 || ra != rb || a.dtype != b.dtype || !a.dtype.is_numeric() {
+            if ra < 2
+                || ra != rb
+                || a.dtype != b.dtype
+                || !a.dtype.is_numeric()
+                || !crate::ops::arithmetic(a.dtype)
+            {
                 return Err(bad(format!("matmul of {a} and {b}")));
             }
             if a.shape[..ra - 2] != b.shape[..rb - 2] || a.shape[ra - 1] != b.shape[rb - 2] {

@@ -17,17 +17,20 @@ pub enum DType {
     F64,
     I32,
     I64,
+    /// Unsigned bytes (images): arithmetic wraps like NumPy's `uint8`.
+    U8,
     Bool,
 }
 
 impl DType {
-    pub const ALL: [DType; 7] = [
+    pub const ALL: [DType; 8] = [
         DType::F16,
         DType::BF16,
         DType::F32,
         DType::F64,
         DType::I32,
         DType::I64,
+        DType::U8,
         DType::Bool,
     ];
 
@@ -39,6 +42,7 @@ impl DType {
             DType::F64 => "f64",
             DType::I32 => "i32",
             DType::I64 => "i64",
+            DType::U8 => "u8",
             DType::Bool => "bool",
         }
     }
@@ -52,7 +56,7 @@ impl DType {
     }
 
     pub fn is_int(self) -> bool {
-        matches!(self, DType::I32 | DType::I64)
+        matches!(self, DType::I32 | DType::I64 | DType::U8)
     }
 
     /// Floats and integers: the dtypes arithmetic is defined on.

@@ -69,7 +69,7 @@ pub fn clif_type(d: DType) -> R<Type> {
         DType::F64 => F64,
         DType::I32 => I32,
         DType::I64 => I64,
-        DType::Bool => I8,
+        DType::U8 | DType::Bool => I8,
         DType::F16 | DType::BF16 => return Err(format!("{} is not supported", d.name())),
     })
 }

@@ -458,6 +458,6 @@ pub fn elem_bytes(d: DType) -> u64 {
         DType::F16 | DType::BF16 => 2,
         DType::F32 | DType::I32 => 4,
         DType::F64 | DType::I64 => 8,
-        DType::Bool => 1,
+        DType::U8 | DType::Bool => 1,
     }
 }

@@ -612,6 +612,7 @@ pub fn size_fits(n: u64, dtype: DType) -> bool {
     match dtype {
         DType::I32 => i32::try_from(n).is_ok(),
         DType::I64 => i64::try_from(n).is_ok(),
+        DType::U8 => u8::try_from(n).is_ok(),
         DType::F16 | DType::BF16 | DType::F32 | DType::F64 | DType::Bool => true,
     }
 }

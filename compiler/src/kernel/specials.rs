@@ -13,7 +13,14 @@ use crate::interp::{DimEnv, Tensor};
 use crate::ir::types::DType;
 use crate::ops::{self, BinaryOp, Kind, UnaryOp, Val};
 
-const DTYPES: [DType; 5] = [DType::F32, DType::F64, DType::I32, DType::I64, DType::Bool];
+const DTYPES: [DType; 6] = [
+    DType::F32,
+    DType::F64,
+    DType::I32,
+    DType::I64,
+    DType::U8,
+    DType::Bool,
+];
 
 fn tensor(d: DType, shape: &[usize], vals: &[Val]) -> Option<Tensor> {
     let sh = IxDyn(shape);
@@ -36,6 +43,7 @@ fn tensor(d: DType, shape: &[usize], vals: &[Val]) -> Option<Tensor> {
         DType::F64 => Tensor::F64(arr!(F64, f64)),
         DType::I32 => Tensor::I32(arr!(I32, i32)),
         DType::I64 => Tensor::I64(arr!(I64, i64)),
+        DType::U8 => Tensor::U8(arr!(U8, u8)),
         DType::Bool => Tensor::Bool(arr!(Bool, bool)),
         DType::F16 | DType::BF16 => return None,
     })
@@ -71,6 +79,7 @@ fn edge_literals(d: DType) -> &'static [&'static str] {
         DType::F64 => &["-0.0", "1.7e308", "5e-324"],
         DType::I32 => &["2147483647", "-2147483648", "-1"],
         DType::I64 => &["9223372036854775807", "-9223372036854775807", "-1"],
+        DType::U8 => &["0", "1", "255"],
         DType::Bool => &["true"],
         DType::F16 | DType::BF16 => &[],
     }
@@ -140,7 +149,8 @@ pub fn special_value_cases() -> Vec<Case> {
             .collect();
         let ys: Vec<Val> = vals.iter().flat_map(|_| vals.iter().copied()).collect();
         for op in BinaryOp::ALL {
-            if op.result(d).is_err() {
+            // u8 arithmetic is the front end's (computed in i32, cast back).
+            if op.result(d).is_err() && d != DType::U8 {
                 continue;
             }
             let Some(e) = binary_expr(op, d, "a", "b") else {
@@ -173,6 +183,7 @@ pub fn special_value_cases() -> Vec<Case> {
             .collect();
         // (The language has no reductions of bool tensors.)
         let reductions: &[&str] = match Kind::of(d) {
+            _ if !ops::arithmetic(d) => &[],
             Kind::Float | Kind::Int => &["sum", "max", "min", "argmax"],
             Kind::Bool => &[],
         };

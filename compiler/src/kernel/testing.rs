@@ -82,7 +82,8 @@ pub fn tensor_bytes(t: &Tensor) -> Vec<u8> {
         Data::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
         Data::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
         Data::Bool(v) => v.iter().map(|&x| x as u8).collect(),
-        _ => Vec::new(),
+        Data::U8(v) => v,
+        Data::F16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
     }
 }
 
@@ -397,6 +398,9 @@ fn random_tensor(rng: &mut Lcg, dtype: DType, shape: &[usize]) -> Option<Tensor>
         ),
         DType::I64 => Tensor::I64(
             ArrayD::from_shape_vec(sh, (0..n).map(|_| (rng.next() % 3) as i64).collect()).ok()?,
+        ),
+        DType::U8 => Tensor::U8(
+            ArrayD::from_shape_vec(sh, (0..n).map(|_| (rng.next() % 256) as u8).collect()).ok()?,
         ),
         DType::Bool => Tensor::Bool(
             ArrayD::from_shape_vec(sh, (0..n).map(|_| rng.next() % 2 == 1).collect()).ok()?,

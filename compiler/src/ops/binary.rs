@@ -106,7 +106,7 @@ impl BinaryOp {
 
     /// The result dtype for operands of dtype `d`.
     pub fn result(self, d: DType) -> Result<DType, OpError> {
-        if !self.defined_on(Kind::of(d)) {
+        if !self.defined_on(Kind::of(d)) || !super::arithmetic(d) {
             return Err(OpError::NotDefined {
                 op: self.name(),
                 dtype: d,

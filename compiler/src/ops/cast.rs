@@ -1,7 +1,8 @@
 //! `cast`: reference evaluation and lowering.
 //!
 //! float → int truncates toward zero and saturates at the target's range,
-//! NaN → 0 (NumPy leaves these undefined); int → int wraps; float → float
+//! NaN → 0 (NumPy leaves these undefined); int → int wraps (`u8` is
+//! unsigned: it zero-extends, and a wider integer keeps its low 8 bits); float → float
 //! rounds to nearest; bool → number is 0/1; number → bool is `x != 0` (so
 //! NaN → true).
 
@@ -18,6 +19,7 @@ pub fn cast(v: Val, to: DType) -> Result<Val, OpError> {
                 DType::F64 => Val::F64($x as f64),
                 DType::I32 => Val::I32($x as i32),
                 DType::I64 => Val::I64($x as i64),
+                DType::U8 => Val::U8($x as u8),
                 DType::Bool => Val::Bool($x != $zero),
                 DType::F16 | DType::BF16 => return Err(OpError::Unsupported { dtype: to }),
             }
@@ -28,6 +30,7 @@ pub fn cast(v: Val, to: DType) -> Result<Val, OpError> {
         Val::F64(x) => num!(x, 0.0),
         Val::I32(x) => num!(x, 0),
         Val::I64(x) => num!(x, 0),
+        Val::U8(x) => num!(x, 0),
         Val::Bool(x) => num!(u8::from(x), 0),
     })
 }

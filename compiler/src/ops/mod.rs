@@ -63,7 +63,7 @@ impl Kind {
     pub fn of(d: DType) -> Kind {
         match d {
             DType::F16 | DType::BF16 | DType::F32 | DType::F64 => Kind::Float,
-            DType::I32 | DType::I64 => Kind::Int,
+            DType::I32 | DType::I64 | DType::U8 => Kind::Int,
             DType::Bool => Kind::Bool,
         }
     }
@@ -112,10 +112,11 @@ pub fn literal_fits(value: Scalar, dtype: DType) -> Result<(), OpError> {
     let ok = match (value, Kind::of(dtype)) {
         (Scalar::Float(v), Kind::Float) => match dtype {
             DType::F32 | DType::F16 | DType::BF16 => !v.is_finite() || (v as f32).is_finite(),
-            DType::F64 | DType::I32 | DType::I64 | DType::Bool => true,
+            DType::F64 | DType::I32 | DType::I64 | DType::U8 | DType::Bool => true,
         },
         (Scalar::Int(v), Kind::Int) => match dtype {
             DType::I32 => i32::try_from(v).is_ok(),
+            DType::U8 => u8::try_from(v).is_ok(),
             DType::I64 | DType::F16 | DType::BF16 | DType::F32 | DType::F64 | DType::Bool => true,
         },
         (Scalar::Int(_), Kind::Float) => true,
@@ -136,10 +137,17 @@ pub fn literal_fits(value: Scalar, dtype: DType) -> Result<(), OpError> {
     }
 }
 
+/// Whether the table's arithmetic, comparisons and reductions are defined on
+/// `d`. `u8` is a storage dtype in the engines: the front end computes
+/// its arithmetic in `i32` and casts back, which wraps like NumPy's `uint8`.
+pub fn arithmetic(d: DType) -> bool {
+    d != DType::U8
+}
+
 /// Whether values of `d` exist at run time (`f16` and `bf16` do not yet).
 pub fn runtime_dtype(d: DType) -> Result<(), OpError> {
     match d {
         DType::F16 | DType::BF16 => Err(OpError::Unsupported { dtype: d }),
-        DType::F32 | DType::F64 | DType::I32 | DType::I64 | DType::Bool => Ok(()),
+        DType::F32 | DType::F64 | DType::I32 | DType::I64 | DType::U8 | DType::Bool => Ok(()),
     }
 }

@@ -74,6 +74,12 @@ impl ReduceOp {
             (ReduceOp::Sum | ReduceOp::Max | ReduceOp::Min, DType::F16 | DType::BF16) => {
                 return Err(unsupported())
             }
+            (ReduceOp::Sum | ReduceOp::Max | ReduceOp::Min, DType::U8) => {
+                return Err(OpError::NotDefined {
+                    op: self.name(),
+                    dtype: acc,
+                })
+            }
         })
     }
 

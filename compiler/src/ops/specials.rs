@@ -103,6 +103,10 @@ pub fn special_values(d: DType) -> Vec<Val> {
         .into_iter()
         .map(Val::I64)
         .collect(),
+        DType::U8 => [0u8, 1, 2, 127, 128, 200, 254, 255]
+            .into_iter()
+            .map(Val::U8)
+            .collect(),
         DType::Bool => vec![Val::Bool(false), Val::Bool(true)],
         DType::F16 | DType::BF16 => Vec::new(),
     }

@@ -106,7 +106,7 @@ impl UnaryOp {
 
     /// The result dtype for an operand of dtype `d`.
     pub fn result(self, d: DType) -> Result<DType, OpError> {
-        if self.defined_on(Kind::of(d)) {
+        if self.defined_on(Kind::of(d)) && super::arithmetic(d) {
             Ok(d)
         } else {
             Err(OpError::NotDefined {
@@ -232,7 +232,7 @@ impl UnaryOp {
             Val::F64(x) => Val::F64(self.eval_float(x)),
             Val::I32(x) => Val::I32(self.eval_int(x).ok_or_else(undefined)?),
             Val::I64(x) => Val::I64(self.eval_int(x).ok_or_else(undefined)?),
-            Val::Bool(_) => return Err(undefined()),
+            Val::U8(_) | Val::Bool(_) => return Err(undefined()),
         })
     }
 

@@ -10,6 +10,7 @@ pub enum Val {
     F64(f64),
     I32(i32),
     I64(i64),
+    U8(u8),
     Bool(bool),
 }
 
@@ -20,6 +21,7 @@ impl Val {
             Val::F64(_) => DType::F64,
             Val::I32(_) => DType::I32,
             Val::I64(_) => DType::I64,
+            Val::U8(_) => DType::U8,
             Val::Bool(_) => DType::Bool,
         }
     }
@@ -43,6 +45,7 @@ impl Val {
             DType::F64 => Val::F64(n as f64),
             DType::I32 => Val::I32(n as i32),
             DType::I64 => Val::I64(n as i64),
+            DType::U8 => Val::U8(n as u8),
             DType::Bool => {
                 return Err(OpError::NotDefined {
                     op: "an index",
@@ -65,6 +68,7 @@ impl Val {
             Val::F64(v) => v as i64,
             Val::I32(v) => v as i64,
             Val::I64(v) => v,
+            Val::U8(v) => v as i64,
             Val::Bool(v) => v as i64,
         }
     }
@@ -73,7 +77,7 @@ impl Val {
         match self {
             Val::F32(x) => x.is_nan(),
             Val::F64(x) => x.is_nan(),
-            Val::I32(_) | Val::I64(_) | Val::Bool(_) => false,
+            Val::I32(_) | Val::I64(_) | Val::U8(_) | Val::Bool(_) => false,
         }
     }
 

@@ -112,7 +112,7 @@ fn malformed_descriptors_are_errors() {
         (format!("{h}input x f32  1 3\n"), "single spaces"),
         (format!("{h}input x f32 1 3 \n"), "single spaces"),
         (format!("{h}input x f16 0\n"), "not supported"),
-        (format!("{h}input x u8 0\n"), "unknown dtype"),
+        (format!("{h}input x u16 0\n"), "unknown dtype"),
         (format!("{h}input x f32 99999999999999999999\n"), "rank"),
         (format!("{h}input x f32 100\n"), "too large"),
         (

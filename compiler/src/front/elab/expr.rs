@@ -230,6 +230,12 @@ impl<'m> Elab<'m> {
                     return Val::Error;
                 }
                 match self.tensor_of(&other, inner, None) {
+                    // u8 wraps: -x is 256 - x, computed in i32 (see `u8_binary`).
+                    Some(id) if self.g.ty(id).dtype == DType::U8 => {
+                        let w = self.g.cast(id, DType::I32, Some(inner));
+                        let n = self.g.unary(UnaryOp::Neg, w, Some(span));
+                        Val::Tensor(self.g.cast(n, DType::U8, Some(span)))
+                    }
                     Some(id) => Val::Tensor(self.g.unary(UnaryOp::Neg, id, Some(span))),
                     None => Val::Error,
                 }
@@ -312,6 +318,9 @@ impl<'m> Elab<'m> {
         let Some(dtype) = self.common_dtype((&a, sa), (&b, sb), span, sym) else {
             return Val::Error;
         };
+        if dtype == DType::U8 && op != BinaryOp::Div {
+            return self.u8_binary(op, sym, (a, sa), (b, sb), span);
+        }
         if let Err(e) = op.result(dtype) {
             let operand = if self.strong_dtype(&a) == Some(dtype) {
                 sa
@@ -340,6 +349,39 @@ impl<'m> Elab<'m> {
             Ok(shape) => {
                 let x = self.g.broadcast(x, &shape, Some(sa));
                 let y = self.g.broadcast(y, &shape, Some(sb));
+                Val::Tensor(self.g.binary(op, x, y, Some(span)))
+            }
+            Err(axis) => {
+                let (tx, ty) = (self.g.ty(x).clone(), self.g.ty(y).clone());
+                self.err(broadcast_error(&tx, sa, &ty, sb, span, axis, sym));
+                Val::Error
+            }
+        }
+    }
+
+    /// `u8` arithmetic and comparisons: the operands (weak literals must fit
+    /// `u8`) broadcast, then [`crate::ir::graph::Graph::binary`] computes
+    /// them in `i32` and casts back: NumPy's wrapping `uint8` arithmetic.
+    fn u8_binary(
+        &mut self,
+        op: BinaryOp,
+        sym: &str,
+        (a, sa): (Val, Span),
+        (b, sb): (Val, Span),
+        span: Span,
+    ) -> Val {
+        let (Some(x), Some(y)) = (
+            self.tensor_of(&a, sa, Some(DType::U8)),
+            self.tensor_of(&b, sb, Some(DType::U8)),
+        ) else {
+            return Val::Error;
+        };
+        let (xs, ys) = (self.g.shape_of(x), self.g.shape_of(y));
+        match broadcast_shapes(&xs, &ys) {
+            Ok(shape) => {
+                let x = self.g.broadcast(x, &shape, Some(sa));
+                let y = self.g.broadcast(y, &shape, Some(sb));
+                // The graph computes u8 operands in i32 (`Graph::binary`).
                 Val::Tensor(self.g.binary(op, x, y, Some(span)))
             }
             Err(axis) => {
@@ -443,10 +485,15 @@ impl<'m> Elab<'m> {
             );
             return Val::Error;
         }
-        if !tx.dtype.is_numeric() {
+        if !tx.dtype.is_numeric() || !ops::arithmetic(tx.dtype) {
             self.err(
-                Diagnostic::error("E0305", "matmul is not defined on bool", span)
-                    .label("bool operands"),
+                Diagnostic::error(
+                    "E0305",
+                    format!("matmul is not defined on {}", tx.dtype),
+                    span,
+                )
+                .label(format!("{} operands", tx.dtype))
+                .help("convert them first: `cast(.., f32)`"),
             );
             return Val::Error;
         }
@@ -615,7 +662,7 @@ fn fold(op: BinaryOp, a: Scalar, b: Scalar) -> Result<Option<Scalar>, Overflow> 
         OVal::F64(r) => Some(Float(r)),
         OVal::I64(r) => Some(Int(r)),
         OVal::Bool(r) => Some(Bool(r)),
-        OVal::F32(_) | OVal::I32(_) => None,
+        OVal::F32(_) | OVal::I32(_) | OVal::U8(_) => None,
     };
     let f = |s: Scalar| match s {
         Float(x) => x,

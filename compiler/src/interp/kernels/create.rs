@@ -31,6 +31,7 @@ pub fn literal(value: Scalar, dtype: DType) -> Result<Tensor, RunError> {
         Val::F64(v) => Tensor::F64(scalar_array(v)),
         Val::I32(v) => Tensor::I32(scalar_array(v)),
         Val::I64(v) => Tensor::I64(scalar_array(v)),
+        Val::U8(v) => Tensor::U8(scalar_array(v)),
         Val::Bool(v) => Tensor::Bool(scalar_array(v)),
     })
 }
@@ -47,6 +48,7 @@ pub fn size_of(sizes: &[usize], dtype: DType) -> Result<Tensor, RunError> {
         DType::F64 => Tensor::F64(scalar_array(n as f64)),
         DType::I32 => Tensor::I32(scalar_array(i32::try_from(n).map_err(|_| too_big())?)),
         DType::I64 => Tensor::I64(scalar_array(i64::try_from(n).map_err(|_| too_big())?)),
+        DType::U8 => Tensor::U8(scalar_array(n as u8)),
         d @ (DType::F16 | DType::BF16) => return Err(f16_unsupported(d)),
         DType::Bool => return Err(internal("sizeof as bool".into())),
     })
@@ -63,6 +65,7 @@ pub fn iota(ty: &ConcreteType, axis: usize) -> Result<Tensor, RunError> {
         DType::F64 => Tensor::F64(ArrayD::from_shape_fn(sh, |ix| ix[axis] as f64)),
         DType::I32 => Tensor::I32(ArrayD::from_shape_fn(sh, |ix| ix[axis] as i32)),
         DType::I64 => Tensor::I64(ArrayD::from_shape_fn(sh, |ix| ix[axis] as i64)),
+        DType::U8 => Tensor::U8(ArrayD::from_shape_fn(sh, |ix| ix[axis] as u8)),
         d @ (DType::F16 | DType::BF16) => return Err(f16_unsupported(d)),
         DType::Bool => return Err(internal("iota of bool".into())),
     })

@@ -28,7 +28,13 @@ pub fn unary(u: UnaryOp, a: &Tensor) -> Result<Tensor, RunError> {
         Tensor::F64(x) => Tensor::F64(x.mapv(|v| u.eval_float(v))),
         Tensor::I32(x) => Tensor::I32(unary_int(u, x)?),
         Tensor::I64(x) => Tensor::I64(unary_int(u, x)?),
-        Tensor::Bool(_) => return Err(internal(format!("{} is not defined on bool", u.name()))),
+        Tensor::Bool(_) | Tensor::U8(_) => {
+            return Err(internal(format!(
+                "{} is not defined on {}",
+                u.name(),
+                a.dtype()
+            )))
+        }
     })
 }
 
@@ -92,6 +98,7 @@ pub fn select(c: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor, RunError> {
         (Tensor::F64(x), Tensor::F64(y)) => Tensor::F64(pick(c, x, y)),
         (Tensor::I32(x), Tensor::I32(y)) => Tensor::I32(pick(c, x, y)),
         (Tensor::I64(x), Tensor::I64(y)) => Tensor::I64(pick(c, x, y)),
+        (Tensor::U8(x), Tensor::U8(y)) => Tensor::U8(pick(c, x, y)),
         (Tensor::Bool(x), Tensor::Bool(y)) => Tensor::Bool(pick(c, x, y)),
         _ => {
             return Err(internal(format!(
@@ -128,6 +135,10 @@ pub fn cast(a: &Tensor, to: DType) -> Result<Tensor, RunError> {
                     Ok(Val::I64(r)) => r,
                     _ => 0,
                 })),
+                DType::U8 => Tensor::U8($x.mapv(|v| match conv(v) {
+                    Ok(Val::U8(r)) => r,
+                    _ => 0,
+                })),
                 DType::Bool => Tensor::Bool($x.mapv(|v| matches!(conv(v), Ok(Val::Bool(true))))),
                 d @ (DType::F16 | DType::BF16) => return Err(f16_unsupported(d)),
             }
@@ -138,6 +149,7 @@ pub fn cast(a: &Tensor, to: DType) -> Result<Tensor, RunError> {
         Tensor::F64(x) => to!(x, F64),
         Tensor::I32(x) => to!(x, I32),
         Tensor::I64(x) => to!(x, I64),
+        Tensor::U8(x) => to!(x, U8),
         Tensor::Bool(x) => to!(x, Bool),
     })
 }

@@ -124,6 +124,7 @@ pub fn reduce(op: ReduceOp, a: &Tensor, axes: &[usize]) -> Result<Tensor, RunErr
             ReduceOp::Min => per_lane(x, axes, &out, |s| s.iter().all(|&b| b))?,
             ReduceOp::Sum => return Err(internal("sum of bool".into())),
         }),
+        Tensor::U8(_) => return Err(internal(format!("{} of u8", op.name()))),
     })
 }
 
@@ -165,6 +166,7 @@ pub fn argmax(a: &Tensor, axis: usize) -> Result<Tensor, RunError> {
         Tensor::I32(x) => per_lane(x, &ax, &out, |s| argmax_lane(s, |_| false))?,
         Tensor::I64(x) => per_lane(x, &ax, &out, |s| argmax_lane(s, |_| false))?,
         Tensor::Bool(x) => per_lane(x, &ax, &out, |s| argmax_lane(s, |_| false))?,
+        Tensor::U8(_) => return Err(internal("argmax of u8".into())),
     }))
 }
 

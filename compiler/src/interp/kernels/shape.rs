@@ -173,7 +173,7 @@ pub fn concat(args: &[&Tensor], axis: usize) -> Result<Tensor, RunError> {
             }
         };
     }
-    Ok(join!(F32, F64, I32, I64, Bool))
+    Ok(join!(F32, F64, I32, I64, U8, Bool))
 }
 
 /// The integer indices of `idx` in C order, as i64.
@@ -181,6 +181,7 @@ fn indices(idx: &Tensor, what: &str) -> Result<Vec<i64>, RunError> {
     match idx {
         Tensor::I32(a) => Ok(a.iter().map(|&i| i64::from(i)).collect()),
         Tensor::I64(a) => Ok(a.iter().copied().collect()),
+        Tensor::U8(a) => Ok(a.iter().map(|&i| i64::from(i)).collect()),
         other => Err(internal(format!("{what} index of dtype {}", other.dtype()))),
     }
 }

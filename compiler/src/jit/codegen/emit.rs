@@ -53,7 +53,7 @@ impl<'g, 'a, 'b> Clif<'g, 'a, 'b> {
         match d {
             DType::F32 => Ok(F32X4),
             DType::I32 | DType::Bool => Ok(I32X4),
-            DType::F64 | DType::I64 | DType::F16 | DType::BF16 => {
+            DType::F64 | DType::I64 | DType::U8 | DType::F16 | DType::BF16 => {
                 Err(format!("{d} in a vector loop"))
             }
         }
@@ -97,6 +97,7 @@ impl Emit for Clif<'_, '_, '_> {
             Val::F64(x) => ins.f64const(x),
             Val::I32(x) => ins.iconst(I32, i64::from(x)),
             Val::I64(x) => ins.iconst(I64, x),
+            Val::U8(x) => ins.iconst(I8, i64::from(x)),
             // A mask is all ones where true.
             Val::Bool(x) if self.vec => ins.iconst(I32, -i64::from(x)),
             Val::Bool(x) => ins.iconst(I8, i64::from(x)),
@@ -110,7 +111,7 @@ impl Emit for Clif<'_, '_, '_> {
             Val::I32(x) => {
                 self.splats.insert(r, i64::from(x));
             }
-            Val::F32(_) | Val::F64(_) | Val::I64(_) | Val::Bool(_) => {}
+            Val::F32(_) | Val::F64(_) | Val::I64(_) | Val::U8(_) | Val::Bool(_) => {}
         }
         Ok(r)
     }
@@ -202,9 +203,23 @@ impl Emit for Clif<'_, '_, '_> {
 
     fn convert(&mut self, x: Value, from: DType, c: Conv) -> R<Value> {
         Ok(match c {
+            // To u8 (scalar code only): through i32, clamped to 0..=255.
+            Conv::FloatToInt(DType::U8) | Conv::FloatToIntInRange(DType::U8) => {
+                let i = self.g.b.ins().fcvt_to_sint_sat(I32, x);
+                let lo = self.g.b.ins().iconst(I32, 0);
+                let hi = self.g.b.ins().iconst(I32, 255);
+                let c = self.g.b.ins().smax(i, lo);
+                let c = self.g.b.ins().smin(c, hi);
+                self.g.b.ins().ireduce(I8, c)
+            }
             Conv::FloatToInt(to) | Conv::FloatToIntInRange(to) => {
                 let t = self.lane_type(to)?;
                 self.g.b.ins().fcvt_to_sint_sat(t, x)
+            }
+            Conv::IntToFloat(to) if from == DType::U8 => {
+                let w = self.g.b.ins().uextend(I32, x);
+                let t = self.lane_type(to)?;
+                self.g.b.ins().fcvt_from_sint(t, w)
             }
             Conv::IntToFloat(to) => {
                 let t = self.lane_type(to)?;
@@ -224,6 +239,7 @@ impl Emit for Clif<'_, '_, '_> {
                     }
                     DType::I64 => self.g.b.ins().uextend(I64, w),
                     DType::I32 => w,
+                    DType::U8 => x,
                     DType::Bool | DType::F16 | DType::BF16 => {
                         return Err(format!("bool to {to}"));
                     }
@@ -239,10 +255,11 @@ impl Emit for Clif<'_, '_, '_> {
             }
             Conv::IntToInt(to) => {
                 let t = self.lane_type(to)?;
-                if to == DType::I64 {
-                    self.g.b.ins().sextend(t, x)
-                } else {
-                    self.g.b.ins().ireduce(t, x)
+                match (from, to) {
+                    // u8 is unsigned: it zero-extends.
+                    (DType::U8, _) => self.g.b.ins().uextend(t, x),
+                    (DType::I32, DType::I64) => self.g.b.ins().sextend(t, x),
+                    _ => self.g.b.ins().ireduce(t, x),
                 }
             }
             Conv::Bits(to) => {

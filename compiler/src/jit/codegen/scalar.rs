@@ -1,6 +1,6 @@
 //! Scalar expressions: constants, unary and binary ops, casts, evaluated one element at a time.
 
-use cranelift_codegen::ir::types::{F32, F64, I32};
+use cranelift_codegen::ir::types::{F32, F64, I32, I8};
 use cranelift_codegen::ir::{InstBuilder, Value};
 
 use super::{clif_type, trusted, Gen, R};
@@ -18,7 +18,10 @@ impl Gen<'_, '_> {
             DType::F64 => self.b.ins().fcvt_from_uint(F64, n),
             DType::I32 => self.b.ins().ireduce(I32, n),
             DType::I64 => n,
-            _ => return Err(format!("an index of type {}", d.name())),
+            DType::U8 => self.b.ins().ireduce(I8, n),
+            DType::Bool | DType::F16 | DType::BF16 => {
+                return Err(format!("an index of type {}", d.name()))
+            }
         })
     }
 

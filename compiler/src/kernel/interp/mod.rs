@@ -355,6 +355,7 @@ impl Machine<'_> {
             DType::I32 => Val::I32(i32::from_le_bytes([x[0], x[1], x[2], x[3]])),
             DType::F64 => Val::F64(f64::from_le_bytes(x.try_into().unwrap_or([0; 8]))),
             DType::I64 => Val::I64(i64::from_le_bytes(x.try_into().unwrap_or([0; 8]))),
+            DType::U8 => Val::U8(x[0]),
             DType::Bool | DType::F16 | DType::BF16 => Val::Bool(x[0] != 0),
         }
     }
@@ -366,6 +367,7 @@ impl Machine<'_> {
             Val::F64(x) => out.copy_from_slice(&x.to_le_bytes()),
             Val::I32(x) => out.copy_from_slice(&x.to_le_bytes()),
             Val::I64(x) => out.copy_from_slice(&x.to_le_bytes()),
+            Val::U8(x) => out.copy_from_slice(&[x]),
             Val::Bool(x) => out.copy_from_slice(&[x as u8]),
         }
     }

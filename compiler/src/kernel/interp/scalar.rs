@@ -15,6 +15,7 @@ fn poison(e: OpError, d: DType) -> Val {
         DType::F64 => Val::F64(f64::NAN),
         DType::I32 => Val::I32(0),
         DType::I64 => Val::I64(0),
+        DType::U8 => Val::U8(0),
         DType::Bool => Val::Bool(false),
         DType::F32 | DType::F16 | DType::BF16 => Val::F32(f32::NAN),
     }

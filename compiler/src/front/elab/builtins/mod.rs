@@ -279,9 +279,15 @@ impl<'m> Elab<'m> {
                 col.push(Dim::Lit(1));
                 let x = self.g.reshape(x, &col, Some(sx));
                 let x = self.g.broadcast(x, &shape, Some(sx));
+                // u8 labels compare in i32: an iota of K > 256 columns would wrap in u8.
+                let (x, ldt) = if t.dtype == DType::U8 {
+                    (self.g.cast(x, DType::I32, Some(sx)), DType::I32)
+                } else {
+                    (x, t.dtype)
+                };
                 let iota = self.g.add(
                     Op::Iota {
-                        ty: TensorType::new(t.dtype, shape.clone()),
+                        ty: TensorType::new(ldt, shape.clone()),
                         axis: shape.len() - 1,
                     },
                     &[],
@@ -562,6 +568,7 @@ fn convert_scalar(s: Scalar, to: DType) -> Option<Scalar> {
         ops::Val::F64(x) => Scalar::Float(x),
         ops::Val::I32(x) => Scalar::Int(i64::from(x)),
         ops::Val::I64(x) => Scalar::Int(x),
+        ops::Val::U8(x) => Scalar::Int(i64::from(x)),
         ops::Val::Bool(x) => Scalar::Bool(x),
     })
 }

@@ -20,9 +20,12 @@ impl<'m> Elab<'m> {
         let (x, t, sx) = self.tensor_arg(&a[0])?;
         let axes = self.axes_arg(&a[1], &t, sx)?;
         let keep = self.bool_kw(&a[2])?;
-        if t.dtype == DType::Bool || (name == "mean" && !t.dtype.is_float()) {
+        let no_arith = !crate::ops::arithmetic(t.dtype);
+        if t.dtype == DType::Bool || no_arith || (name == "mean" && !t.dtype.is_float()) {
             let need = if name == "mean" {
                 "a float tensor"
+            } else if no_arith {
+                "a numeric tensor other than u8"
             } else {
                 "a numeric tensor"
             };
@@ -74,14 +77,15 @@ impl<'m> Elab<'m> {
 
     pub(super) fn argmax(&mut self, span: Span, a: Vec<Bound>) -> Option<Val> {
         let (x, t, sx) = self.tensor_arg(&a[0])?;
-        if t.dtype == DType::Bool {
+        if t.dtype == DType::Bool || !crate::ops::arithmetic(t.dtype) {
             self.err(
                 Diagnostic::error(
                     "E0305",
                     format!("`argmax` needs a numeric tensor, found `{t}`"),
                     sx,
                 )
-                .label("bool"),
+                .label(format!("this is `{t}`"))
+                .help("convert it first: `cast(.., i32)`"),
             );
             return None;
         }
