@@ -964,7 +964,9 @@ def example_cases():
             V[k] = b2 * V[k] + (1 - b2) * g * g
             mhat, vhat = M[k] / (1 - b1 ** step), V[k] / (1 - b2 ** step)
             P[k] = P[k] - lr * mhat / (np.sqrt(vhat) + eps)
-    case("example_mlp_adam", "run", program="examples/mlp_adam.weft", inputs=dict(x=x, y=y), params=params,
+    # (mlp_adam.weft keeps its params in the record `net`: --param net.w1=..)
+    case("example_mlp_adam", "run", program="examples/mlp_adam.weft", inputs=dict(x=x, y=y),
+         params={f"net.{k}": v for k, v in params.items()},
          steps=5, rtol=1e-3, atol=1e-4, want=dict(loss=w32(loss), w1=w32(P["w1"]), t=np.int32(5)))
 
     # linear_regression.weft: 30 steps of gradient descent from zeros, lr = 0.05
@@ -1175,6 +1177,9 @@ def main():
     softplus_cases()
     regression_cases()
     remap_regression_cases()
+    # The v2 sections (records, steps, batch, until, u8): make_v2.py.
+    from make_v2 import v2_cases
+    v2_cases()
 
 
 if __name__ == "__main__":
