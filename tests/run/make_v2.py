@@ -289,8 +289,72 @@ def step_cases():
                    wh=np.where(img > 127, img, np.uint8(0))), rtol=1e-6, atol=0)
 
 
+# --------------------------------------------------- per-step random values
+GAMMA = 0x9E3779B97F4A7C15
+
+
+def mix64(z):
+    """The SplitMix64 finaliser (runtime/src/rng.rs)."""
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def seed_of(parts):
+    """The stream of a seed tuple (docs/language.md): k1 alone, else mix-chained."""
+    if len(parts) == 1:
+        return parts[0]
+    h = mix(parts[0])
+    for k in parts[1:]:
+        h = mix(h ^ k)
+    return h
+
+
+def rng_bits(seed, i):
+    return mix64((mix64(seed) + (i + 1) * GAMMA) & M64)
+
+
+def uniform01_f32(seed, n):
+    u = np.array([(rng_bits(seed, i) >> 11) * 2.0 ** -53 for i in range(n)])
+    v = u.astype(np.float32)
+    return np.where(v >= np.float32(1), np.nextafter(np.float32(1), np.float32(0)), v)
+
+
+def normal_f32(seed, n, mean, std):
+    out = []
+    for i in range(n):
+        u1 = ((rng_bits(seed, 2 * i) >> 11) + 1) * 2.0 ** -53
+        u2 = (rng_bits(seed, 2 * i + 1) >> 11) * 2.0 ** -53
+        out.append(mean + std * np.sqrt(-2.0 * np.log(u1)) * np.cos(2 * np.pi * u2))
+    return np.array(out).astype(np.float32)
+
+
+def random_cases():
+    x = f32(3, 40)
+    p, steps = 0.3, 3
+    scale = np.float32(1 / (1 - p))
+    acc = np.zeros((3, 40), np.float32)
+    for s in range(steps):
+        u = uniform01_f32(seed_of([9, s]), x.size).reshape(x.shape)
+        y = np.where(u >= np.float32(p), x * scale, np.float32(0))
+        acc = acc + y
+    z = normal_f32(seed_of([2, steps - 1, 5]), 6, 1.0, 0.5)
+    case("v2_dropout_and_seed_tuples", "run", f"""
+        // nn.dropout and normal with seed tuples containing step: the values
+        // are the documented stream of the tuple, bit for bit (NumPy rebuilds them)
+        use nn
+        input x: f32[3, 40]
+        param acc: f32[3, 40] = zeros()
+        update acc = acc + nn.dropout(x, {p}, seed=(9, step))
+        output acc
+        output z = normal((6,), 1.0, 0.5, seed=(2, step, 5))
+        output same = nn.dropout(x, 0.0, seed=(1, step))
+        """, {"x": x}, want=dict(acc=acc, z=z, same=x), steps=steps, rtol=1e-6, atol=1e-7)
+
+
 def v2_cases():
     batch_cases()
+    random_cases()
     record_cases()
     optim_cases()
     step_cases()
