@@ -894,8 +894,19 @@ fn cli_snapshots() {
         let Some((name, args)) = line.split_once('|') else {
             continue;
         };
-        let (name, args) = (name.trim(), args.split_whitespace().collect::<Vec<_>>());
-        let out = Command::new(weft())
+        let (name, words) = (name.trim(), args.split_whitespace().collect::<Vec<_>>());
+        // Leading `env:KEY=VALUE` words set the environment of the command.
+        let mut cmd = Command::new(weft());
+        let mut args = Vec::new();
+        for w in words {
+            match w.strip_prefix("env:").and_then(|kv| kv.split_once('=')) {
+                Some((k, v)) if args.is_empty() => {
+                    cmd.env(k, v);
+                }
+                _ => args.push(w),
+            }
+        }
+        let out = cmd
             .args(&args)
             .current_dir(root())
             .output()

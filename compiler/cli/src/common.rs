@@ -171,10 +171,7 @@ pub fn compile(
     match format {
         MessageFormat::Json => print!("{}", diag::render_json(&c.map, &c.diags)),
         MessageFormat::Human => {
-            eprint!(
-                "{}",
-                diag::render(&c.map, &c.diags, std::io::stderr().is_terminal())
-            )
+            eprint!("{}", diag::render(&c.map, &c.diags, stderr_is_terminal()))
         }
     }
     let program = match c.failure {
@@ -195,4 +192,11 @@ pub fn compile(
         Some(graph) => Ok(Compiled { graph, program }),
         None => Err(ExitCode::from(EXIT_ICE)),
     }
+}
+
+/// Whether diagnostics on stderr get colours: stderr is a terminal, or
+/// `weft build` runs this executable with a piped stderr on behalf of a
+/// terminal (`WEFT_STDERR_TTY=1`).
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal() || std::env::var_os("WEFT_STDERR_TTY").is_some_and(|v| v == "1")
 }

@@ -111,9 +111,63 @@ fn exec_build(args: &[OsString]) -> ExitCode {
             }
         },
     };
+    if std::env::var_os("WEFT_BUILD_EXE").is_some_and(|v| !v.is_empty()) {
+        return run_build_override(&exe, &shown, args);
+    }
     let err = std::process::Command::new(&exe).args(args).exec();
     eprintln!("error: weft build needs the weft-build executable {shown}: {err}");
     ExitCode::from(EXIT_USAGE)
+}
+
+/// `$WEFT_BUILD_EXE`, which may be anything: run it as a child, pass its
+/// stderr through, and when it fails without a word (or dies by a signal)
+/// say so, rather than exit silently.
+fn run_build_override(exe: &Path, shown: &str, args: &[OsString]) -> ExitCode {
+    use std::io::{Read, Write};
+    use std::os::unix::process::ExitStatusExt;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(args).stderr(std::process::Stdio::piped());
+    if std::io::stderr().is_terminal() {
+        cmd.env("WEFT_STDERR_TTY", "1");
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: weft build needs the weft-build executable {shown}: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let mut said = false;
+    if let Some(mut err) = child.stderr.take() {
+        let mut buf = [0u8; 8192];
+        let mut out = std::io::stderr();
+        while let Ok(n) = err.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            said = true;
+            let _ = out.write_all(&buf[..n]);
+        }
+    }
+    let status = match child.wait() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: waiting for {shown}: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if let Some(sig) = status.signal() {
+        eprintln!("error: {shown} was killed by signal {sig}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let code = status.code().unwrap_or(i32::from(EXIT_USAGE));
+    if code != 0 && !said {
+        eprintln!(
+            "error: {shown} exited with status {code} and no message: is it weft-build? \
+             (unset WEFT_BUILD_EXE to use the weft-build next to weft)"
+        );
+    }
+    ExitCode::from(u8::try_from(code).unwrap_or(EXIT_USAGE))
 }
 
 fn real_main(command: Command) -> ExitCode {

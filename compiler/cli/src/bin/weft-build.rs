@@ -392,6 +392,31 @@ fn temp_dir() -> Result<PathBuf, String> {
 }
 
 /// Writes the object to a temporary directory and links the executable.
+/// What a failed link most likely means, from the C compiler's messages.
+fn link_failure_cause(said: &str, lib: &Path, exe: &Path) -> String {
+    if said.contains("undefined reference to `weft_") || said.contains("undefined symbol: weft_") {
+        format!(
+            "the runtime library {} does not match this weft-build (built from another \
+             version of weft): rebuild it with `cargo build -p weft-runtime-exe`, or set \
+             WEFT_RUNTIME_LIB to the right one",
+            lib.display()
+        )
+    } else if said.contains("cannot open output file") {
+        format!(
+            "cannot write the executable {}: check that its directory exists and is writable",
+            exe.display()
+        )
+    } else if said.contains("No space left on device") {
+        "the disk is full".to_string()
+    } else if said.contains("cannot find -l") {
+        "a system library is missing: install the C development files (on Debian/Ubuntu: \
+         apt-get install build-essential)"
+            .to_string()
+    } else {
+        "the C compiler's own messages follow".to_string()
+    }
+}
+
 fn link(object: &[u8], lib: &Path, exe: &Path) -> Result<(), String> {
     let dir = temp_dir()?;
     let result = (|| {
@@ -421,11 +446,18 @@ fn link(object: &[u8], lib: &Path, exe: &Path) -> Result<(), String> {
                 }
             })?;
         if !out.status.success() {
+            let said = String::from_utf8_lossy(&out.stderr);
+            let raw: Vec<String> = said
+                .trim_end()
+                .lines()
+                .map(|l| format!("    {l}"))
+                .collect();
             return Err(format!(
-                "linking {} failed ({cc} exited with {}):\n{}",
+                "linking {} failed ({cc} exited with {}): {}\n  {cc} said:\n{}",
                 exe.display(),
                 out.status,
-                String::from_utf8_lossy(&out.stderr).trim_end()
+                link_failure_cause(&said, lib, exe),
+                raw.join("\n")
             ));
         }
         Ok(())
