@@ -11,7 +11,7 @@ use super::{compile_kernel, supports, JitMode, Tier, Tiered};
 use crate::ir::types::DType;
 use crate::kernel::interp::{buffer_bytes, step, StepMemory, StepState};
 use crate::kernel::specials::special_value_cases;
-use crate::kernel::testing::{check_ok_cases, run_cases, same_bits, tensor_bytes, Case};
+use crate::kernel::testing::{check_ok_cases, run_cases, identical_bits, tensor_bytes, Case};
 use crate::kernel::{schedule, Kernel, Program};
 
 struct Counts {
@@ -70,7 +70,7 @@ fn compare_kernels(c: &Case, prog: &Program, counts: &mut Counts) -> Result<(), 
             let n = buffer_bytes(prog, &dims, o);
             // SAFETY: as above.
             let want = unsafe { std::slice::from_raw_parts(ptrs[o], n) };
-            same_bits(&got, want, prog.buffers[o].dtype).map_err(|e| {
+            identical_bits(&got, want).map_err(|e| {
                 format!(
                     "kernel {k} ({}): {e}",
                     crate::kernel::print::program(prog)
@@ -110,12 +110,12 @@ fn compare_tiered(c: &Case, prog: &Program, mode: JitMode) -> Result<(), String>
         };
         for (i, (name, ty, src)) in prog.outputs.iter().enumerate() {
             if let crate::kernel::OutputSrc::Step(k) = src {
-                same_bits(&got.outputs[*k], &want.outputs[*k], ty.dtype)
+                identical_bits(&got.outputs[*k], &want.outputs[*k])
                     .map_err(|e| format!("step {s}: output {i} {name}: {e}"))?;
             }
         }
         for (i, &p) in prog.updates.iter().enumerate() {
-            same_bits(&got.updates[i], &want.updates[i], prog.params[p].ty.dtype)
+            identical_bits(&got.updates[i], &want.updates[i])
                 .map_err(|e| format!("step {s}: update {i}: {e}"))?;
             p1[p] = want.updates[i].clone();
             p2[p] = got.updates[i].clone();
