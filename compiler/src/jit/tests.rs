@@ -108,7 +108,7 @@ fn compare_tiered(c: &Case, prog: &Program, mode: JitMode) -> Result<(), String>
             (Err(a), Err(b)) if a == b => return Ok(()),
             (w, g) => return Err(format!("step {s}: {:?} against {:?}", w.err(), g.err())),
         };
-        for (i, (name, ty, src)) in prog.outputs.iter().enumerate() {
+        for (i, (name, _, src)) in prog.outputs.iter().enumerate() {
             if let crate::kernel::OutputSrc::Step(k) = src {
                 identical_bits(&got.outputs[*k], &want.outputs[*k])
                     .map_err(|e| format!("step {s}: output {i} {name}: {e}"))?;

@@ -514,7 +514,7 @@ pub fn compare_case_bits(c: &Case, prog: &Program) -> Result<(), String> {
     let want = graph_step(c, 0, &c.params)?;
     let got = kinterp::step(prog, &c.dims(), &inputs, &params)
         .map_err(|k| format!("kernels failed with error {k}"))?;
-    for (i, (name, ty, src)) in prog.outputs.iter().enumerate() {
+    for (i, (name, _, src)) in prog.outputs.iter().enumerate() {
         if let OutputSrc::Step(k) = src {
             identical_bits(&got.outputs[*k], &tensor_bytes(&want.0[i]))
                 .map_err(|e| format!("output {name}: {e}"))?;
