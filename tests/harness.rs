@@ -67,6 +67,7 @@ fn compile_to(path: &Path, dumps: &mut dyn FnMut(&str, &ir::graph::Graph)) -> Co
         text,
         loader: &loader,
         sets: Vec::new(),
+        deny_warnings: false,
     };
     pipeline::compile(input, Stage::Lowered, dumps)
 }
@@ -82,6 +83,7 @@ fn compile_text(name: &str, text: String) -> Compilation {
         text,
         loader: &front::NoFiles,
         sets: Vec::new(),
+        deny_warnings: false,
     };
     pipeline::compile(input, Stage::Lowered, &mut |_, _| {})
 }
@@ -169,6 +171,45 @@ fn check_err_dir(dir: &Path, snapshot_prefix: &str) {
 #[test]
 fn check_err() {
     check_err_dir(&root().join("tests/check/err"), "err__");
+}
+
+/// `tests/check/warn`: programs that check (a graph, no error) with the
+/// warning their header names at its line; rendered warnings are snapshots.
+#[test]
+fn check_warn() {
+    let dir = root().join("tests/check/warn");
+    let files = weft_files(&dir);
+    let mut fails = Vec::new();
+    for f in &files {
+        let Some((code, line)) = expectation(f) else {
+            fails.push(format!(
+                "{}: no `// expect: CODE line N` header",
+                f.display()
+            ));
+            continue;
+        };
+        let c = compile(f);
+        let hit = c
+            .diags
+            .iter()
+            .any(|d| !d.is_error() && d.code == code && c.map.line_col(d.primary).0 == line);
+        let rendered = diag::render(&c.map, &c.diags, false);
+        if c.graph.is_none() || !hit {
+            fails.push(format!(
+                "{}: want {code} at line {line}, got:\n{rendered}",
+                f.display()
+            ));
+            continue;
+        }
+        let name = f
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        insta::with_settings!({snapshot_path => root().join("tests/snapshots"), prepend_module_to_snapshot => false, omit_expression => true}, {
+            insta::assert_snapshot!(format!("warn__{name}"), rendered);
+        });
+    }
+    report(&dir.display().to_string(), fails, files.len());
 }
 
 #[test]
@@ -1092,9 +1133,11 @@ fn built_matches_weft_run() {
                 String::from_utf8_lossy(&a.stdout),
                 String::from_utf8_lossy(&b.stdout),
             );
+            // `weft run` also prints the compiler's warnings: the executable's
+            // run-time messages are compared with the rest.
             let (ea, eb) = (
-                String::from_utf8_lossy(&a.stderr),
-                String::from_utf8_lossy(&b.stderr),
+                without_warnings(&String::from_utf8_lossy(&a.stderr)),
+                String::from_utf8_lossy(&b.stderr).into_owned(),
             );
             if a.status.code() != b.status.code() {
                 return Err(format!(
@@ -1491,4 +1534,23 @@ fn run_into_a_closed_pipe_ends_quietly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
     assert_ne!(out.status.code(), Some(101), "{err}");
+}
+
+/// Stderr without the compiler's warning blocks (each `warning[..]` line up
+/// to the next blank line).
+fn without_warnings(text: &str) -> String {
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("warning[") {
+            skipping = true;
+        } else if skipping && line.trim().is_empty() {
+            skipping = false;
+            continue;
+        }
+        if !skipping {
+            out.push_str(line);
+        }
+    }
+    out
 }

@@ -35,6 +35,8 @@ pub struct Input<'a> {
     pub loader: &'a dyn Loader,
     /// `--set NAME=VALUE` overrides of consts.
     pub sets: Vec<(String, String)>,
+    /// `--deny warnings`: warnings are errors.
+    pub deny_warnings: bool,
 }
 
 /// Why a compilation stopped early.
@@ -93,7 +95,10 @@ pub fn compile(input: Input, stop: Stage, observe: &mut dyn FnMut(&str, &Graph))
         &mut c.map,
         id,
         input.loader,
-        &front::Options { sets: input.sets },
+        &front::Options {
+            sets: input.sets,
+            deny_warnings: input.deny_warnings,
+        },
     );
     c.diags = out.diags;
     let Some(graph) = out.graph else {

@@ -131,6 +131,7 @@ pub fn compile(
     dump_after: Option<&str>,
     sets: Vec<(String, String)>,
     stop: Stage,
+    deny_warnings: bool,
 ) -> Result<Compiled, ExitCode> {
     if let Some(p) = dump_after {
         if !passes::pass_names().contains(&p) {
@@ -161,6 +162,7 @@ pub fn compile(
         text,
         loader: &loader,
         sets,
+        deny_warnings,
     };
     let mut dump = |name: &str, g: &Graph| {
         if dump_after == Some(name) {
@@ -191,6 +193,16 @@ pub fn compile(
     match c.graph {
         Some(graph) => Ok(Compiled { graph, program }),
         None => Err(ExitCode::from(EXIT_ICE)),
+    }
+}
+
+/// `--deny LINT`: only `warnings` (every warning becomes an error).
+pub fn parse_deny(v: &str) -> Result<bool, ExitCode> {
+    if v == "warnings" {
+        Ok(true)
+    } else {
+        eprintln!("error: --deny takes `warnings`, not `{v}`");
+        Err(ExitCode::from(EXIT_USAGE))
     }
 }
 

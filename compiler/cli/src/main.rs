@@ -20,7 +20,9 @@ use weft_runtime::flags::{parse_run_flags, usage_text, FlagSpec};
 
 mod common;
 
-use common::{compile, on_compiler_thread, parse_sets, MessageFormat, EXIT_DATA, EXIT_USAGE};
+use common::{
+    compile, on_compiler_thread, parse_deny, parse_sets, MessageFormat, EXIT_DATA, EXIT_USAGE,
+};
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +49,9 @@ enum Command {
         /// Override a `const` (NAME=VALUE).
         #[arg(long = "set", value_name = "NAME=VALUE")]
         sets: Vec<String>,
+        /// `--deny warnings`: report warnings as errors (exit status 1).
+        #[arg(long, value_name = "warnings")]
+        deny: Option<String>,
     },
     /// Compile in-process and run a program.
     #[command(disable_help_flag = true)]
@@ -177,9 +182,14 @@ fn real_main(command: Command) -> ExitCode {
             message_format,
             dump_after,
             sets,
+            deny,
         } => {
             let sets = match parse_sets(&sets) {
                 Ok(s) => s,
+                Err(code) => return code,
+            };
+            let deny = match deny.as_deref().map(parse_deny).transpose() {
+                Ok(d) => d.unwrap_or(false),
                 Err(code) => return code,
             };
             match compile(
@@ -188,6 +198,7 @@ fn real_main(command: Command) -> ExitCode {
                 dump_after.as_deref(),
                 sets,
                 Stage::Lowered,
+                deny,
             ) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(code) => code,
@@ -252,7 +263,13 @@ fn run_without_file(args: &[String]) -> ExitCode {
 
 const RUN_SPEC: FlagSpec = FlagSpec {
     allow_set: true,
-    extra_flags: &["--dump-after", "--message-format", "--jit", "--engine"],
+    extra_flags: &[
+        "--dump-after",
+        "--message-format",
+        "--jit",
+        "--engine",
+        "--deny",
+    ],
     extra_help: &[
         (
             "--jit auto|always|never",
@@ -270,6 +287,10 @@ const RUN_SPEC: FlagSpec = FlagSpec {
         (
             "--message-format human|json",
             "diagnostics as text on stderr, or JSON lines on stdout",
+        ),
+        (
+            "--deny warnings",
+            "report warnings as errors (exit status 1)",
         ),
     ],
 };
@@ -298,8 +319,13 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
     let mut dump_after = None;
     let mut jit = JitMode::Auto;
     let mut reference = false;
+    let mut deny = false;
     for (k, v) in &flags.extra {
         match (k.as_str(), v.as_str()) {
+            ("--deny", v) => match parse_deny(v) {
+                Ok(d) => deny = d,
+                Err(code) => return code,
+            },
             ("--message-format", "json") => format = MessageFormat::Json,
             ("--message-format", "human") => format = MessageFormat::Human,
             ("--message-format", other) => {
@@ -335,6 +361,7 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
         dump_after.as_deref(),
         flags.sets.clone(),
         stop,
+        deny,
     ) {
         Ok(c) => c,
         Err(code) => return code,

@@ -13,6 +13,7 @@ mod names;
 mod syntax;
 mod types;
 mod v2;
+mod warnings;
 
 pub struct CodeInfo {
     pub code: &'static str,
@@ -72,6 +73,10 @@ pub const CODES: &[CodeInfo] = &[
     v2::E0324,
     v2::E0325,
     v2::E0326,
+    warnings::W0101,
+    warnings::W0102,
+    warnings::W0103,
+    warnings::W0104,
 ];
 
 /// The entry of `code`, in any case: `E0302` or `e0302`.
@@ -88,6 +93,7 @@ pub fn ranges() -> String {
         ("E01", "syntax"),
         ("E02", "names and items"),
         ("E03", "types and shapes"),
+        ("W01", "warnings"),
     ];
     let parts: Vec<String> = classes
         .iter()
@@ -272,7 +278,14 @@ mod tests {
         let mut failures = Vec::new();
         for c in CODES {
             let diags = check(c.wrong);
-            let errors: Vec<&Diagnostic> = diags.iter().filter(|d| d.is_error()).collect();
+            // A warning's example reports warnings (and no error); an error's, errors.
+            let warning = c.code.starts_with('W');
+            let errors: Vec<&Diagnostic> =
+                diags.iter().filter(|d| d.is_error() != warning).collect();
+            if warning && diags.iter().any(|d| d.is_error()) {
+                failures.push(format!("{}: wrong example has errors", c.code));
+                continue;
+            }
             let has = errors.iter().any(|d| d.code == c.code);
             let first_ok = errors.first().is_some_and(|d| d.code == c.code);
             let others_ok = errors
@@ -317,7 +330,7 @@ mod tests {
         }
         for c in CODES {
             let ok_code = c.code.len() == 5
-                && c.code.starts_with("E0")
+                && (c.code.starts_with("E0") || c.code.starts_with("W0"))
                 && c.code[1..].bytes().all(|b| b.is_ascii_digit());
             assert!(ok_code, "bad code `{}`", c.code);
             assert!(
@@ -383,7 +396,7 @@ mod tests {
             for i in 0..b.len().saturating_sub(6) {
                 let lit = &b[i..i + 7];
                 if lit[0] == b'"'
-                    && lit[1] == b'E'
+                    && (lit[1] == b'E' || lit[1] == b'W')
                     && lit[2] == b'0'
                     && lit[6] == b'"'
                     && lit[3..6].iter().all(u8::is_ascii_digit)
@@ -433,7 +446,7 @@ mod tests {
         assert!(text.lines().all(|l| l.chars().count() <= 90), "{text}");
         assert_eq!(
             ranges(),
-            "E0101-E0105 (syntax), E0201-E0212, E0214, E0218-E0219 (names and items), E0301-E0316, E0318-E0326 (types and shapes)"
+            "E0101-E0105 (syntax), E0201-E0212, E0214, E0218-E0219 (names and items), E0301-E0316, E0318-E0326 (types and shapes), W0101-W0104 (warnings)"
         );
     }
 }

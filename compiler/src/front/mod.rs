@@ -14,6 +14,7 @@
 pub mod codes;
 pub mod diag;
 pub(crate) mod elab;
+mod lints;
 pub mod source;
 
 use std::collections::HashMap;
@@ -43,6 +44,8 @@ impl Loader for NoFiles {
 pub struct Options {
     /// `--set NAME=VALUE`: overrides of `const`s.
     pub sets: Vec<(String, String)>,
+    /// `--deny warnings`: warnings are errors.
+    pub deny_warnings: bool,
 }
 
 pub struct Output {
@@ -72,9 +75,21 @@ pub fn compile(map: &mut SourceMap, file: FileId, loader: &dyn Loader, opts: &Op
         is_main: true,
     }];
     load_modules(map, loader, &mut modules, &mut diags);
-    let (graph, more) = elab::elaborate(&modules, opts);
+    let elab::Elaborated {
+        graph,
+        diags: more,
+        used,
+    } = elab::elaborate(&modules, opts);
     diags.extend(more);
     diags.extend(rank_limit(&graph, file));
+    if !diags.iter().any(|d| d.is_error()) {
+        diags.extend(lints::lints(&modules[0], &text, &graph, &used));
+        if opts.deny_warnings {
+            for d in &mut diags {
+                d.severity = diag::Severity::Error;
+            }
+        }
+    }
     dedup(&mut diags);
     diags.sort_by_key(|d| (d.primary.file != file, d.primary.file, d.primary.start));
     let has_errors = diags.iter().any(|d| d.is_error());

@@ -11,7 +11,7 @@ use super::{compile_kernel, supports, JitMode, Tier, Tiered};
 use crate::ir::types::DType;
 use crate::kernel::interp::{buffer_bytes, step, StepMemory, StepState};
 use crate::kernel::specials::special_value_cases;
-use crate::kernel::testing::{check_ok_cases, run_cases, identical_bits, tensor_bytes, Case};
+use crate::kernel::testing::{check_ok_cases, identical_bits, run_cases, tensor_bytes, Case};
 use crate::kernel::{schedule, Kernel, Program};
 
 struct Counts {

@@ -45,6 +45,7 @@ fn lower_input(name: String, text: String, loader: &dyn Loader) -> Result<Graph,
         text,
         loader,
         sets: Vec::new(),
+        deny_warnings: false,
     };
     let c = pipeline::compile(input, pipeline::Stage::Lowered, &mut |_, _| {});
     match (c.failure, c.graph) {

@@ -52,6 +52,9 @@ struct BuildCli {
     /// host's: the host's code may not run on other machines.
     #[arg(long, value_name = "CPU")]
     target_cpu: Option<String>,
+    /// `--deny warnings`: report warnings as errors (exit status 1).
+    #[arg(long, value_name = "warnings")]
+    deny: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -71,12 +74,17 @@ fn main() -> ExitCode {
             Ok(s) => s,
             Err(code) => return code,
         };
+        let deny = match cli.deny.as_deref().map(common::parse_deny).transpose() {
+            Ok(d) => d.unwrap_or(false),
+            Err(code) => return code,
+        };
         build(&BuildArgs {
             file: cli.file,
             output: cli.output,
             sets,
             emit: cli.emit,
             target_cpu: cli.target_cpu,
+            deny,
         })
     })
 }
@@ -211,6 +219,7 @@ struct BuildArgs {
     sets: Vec<(String, String)>,
     emit: Option<Emit>,
     target_cpu: Option<String>,
+    deny: bool,
 }
 
 fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
@@ -229,6 +238,7 @@ fn build(args: &BuildArgs) -> ExitCode {
         None,
         args.sets.clone(),
         Stage::Scheduled,
+        args.deny,
     ) {
         Ok(c) => c,
         Err(code) => return code,

@@ -81,8 +81,7 @@ pub(super) const E0325: CodeInfo = CodeInfo {
     wrong: r#"input k: i64
 output r = normal((4,), 0.0, 1.0, seed=(1, k))
 "#,
-    fixed: r#"input k: i64
-output r = normal((4,), 0.0, 1.0, seed=(1, step))
+    fixed: r#"output r = normal((4,), 0.0, 1.0, seed=(1, step))
 "#,
 };
 

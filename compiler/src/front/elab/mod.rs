@@ -91,9 +91,20 @@ pub(crate) struct Elab<'m> {
     failed_fns: std::collections::HashSet<(usize, usize)>,
     /// Set once E0321 (the inlining budget) is reported: later calls fail quietly.
     over_budget: bool,
+    /// Names of the main module that some expression looked up (for the
+    /// unused-`let` warning).
+    used: std::collections::HashSet<String>,
 }
 
-pub(crate) fn elaborate(modules: &[Module], opts: &Options) -> (Graph, Vec<Diagnostic>) {
+/// What elaboration gives: the graph, the diagnostics, and the names of the
+/// main module that were used.
+pub(crate) struct Elaborated {
+    pub graph: Graph,
+    pub diags: Vec<Diagnostic>,
+    pub used: std::collections::HashSet<String>,
+}
+
+pub(crate) fn elaborate(modules: &[Module], opts: &Options) -> Elaborated {
     let mut e = Elab {
         modules,
         scopes: Vec::new(),
@@ -106,6 +117,7 @@ pub(crate) fn elaborate(modules: &[Module], opts: &Options) -> (Graph, Vec<Diagn
         sets: opts.sets.iter().cloned().collect(),
         failed_fns: Default::default(),
         over_budget: false,
+        used: Default::default(),
     };
     for m in 0..modules.len() {
         let s = e.build_scope(m);
@@ -118,7 +130,16 @@ pub(crate) fn elaborate(modules: &[Module], opts: &Options) -> (Graph, Vec<Diagn
         }
     }
     e.run_main();
-    (e.g, e.diags)
+    Elaborated {
+        graph: e.g,
+        diags: e.diags,
+        used: e.used,
+    }
+}
+
+/// The names a pattern binds, in order.
+pub(crate) fn pattern_names_of(p: &Pattern, out: &mut Vec<Ident>) {
+    pattern_names(p, out)
 }
 
 fn pattern_names(p: &Pattern, out: &mut Vec<Ident>) {
@@ -170,6 +191,9 @@ impl<'m> Elab<'m> {
             return v;
         }
         if let Some(entry) = self.scopes[module].get(name).cloned() {
+            if module == 0 {
+                self.used.insert(name.to_string());
+            }
             return match entry {
                 Entry::Item(i) => {
                     let v = self.eval_item(module, i);
