@@ -145,14 +145,21 @@ pub fn compile(
     let text = match read_source(file) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
-            Err(_) => {
-                eprintln!("error: {} is not UTF-8 text", file.display());
-                return Err(ExitCode::from(EXIT_USAGE));
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                return Err(file_error(
+                    format,
+                    file,
+                    format!("{} is not UTF-8 text (byte {at} is not)", file.display()),
+                ));
             }
         },
         Err(e) => {
-            eprintln!("error: cannot read {}: {e}", file.display());
-            return Err(ExitCode::from(EXIT_USAGE));
+            return Err(file_error(
+                format,
+                file,
+                format!("cannot read {}: {e}", file.display()),
+            ))
         }
     };
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -194,6 +201,20 @@ pub fn compile(
         Some(graph) => Ok(Compiled { graph, program }),
         None => Err(ExitCode::from(EXIT_ICE)),
     }
+}
+
+/// An error about the source file itself (missing, unreadable, too large,
+/// not UTF-8): text on stderr, or with `--message-format json` one JSON
+/// object on stdout like a diagnostic's, with no code and line 0. Exit 2.
+fn file_error(format: MessageFormat, file: &Path, message: String) -> ExitCode {
+    match format {
+        MessageFormat::Human => eprintln!("error: {message}"),
+        MessageFormat::Json => print!(
+            "{}",
+            diag::file_error_json(&file.display().to_string(), &message)
+        ),
+    }
+    ExitCode::from(EXIT_USAGE)
 }
 
 /// `--deny LINT`: only `warnings` (every warning becomes an error).

@@ -382,7 +382,17 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
     let outputs = match outputs {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {e}");
+            match format {
+                MessageFormat::Human => eprintln!("error: {e}"),
+                MessageFormat::Json => print!(
+                    "{}",
+                    front::diag::run_error_json(
+                        &file.display().to_string(),
+                        &e.message,
+                        e.exit_code
+                    )
+                ),
+            }
             return ExitCode::from(u8::try_from(e.exit_code).unwrap_or(EXIT_USAGE));
         }
     };

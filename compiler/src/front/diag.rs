@@ -1,6 +1,8 @@
 //! Diagnostics: the one place typed errors become what users read, as
 //! codespan-reporting text or as JSON lines (`--message-format json`).
 
+mod window;
+
 use codespan_reporting::diagnostic::{Diagnostic as CsDiag, Label, Severity as CsSev};
 use codespan_reporting::term::{self, termcolor::Buffer};
 use weft_grammar::ast::Span;
@@ -95,8 +97,15 @@ pub fn render(map: &SourceMap, diags: &[Diagnostic], color: bool) -> String {
     };
     let config = term::Config::default();
     for d in diags {
+        // A long line is shown as a window around the labels (`window.rs`).
+        let shown = match window::windowed(map, d) {
+            Some((files, moved)) => {
+                term::emit_to_write_style(&mut buf, &config, &files, &to_codespan(&moved))
+            }
+            None => term::emit_to_write_style(&mut buf, &config, &map.files, &to_codespan(d)),
+        };
         // Rendering only fails on a span outside its file: a compiler bug; fall back to plain text.
-        if term::emit_to_write_style(&mut buf, &config, &map.files, &to_codespan(d)).is_err() {
+        if shown.is_err() {
             let _ = std::io::Write::write_all(
                 &mut buf,
                 format!("error[{}]: {}\n", d.code, d.message).as_bytes(),
@@ -104,6 +113,39 @@ pub fn render(map: &SourceMap, diags: &[Diagnostic], color: bool) -> String {
         }
     }
     String::from_utf8_lossy(buf.as_slice()).into_owned()
+}
+
+/// An error about a whole source file (missing, unreadable, not UTF-8) as
+/// one JSON line shaped like a diagnostic's: no code, line and column 0.
+pub fn file_error_json(file: &str, message: &str) -> String {
+    let v = serde_json::json!({
+        "severity": "error",
+        "code": null,
+        "message": message,
+        "file": file,
+        "line": 0,
+        "column": 0,
+        "labels": [],
+        "notes": [],
+        "help": null,
+    });
+    format!("{v}\n")
+}
+
+/// A run-time error of `weft run --message-format json` (bad data, a failed
+/// step): one JSON line with the exit status it ends with.
+pub fn run_error_json(file: &str, message: &str, exit: i32) -> String {
+    let v = serde_json::json!({
+        "severity": "error",
+        "code": null,
+        "kind": "run",
+        "exit": exit,
+        "message": message,
+        "file": file,
+        "line": 0,
+        "column": 0,
+    });
+    format!("{v}\n")
 }
 
 /// One JSON object per diagnostic, one per line.
