@@ -118,8 +118,9 @@ fn check_program(g: &Graph) -> Result<(), RunError> {
             "the program's interface points at missing nodes".into(),
         ));
     }
+    let index = g.param_indices();
     for (name, _) in &g.updates {
-        if g.param(name).is_none() {
+        if !index.contains_key(name.as_str()) {
             return Err(internal(format!(
                 "update of `{name}`, which is not a param"
             )));
@@ -331,11 +332,11 @@ impl<'g> Machine<'g> {
             keep_static[id.index()] |= is_static[id.index()];
         }
         let mut updates = Vec::new();
+        let index = g.param_indices();
         for (name, id) in &g.updates {
-            let p = g
-                .params
-                .iter()
-                .position(|p| &p.name == name)
+            let p = index
+                .get(name.as_str())
+                .copied()
                 .ok_or_else(|| internal(format!("update of `{name}`")))?;
             updates.push((p, *id));
         }

@@ -138,6 +138,16 @@ impl Graph {
         self.params.iter().find(|p| p.name == name)
     }
 
+    /// The index in `params` of each param name: for lookups over every
+    /// update or output in linear time (programs may have 10,000s of params).
+    pub fn param_indices(&self) -> std::collections::HashMap<&str, usize> {
+        self.params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.as_str(), i))
+            .collect()
+    }
+
     // ---- builders used by the front end and by autodiff -------------------
 
     pub fn literal(&mut self, value: Scalar, dtype: DType, span: Option<Span>) -> NodeId {

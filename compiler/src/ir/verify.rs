@@ -89,8 +89,9 @@ pub fn verify(g: &Graph, stage: Stage) -> Result<(), Vec<String>> {
             errs.push(format!("until %{} is not a bool scalar", id.index()));
         }
     }
+    let index = g.param_indices();
     for (name, id) in &g.updates {
-        match g.param(name) {
+        match index.get(name.as_str()).map(|&i| &g.params[i]) {
             None => errs.push(format!("update of {name}, which is not a param")),
             Some(p) if valid(*id) && *g.ty(*id) != p.ty => errs.push(format!(
                 "update {name} has type {}, param is {}",

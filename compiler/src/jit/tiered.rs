@@ -8,10 +8,11 @@
 //! - before any call, a kernel whose estimated interpreter time at the run's
 //!   sizes ([`interp_estimate`]) exceeds [`COMPILE_COST`] is compiled on the
 //!   spot, so big data never waits for the interpreter;
-//! - otherwise a kernel called [`Tiered::hot_calls`] times, or with
-//!   [`Tiered::hot_time`] spent in it, or whose remaining calls
-//!   ([`Tiered::expected_calls`]) would take longer than a compile at the
-//!   rate measured so far, is sent to the background thread.
+//! - otherwise a kernel with [`Tiered::hot_time`] spent in it, or whose
+//!   remaining calls ([`Tiered::expected_calls`], when the run's length is
+//!   known) would take longer than a compile at the rate measured so far —
+//!   or, when it is not known, called [`Tiered::hot_calls`] times — is sent
+//!   to the background thread.
 //!
 //! So a small one-step program is only interpreted, and a training loop
 //! runs compiled code from its first step.
@@ -519,9 +520,16 @@ impl<'p> Tiered<'p> {
                 }
                 None => false,
             };
+            // With the run's length known, a kernel compiles when its remaining
+            // calls would cost more than a compile (a short run of many tiny
+            // kernels stays interpreted); otherwise after `hot_calls` calls.
+            let hot = match self.expected_calls {
+                Some(_) => worth(s),
+                None => s.calls >= self.hot_calls,
+            };
             if self.mode == JitMode::Auto
                 && s.tier == Tier::Interp
-                && (s.calls >= self.hot_calls || s.time >= self.hot_time || worth(s))
+                && (hot || s.time >= self.hot_time)
             {
                 self.make_hot(k);
             }

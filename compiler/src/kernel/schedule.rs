@@ -142,9 +142,15 @@ impl Sched<'_> {
             let b = self.buffer(p.name.clone(), p.node, BufKind::Param(i));
             self.exprs[p.node.index()] = Some(self.load(b));
         }
+        let param_of_node: std::collections::HashMap<NodeId, usize> = g
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.node, i))
+            .collect();
         let mut k = 0;
         for (name, id) in &g.outputs {
-            let src = match g.params.iter().position(|p| p.node == *id) {
+            let src = match param_of_node.get(id).copied() {
                 Some(p) => OutputSrc::Param(p),
                 None => {
                     let b = self.buffer(name.clone(), *id, BufKind::Output(k));
@@ -163,11 +169,11 @@ impl Sched<'_> {
             self.prog.until.push(k);
             k += 1;
         }
+        let index = g.param_indices();
         for (i, (name, id)) in g.updates.iter().enumerate() {
-            let p = g
-                .params
-                .iter()
-                .position(|p| &p.name == name)
+            let p = index
+                .get(name.as_str())
+                .copied()
                 .ok_or_else(|| format!("update of `{name}`, which is not a param"))?;
             self.prog.updates.push(p);
             let b = self.buffer(format!("{name}.next"), *id, BufKind::Update(i));
