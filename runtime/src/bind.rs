@@ -507,10 +507,10 @@ pub fn bind(
                 }
                 let shape = resolve_shape(desc, &b.dims, &p.decl).map_err(|e| e.context(&who))?;
                 if byte_size(p.decl.dtype, &shape).is_none() {
-                    return Err(RunError::data(format!(
-                        "a value of type {} would be {}, too large to hold in memory",
-                        desc.type_text(&p.decl),
-                        concrete_text(p.decl.dtype, &shape)
+                    return Err(RunError::data(too_large(
+                        &desc.type_text(&p.decl),
+                        p.decl.dtype,
+                        &shape,
                     ))
                     .context(&who));
                 }
@@ -528,3 +528,14 @@ pub fn bind(
 
 #[cfg(test)]
 mod tests;
+
+/// The message for a value whose size overflows the address space: its
+/// declared type, and its sizes when they differ (`f32[B, 4]` at `B = ..`).
+pub fn too_large(declared: &str, dtype: DType, shape: &[usize]) -> String {
+    let concrete = concrete_text(dtype, shape);
+    if declared == concrete {
+        format!("a value of type {declared} is too large to hold in memory")
+    } else {
+        format!("a value of type {declared} would be {concrete}, too large to hold in memory")
+    }
+}

@@ -213,13 +213,8 @@ fn check_log(desc: &ProgramDesc, flags: &RunArgs) -> Result<Vec<usize>, RunError
 
 /// A zeroed buffer for a value declared as `d`.
 fn alloc_for(desc: &ProgramDesc, d: &TensorDecl, shape: &[usize]) -> Result<AlignedBuf, RunError> {
-    let bytes = byte_size(d.dtype, shape).ok_or_else(|| {
-        RunError::data(format!(
-            "a value of type {} would be {}, too large to hold in memory",
-            desc.type_text(d),
-            concrete_text(d.dtype, shape)
-        ))
-    })?;
+    let bytes = byte_size(d.dtype, shape)
+        .ok_or_else(|| RunError::data(bind::too_large(&desc.type_text(d), d.dtype, shape)))?;
     AlignedBuf::zeroed(bytes).ok_or_else(|| {
         RunError::data(format!(
             "not enough memory for a value of type {} ({bytes} bytes)",

@@ -53,8 +53,10 @@ def w32(a):
 
 
 def case(name, kind, prog=None, inputs=None, params=None, want=None, steps=1, rtol=1e-4,
-         atol=1e-5, scalars=None, exit=None, program=None, files=None, nan=()):
-    """`nan`: outputs whose expected values may hold NaN (equal to NaN only)."""
+         atol=1e-5, scalars=None, exit=None, program=None, files=None, nan=(), tols=None):
+    """`nan`: outputs whose expected values may hold NaN (equal to NaN only).
+    `tols`: per-output tolerances {NAME: (rtol, atol)} in place of rtol and
+    atol, written as meta["tols"] (the conformance format)."""
     d = os.path.join(OUT, name)
     assert not os.path.exists(d), name
     for sub in ("in", "want"):
@@ -81,6 +83,9 @@ def case(name, kind, prog=None, inputs=None, params=None, want=None, steps=1, rt
         meta["program"] = program
     if exit is not None:
         meta["exit"] = exit
+    if tols:
+        assert set(tols) <= set(want or {}), (name, sorted(set(tols) - set(want or {})))
+        meta["tols"] = {k: [float(r), float(a)] for k, (r, a) in tols.items()}
     with open(os.path.join(d, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
 

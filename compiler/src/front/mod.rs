@@ -82,6 +82,7 @@ pub fn compile(map: &mut SourceMap, file: FileId, loader: &dyn Loader, opts: &Op
     } = elab::elaborate(&modules, opts);
     diags.extend(more);
     diags.extend(rank_limit(&graph, file));
+    diags.extend(size_limit(&graph, file));
     if !diags.iter().any(|d| d.is_error()) {
         diags.extend(lints::lints(&modules[0], &text, &graph, &used));
         if opts.deny_warnings {
@@ -122,6 +123,37 @@ fn rank_limit(g: &crate::ir::graph::Graph, file: FileId) -> Option<Diagnostic> {
         )
         .label(format!("this has rank {}", n.ty.rank()))
         .note("every engine, and the .npy format, handle at most 64 axes"),
+    )
+}
+
+/// The most elements one tensor may have (2^40, about 10^12: 4 TiB of
+/// `f32`), checked at compile time where a shape is all literals.
+pub const MAX_ELEMENTS: u64 = 1 << 40;
+
+/// E0327 for the first value of literal shape beyond [`MAX_ELEMENTS`].
+fn size_limit(g: &crate::ir::graph::Graph, file: FileId) -> Option<Diagnostic> {
+    let count = |t: &crate::ir::types::TensorType| -> Option<u64> {
+        t.shape
+            .iter()
+            .map(|d| d.as_lit())
+            .try_fold(1u64, |acc, n| n.map(|n| acc.saturating_mul(n)))
+    };
+    let id = g
+        .ids()
+        .find(|&id| count(g.ty(id)).is_some_and(|n| n > MAX_ELEMENTS))?;
+    let n = g.node(id);
+    let span = n
+        .span
+        .unwrap_or_else(|| weft_grammar::ast::Span::new(file, 0, 0));
+    Some(
+        Diagnostic::error(
+            "E0327",
+            format!("`{}` has more elements than weft's limit of 2^40 for one tensor", n.ty),
+            span,
+        )
+        .label(format!("this is `{}`", n.ty))
+        .note("2^40 elements (about 10^12) is 4 TiB of f32: no machine holds or computes it in a run")
+        .help("check the sizes; for large data use size names (`dim N`) bound by the inputs"),
     )
 }
 

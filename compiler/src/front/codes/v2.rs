@@ -102,3 +102,17 @@ update x = x * 0.5
 output x
 "#,
 };
+
+pub(super) const E0327: CodeInfo = CodeInfo {
+    code: "E0327",
+    title: "a tensor has more elements than weft supports",
+    explanation: "A value whose shape is all literals has more than 2^40 elements (about \
+         10^12, 4 TiB of `f32`): no run could hold or compute it, so it is refused when the \
+         program is compiled rather than when it runs out of memory or time. Check the sizes; \
+         data whose size is known only at run time takes size names (`dim N`), checked \
+         against memory when it is bound.",
+    wrong: r#"output z = sum(zeros((3000000000, 4000000000)))
+"#,
+    fixed: r#"output z = sum(zeros((3000, 4000)))
+"#,
+};
