@@ -484,6 +484,12 @@ fn compare_outputs(
             ));
             continue;
         }
+        // `tols` in meta.json: per-output [rtol, atol], as the conformance format has it.
+        let stem = name.strip_suffix(".npy").unwrap_or(&name);
+        let (rtol, atol) = match meta["tols"][stem].as_array().map(|a| a.as_slice()) {
+            Some([r, a]) => (r.as_f64().unwrap_or(rtol), a.as_f64().unwrap_or(atol)),
+            _ => (rtol, atol),
+        };
         let (g, wv) = (to_f64(&got), to_f64(&want));
         let bad: Vec<usize> = (0..g.len())
             .filter(|&i| {

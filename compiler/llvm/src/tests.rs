@@ -11,8 +11,8 @@ use weft_runtime_native::rt;
 use crate::{build, LlvmOptions};
 use weft_compiler::kernel::interp as kinterp;
 use weft_compiler::kernel::testing::{
-    bytes_f64, check_ok_cases, close, compare_case, lower, root, run_cases, same_bits,
-    tensor_bytes, Case,
+    bytes_f64, check_ok_cases, close, compare_case, lower, lower_text, random_case, root,
+    run_cases, same_bits, tensor_bytes, Case, Lcg,
 };
 use weft_compiler::kernel::{schedule, OutputSrc, Program};
 
@@ -229,6 +229,26 @@ fn jit_all(cases: Vec<Case>, opts: &LlvmOptions) {
         fails.len(),
         fails.join("\n")
     );
+}
+
+/// A fraction of the random-program fuzzer's programs (`weft_compiler::fuzz`)
+/// through LLVM (MCJIT) against the kernel interpreter, within tolerance
+/// (LLVM may reassociate sums); `WEFT_FUZZ_LLVM_PROGRAMS` sets how many.
+#[test]
+fn compiled_code_agrees_with_kernel_interpreter_on_fuzz_programs() {
+    let n: u64 = std::env::var("WEFT_FUZZ_LLVM_PROGRAMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let mut cases = Vec::new();
+    for seed in 0..n {
+        let text = weft_compiler::fuzz::program(seed);
+        let g = lower_text(&format!("fuzz{seed}"), &text)
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{text}"));
+        let mut rng = Lcg(seed ^ 0xD1B5_4A32_D192_ED03);
+        cases.extend(random_case(format!("fuzz{seed}"), g, &mut rng, 2));
+    }
+    jit_all(cases, &LlvmOptions::default());
 }
 
 #[test]

@@ -148,11 +148,16 @@ fn size_limit(g: &crate::ir::graph::Graph, file: FileId) -> Option<Diagnostic> {
     Some(
         Diagnostic::error(
             "E0327",
-            format!("`{}` has more elements than weft's limit of 2^40 for one tensor", n.ty),
+            format!(
+                "`{}` has more elements than weft's limit of 2^40 for one tensor",
+                n.ty
+            ),
             span,
         )
         .label(format!("this is `{}`", n.ty))
-        .note("2^40 elements (about 10^12) is 4 TiB of f32: no machine holds or computes it in a run")
+        .note(
+            "2^40 elements (about 10^12) is 4 TiB of f32: no machine holds or computes it in a run",
+        )
         .help("check the sizes; for large data use size names (`dim N`) bound by the inputs"),
     )
 }

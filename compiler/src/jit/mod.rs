@@ -21,6 +21,8 @@ mod host;
 pub mod program;
 pub mod tiered;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod difftest;
 #[cfg(test)]
 mod tests;
 

@@ -356,10 +356,10 @@ pub fn run_cases(max_steps: u64) -> Vec<Case> {
 }
 
 /// A small deterministic generator.
-struct Lcg(u64);
+pub struct Lcg(pub u64);
 
 impl Lcg {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6364136223846793005)
@@ -419,56 +419,59 @@ pub fn check_ok_cases(seed: u64) -> Vec<Case> {
     files.sort();
     let mut rng = Lcg(seed);
     let mut out = Vec::new();
-    'file: for f in files {
+    for f in files {
         let Some(g) = lower(&f) else { continue };
-        let mut env = DimEnv::new();
-        // A size that is the rows of a batch has at least a batch of rows.
-        for f in &g.feeds {
-            if let crate::ir::graph::Feed::Batch {
-                rows: crate::ir::types::Dim::Sym(d),
-                size,
-                ..
-            } = &f.feed
-            {
-                let _ = env.bind(d, *size as usize + (rng.next() % 4) as usize);
-            }
-        }
-        for d in &g.dims {
-            if env.get(d).is_none() {
-                let _ = env.bind(d, 1 + (rng.next() % 4) as usize);
-            }
-        }
-        let mut mk = |ty: &crate::ir::types::TensorType| -> Option<Tensor> {
-            let ct = env.resolve(ty).ok()?;
-            random_tensor(&mut rng, ct.dtype, &ct.shape)
-        };
-        let mut inputs = Vec::new();
-        for (_, id) in &g.inputs {
-            match mk(g.ty(*id)) {
-                Some(t) => inputs.push(t),
-                None => continue 'file,
-            }
-        }
-        let mut params = Vec::new();
-        for p in &g.params {
-            match mk(&p.ty) {
-                Some(t) => params.push(t),
-                None => continue 'file,
-            }
-        }
-        out.push(Case {
-            name: f
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            g,
-            env,
-            inputs,
-            params,
-            steps: 2,
-        });
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.extend(random_case(name, g, &mut rng, 2));
     }
     out
+}
+
+/// A lowered program with random data: each size name bound to 1..4 (a
+/// batch's rows to at least a batch), inputs and params random (floats in
+/// [-2, 2] with NaN, ±0, ±inf and subnormals mixed in). None when a value
+/// has a dtype without random data.
+pub fn random_case(name: String, g: Graph, rng: &mut Lcg, steps: u64) -> Option<Case> {
+    let mut env = DimEnv::new();
+    // A size that is the rows of a batch has at least a batch of rows.
+    for f in &g.feeds {
+        if let crate::ir::graph::Feed::Batch {
+            rows: crate::ir::types::Dim::Sym(d),
+            size,
+            ..
+        } = &f.feed
+        {
+            let _ = env.bind(d, *size as usize + (rng.next() % 4) as usize);
+        }
+    }
+    for d in &g.dims {
+        if env.get(d).is_none() {
+            let _ = env.bind(d, 1 + (rng.next() % 4) as usize);
+        }
+    }
+    let mut mk = |ty: &crate::ir::types::TensorType| -> Option<Tensor> {
+        let ct = env.resolve(ty).ok()?;
+        random_tensor(rng, ct.dtype, &ct.shape)
+    };
+    let mut inputs = Vec::new();
+    for (_, id) in &g.inputs {
+        inputs.push(mk(g.ty(*id))?);
+    }
+    let mut params = Vec::new();
+    for p in &g.params {
+        params.push(mk(&p.ty)?);
+    }
+    Some(Case {
+        name,
+        g,
+        env,
+        inputs,
+        params,
+        steps,
+    })
 }
 
 /// Whether two byte buffers hold the same bytes: the JIT against the kernel

@@ -137,11 +137,25 @@ impl BinaryOp {
     /// The reference evaluation of an arithmetic op on floats (None for a
     /// comparison).
     pub fn eval_float<T: Float>(self, x: T, y: T) -> Option<T> {
+        // A NaN operand gives that NaN (quieted), the first one when both
+        // are: x86's rule for `addss x, y`, which compiled code follows. The
+        // reference says so explicitly, so that the order in which this
+        // Rust code's compiler puts the operands of a commutative operation
+        // cannot change the NaN's sign or payload.
+        let nan = |r: T| {
+            if x.is_nan() {
+                x.quieted()
+            } else if y.is_nan() {
+                y.quieted()
+            } else {
+                r
+            }
+        };
         Some(match self {
-            BinaryOp::Add => x + y,
-            BinaryOp::Sub => x - y,
-            BinaryOp::Mul => x * y,
-            BinaryOp::Div => x / y,
+            BinaryOp::Add => nan(x + y),
+            BinaryOp::Sub => nan(x - y),
+            BinaryOp::Mul => nan(x * y),
+            BinaryOp::Div => nan(x / y),
             BinaryOp::Pow => x.powf(y),
             BinaryOp::Max => {
                 if x.is_nan() || x >= y {

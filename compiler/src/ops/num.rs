@@ -34,6 +34,8 @@ pub trait Float:
     fn tanh(self) -> Self;
     fn powf(self, e: Self) -> Self;
     fn copysign(self, sign: Self) -> Self;
+    /// A NaN with its quiet bit set (as arithmetic hardware returns it).
+    fn quieted(self) -> Self;
     /// The table's `exp`, `log` and `tanh`: [`super::vmath`] for `f32`, the
     /// C library's for `f64`.
     fn weft_exp(self) -> Self;
@@ -54,6 +56,11 @@ macro_rules! impl_float {
             }
             fn is_nan(self) -> bool {
                 <$t>::is_nan(self)
+            }
+            fn quieted(self) -> Self {
+                // The quiet bit is the mantissa's top bit.
+                let quiet = 1 << (<$t>::MANTISSA_DIGITS - 2);
+                <$t>::from_bits(self.to_bits() | quiet)
             }
             fn exp(self) -> Self {
                 <$t>::exp(self)

@@ -212,3 +212,20 @@ fn every_host_function_evaluates_on_its_dtypes() {
         }
     }
 }
+
+/// Regression (issue 13: NaN signs differed between `--jit never` and
+/// `--jit always`): a NaN operand gives that NaN, quieted, the first one
+/// when both are, whatever order this crate's compiler puts them in.
+#[test]
+fn nan_operands_propagate_first_operand_first() {
+    let pos = f32::from_bits(0x7fc0_0000);
+    let neg = f32::from_bits(0xffc0_0000);
+    let signalling = f32::from_bits(0x7f80_0001);
+    for op in [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div] {
+        let r = |x: f32, y: f32| op.eval_float(x, y).map(f32::to_bits);
+        assert_eq!(r(pos, neg), Some(0x7fc0_0000), "{op:?}");
+        assert_eq!(r(neg, pos), Some(0xffc0_0000), "{op:?}");
+        assert_eq!(r(1.0, neg), Some(0xffc0_0000), "{op:?}");
+        assert_eq!(r(signalling, 1.0), Some(0x7fc0_0001), "{op:?}: quieted");
+    }
+}
