@@ -71,7 +71,7 @@ impl Gen {
         if n == 0 {
             0
         } else {
-            self.rng.next() % n
+            self.rng.next_u64() % n
         }
     }
 

@@ -359,7 +359,7 @@ pub fn run_cases(max_steps: u64) -> Vec<Case> {
 pub struct Lcg(pub u64);
 
 impl Lcg {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6364136223846793005)
@@ -367,7 +367,7 @@ impl Lcg {
         self.0 >> 33
     }
     fn unit(&mut self) -> f64 {
-        self.next() as f64 / (1u64 << 31) as f64
+        self.next_u64() as f64 / (1u64 << 31) as f64
     }
 }
 
@@ -377,8 +377,8 @@ impl Lcg {
 const DATA_SPECIALS: [f64; 6] = [f64::NAN, 0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, 1e-40];
 
 fn random_float(rng: &mut Lcg) -> f64 {
-    if rng.next().is_multiple_of(16) {
-        DATA_SPECIALS[(rng.next() % DATA_SPECIALS.len() as u64) as usize]
+    if rng.next_u64().is_multiple_of(16) {
+        DATA_SPECIALS[(rng.next_u64() % DATA_SPECIALS.len() as u64) as usize]
     } else {
         rng.unit() * 4.0 - 2.0
     }
@@ -395,16 +395,16 @@ fn random_tensor(rng: &mut Lcg, dtype: DType, shape: &[usize]) -> Option<Tensor>
             ArrayD::from_shape_vec(sh, (0..n).map(|_| random_float(rng)).collect()).ok()?,
         ),
         DType::I32 => Tensor::I32(
-            ArrayD::from_shape_vec(sh, (0..n).map(|_| (rng.next() % 3) as i32).collect()).ok()?,
+            ArrayD::from_shape_vec(sh, (0..n).map(|_| (rng.next_u64() % 3) as i32).collect()).ok()?,
         ),
         DType::I64 => Tensor::I64(
-            ArrayD::from_shape_vec(sh, (0..n).map(|_| (rng.next() % 3) as i64).collect()).ok()?,
+            ArrayD::from_shape_vec(sh, (0..n).map(|_| (rng.next_u64() % 3) as i64).collect()).ok()?,
         ),
         DType::U8 => Tensor::U8(
-            ArrayD::from_shape_vec(sh, (0..n).map(|_| (rng.next() % 256) as u8).collect()).ok()?,
+            ArrayD::from_shape_vec(sh, (0..n).map(|_| (rng.next_u64() % 256) as u8).collect()).ok()?,
         ),
         DType::Bool => Tensor::Bool(
-            ArrayD::from_shape_vec(sh, (0..n).map(|_| rng.next() % 2 == 1).collect()).ok()?,
+            ArrayD::from_shape_vec(sh, (0..n).map(|_| rng.next_u64() % 2 == 1).collect()).ok()?,
         ),
         DType::F16 | DType::BF16 => return None,
     })
@@ -444,12 +444,12 @@ pub fn random_case(name: String, g: Graph, rng: &mut Lcg, steps: u64) -> Option<
             ..
         } = &f.feed
         {
-            let _ = env.bind(d, *size as usize + (rng.next() % 4) as usize);
+            let _ = env.bind(d, *size as usize + (rng.next_u64() % 4) as usize);
         }
     }
     for d in &g.dims {
         if env.get(d).is_none() {
-            let _ = env.bind(d, 1 + (rng.next() % 4) as usize);
+            let _ = env.bind(d, 1 + (rng.next_u64() % 4) as usize);
         }
     }
     let mut mk = |ty: &crate::ir::types::TensorType| -> Option<Tensor> {
