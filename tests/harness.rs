@@ -134,7 +134,10 @@ fn expectation(path: &Path) -> Option<(String, usize)> {
     Some((code.trim().to_string(), line.trim().parse().ok()?))
 }
 
-fn check_err_dir(dir: &Path, snapshot_prefix: &str) {
+/// The cases of `dir`, each with its `// expect: CODE line N` header: an
+/// error (or, with `warning`, a warning of a program that still checks) of
+/// that code at that line; the rendered diagnostics are snapshots.
+fn check_expect_dir(dir: &Path, snapshot_prefix: &str, warning: bool) {
     let files = weft_files(dir);
     let mut fails = Vec::new();
     for f in &files {
@@ -147,10 +150,12 @@ fn check_err_dir(dir: &Path, snapshot_prefix: &str) {
         };
         let c = compile(f);
         let hit = c.diags.iter().any(|d| {
-            d.is_error() && d.code.starts_with(&code) && c.map.line_col(d.primary).0 == line
+            d.is_error() != warning
+                && d.code.starts_with(&code)
+                && c.map.line_col(d.primary).0 == line
         });
         let rendered = diag::render(&c.map, &c.diags, false);
-        if c.graph.is_some() || !hit {
+        if c.graph.is_some() != warning || !hit {
             fails.push(format!(
                 "{}: want {code} at line {line}, got:\n{rendered}",
                 f.display()
@@ -168,6 +173,10 @@ fn check_err_dir(dir: &Path, snapshot_prefix: &str) {
     report(&dir.display().to_string(), fails, files.len());
 }
 
+fn check_err_dir(dir: &Path, snapshot_prefix: &str) {
+    check_expect_dir(dir, snapshot_prefix, false);
+}
+
 #[test]
 fn check_err() {
     check_err_dir(&root().join("tests/check/err"), "err__");
@@ -177,39 +186,7 @@ fn check_err() {
 /// warning their header names at its line; rendered warnings are snapshots.
 #[test]
 fn check_warn() {
-    let dir = root().join("tests/check/warn");
-    let files = weft_files(&dir);
-    let mut fails = Vec::new();
-    for f in &files {
-        let Some((code, line)) = expectation(f) else {
-            fails.push(format!(
-                "{}: no `// expect: CODE line N` header",
-                f.display()
-            ));
-            continue;
-        };
-        let c = compile(f);
-        let hit = c
-            .diags
-            .iter()
-            .any(|d| !d.is_error() && d.code == code && c.map.line_col(d.primary).0 == line);
-        let rendered = diag::render(&c.map, &c.diags, false);
-        if c.graph.is_none() || !hit {
-            fails.push(format!(
-                "{}: want {code} at line {line}, got:\n{rendered}",
-                f.display()
-            ));
-            continue;
-        }
-        let name = f
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        insta::with_settings!({snapshot_path => root().join("tests/snapshots"), prepend_module_to_snapshot => false, omit_expression => true}, {
-            insta::assert_snapshot!(format!("warn__{name}"), rendered);
-        });
-    }
-    report(&dir.display().to_string(), fails, files.len());
+    check_expect_dir(&root().join("tests/check/warn"), "warn__", true);
 }
 
 #[test]

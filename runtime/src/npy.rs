@@ -437,20 +437,7 @@ pub fn read_npy_file(path: &Path) -> Result<NpyArray, NpyError> {
     // up to the size the header implies (plus one byte to detect garbage).
     let file_len = meta.is_file().then_some(meta.len());
 
-    let mut head = Vec::new();
-    (&mut file)
-        .take(12)
-        .read_to_end(&mut head)
-        .map_err(io_err)?;
-    let (header_len, start, _) = parse_preamble(&head).map_err(with_path)?;
-    let need = (start + header_len) as u64;
-    (&mut file)
-        .take(need.saturating_sub(head.len() as u64))
-        .read_to_end(&mut head)
-        .map_err(io_err)?;
-    head.truncate(start + header_len);
-    let (header, offset) = read_header(&head).map_err(with_path)?;
-    let (count, nbytes) = data_size(&header).map_err(with_path)?;
+    let (header, offset, count, nbytes) = read_file_header(&mut file, path)?;
     if let Some(len) = file_len {
         check_data_len(&header, count, nbytes, len.saturating_sub(offset as u64))
             .map_err(with_path)?;
@@ -464,6 +451,33 @@ pub fn read_npy_file(path: &Path) -> Result<NpyArray, NpyError> {
         .map_err(io_err)?;
     check_data_len(&header, count, nbytes, raw.len() as u64).map_err(with_path)?;
     decode(&header, &raw).map_err(with_path)
+}
+
+/// Reads an open `.npy` file's preamble and header (and no more): the
+/// header, the data offset, the element count and the data bytes; errors
+/// start with the path.
+fn read_file_header(
+    file: &mut File,
+    path: &Path,
+) -> Result<(Header, usize, usize, usize), NpyError> {
+    let shown = path.display();
+    let io_err = |e: std::io::Error| NpyError::new(format!("{shown}: cannot read: {e}"));
+    let with_path = |e: NpyError| NpyError::new(format!("{shown}: {}", e.message));
+    let mut head = Vec::new();
+    (&mut *file)
+        .take(12)
+        .read_to_end(&mut head)
+        .map_err(io_err)?;
+    let (header_len, start, _) = parse_preamble(&head).map_err(with_path)?;
+    let need = (start + header_len) as u64;
+    (&mut *file)
+        .take(need.saturating_sub(head.len() as u64))
+        .read_to_end(&mut head)
+        .map_err(io_err)?;
+    head.truncate(start + header_len);
+    let (header, offset) = read_header(&head).map_err(with_path)?;
+    let (count, nbytes) = data_size(&header).map_err(with_path)?;
+    Ok((header, offset, count, nbytes))
 }
 
 /// Where a `.npy` file's data lies, and in what form: what [`crate::mmap`]
@@ -491,20 +505,7 @@ pub fn file_layout(path: &Path) -> Result<Option<FileLayout>, NpyError> {
     if !meta.is_file() {
         return Ok(None);
     }
-    let mut head = Vec::new();
-    (&mut file)
-        .take(12)
-        .read_to_end(&mut head)
-        .map_err(io_err)?;
-    let (header_len, start, _) = parse_preamble(&head).map_err(with_path)?;
-    let need = (start + header_len) as u64;
-    (&mut file)
-        .take(need.saturating_sub(head.len() as u64))
-        .read_to_end(&mut head)
-        .map_err(io_err)?;
-    head.truncate(start + header_len);
-    let (header, offset) = read_header(&head).map_err(with_path)?;
-    let (count, nbytes) = data_size(&header).map_err(with_path)?;
+    let (header, offset, count, nbytes) = read_file_header(&mut file, path)?;
     check_data_len(
         &header,
         count,

@@ -395,13 +395,16 @@ fn random_tensor(rng: &mut Lcg, dtype: DType, shape: &[usize]) -> Option<Tensor>
             ArrayD::from_shape_vec(sh, (0..n).map(|_| random_float(rng)).collect()).ok()?,
         ),
         DType::I32 => Tensor::I32(
-            ArrayD::from_shape_vec(sh, (0..n).map(|_| (rng.next_u64() % 3) as i32).collect()).ok()?,
+            ArrayD::from_shape_vec(sh, (0..n).map(|_| (rng.next_u64() % 3) as i32).collect())
+                .ok()?,
         ),
         DType::I64 => Tensor::I64(
-            ArrayD::from_shape_vec(sh, (0..n).map(|_| (rng.next_u64() % 3) as i64).collect()).ok()?,
+            ArrayD::from_shape_vec(sh, (0..n).map(|_| (rng.next_u64() % 3) as i64).collect())
+                .ok()?,
         ),
         DType::U8 => Tensor::U8(
-            ArrayD::from_shape_vec(sh, (0..n).map(|_| (rng.next_u64() % 256) as u8).collect()).ok()?,
+            ArrayD::from_shape_vec(sh, (0..n).map(|_| (rng.next_u64() % 256) as u8).collect())
+                .ok()?,
         ),
         DType::Bool => Tensor::Bool(
             ArrayD::from_shape_vec(sh, (0..n).map(|_| rng.next_u64() % 2 == 1).collect()).ok()?,

@@ -344,11 +344,25 @@ impl<'m> Elab<'m> {
         ) else {
             return Val::Error;
         };
+        self.broadcast_binary(op, sym, (x, sa), (y, sb), span)
+    }
+
+    /// `x op y` after NumPy broadcasting of the operands (E0302 when their
+    /// shapes do not broadcast).
+    fn broadcast_binary(
+        &mut self,
+        op: BinaryOp,
+        sym: &str,
+        (x, sa): (NodeId, Span),
+        (y, sb): (NodeId, Span),
+        span: Span,
+    ) -> Val {
         let (xs, ys) = (self.g.shape_of(x), self.g.shape_of(y));
         match broadcast_shapes(&xs, &ys) {
             Ok(shape) => {
                 let x = self.g.broadcast(x, &shape, Some(sa));
                 let y = self.g.broadcast(y, &shape, Some(sb));
+                // (The graph computes u8 operands in i32: `Graph::binary`.)
                 Val::Tensor(self.g.binary(op, x, y, Some(span)))
             }
             Err(axis) => {
@@ -376,20 +390,7 @@ impl<'m> Elab<'m> {
         ) else {
             return Val::Error;
         };
-        let (xs, ys) = (self.g.shape_of(x), self.g.shape_of(y));
-        match broadcast_shapes(&xs, &ys) {
-            Ok(shape) => {
-                let x = self.g.broadcast(x, &shape, Some(sa));
-                let y = self.g.broadcast(y, &shape, Some(sb));
-                // The graph computes u8 operands in i32 (`Graph::binary`).
-                Val::Tensor(self.g.binary(op, x, y, Some(span)))
-            }
-            Err(axis) => {
-                let (tx, ty) = (self.g.ty(x).clone(), self.g.ty(y).clone());
-                self.err(broadcast_error(&tx, sa, &ty, sb, span, axis, sym));
-                Val::Error
-            }
-        }
+        self.broadcast_binary(op, sym, (x, sa), (y, sb), span)
     }
 
     /// The dtype two operands share: equal tensor dtypes, or the tensor's dtype

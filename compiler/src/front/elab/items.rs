@@ -128,6 +128,17 @@ impl<'m> Elab<'m> {
             self.err(d);
             return;
         };
+        if !self.first_update(name, updated) {
+            return;
+        }
+        let Some(node) = self.coerce_to(&v, &pty, value.span, "an update", span) else {
+            return;
+        };
+        self.g.updates.push((name.name.clone(), node));
+    }
+
+    /// Records the update of `name`; false (and E0207) when it has one already.
+    fn first_update(&mut self, name: &Ident, updated: &mut HashMap<String, Span>) -> bool {
         if let Some(prev) = updated.get(&name.name) {
             let d = Diagnostic::error(
                 "E0207",
@@ -138,13 +149,10 @@ impl<'m> Elab<'m> {
             .with(*prev, "first update here")
             .note("all updates of a step are assigned together, so each param has at most one");
             self.err(d);
-            return;
+            return false;
         }
         updated.insert(name.name.clone(), name.span);
-        let Some(node) = self.coerce_to(&v, &pty, value.span, "an update", span) else {
-            return;
-        };
-        self.g.updates.push((name.name.clone(), node));
+        true
     }
 
     /// `update r = EXPR` of a record param: one update per leaf.
@@ -177,18 +185,9 @@ impl<'m> Elab<'m> {
             }
         }
         let v = self.expr(value);
-        if let Some(prev) = updated.get(&name.name) {
-            let d = Diagnostic::error(
-                "E0207",
-                format!("param `{}` is updated twice", name.name),
-                name.span,
-            )
-            .label("second update")
-            .with(*prev, "first update here");
-            self.err(d);
+        if !self.first_update(name, updated) {
             return;
         }
-        updated.insert(name.name.clone(), name.span);
         let Some(want) = self.vty(target) else {
             return;
         };
