@@ -788,6 +788,46 @@ def more_cases():
     more_rterr_cases()
 
 
+def section11_unary_cases():
+    """tan, atan, log1p, expm1, erf, round (section 11) and their gradients."""
+    import math
+    r = np.random.default_rng(11)
+    x = (r.standard_normal(24) * 1.2).astype(np.float32)
+    x[:6] = [0.0, -0.0, 1e-7, -1e-7, 0.5, -2.5]          # near 0 (log1p, expm1), a half
+    xs = np.concatenate([x, np.array([1.5, 2.5, -0.5, 3.5], np.float32)])
+    t = np.clip(xs, -1.2, 1.2).astype(np.float32)           # tan away from its poles
+    p = np.abs(xs).astype(np.float32)                       # log1p on x >= 0
+    X, T, P = D(xs), D(t), D(p)
+    erf = np.vectorize(math.erf)
+    fd_check(lambda v: np.tan(v).sum(), T, 1 + np.tan(T) ** 2)
+    fd_check(lambda v: np.arctan(v).sum(), X, 1 / (1 + X ** 2))
+    fd_check(lambda v: np.log1p(v).sum(), P, 1 / (1 + P))
+    fd_check(lambda v: np.expm1(v).sum(), X, np.exp(X))
+    fd_check(lambda v: erf(v).sum(), X, 2 / np.sqrt(np.pi) * np.exp(-X ** 2))
+    case("v2_op_tan_atan_log1p_expm1_erf_round", "grad", """
+        // section 11's elementwise functions and their gradients; round halves to even
+        input x: f32[28]
+        input t: f32[28]
+        input p: f32[28]
+        output tan_ = tan(t)
+        output atan_ = atan(x)
+        output log1p_ = log1p(p)
+        output expm1_ = expm1(x)
+        output erf_ = erf(x)
+        output round_ = round(x)
+        output g_tan = grad(sum(tan(t)), t)
+        output g_atan = grad(sum(atan(x)), x)
+        output g_log1p = grad(sum(log1p(p)), p)
+        output g_expm1 = grad(sum(expm1(x)), x)
+        output g_erf = grad(sum(erf(x)), x)
+        """, {"x": xs, "t": t, "p": p},
+         want=dict(tan_=w32(np.tan(T)), atan_=w32(np.arctan(X)), log1p_=w32(np.log1p(P)),
+                   expm1_=w32(np.expm1(X)), erf_=w32(erf(X)), round_=np.round(xs),
+                   g_tan=w32(1 + np.tan(T) ** 2), g_atan=w32(1 / (1 + X ** 2)), g_log1p=w32(1 / (1 + P)),
+                   g_expm1=w32(np.exp(X)), g_erf=w32(2 / np.sqrt(np.pi) * np.exp(-X ** 2))),
+         rtol=2e-6, atol=1e-7)
+
+
 def v2_cases():
     batch_cases()
     random_cases()
@@ -795,6 +835,7 @@ def v2_cases():
     optim_cases()
     step_cases()
     more_cases()          # last: its own generator
+    section11_unary_cases()
 
 
 if __name__ == "__main__":

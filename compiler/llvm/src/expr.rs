@@ -201,6 +201,24 @@ impl<'c> Emit for Llvm<'_, 'c, '_> {
                         .into(),
                 )
             }
+            // The C library's functions, as `f32::tan` etc. call them in the
+            // interpreters and the JIT.
+            Host::Tan | Host::Atan | Host::Log1p | Host::Expm1 | Host::Erf => {
+                let x = args.first().ok_or("a host call without operands")?;
+                let name = match (f, f64) {
+                    (Host::Tan, false) => "tanf",
+                    (Host::Tan, true) => "tan",
+                    (Host::Atan, false) => "atanf",
+                    (Host::Atan, true) => "atan",
+                    (Host::Log1p, false) => "log1pf",
+                    (Host::Log1p, true) => "log1p",
+                    (Host::Expm1, false) => "expm1f",
+                    (Host::Expm1, true) => "expm1",
+                    (Host::Erf, false) => "erff",
+                    _ => "erf",
+                };
+                Ok(g.libm(name, x.into_float_value())?.into())
+            }
             Host::Pow => match args {
                 [a, b] => Ok(g
                     .funary2("llvm.pow", a.into_float_value(), b.into_float_value())?

@@ -38,6 +38,12 @@ fn ref_unary(u: UnaryOp, dtype: DType, x: f64) -> f64 {
         UnaryOp::Relu if x.is_nan() => x,
         UnaryOp::Relu => x.max(0.0),
         UnaryOp::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+        UnaryOp::Tan => x.tan(),
+        UnaryOp::Atan => x.atan(),
+        UnaryOp::Log1p => x.ln_1p(),
+        UnaryOp::Expm1 => x.exp_m1(),
+        UnaryOp::Erf => erf_naive(x),
+        UnaryOp::Round => x.round_ties_even(),
     };
     round_to(dtype, v)
 }
@@ -559,4 +565,31 @@ fn kernels_reject_ill_typed_operands_without_panicking() {
         let e = eval(&op, &args, &out, &env).expect_err("ill-typed");
         assert_eq!(e.exit_code, super::EXIT_INTERNAL, "{}", e.message);
     }
+}
+
+/// erf by its Maclaurin series (|x| < 2) and erfc's continued fraction
+/// beyond: an independent reference for the C library's `erf`.
+fn erf_naive(x: f64) -> f64 {
+    if x.is_nan() {
+        return x;
+    }
+    let a = x.abs();
+    let r = if a < 2.0 {
+        // erf(x) = 2/√π Σ (-1)^n x^(2n+1) / (n! (2n+1))
+        let mut term = a;
+        let mut sum = a;
+        for n in 1..100 {
+            term *= -a * a / n as f64;
+            sum += term / (2 * n + 1) as f64;
+        }
+        sum * std::f64::consts::FRAC_2_SQRT_PI
+    } else {
+        // erfc(x) = e^(-x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + ..)))), bottom up.
+        let mut f = a;
+        for k in (1..200).rev() {
+            f = a + (k as f64 / 2.0) / f;
+        }
+        1.0 - (-a * a).exp() / std::f64::consts::PI.sqrt() / f
+    };
+    r.copysign(x)
 }

@@ -21,6 +21,16 @@ pub fn math_symbol(h: ops::Host, d: DType) -> R<&'static str> {
         (ops::Host::Cos, DType::F64) => "weft_jit_cos_f64",
         (ops::Host::Tanh, DType::F32) => "weft_jit_tanh_f32",
         (ops::Host::Tanh, DType::F64) => "weft_jit_tanh_f64",
+        (ops::Host::Tan, DType::F32) => "weft_jit_tan_f32",
+        (ops::Host::Tan, DType::F64) => "weft_jit_tan_f64",
+        (ops::Host::Atan, DType::F32) => "weft_jit_atan_f32",
+        (ops::Host::Atan, DType::F64) => "weft_jit_atan_f64",
+        (ops::Host::Log1p, DType::F32) => "weft_jit_log1p_f32",
+        (ops::Host::Log1p, DType::F64) => "weft_jit_log1p_f64",
+        (ops::Host::Expm1, DType::F32) => "weft_jit_expm1_f32",
+        (ops::Host::Expm1, DType::F64) => "weft_jit_expm1_f64",
+        (ops::Host::Erf, DType::F32) => "weft_jit_erf_f32",
+        (ops::Host::Erf, DType::F64) => "weft_jit_erf_f64",
         (ops::Host::Pow, DType::F32) => "weft_jit_pow_f32",
         (ops::Host::Pow, DType::F64) => "weft_jit_pow_f64",
         (ops::Host::IPow, DType::I32) => "weft_jit_ipow_i32",
@@ -31,6 +41,11 @@ pub fn math_symbol(h: ops::Host, d: DType) -> R<&'static str> {
             | ops::Host::Sin
             | ops::Host::Cos
             | ops::Host::Tanh
+            | ops::Host::Tan
+            | ops::Host::Atan
+            | ops::Host::Log1p
+            | ops::Host::Expm1
+            | ops::Host::Erf
             | ops::Host::Pow
             | ops::Host::IPow,
             _,
@@ -73,6 +88,16 @@ host1!(cos_f32, Cos, f32, F32);
 host1!(cos_f64, Cos, f64, F64);
 host1!(tanh_f32, Tanh, f32, F32);
 host1!(tanh_f64, Tanh, f64, F64);
+host1!(tan_f32, Tan, f32, F32);
+host1!(tan_f64, Tan, f64, F64);
+host1!(atan_f32, Atan, f32, F32);
+host1!(atan_f64, Atan, f64, F64);
+host1!(log1p_f32, Log1p, f32, F32);
+host1!(log1p_f64, Log1p, f64, F64);
+host1!(expm1_f32, Expm1, f32, F32);
+host1!(expm1_f64, Expm1, f64, F64);
+host1!(erf_f32, Erf, f32, F32);
+host1!(erf_f64, Erf, f64, F64);
 host2!(pow_f32, Pow, f32, F32, f32::NAN);
 host2!(pow_f64, Pow, f64, F64, f64::NAN);
 host2!(ipow_i32, IPow, i32, I32, 0);
@@ -135,6 +160,16 @@ pub fn all() -> Vec<Host> {
         h("weft_jit_cos_f64", cos_f64 as *const u8, "d", "d"),
         h("weft_jit_tanh_f32", tanh_f32 as *const u8, "f", "f"),
         h("weft_jit_tanh_f64", tanh_f64 as *const u8, "d", "d"),
+        h("weft_jit_tan_f32", tan_f32 as *const u8, "f", "f"),
+        h("weft_jit_tan_f64", tan_f64 as *const u8, "d", "d"),
+        h("weft_jit_atan_f32", atan_f32 as *const u8, "f", "f"),
+        h("weft_jit_atan_f64", atan_f64 as *const u8, "d", "d"),
+        h("weft_jit_log1p_f32", log1p_f32 as *const u8, "f", "f"),
+        h("weft_jit_log1p_f64", log1p_f64 as *const u8, "d", "d"),
+        h("weft_jit_expm1_f32", expm1_f32 as *const u8, "f", "f"),
+        h("weft_jit_expm1_f64", expm1_f64 as *const u8, "d", "d"),
+        h("weft_jit_erf_f32", erf_f32 as *const u8, "f", "f"),
+        h("weft_jit_erf_f64", erf_f64 as *const u8, "d", "d"),
         h("weft_jit_pow_f32", pow_f32 as *const u8, "ff", "f"),
         h("weft_jit_pow_f64", pow_f64 as *const u8, "dd", "d"),
         h("weft_jit_ipow_i32", ipow_i32 as *const u8, "ii", "i"),

@@ -125,6 +125,11 @@ pub enum Host {
     Sin,
     Cos,
     Tanh,
+    Tan,
+    Atan,
+    Log1p,
+    Expm1,
+    Erf,
     /// Float power.
     Pow,
     /// Integer power, wrapping (see [`super::num::Int::ipow`]).
@@ -132,12 +137,17 @@ pub enum Host {
 }
 
 impl Host {
-    pub const ALL: [Host; 7] = [
+    pub const ALL: [Host; 12] = [
         Host::Exp,
         Host::Log,
         Host::Sin,
         Host::Cos,
         Host::Tanh,
+        Host::Tan,
+        Host::Atan,
+        Host::Log1p,
+        Host::Expm1,
+        Host::Erf,
         Host::Pow,
         Host::IPow,
     ];
@@ -149,6 +159,11 @@ impl Host {
             Host::Sin => "sin",
             Host::Cos => "cos",
             Host::Tanh => "tanh",
+            Host::Tan => "tan",
+            Host::Atan => "atan",
+            Host::Log1p => "log1p",
+            Host::Expm1 => "expm1",
+            Host::Erf => "erf",
             Host::Pow => "pow",
             Host::IPow => "ipow",
         }
@@ -157,7 +172,16 @@ impl Host {
     /// The number of operands.
     pub fn arity(self) -> usize {
         match self {
-            Host::Exp | Host::Log | Host::Sin | Host::Cos | Host::Tanh => 1,
+            Host::Exp
+            | Host::Log
+            | Host::Sin
+            | Host::Cos
+            | Host::Tanh
+            | Host::Tan
+            | Host::Atan
+            | Host::Log1p
+            | Host::Expm1
+            | Host::Erf => 1,
             Host::Pow | Host::IPow => 2,
         }
     }
@@ -165,16 +189,24 @@ impl Host {
     /// The dtypes a call may have (its operands' and its result's).
     pub fn dtypes(self) -> &'static [DType] {
         match self {
-            Host::Exp | Host::Log | Host::Sin | Host::Cos | Host::Tanh | Host::Pow => {
-                &[DType::F32, DType::F64]
-            }
+            Host::Exp
+            | Host::Log
+            | Host::Sin
+            | Host::Cos
+            | Host::Tanh
+            | Host::Tan
+            | Host::Atan
+            | Host::Log1p
+            | Host::Expm1
+            | Host::Erf
+            | Host::Pow => &[DType::F32, DType::F64],
             Host::IPow => &[DType::I32, DType::I64],
         }
     }
 
     /// The function's value.
     pub fn eval(self, args: &[Val]) -> EmitResult<Val> {
-        use crate::ops::num::Int;
+        use crate::ops::num::{Float, Int};
         let bad = || format!("host function {} of {args:?}", self.name());
         Ok(match (self, args) {
             (Host::Exp, [Val::F32(x)]) => Val::F32(x.exp()),
@@ -187,11 +219,34 @@ impl Host {
             (Host::Cos, [Val::F64(x)]) => Val::F64(x.cos()),
             (Host::Tanh, [Val::F32(x)]) => Val::F32(x.tanh()),
             (Host::Tanh, [Val::F64(x)]) => Val::F64(x.tanh()),
+            (Host::Tan, [Val::F32(x)]) => Val::F32(Float::tan(*x)),
+            (Host::Tan, [Val::F64(x)]) => Val::F64(Float::tan(*x)),
+            (Host::Atan, [Val::F32(x)]) => Val::F32(Float::atan(*x)),
+            (Host::Atan, [Val::F64(x)]) => Val::F64(Float::atan(*x)),
+            (Host::Log1p, [Val::F32(x)]) => Val::F32(Float::ln_1p(*x)),
+            (Host::Log1p, [Val::F64(x)]) => Val::F64(Float::ln_1p(*x)),
+            (Host::Expm1, [Val::F32(x)]) => Val::F32(Float::exp_m1(*x)),
+            (Host::Expm1, [Val::F64(x)]) => Val::F64(Float::exp_m1(*x)),
+            (Host::Erf, [Val::F32(x)]) => Val::F32(Float::erf(*x)),
+            (Host::Erf, [Val::F64(x)]) => Val::F64(Float::erf(*x)),
             (Host::Pow, [Val::F32(x), Val::F32(y)]) => Val::F32(x.powf(*y)),
             (Host::Pow, [Val::F64(x), Val::F64(y)]) => Val::F64(x.powf(*y)),
             (Host::IPow, [Val::I32(x), Val::I32(y)]) => Val::I32(x.ipow(*y)),
             (Host::IPow, [Val::I64(x), Val::I64(y)]) => Val::I64(x.ipow(*y)),
-            (Host::Exp | Host::Log | Host::Sin | Host::Cos | Host::Tanh | Host::Pow, _)
+            (
+                Host::Exp
+                | Host::Log
+                | Host::Sin
+                | Host::Cos
+                | Host::Tanh
+                | Host::Tan
+                | Host::Atan
+                | Host::Log1p
+                | Host::Expm1
+                | Host::Erf
+                | Host::Pow,
+                _,
+            )
             | (Host::IPow, _) => return Err(bad()),
         })
     }

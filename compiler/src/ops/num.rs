@@ -31,6 +31,14 @@ pub trait Float:
     fn ceil(self) -> Self;
     fn sin(self) -> Self;
     fn cos(self) -> Self;
+    fn tan(self) -> Self;
+    fn atan(self) -> Self;
+    fn ln_1p(self) -> Self;
+    fn exp_m1(self) -> Self;
+    /// The error function (the C library's `erf`/`erff`).
+    fn erf(self) -> Self;
+    /// Rounding to the nearest integer, halves to even.
+    fn round_even(self) -> Self;
     fn tanh(self) -> Self;
     fn powf(self, e: Self) -> Self;
     fn copysign(self, sign: Self) -> Self;
@@ -43,8 +51,26 @@ pub trait Float:
     fn weft_tanh(self) -> Self;
 }
 
+extern "C" {
+    // The C library's error functions (Rust's std has none stable).
+    #[link_name = "erff"]
+    fn c_erff(x: f32) -> f32;
+    #[link_name = "erf"]
+    fn c_erf(x: f64) -> f64;
+}
+
+fn erf_f32(x: f32) -> f32 {
+    // SAFETY: a pure C library function of one float.
+    unsafe { c_erff(x) }
+}
+
+fn erf_f64(x: f64) -> f64 {
+    // SAFETY: as above.
+    unsafe { c_erf(x) }
+}
+
 macro_rules! impl_float {
-    ($t:ty, $exp:expr, $log:expr, $tanh:expr) => {
+    ($t:ty, $exp:expr, $log:expr, $tanh:expr, $erf:expr) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -86,6 +112,24 @@ macro_rules! impl_float {
             fn cos(self) -> Self {
                 <$t>::cos(self)
             }
+            fn tan(self) -> Self {
+                <$t>::tan(self)
+            }
+            fn atan(self) -> Self {
+                <$t>::atan(self)
+            }
+            fn ln_1p(self) -> Self {
+                <$t>::ln_1p(self)
+            }
+            fn exp_m1(self) -> Self {
+                <$t>::exp_m1(self)
+            }
+            fn erf(self) -> Self {
+                $erf(self)
+            }
+            fn round_even(self) -> Self {
+                <$t>::round_ties_even(self)
+            }
             fn tanh(self) -> Self {
                 <$t>::tanh(self)
             }
@@ -111,9 +155,10 @@ impl_float!(
     f32,
     super::vmath::exp,
     super::vmath::log,
-    super::vmath::tanh
+    super::vmath::tanh,
+    erf_f32
 );
-impl_float!(f64, f64::exp, f64::ln, f64::tanh);
+impl_float!(f64, f64::exp, f64::ln, f64::tanh, erf_f64);
 
 pub trait Int: Copy + Debug + Ord + Default + 'static {
     const ZERO: Self;

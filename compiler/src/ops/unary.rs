@@ -5,7 +5,8 @@
 //! `relu(-0) = +0`; `rsqrt(x) = 1 / sqrt(x)`; `sigmoid` never overflows
 //! (see [`vmath::lower_sigmoid`]); `f32` `exp`, `log`, `tanh` and `sigmoid`
 //! are [`vmath`]'s, `f64` ones the C library's, `sin` and `cos` the C
-//! library's in both precisions. On integers `neg` and `abs` wrap
+//! library's in both precisions, as are `tan`, `atan`, `log1p`, `expm1` and
+//! `erf`; `round` rounds halves to even. On integers `neg` and `abs` wrap
 //! (`abs(MIN) = MIN`).
 
 use super::emit::{Emit, EmitResult, FBin, FCmp, FUn, Host, IBin, ICmp};
@@ -31,10 +32,20 @@ pub enum UnaryOp {
     Relu,
     /// `log(1 + e^x)`, computed stably.
     Softplus,
+    Tan,
+    Atan,
+    /// `log(1 + x)`, accurate near 0 (the C library's `log1p`).
+    Log1p,
+    /// `e^x - 1`, accurate near 0 (the C library's `expm1`).
+    Expm1,
+    /// The error function (the C library's `erf`).
+    Erf,
+    /// Rounding to the nearest integer, halves to even (NumPy's `round`).
+    Round,
 }
 
 impl UnaryOp {
-    pub const ALL: [UnaryOp; 15] = [
+    pub const ALL: [UnaryOp; 21] = [
         UnaryOp::Neg,
         UnaryOp::Exp,
         UnaryOp::Log,
@@ -50,6 +61,12 @@ impl UnaryOp {
         UnaryOp::Sigmoid,
         UnaryOp::Relu,
         UnaryOp::Softplus,
+        UnaryOp::Tan,
+        UnaryOp::Atan,
+        UnaryOp::Log1p,
+        UnaryOp::Expm1,
+        UnaryOp::Erf,
+        UnaryOp::Round,
     ];
 
     pub fn name(self) -> &'static str {
@@ -69,6 +86,12 @@ impl UnaryOp {
             UnaryOp::Sigmoid => "sigmoid",
             UnaryOp::Relu => "relu",
             UnaryOp::Softplus => "softplus",
+            UnaryOp::Tan => "tan",
+            UnaryOp::Atan => "atan",
+            UnaryOp::Log1p => "log1p",
+            UnaryOp::Expm1 => "expm1",
+            UnaryOp::Erf => "erf",
+            UnaryOp::Round => "round",
         }
     }
 
@@ -90,7 +113,13 @@ impl UnaryOp {
             | UnaryOp::Cos
             | UnaryOp::Tanh
             | UnaryOp::Sigmoid
-            | UnaryOp::Softplus => false,
+            | UnaryOp::Softplus
+            | UnaryOp::Tan
+            | UnaryOp::Atan
+            | UnaryOp::Log1p
+            | UnaryOp::Expm1
+            | UnaryOp::Erf
+            | UnaryOp::Round => false,
         };
         match k {
             Kind::Float => true,
@@ -120,6 +149,8 @@ impl UnaryOp {
     pub fn cost(self) -> u32 {
         match self {
             UnaryOp::Softplus => 16,
+            UnaryOp::Tan | UnaryOp::Atan | UnaryOp::Log1p | UnaryOp::Expm1 | UnaryOp::Erf => 12,
+            UnaryOp::Round => 1,
             UnaryOp::Exp
             | UnaryOp::Log
             | UnaryOp::Tanh
@@ -192,6 +223,12 @@ impl UnaryOp {
                 let m = super::BinaryOp::Max.eval_float(x, T::ZERO).unwrap_or(x);
                 m + l
             }
+            UnaryOp::Tan => x.tan(),
+            UnaryOp::Atan => x.atan(),
+            UnaryOp::Log1p => x.ln_1p(),
+            UnaryOp::Expm1 => x.exp_m1(),
+            UnaryOp::Erf => x.erf(),
+            UnaryOp::Round => x.round_even(),
         }
     }
 
@@ -217,7 +254,13 @@ impl UnaryOp {
             | UnaryOp::Cos
             | UnaryOp::Tanh
             | UnaryOp::Sigmoid
-            | UnaryOp::Softplus => return None,
+            | UnaryOp::Softplus
+            | UnaryOp::Tan
+            | UnaryOp::Atan
+            | UnaryOp::Log1p
+            | UnaryOp::Expm1
+            | UnaryOp::Erf
+            | UnaryOp::Round => return None,
         })
     }
 
@@ -267,6 +310,12 @@ impl UnaryOp {
                     UnaryOp::Tanh => e.call(Host::Tanh, d, &[x]),
                     UnaryOp::Sin => e.call(Host::Sin, d, &[x]),
                     UnaryOp::Cos => e.call(Host::Cos, d, &[x]),
+                    UnaryOp::Tan => e.call(Host::Tan, d, &[x]),
+                    UnaryOp::Atan => e.call(Host::Atan, d, &[x]),
+                    UnaryOp::Log1p => e.call(Host::Log1p, d, &[x]),
+                    UnaryOp::Expm1 => e.call(Host::Expm1, d, &[x]),
+                    UnaryOp::Erf => e.call(Host::Erf, d, &[x]),
+                    UnaryOp::Round => e.float_unary(FUn::Nearest, x),
                     UnaryOp::Sign => {
                         let (zero, one, m1) = (k(e, 0)?, k(e, 1)?, k(e, -1)?);
                         let nan = e.fcmp(FCmp::Uno, x, x)?;
@@ -333,7 +382,13 @@ impl UnaryOp {
                     | UnaryOp::Cos
                     | UnaryOp::Tanh
                     | UnaryOp::Sigmoid
-                    | UnaryOp::Softplus => Err(OpError::NotDefined {
+                    | UnaryOp::Softplus
+                    | UnaryOp::Tan
+                    | UnaryOp::Atan
+                    | UnaryOp::Log1p
+                    | UnaryOp::Expm1
+                    | UnaryOp::Erf
+                    | UnaryOp::Round => Err(OpError::NotDefined {
                         op: self.name(),
                         dtype: d,
                     }

@@ -41,6 +41,8 @@ pub(super) enum Gen {
     Pos,
     /// |x| in [0.3, 2), either sign: away from the kinks at 0.
     Away,
+    /// In [-1, 1): where `tan` is far from its poles.
+    Unit,
     /// Integers in [lo, hi).
     Int(i64, i64),
 }
@@ -103,6 +105,7 @@ pub(super) fn random_value(rng: &mut Rng, env: &Env, ty: &TensorType, gen: Gen) 
         .map(|_| match gen {
             Gen::Normal => rng.normal(),
             Gen::Pos => 0.5 + 1.5 * rng.uniform(),
+            Gen::Unit => 2.0 * rng.uniform() - 1.0,
             Gen::Away => {
                 (0.3 + 1.7 * rng.uniform())
                     * if rng.next().is_multiple_of(2) {

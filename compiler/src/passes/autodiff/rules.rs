@@ -305,7 +305,40 @@ fn unary(b: &mut B, u: UnaryOp, x: NodeId, y: NodeId, g: NodeId) -> Option<NodeI
             let s = b.un(UnaryOp::Sign, x);
             b.mul(g, s)
         }
-        UnaryOp::Sign | UnaryOp::Floor | UnaryOp::Ceil => return None,
+        UnaryOp::Sign | UnaryOp::Floor | UnaryOp::Ceil | UnaryOp::Round => return None,
+        // d tan = 1 + tan²
+        UnaryOp::Tan => {
+            let one = b.full(1.0, y);
+            let y2 = b.mul(y, y);
+            let d = b.bin(BinaryOp::Add, one, y2);
+            b.mul(g, d)
+        }
+        // d atan = 1 / (1 + x²)
+        UnaryOp::Atan => {
+            let one = b.full(1.0, x);
+            let x2 = b.mul(x, x);
+            let d = b.bin(BinaryOp::Add, one, x2);
+            b.div(g, d)
+        }
+        // d log1p = 1 / (1 + x)
+        UnaryOp::Log1p => {
+            let one = b.full(1.0, x);
+            let d = b.bin(BinaryOp::Add, one, x);
+            b.div(g, d)
+        }
+        // d expm1 = e^x = expm1(x) + 1
+        UnaryOp::Expm1 => {
+            let e = b.un(UnaryOp::Exp, x);
+            b.mul(g, e)
+        }
+        // d erf = 2/√π e^(-x²)
+        UnaryOp::Erf => {
+            let x2 = b.mul(x, x);
+            let nx2 = b.neg(x2);
+            let e = b.un(UnaryOp::Exp, nx2);
+            let d = b.scale(e, std::f64::consts::FRAC_2_SQRT_PI);
+            b.mul(g, d)
+        }
         UnaryOp::Sin => {
             let c = b.un(UnaryOp::Cos, x);
             b.mul(g, c)

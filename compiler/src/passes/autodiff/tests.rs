@@ -17,7 +17,8 @@ fn unary_rules() {
     let mut rng = Rng(1);
     for (k, u) in UnaryOp::ALL.into_iter().enumerate() {
         let gen = match u {
-            UnaryOp::Log | UnaryOp::Sqrt | UnaryOp::Rsqrt => Gen::Pos,
+            UnaryOp::Log | UnaryOp::Sqrt | UnaryOp::Rsqrt | UnaryOp::Log1p => Gen::Pos,
+            UnaryOp::Tan => Gen::Unit,
             UnaryOp::Abs | UnaryOp::Relu | UnaryOp::Sign => Gen::Away,
             _ => Gen::Normal,
         };
