@@ -104,10 +104,11 @@ impl Gen {
         let d = depth - 1;
         match self.below(20) {
             0..=3 => {
-                let f = [
+                const F: [&str; 14] = [
                     "tanh", "sigmoid", "relu", "abs", "neg", "sin", "cos", "softplus", "floor",
-                    "sign",
-                ][self.below(10) as usize];
+                    "sign", "atan", "erf", "round", "expm1",
+                ];
+                let f = F[self.below(F.len() as u64) as usize];
                 format!("{f}({})", self.expr(d, s))
             }
             4 => format!("exp(tanh({}))", self.expr(d, s)),
