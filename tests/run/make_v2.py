@@ -828,6 +828,33 @@ def section11_unary_cases():
          rtol=2e-6, atol=1e-7)
 
 
+def section11_clip_cases():
+    """clip (NumPy's values, PyTorch's clamp gradient), isnan, isfinite."""
+    x = np.array([np.nan, -np.inf, np.inf, -1.0, 1.0, 0.5, -3, 2.5], np.float32)
+    lo = np.array([0, 0, 0, 0, 0, 1, -5, 3], np.float32)      # lo > hi at the end: hi wins
+    k = np.array([-2, 0, 1, 2, 3, 4, 5, 6], np.int32)
+    inside = (x >= -1) & (x <= 1)
+    g = np.where(np.isnan(x), np.nan, np.clip(x, -1, 1) + np.where(inside, x, 0)).astype(np.float32)
+    case("v2_op_clip_isnan_isfinite", "run", """
+        // clip = minimum(maximum(x, lo), hi) (NaN stays NaN, hi wins when lo > hi),
+        // its gradient 1 where lo <= x <= hi; isnan and isfinite, of floats and integers
+        input x: f32[8]
+        input lo: f32[8]
+        input k: i32[8]
+        output c = clip(x, -1.0, 1.0)
+        output c2 = clip(x, lo, 2.0)
+        output g = grad(sum(clip(x, -1.0, 1.0) * x), x)
+        output n = isnan(x)
+        output f = isfinite(x)
+        output ni = isnan(k)
+        output fi = isfinite(k)
+        output ck = clip(k, 0, 3)
+        """, {"x": x, "lo": lo, "k": k},
+         want=dict(c=np.clip(x, -1, 1), c2=np.clip(x, lo, 2), g=g, n=np.isnan(x), f=np.isfinite(x),
+                   ni=np.isnan(k), fi=np.isfinite(k), ck=np.clip(k, 0, 3)),
+         nan=("c", "c2", "g"), rtol=0, atol=0)
+
+
 def v2_cases():
     batch_cases()
     random_cases()
@@ -836,6 +863,7 @@ def v2_cases():
     step_cases()
     more_cases()          # last: its own generator
     section11_unary_cases()
+    section11_clip_cases()
 
 
 if __name__ == "__main__":

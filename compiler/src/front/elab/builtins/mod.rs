@@ -174,6 +174,87 @@ impl<'m> Elab<'m> {
                 Some(self.elementwise2(op, name, (x, sx), (y, sy), span))
             }
             Builtin::Where => self.where_(span, a),
+            // clip(x, lo, hi) = where(y > hi, hi, y) with y = where(x < lo, lo, x):
+            // NumPy's `minimum(maximum(x, lo), hi)` (NaN stays NaN; hi wins when
+            // lo > hi), with the gradient to x where lo <= x <= hi (PyTorch's
+            // `clamp`), else to the bound.
+            Builtin::Clip => {
+                let (x, sx, _) = a[0].clone()?;
+                let (lo, sl, _) = a[1].clone()?;
+                let (hi, sh, _) = a[2].clone()?;
+                let below =
+                    self.elementwise2(BinaryOp::Lt, name, (x.clone(), sx), (lo.clone(), sl), span);
+                if matches!(below, Val::Error) {
+                    return None;
+                }
+                let y = self.where_(
+                    span,
+                    vec![
+                        Some((below, span, None)),
+                        Some((lo, sl, None)),
+                        Some((x, sx, None)),
+                    ],
+                )?;
+                let above = self.elementwise2(
+                    BinaryOp::Gt,
+                    name,
+                    (y.clone(), span),
+                    (hi.clone(), sh),
+                    span,
+                );
+                if matches!(above, Val::Error) {
+                    return None;
+                }
+                self.where_(
+                    span,
+                    vec![
+                        Some((above, span, None)),
+                        Some((hi, sh, None)),
+                        Some((y, span, None)),
+                    ],
+                )
+            }
+            // isnan(x) = x != x; isfinite(x) = |x| < inf; integers are never NaN and always finite.
+            Builtin::IsNan | Builtin::IsFinite => {
+                let (x, sx, _) = a[0].clone()?;
+                let id = self.tensor_of(&x, sx, None)?;
+                let t = self.g.ty(id).clone();
+                if t.dtype == DType::Bool {
+                    self.err(
+                        Diagnostic::error(
+                            "E0305",
+                            format!("`{name}` needs a numeric tensor, found `{t}`"),
+                            sx,
+                        )
+                        .label(format!("this is `{t}`")),
+                    );
+                    return None;
+                }
+                if !t.dtype.is_float() {
+                    let v = b == Builtin::IsFinite;
+                    let l = self.g.literal(Scalar::Bool(v), DType::Bool, Some(span));
+                    return Some(Val::Tensor(self.g.broadcast(l, &t.shape, Some(span))));
+                }
+                Some(if b == Builtin::IsNan {
+                    self.elementwise2(
+                        BinaryOp::Ne,
+                        name,
+                        (Val::Tensor(id), sx),
+                        (Val::Tensor(id), sx),
+                        span,
+                    )
+                } else {
+                    let abs = self.g.unary(UnaryOp::Abs, id, Some(span));
+                    let inf = Val::Static(Scalar::Float(f64::INFINITY));
+                    self.elementwise2(
+                        BinaryOp::Lt,
+                        name,
+                        (Val::Tensor(abs), sx),
+                        (inf, span),
+                        span,
+                    )
+                })
+            }
             Builtin::Cast => {
                 let (x, sx, _) = a[0].clone()?;
                 let (d, sd, _) = a[1].clone()?;

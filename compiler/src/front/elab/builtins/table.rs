@@ -43,6 +43,9 @@ pub(crate) enum Builtin {
     Batch,
     /// `nn.dropout`: reached through the module `nn` only.
     Dropout,
+    Clip,
+    IsNan,
+    IsFinite,
 }
 
 /// A parameter: its name, and whether it must be given.
@@ -53,7 +56,7 @@ const AB: &[Param] = &[("a", true), ("b", true)];
 
 impl Builtin {
     /// Every builtin but the unary ops (see [`Builtin::all`]).
-    const OTHERS: [Builtin; 33] = [
+    const OTHERS: [Builtin; 36] = [
         Builtin::Pow,
         Builtin::Maximum,
         Builtin::Minimum,
@@ -87,6 +90,9 @@ impl Builtin {
         Builtin::FullLike,
         Builtin::Batch,
         Builtin::Dropout,
+        Builtin::Clip,
+        Builtin::IsNan,
+        Builtin::IsFinite,
     ];
 
     /// Every builtin, in the order of the contract.
@@ -151,6 +157,9 @@ impl Builtin {
             Builtin::FullLike => "full_like",
             Builtin::Batch => "batch",
             Builtin::Dropout => "dropout",
+            Builtin::Clip => "clip",
+            Builtin::IsNan => "isnan",
+            Builtin::IsFinite => "isfinite",
         }
     }
 
@@ -167,7 +176,10 @@ impl Builtin {
             | Builtin::StopGradient
             | Builtin::ZerosLike
             | Builtin::OnesLike
-            | Builtin::FullLike => true,
+            | Builtin::FullLike
+            | Builtin::Clip
+            | Builtin::IsNan
+            | Builtin::IsFinite => true,
             Builtin::Sum
             | Builtin::Mean
             | Builtin::Max
@@ -234,6 +246,8 @@ impl Builtin {
             Builtin::FullLike => &[("x", true), ("value", true)],
             Builtin::Batch => &[("x", true), ("size", true), ("shuffle", false)],
             Builtin::Dropout => &[("x", true), ("p", true), ("seed", true)],
+            Builtin::Clip => &[("x", true), ("lo", true), ("hi", true)],
+            Builtin::IsNan | Builtin::IsFinite => X,
         }
     }
 }
