@@ -136,6 +136,14 @@ pub enum Host {
     IPow,
 }
 
+/// What a host function takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HostKind {
+    Float1,
+    Float2,
+    Int2,
+}
+
 impl Host {
     pub const ALL: [Host; 12] = [
         Host::Exp,
@@ -169,8 +177,8 @@ impl Host {
         }
     }
 
-    /// The number of operands.
-    pub fn arity(self) -> usize {
+    /// Its operands: one float ([`Host::float1`]), two floats, two integers.
+    fn kind(self) -> HostKind {
         match self {
             Host::Exp
             | Host::Log
@@ -181,74 +189,59 @@ impl Host {
             | Host::Atan
             | Host::Log1p
             | Host::Expm1
-            | Host::Erf => 1,
-            Host::Pow | Host::IPow => 2,
+            | Host::Erf => HostKind::Float1,
+            Host::Pow => HostKind::Float2,
+            Host::IPow => HostKind::Int2,
+        }
+    }
+
+    /// The number of operands.
+    pub fn arity(self) -> usize {
+        match self.kind() {
+            HostKind::Float1 => 1,
+            HostKind::Float2 | HostKind::Int2 => 2,
         }
     }
 
     /// The dtypes a call may have (its operands' and its result's).
     pub fn dtypes(self) -> &'static [DType] {
-        match self {
-            Host::Exp
-            | Host::Log
-            | Host::Sin
-            | Host::Cos
-            | Host::Tanh
-            | Host::Tan
-            | Host::Atan
-            | Host::Log1p
-            | Host::Expm1
-            | Host::Erf
-            | Host::Pow => &[DType::F32, DType::F64],
-            Host::IPow => &[DType::I32, DType::I64],
+        match self.kind() {
+            HostKind::Float1 | HostKind::Float2 => &[DType::F32, DType::F64],
+            HostKind::Int2 => &[DType::I32, DType::I64],
         }
+    }
+
+    /// A function of one float, in either precision (None for the others).
+    fn float1<T: crate::ops::num::Float>(self, x: T) -> Option<T> {
+        Some(match self {
+            Host::Exp => x.exp(),
+            Host::Log => x.ln(),
+            Host::Sin => x.sin(),
+            Host::Cos => x.cos(),
+            Host::Tanh => x.tanh(),
+            Host::Tan => x.tan(),
+            Host::Atan => x.atan(),
+            Host::Log1p => x.ln_1p(),
+            Host::Expm1 => x.exp_m1(),
+            Host::Erf => x.erf(),
+            Host::Pow | Host::IPow => return None,
+        })
     }
 
     /// The function's value.
     pub fn eval(self, args: &[Val]) -> EmitResult<Val> {
-        use crate::ops::num::{Float, Int};
+        use crate::ops::num::Int;
         let bad = || format!("host function {} of {args:?}", self.name());
-        Ok(match (self, args) {
-            (Host::Exp, [Val::F32(x)]) => Val::F32(x.exp()),
-            (Host::Exp, [Val::F64(x)]) => Val::F64(x.exp()),
-            (Host::Log, [Val::F32(x)]) => Val::F32(x.ln()),
-            (Host::Log, [Val::F64(x)]) => Val::F64(x.ln()),
-            (Host::Sin, [Val::F32(x)]) => Val::F32(x.sin()),
-            (Host::Sin, [Val::F64(x)]) => Val::F64(x.sin()),
-            (Host::Cos, [Val::F32(x)]) => Val::F32(x.cos()),
-            (Host::Cos, [Val::F64(x)]) => Val::F64(x.cos()),
-            (Host::Tanh, [Val::F32(x)]) => Val::F32(x.tanh()),
-            (Host::Tanh, [Val::F64(x)]) => Val::F64(x.tanh()),
-            (Host::Tan, [Val::F32(x)]) => Val::F32(Float::tan(*x)),
-            (Host::Tan, [Val::F64(x)]) => Val::F64(Float::tan(*x)),
-            (Host::Atan, [Val::F32(x)]) => Val::F32(Float::atan(*x)),
-            (Host::Atan, [Val::F64(x)]) => Val::F64(Float::atan(*x)),
-            (Host::Log1p, [Val::F32(x)]) => Val::F32(Float::ln_1p(*x)),
-            (Host::Log1p, [Val::F64(x)]) => Val::F64(Float::ln_1p(*x)),
-            (Host::Expm1, [Val::F32(x)]) => Val::F32(Float::exp_m1(*x)),
-            (Host::Expm1, [Val::F64(x)]) => Val::F64(Float::exp_m1(*x)),
-            (Host::Erf, [Val::F32(x)]) => Val::F32(Float::erf(*x)),
-            (Host::Erf, [Val::F64(x)]) => Val::F64(Float::erf(*x)),
-            (Host::Pow, [Val::F32(x), Val::F32(y)]) => Val::F32(x.powf(*y)),
-            (Host::Pow, [Val::F64(x), Val::F64(y)]) => Val::F64(x.powf(*y)),
-            (Host::IPow, [Val::I32(x), Val::I32(y)]) => Val::I32(x.ipow(*y)),
-            (Host::IPow, [Val::I64(x), Val::I64(y)]) => Val::I64(x.ipow(*y)),
-            (
-                Host::Exp
-                | Host::Log
-                | Host::Sin
-                | Host::Cos
-                | Host::Tanh
-                | Host::Tan
-                | Host::Atan
-                | Host::Log1p
-                | Host::Expm1
-                | Host::Erf
-                | Host::Pow,
-                _,
-            )
-            | (Host::IPow, _) => return Err(bad()),
-        })
+        let r = match (self, args) {
+            (_, [Val::F32(x)]) => self.float1(*x).map(Val::F32),
+            (_, [Val::F64(x)]) => self.float1(*x).map(Val::F64),
+            (Host::Pow, [Val::F32(x), Val::F32(y)]) => Some(Val::F32(x.powf(*y))),
+            (Host::Pow, [Val::F64(x), Val::F64(y)]) => Some(Val::F64(x.powf(*y))),
+            (Host::IPow, [Val::I32(x), Val::I32(y)]) => Some(Val::I32(x.ipow(*y))),
+            (Host::IPow, [Val::I64(x), Val::I64(y)]) => Some(Val::I64(x.ipow(*y))),
+            _ => None,
+        };
+        r.ok_or_else(bad)
     }
 }
 

@@ -318,10 +318,14 @@ impl<'m> Elab<'m> {
         let Some(dtype) = self.common_dtype((&a, sa), (&b, sb), span, sym) else {
             return Val::Error;
         };
-        if dtype == DType::U8 && op != BinaryOp::Div {
-            return self.u8_binary(op, sym, (a, sa), (b, sb), span);
-        }
-        if let Err(e) = op.result(dtype) {
+        // `u8` operands are computed in `i32` by the graph (`Graph::binary`):
+        // the op must be defined there.
+        let computed = if dtype == DType::U8 {
+            DType::I32
+        } else {
+            dtype
+        };
+        if let Err(e) = op.result(computed) {
             let operand = if self.strong_dtype(&a) == Some(dtype) {
                 sa
             } else {
@@ -371,26 +375,6 @@ impl<'m> Elab<'m> {
                 Val::Error
             }
         }
-    }
-
-    /// `u8` arithmetic and comparisons: the operands (weak literals must fit
-    /// `u8`) broadcast, then [`crate::ir::graph::Graph::binary`] computes
-    /// them in `i32` and casts back: NumPy's wrapping `uint8` arithmetic.
-    fn u8_binary(
-        &mut self,
-        op: BinaryOp,
-        sym: &str,
-        (a, sa): (Val, Span),
-        (b, sb): (Val, Span),
-        span: Span,
-    ) -> Val {
-        let (Some(x), Some(y)) = (
-            self.tensor_of(&a, sa, Some(DType::U8)),
-            self.tensor_of(&b, sb, Some(DType::U8)),
-        ) else {
-            return Val::Error;
-        };
-        self.broadcast_binary(op, sym, (x, sa), (y, sb), span)
     }
 
     /// The dtype two operands share: equal tensor dtypes, or the tensor's dtype
