@@ -864,6 +864,8 @@ def v2_cases():
     more_cases()          # last: its own generator
     section11_unary_cases()
     section11_clip_cases()
+    import make_s11       # conv2d, pooling and later section 11 builtins
+    make_s11.cases()
 
 
 if __name__ == "__main__":

@@ -123,7 +123,9 @@ impl<'c> Gen<'c, '_> {
             Kernel::Gather { .. }
             | Kernel::ScatterAdd { .. }
             | Kernel::Concat { .. }
-            | Kernel::SliceGrad { .. } => {
+            | Kernel::SliceGrad { .. }
+            | Kernel::Window { .. }
+            | Kernel::WindowGrad { .. } => {
                 let prog = self.prog;
                 lower::dedicated(&mut crate::loops::Loops(self), prog, kern)
                     .map_err(|e| format!("{e:?}"))

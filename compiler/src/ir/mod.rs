@@ -4,6 +4,7 @@ pub mod op;
 pub mod print;
 pub mod types;
 pub mod verify;
+pub mod window;
 
 pub use graph::{Graph, Init, Node, NodeId, ParamDecl};
 pub use op::{BinaryOp, Distribution, Op, ReduceOp, UnaryOp};

@@ -10,6 +10,7 @@
 //! - literals are scalars; a filled tensor is `Broadcast(Literal)`.
 
 use super::types::{broadcasts_to, DType, Dim, Monomial, Scalar, Shape, TensorType};
+use super::window::Window;
 
 use crate::ops::{literal_fits, Kind, OpError};
 pub use crate::ops::{BinaryOp, ReduceOp, UnaryOp};
@@ -98,6 +99,18 @@ pub enum Op {
     ScatterAdd {
         ty: TensorType,
     },
+    /// Every window of the last two axes: `[.., H, W]` to `[.., KH, KW, OH, OW]`,
+    /// `fill` where a window reaches into the padding (see `ir/window.rs`).
+    Window {
+        win: Window,
+        fill: Scalar,
+    },
+    /// The adjoint of `Window`: each element of `[.., KH, KW, OH, OW]` added
+    /// into its position of a zero tensor of type `ty` (padding dropped).
+    WindowGrad {
+        win: Window,
+        ty: TensorType,
+    },
     /// Reduces `axes` (sorted, distinct), keeping them as size 1.
     Reduce {
         op: ReduceOp,
@@ -137,6 +150,8 @@ impl Op {
             Op::Concat { .. } => "concat",
             Op::Gather => "gather",
             Op::ScatterAdd { .. } => "scatter_add",
+            Op::Window { .. } => "window",
+            Op::WindowGrad { .. } => "window_grad",
             Op::Reduce { op, .. } => match op {
                 ReduceOp::Sum => "reduce_sum",
                 ReduceOp::Max => "reduce_max",
@@ -167,12 +182,30 @@ impl Op {
             | Op::SliceGrad { .. }
             | Op::Reduce { .. }
             | Op::ArgMax { .. }
+            | Op::Window { .. }
+            | Op::WindowGrad { .. }
             | Op::StopGradient => 1,
             Op::Binary(_) | Op::Gather | Op::ScatterAdd { .. } | Op::MatMul | Op::Grad => 2,
             Op::Select => 3,
             Op::Concat { .. } => return None,
         })
     }
+}
+
+/// The shape of `Op::Window`'s result for an operand of shape `x`: the
+/// last two axes (literals) become `KH, KW, OH, OW`; None when they are not
+/// positive literals or no window fits.
+pub fn window_shape(win: &Window, x: &[Dim]) -> Option<Shape> {
+    let r = x.len().checked_sub(2)?;
+    let (h, w) = (x[r].as_lit()?, x[r + 1].as_lit()?);
+    if h == 0 || w == 0 {
+        return None;
+    }
+    let oh = win.out_len(0, h)?;
+    let ow = win.out_len(1, w)?;
+    let mut s = x[..r].to_vec();
+    s.extend([win.kernel[0], win.kernel[1], oh, ow].map(Dim::Lit));
+    Some(s)
 }
 
 /// Why an op's type rule refuses its operands: a compiler bug when it
@@ -395,6 +428,20 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, InferError> {
             want.extend(ty.shape[1..].iter().cloned());
             if g.shape != want || g.dtype != ty.dtype {
                 return Err(bad(format!("scatter_add of {g} into {ty} by {idx}")));
+            }
+            Ok(ty.clone())
+        }
+        Op::Window { win, fill } => {
+            let a = args[0];
+            let out =
+                window_shape(win, &a.shape).ok_or_else(|| bad(format!("window ({win}) of {a}")))?;
+            literal_fits(*fill, a.dtype)?;
+            Ok(TensorType::new(a.dtype, out))
+        }
+        Op::WindowGrad { win, ty } => {
+            let a = args[0];
+            if window_shape(win, &ty.shape).as_ref() != Some(&a.shape) || a.dtype != ty.dtype {
+                return Err(bad(format!("window_grad ({win}) of {a} into {ty}")));
             }
             Ok(ty.clone())
         }

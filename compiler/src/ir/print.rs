@@ -41,6 +41,8 @@ pub fn op_str(op: &Op) -> String {
         }
         Op::Concat { axis } | Op::ArgMax { axis } => format!("{name}[axis={axis}]"),
         Op::Reduce { axes, .. } => format!("{name}{axes:?}"),
+        Op::Window { win, fill } => format!("{name}[{win}, fill={fill}]"),
+        Op::WindowGrad { win, .. } => format!("{name}[{win}]"),
         Op::Unary(_)
         | Op::Binary(_)
         | Op::Select

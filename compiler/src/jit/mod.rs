@@ -212,7 +212,9 @@ pub fn supports(k: &Kernel) -> bool {
         Kernel::Gather { .. }
         | Kernel::ScatterAdd { .. }
         | Kernel::Concat { .. }
-        | Kernel::SliceGrad { .. } => true,
+        | Kernel::SliceGrad { .. }
+        | Kernel::Window { .. }
+        | Kernel::WindowGrad { .. } => true,
         Kernel::ArgMax { .. } | Kernel::Check { .. } => false,
     }
 }

@@ -188,6 +188,8 @@ fn kind_name(k: &Kernel) -> &'static str {
         Kernel::ScatterAdd { .. } => "scatter_add",
         Kernel::Concat { .. } => "concat",
         Kernel::SliceGrad { .. } => "slice_grad",
+        Kernel::Window { .. } => "window",
+        Kernel::WindowGrad { .. } => "window_grad",
         Kernel::Random { .. } => "random",
         Kernel::Check { .. } => "check",
     }

@@ -46,6 +46,7 @@ mod tests;
 use crate::ir::graph::Init;
 use crate::ir::op::{BinaryOp, Distribution, ReduceOp, UnaryOp};
 use crate::ir::types::{DType, Dim, Scalar, Shape, TensorType};
+use crate::ir::window::Window;
 
 pub use schedule::schedule;
 
@@ -333,6 +334,29 @@ pub enum Kernel {
         start: i64,
         step: u64,
     },
+    /// Every window of the last two axes of `src` (`[lead.., h, w]`):
+    /// `out[b, kh, kw, oh, ow]` is `src[b, oh·sh + kh·dh − ph, ow·sw + kw·dw −
+    /// pw]`, or `fill` outside it (`ir/window.rs`).
+    Window {
+        out: BufId,
+        src: BufId,
+        lead: Vec<Dim>,
+        hw: [Dim; 2],
+        ohw: [Dim; 2],
+        win: Window,
+        fill: Scalar,
+    },
+    /// The adjoint of `Window`: `out` (`[lead.., h, w]`) zeroed, then every
+    /// element of `src` (`[lead.., kh, kw, oh, ow]`, C order) that reads
+    /// inside added into the position it reads.
+    WindowGrad {
+        out: BufId,
+        src: BufId,
+        lead: Vec<Dim>,
+        hw: [Dim; 2],
+        ohw: [Dim; 2],
+        win: Window,
+    },
     /// `out` filled by the runtime's counter-based generator.
     Random {
         out: BufId,
@@ -355,6 +379,8 @@ impl Kernel {
             | Kernel::ScatterAdd { out, .. }
             | Kernel::Concat { out, .. }
             | Kernel::SliceGrad { out, .. }
+            | Kernel::Window { out, .. }
+            | Kernel::WindowGrad { out, .. }
             | Kernel::Random { out, .. } => Some(*out),
             Kernel::Check { .. } => None,
         }
@@ -385,7 +411,9 @@ impl Kernel {
                 add(*g)
             }
             Kernel::Concat { parts, .. } => parts.iter().for_each(|(b, _)| add(*b)),
-            Kernel::SliceGrad { src, .. } => add(*src),
+            Kernel::SliceGrad { src, .. }
+            | Kernel::Window { src, .. }
+            | Kernel::WindowGrad { src, .. } => add(*src),
             Kernel::Random { .. } | Kernel::Check { .. } => {}
         }
         v

@@ -137,6 +137,33 @@ pub fn kernel(k: &Kernel) -> String {
             dims(outer),
             dims(inner)
         ),
+        Kernel::Window {
+            out,
+            src,
+            lead,
+            hw,
+            ohw,
+            win,
+            fill,
+        } => format!(
+            "window %{out} = %{src} lead {} hw {} out {} ({win}) fill {fill}",
+            dims(lead),
+            dims(hw),
+            dims(ohw)
+        ),
+        Kernel::WindowGrad {
+            out,
+            src,
+            lead,
+            hw,
+            ohw,
+            win,
+        } => format!(
+            "window_grad %{out} = %{src} lead {} hw {} out {} ({win})",
+            dims(lead),
+            dims(hw),
+            dims(ohw)
+        ),
         Kernel::Random { out, dist, seed } => format!("random %{out} = {dist:?} seed {seed}"),
         Kernel::Check { check, error } => match check {
             Check::SliceFits {

@@ -530,6 +530,40 @@ impl Sched<'_> {
                 computed = Some(out);
                 None
             }
+            Op::Window { win, fill } => {
+                let sx = shape_of(arg(0));
+                let r = sx.len() - 2;
+                let so = &n.ty.shape;
+                let src = self.operand_buf(arg(0))?;
+                let out = self.home(id);
+                self.prog.kernels.push(Kernel::Window {
+                    out,
+                    src,
+                    lead: sx[..r].to_vec(),
+                    hw: [sx[r].clone(), sx[r + 1].clone()],
+                    ohw: [so[r + 2].clone(), so[r + 3].clone()],
+                    win: *win,
+                    fill: *fill,
+                });
+                computed = Some(out);
+                None
+            }
+            Op::WindowGrad { win, ty } => {
+                let so = shape_of(arg(0));
+                let r = ty.rank() - 2;
+                let src = self.operand_buf(arg(0))?;
+                let out = self.home(id);
+                self.prog.kernels.push(Kernel::WindowGrad {
+                    out,
+                    src,
+                    lead: ty.shape[..r].to_vec(),
+                    hw: [ty.shape[r].clone(), ty.shape[r + 1].clone()],
+                    ohw: [so[r + 2].clone(), so[r + 3].clone()],
+                    win: *win,
+                });
+                computed = Some(out);
+                None
+            }
             Op::Concat { axis } => {
                 let mut parts = Vec::new();
                 for &a in &n.args {

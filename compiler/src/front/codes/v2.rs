@@ -116,3 +116,39 @@ pub(super) const E0327: CodeInfo = CodeInfo {
     fixed: r#"output z = sum(zeros((3000, 4000)))
 "#,
 };
+
+pub(super) const E0328: CodeInfo = CodeInfo {
+    code: "E0328",
+    title: "convolution operands do not match",
+    explanation: "`conv2d(x, w)` takes an input `x: T[N, C, H, W]` and a weight `w: T[O, \
+         C/groups, KH, KW]` (PyTorch's layout): both of rank 4, the weight's second axis \
+         times `groups` equal to the input's channels, and the output channels `O` \
+         divisible by `groups`. A weight written for another layout (channels last, \
+         `[KH, KW, C, O]`) or for another layer's channel count is reported here, with \
+         both channel counts.",
+    wrong: r#"input x: f32[8, 3, 32, 32]
+param w: f32[16, 4, 3, 3] = normal(0.0, 0.1, seed=1)
+output y = conv2d(x, w, padding=1)
+"#,
+    fixed: r#"input x: f32[8, 3, 32, 32]
+param w: f32[16, 3, 3, 3] = normal(0.0, 0.1, seed=1)
+output y = conv2d(x, w, padding=1)
+"#,
+};
+
+pub(super) const E0329: CodeInfo = CodeInfo {
+    code: "E0329",
+    title: "a convolution or pooling window does not fit",
+    explanation: "A convolution or pooling window must fit the padded input at least once: \
+         each output length is `(H + 2·padding − dilation·(K − 1) − 1) div stride + 1`, and \
+         an output of length zero is refused at compile time rather than producing an empty \
+         tensor. Strides, kernels and dilations are at least 1, padding at least 0, and a \
+         pool's padding at most half its window (as in PyTorch). Pad the input, use a \
+         smaller kernel, or pool less often.",
+    wrong: r#"input x: f32[1, 1, 4, 4]
+output y = max_pool2d(max_pool2d(max_pool2d(x, 2), 2), 2)
+"#,
+    fixed: r#"input x: f32[1, 1, 4, 4]
+output y = max_pool2d(max_pool2d(x, 2), 2)
+"#,
+};

@@ -17,6 +17,7 @@ pub mod elementwise;
 
 pub mod reduce;
 pub mod shape;
+pub mod window;
 
 use weft_runtime::RunError;
 
@@ -97,6 +98,8 @@ pub fn eval(
         Op::Concat { axis } => shape::concat(args, *axis)?,
         Op::Gather => shape::gather(a(0)?, a(1)?)?,
         Op::ScatterAdd { .. } => shape::scatter_add(a(0)?, a(1)?, out)?,
+        Op::Window { win, fill } => window::window(a(0)?, win, *fill)?,
+        Op::WindowGrad { win, .. } => window::window_grad(a(0)?, win, out)?,
         Op::Reduce { op: r, axes } => reduce::reduce(*r, a(0)?, axes)?,
         Op::ArgMax { axis } => reduce::argmax(a(0)?, *axis)?,
         Op::MatMul => reduce::matmul(a(0)?, a(1)?)?,

@@ -53,7 +53,10 @@ fn sum_float<T: Float>(s: &[T]) -> T {
     if s.is_empty() {
         return T::ZERO;
     }
-    T::from_f64(s.iter().fold(-0.0f64, |acc, &x| acc + x.to_f64()))
+    // The table's addition: its NaN rule (the first NaN wins) does not
+    // depend on the order this compiler gives a commutative `+`'s operands.
+    let add = |acc: f64, x: f64| BinaryOp::Add.eval_float(acc, x).unwrap_or(acc);
+    T::from_f64(s.iter().fold(-0.0f64, |acc, &x| add(acc, x.to_f64())))
 }
 
 fn fold_first<T: Copy>(s: &[T], f: impl Fn(T, T) -> T) -> T {

@@ -47,7 +47,9 @@ impl Gen<'_, '_> {
             Kernel::Gather { .. }
             | Kernel::ScatterAdd { .. }
             | Kernel::Concat { .. }
-            | Kernel::SliceGrad { .. } => {
+            | Kernel::SliceGrad { .. }
+            | Kernel::Window { .. }
+            | Kernel::WindowGrad { .. } => {
                 let prog = self.prog;
                 crate::kernel::lower::dedicated(&mut Clif::new(self, false), prog, k)
                     .map_err(|e| format!("{e:?}"))

@@ -537,7 +537,9 @@ impl Machine<'_> {
             Kernel::Gather { .. }
             | Kernel::ScatterAdd { .. }
             | Kernel::Concat { .. }
-            | Kernel::SliceGrad { .. } => {
+            | Kernel::SliceGrad { .. }
+            | Kernel::Window { .. }
+            | Kernel::WindowGrad { .. } => {
                 let prog = self.prog;
                 match crate::kernel::lower::dedicated(&mut loops::Run(self), prog, k) {
                     Ok(()) => {}

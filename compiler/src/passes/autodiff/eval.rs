@@ -281,6 +281,48 @@ pub fn eval(g: &Graph, env: &Env) -> HashMap<String, T> {
                 }
                 out
             }
+            Op::Window { win, fill } => {
+                let x = a[0];
+                let r = x.shape.len() - 2;
+                let (h, w) = (x.shape[r], x.shape[r + 1]);
+                let oh = win.out_len(0, h as u64).expect("a window fits") as usize;
+                let ow = win.out_len(1, w as u64).expect("a window fits") as usize;
+                let mut shape = x.shape[..r].to_vec();
+                shape.extend([win.kernel[0] as usize, win.kernel[1] as usize, oh, ow]);
+                let fill = match fill {
+                    Scalar::Float(v) => *v,
+                    Scalar::Int(v) => *v as f64,
+                    Scalar::Bool(v) => f64::from(u8::from(*v)),
+                };
+                build(shape, |c| {
+                    let ih = win.source(0, c[r + 2] as i64, c[r] as i64);
+                    let iw = win.source(1, c[r + 3] as i64, c[r + 1] as i64);
+                    if ih < 0 || iw < 0 || ih >= h as i64 || iw >= w as i64 {
+                        return fill;
+                    }
+                    let mut sc = c[..r].to_vec();
+                    sc.extend([ih as usize, iw as usize]);
+                    x.data[ravel(&sc, &x.shape)]
+                })
+            }
+            Op::WindowGrad { win, ty } => {
+                let src = a[0];
+                let mut out = T::zeros(env.shape(ty));
+                let r = out.shape.len() - 2;
+                let (h, w) = (out.shape[r] as i64, out.shape[r + 1] as i64);
+                for i in 0..src.data.len() {
+                    let c = unravel(i, &src.shape);
+                    let ih = win.source(0, c[r + 2] as i64, c[r] as i64);
+                    let iw = win.source(1, c[r + 3] as i64, c[r + 1] as i64);
+                    if ih >= 0 && iw >= 0 && ih < h && iw < w {
+                        let mut dc = c[..r].to_vec();
+                        dc.extend([ih as usize, iw as usize]);
+                        let j = ravel(&dc, &out.shape);
+                        out.data[j] += src.data[i];
+                    }
+                }
+                out
+            }
             Op::Reduce { op, axes } => {
                 let src = a[0];
                 let mut shape = src.shape.clone();

@@ -239,6 +239,15 @@ pub fn vjp(g: &mut Graph, f: &Fwd, ct: NodeId) -> Result<Vec<Option<NodeId>>, St
             ]
         }
         Op::ScatterAdd { .. } => vec![None, want[1].then(|| b.op(Op::Gather, &[ct, a[0]]))],
+        // Both linear, each the other's adjoint; padding positions carry nothing.
+        Op::Window { win, .. } => {
+            let ty = b.g.ty(a[0]).clone();
+            vec![want[0].then(|| b.op(Op::WindowGrad { win: *win, ty }, &[ct]))]
+        }
+        Op::WindowGrad { win, .. } => {
+            let fill = Scalar::Float(0.0);
+            vec![want[0].then(|| b.op(Op::Window { win: *win, fill }, &[ct]))]
+        }
         Op::Reduce { op, axes } => {
             let x = a[0];
             let shape = b.g.shape_of(x);

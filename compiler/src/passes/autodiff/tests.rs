@@ -230,6 +230,58 @@ fn gather_and_scatter_add() {
 }
 
 #[test]
+fn window_and_window_grad() {
+    use crate::ir::window::Window;
+    // Stride, padding and dilation that differ per axis, and a window whose
+    // padding reaches past every input position of some outputs.
+    let wins = [
+        Window {
+            kernel: [3, 2],
+            stride: [1, 2],
+            padding: [1, 0],
+            dilation: [1, 1],
+        },
+        Window {
+            kernel: [2, 3],
+            stride: [2, 1],
+            padding: [2, 1],
+            dilation: [2, 1],
+        },
+    ];
+    for (k, win) in wins.into_iter().enumerate() {
+        let x = f64t(&[2, 5, 4]);
+        let fill = Scalar::Float(0.0);
+        let wt = crate::ir::op::window_shape(&win, &x.shape).expect("the window fits");
+        let specs = [spec("x", x.clone(), Gen::Normal)];
+        check_grads(
+            "window",
+            &specs,
+            &[],
+            &|g, xs| g.add(Op::Window { win, fill }, xs, None),
+            710 + k as u64,
+        );
+        let specs = [spec("g", TensorType::new(DType::F64, wt), Gen::Normal)];
+        let ty = x.clone();
+        check_grads(
+            "window_grad",
+            &specs,
+            &[],
+            &|g, xs| {
+                g.add(
+                    Op::WindowGrad {
+                        win,
+                        ty: ty.clone(),
+                    },
+                    xs,
+                    None,
+                )
+            },
+            720 + k as u64,
+        );
+    }
+}
+
+#[test]
 fn reduce_rules() {
     let mut rng = Rng(8);
     for (k, op) in [ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min]

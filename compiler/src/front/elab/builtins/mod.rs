@@ -16,6 +16,7 @@ use crate::ops;
 type Bound<'e> = Option<(Val, Span, Option<&'e Expr>)>;
 
 mod args;
+mod conv;
 mod grad;
 mod shape;
 mod steps;
@@ -294,6 +295,8 @@ impl<'m> Elab<'m> {
                 self.reduction(name, span, a)
             }
             Builtin::Argmax => self.argmax(span, a),
+            Builtin::Conv2d => self.conv2d(span, a),
+            Builtin::MaxPool2d | Builtin::AvgPool2d => self.pool2d(b, span, a),
             Builtin::Matmul => {
                 let (x, sx, _) = a[0].clone()?;
                 let (y, sy, _) = a[1].clone()?;

@@ -46,6 +46,9 @@ pub(crate) enum Builtin {
     Clip,
     IsNan,
     IsFinite,
+    Conv2d,
+    MaxPool2d,
+    AvgPool2d,
 }
 
 /// A parameter: its name, and whether it must be given.
@@ -56,7 +59,7 @@ const AB: &[Param] = &[("a", true), ("b", true)];
 
 impl Builtin {
     /// Every builtin but the unary ops (see [`Builtin::all`]).
-    const OTHERS: [Builtin; 36] = [
+    const OTHERS: [Builtin; 39] = [
         Builtin::Pow,
         Builtin::Maximum,
         Builtin::Minimum,
@@ -93,6 +96,9 @@ impl Builtin {
         Builtin::Clip,
         Builtin::IsNan,
         Builtin::IsFinite,
+        Builtin::Conv2d,
+        Builtin::MaxPool2d,
+        Builtin::AvgPool2d,
     ];
 
     /// Every builtin, in the order of the contract.
@@ -160,6 +166,9 @@ impl Builtin {
             Builtin::Clip => "clip",
             Builtin::IsNan => "isnan",
             Builtin::IsFinite => "isfinite",
+            Builtin::Conv2d => "conv2d",
+            Builtin::MaxPool2d => "max_pool2d",
+            Builtin::AvgPool2d => "avg_pool2d",
         }
     }
 
@@ -203,7 +212,10 @@ impl Builtin {
             | Builtin::Uniform
             | Builtin::Grad
             | Builtin::Batch
-            | Builtin::Dropout => false,
+            | Builtin::Dropout
+            | Builtin::Conv2d
+            | Builtin::MaxPool2d
+            | Builtin::AvgPool2d => false,
         }
     }
 
@@ -248,6 +260,20 @@ impl Builtin {
             Builtin::Dropout => &[("x", true), ("p", true), ("seed", true)],
             Builtin::Clip => &[("x", true), ("lo", true), ("hi", true)],
             Builtin::IsNan | Builtin::IsFinite => X,
+            Builtin::Conv2d => &[
+                ("x", true),
+                ("w", true),
+                ("stride", false),
+                ("padding", false),
+                ("dilation", false),
+                ("groups", false),
+            ],
+            Builtin::MaxPool2d | Builtin::AvgPool2d => &[
+                ("x", true),
+                ("k", true),
+                ("stride", false),
+                ("padding", false),
+            ],
         }
     }
 }
