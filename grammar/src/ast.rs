@@ -279,8 +279,13 @@ pub enum BinOp {
     Sub,
     Mul,
     Div,
+    /// `%`: NumPy's remainder.
+    Rem,
     MatMul,
     Pow,
+    /// Logical `and` / `or` of bools.
+    And,
+    Or,
     Lt,
     Le,
     Gt,
@@ -296,8 +301,11 @@ impl BinOp {
             BinOp::Sub => "-",
             BinOp::Mul => "*",
             BinOp::Div => "/",
+            BinOp::Rem => "%",
             BinOp::MatMul => "@",
             BinOp::Pow => "**",
+            BinOp::And => "and",
+            BinOp::Or => "or",
             BinOp::Lt => "<",
             BinOp::Le => "<=",
             BinOp::Gt => ">",
@@ -318,6 +326,8 @@ pub enum ExprKind {
     /// `base.member`, e.g. `nn.softmax`.
     Member(Box<Expr>, Ident),
     Neg(Box<Expr>),
+    /// Logical `not` of a bool.
+    Not(Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// `callee(args.., key=value, ..)`
     Call {

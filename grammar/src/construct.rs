@@ -153,6 +153,11 @@ impl<'s> ParseState<'s> {
         self.node(e.depth, || ExprKind::Neg(Box::new(e.expr)), span)
     }
 
+    pub fn not(&mut self, l: usize, e: E) -> E {
+        let span = self.span(l, e.expr.span.end as usize);
+        self.node(e.depth, || ExprKind::Not(Box::new(e.expr)), span)
+    }
+
     pub fn member(&mut self, base: E, name: Ident) -> E {
         let span = base.expr.span.to(name.span);
         self.node(

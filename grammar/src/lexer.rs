@@ -88,6 +88,12 @@ pub enum Tok<'a> {
     True,
     #[token("false")]
     False,
+    #[token("and")]
+    And,
+    #[token("or")]
+    Or,
+    #[token("not")]
+    Not,
 
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice())]
     Ident(&'a str),
@@ -140,6 +146,8 @@ pub enum Tok<'a> {
     Slash,
     #[token("@")]
     At,
+    #[token("%")]
+    Percent,
     #[token("**")]
     StarStar,
     #[token("<")]
@@ -183,6 +191,9 @@ impl Tok<'_> {
             Tok::Until => "until",
             Tok::True => "true",
             Tok::False => "false",
+            Tok::And => "and",
+            Tok::Or => "or",
+            Tok::Not => "not",
             Tok::Ident(_) | Tok::Int(_) | Tok::Float(_) => "",
             Tok::BlockComment => "/*",
             Tok::LParen => "(",
@@ -203,6 +214,7 @@ impl Tok<'_> {
             Tok::Star => "*",
             Tok::Slash => "/",
             Tok::At => "@",
+            Tok::Percent => "%",
             Tok::StarStar => "**",
             Tok::Lt => "<",
             Tok::Le => "<=",

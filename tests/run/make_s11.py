@@ -227,6 +227,170 @@ def pool_cases():
          rtol=0, atol=0)
 
 
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def elementwise_cases():
+    """%, floor_div (NumPy's, special values included), atan2, softplus, and, or, not."""
+    x = f32(5, 6, scale=3.0)
+    y = f32(5, 6, scale=2.0)
+    y[np.abs(y) < 0.2] = 0.5
+    # Special values in the first row: NaN, ±inf, ±0, a zero divisor, exact multiples.
+    x[0] = [np.nan, np.inf, -0.0, 0.0, 7.0, -7.0]
+    y[0] = [1.0, 2.0, 3.0, -3.0, 0.0, 3.5]
+    x[1, :3] = [-1e-30, 5.0, -5.0]
+    y[1, :3] = [3.0, -np.inf, np.inf]
+    k = rng.integers(-20, 20, size=(5, 6)).astype(np.int32)
+    d = rng.integers(-5, 6, size=(5, 6)).astype(np.int32)
+    d[0, 0] = 0                      # NumPy: k % 0 = k // 0 = 0
+    k[0, 1], d[0, 1] = np.iinfo(np.int32).min, -1
+    b = rng.random((5, 6)) < 0.5
+    with np.errstate(all="ignore"):
+        r, fd = np.remainder(x, y), np.floor_divide(x, y)
+        ri, fi = np.remainder(k, d), np.floor_divide(k, d)
+    X, Y = D(x), D(y)
+    ok = np.isfinite(X) & np.isfinite(Y) & (Y != 0)
+    xs, ys = np.where(ok, X, 1.0), np.where(ok, Y, 1.0)     # finite operands for the gradients
+    xs[np.abs(xs) < 0.1] = 0.5                               # away from atan2's branch cut
+    ga = ys / (xs ** 2 + ys ** 2)
+    fd_check(lambda v: np.arctan2(v, ys).sum(), xs, ga)
+    gs = sigmoid(xs)
+    fd_check(lambda v: np.logaddexp(0, v).sum(), xs, gs)
+    case("v2_op_rem_floordiv_atan2_softplus_logic", "grad", """
+        // NumPy's % and // (the divisor's sign; NaN, inf, zero divisors), atan2,
+        // softplus and the logical operators, with gradients
+        input x: f32[5, 6]
+        input y: f32[5, 6]
+        input xs: f32[5, 6]
+        input ys: f32[5, 6]
+        input k: i32[5, 6]
+        input d: i32[5, 6]
+        input b: bool[5, 6]
+        output r = x % y
+        output fd = floor_div(x, y)
+        output ri = k % d
+        output fi = floor_div(k, d)
+        output rk = k % 7 - floor_div(-17, 5) + 13 % -4
+        output a2 = atan2(x, y)
+        output sp = softplus(x)
+        output lg = (x > 0.0) and b or not b
+        output ln = not (k > 0) and true
+        output g_rem = grad(sum(xs % ys), xs)
+        output g_rem_y = grad(sum(xs % ys), ys)
+        output g_atan2 = grad(sum(atan2(xs, ys)), xs)
+        output g_sp = grad(sum(softplus(xs)), xs)
+        """, {"x": x, "y": y, "xs": w32(xs), "ys": w32(ys), "k": k, "d": d, "b": b},
+         want=dict(r=r, fd=fd, ri=ri, fi=fi, rk=(np.remainder(k, 7) - (-17 // 5) + 13 % -4).astype(np.int32),
+                   a2=np.arctan2(x, y), sp=w32(np.logaddexp(0, X)),
+                   lg=((x > 0) & b) | ~b, ln=~(k > 0),
+                   g_rem=np.ones_like(x), g_rem_y=w32(-np.floor_divide(w32(xs), w32(ys))),
+                   g_atan2=w32(ga), g_sp=w32(gs)),
+         nan=("r", "fd", "a2", "sp"), tols={"r": (0, 0), "fd": (0, 0), "ri": (0, 0), "fi": (0, 0),
+                                      "a2": (3e-7, 1e-7)})   # NumPy's float32 arctan2 is not the C library's: 1 ulp
+
+
+def reduction_cases():
+    """argmin, any, all, var, std, logsumexp, with gradients."""
+    x = f32(4, 5)
+    x[0, 2] = np.nan
+    xg = f32(4, 5)
+    k = rng.integers(-9, 9, size=(4, 5)).astype(np.int32)
+    k[1, 3] = np.iinfo(np.int32).min
+    b = rng.random((4, 5)) < 0.6
+    big = np.array([[1000.0, 999.0, -np.inf], [-np.inf, -np.inf, -np.inf]], np.float32)
+    X = D(xg)
+    m = X.mean(axis=1, keepdims=True)
+    sd = X.std(axis=1, keepdims=True)
+    g_std = (X - m) / (X.shape[1] * sd)
+    fd_check(lambda v: v.std(axis=1).sum(), X, g_std)
+    sm = np.exp(X - X.max(axis=0)) / np.exp(X - X.max(axis=0)).sum(axis=0)
+    fd_check(lambda v: np.log(np.exp(v).sum(axis=0)).sum(), X, sm)
+    g_var = 2 * (X - X.mean()) / X.size
+    with np.errstate(all="ignore"):
+        lse_big = np.log(np.exp(D(big) - np.array([[1000.0], [0.0]])).sum(axis=1)) + np.array([1000.0, 0.0])
+    case("v2_op_reductions_section11", "grad", """
+        // argmin (the first NaN wins, integers at their minimum), any, all, var
+        // and std (ddof=0), logsumexp (stable for large and -inf values), gradients
+        input x: f32[4, 5]
+        input xg: f32[4, 5]
+        input k: i32[4, 5]
+        input b: bool[4, 5]
+        input big: f32[2, 3]
+        output am = argmin(x, axis=1)
+        output am0 = argmin(xg, axis=0)
+        output amk = argmin(k, axis=1)
+        output an = any(b, axis=0)
+        output al = all(b, axis=1, keepdims=true)
+        output al_all = all(b)
+        output v = var(xg)
+        output v1 = var(xg, axis=1)
+        output s1 = std(xg, axis=1, keepdims=true)
+        output l0 = logsumexp(xg, axis=0)
+        output lb = logsumexp(big, axis=1)
+        output g_std = grad(sum(std(xg, axis=1)), xg)
+        output g_var = grad(var(xg), xg)
+        output g_lse = grad(sum(logsumexp(xg, axis=0)), xg)
+        """, {"x": x, "xg": xg, "k": k, "b": b, "big": big},
+         want=dict(am=np.argmin(x, axis=1), am0=np.argmin(xg, axis=0), amk=np.argmin(k, axis=1),
+                   an=np.any(b, axis=0), al=np.all(b, axis=1, keepdims=True),
+                   al_all=np.all(b), v=w32(X.var()), v1=w32(X.var(axis=1)), s1=w32(sd),
+                   l0=w32(np.log(np.exp(X).sum(axis=0))), lb=w32(lse_big),
+                   g_std=w32(g_std), g_var=w32(g_var), g_lse=w32(sm)),
+         nan=("lb",), rtol=1e-5, atol=1e-6)
+
+
+def shape_cases():
+    """eye, tril, triu, flip, pad, scatter_add, with gradients."""
+    x = f32(3, 4)
+    t = f32(2, 4, 4)
+    idx = np.array([[2, 0], [2, 4]], np.int64)
+    vals = f32(2, 2, 3)
+    table = f32(5, 3)
+    gw = f32(4, 6)
+    P = np.pad(D(x), ((1, 0), (0, 2)), constant_values=-1.5)
+    sa = D(table).copy()
+    np.add.at(sa, idx, D(vals))
+    case("v2_op_eye_tri_flip_pad_scatter", "grad", """
+        // eye, tril/triu with a diagonal offset, flip of one and several axes,
+        // pad with a value, scatter_add with repeated rows; gradients
+        input x: f32[3, 4]
+        input t: f32[2, 4, 4]
+        input idx: i64[2, 2]
+        input vals: f32[2, 2, 3]
+        input table: f32[5, 3]
+        input gw: f32[4, 6]
+        output e = eye(3)
+        output ei = eye(4, dtype=i32)
+        output tl = tril(t)
+        output tu = triu(t, k=1)
+        output tlm = tril(x, k=-1)
+        output f1 = flip(x, 1)
+        output f01 = flip(t, (0, 2))
+        output fa = flip(x)
+        output p = pad(x, ((1, 0), (0, 2)), value=-1.5)
+        output sa = scatter_add(table, idx, vals)
+        output g_pad = grad(sum(pad(x, ((1, 0), (0, 2))) * gw), x)
+        output g_flip = grad(sum(flip(x, 1) * x), x)
+        output g_sa = grad(sum(scatter_add(table, idx, vals) * table[:, 0:1]), vals)
+        """, {"x": x, "t": t, "idx": idx, "vals": vals, "table": table, "gw": gw},
+         want=dict(e=np.eye(3, dtype=np.float32), ei=np.eye(4, dtype=np.int32), tl=np.tril(t),
+                   tu=np.triu(t, k=1), tlm=np.tril(x, k=-1), f1=np.flip(x, 1), f01=np.flip(t, (0, 2)),
+                   fa=np.flip(x), p=w32(P), sa=w32(sa), g_pad=w32(D(gw)[1:, :4]),
+                   g_flip=w32(D(x)[:, ::-1] * 2),
+                   g_sa=w32(np.broadcast_to(D(table)[idx][..., 0:1], (2, 2, 3)))),
+         rtol=1e-5, atol=1e-6)
+
+
+def more_cases():
+    elementwise_cases()
+    reduction_cases()
+    shape_cases()
+
+
 def cases():
     conv_cases()
     pool_cases()
+    more_cases()

@@ -225,6 +225,20 @@ impl<'c> Emit for Llvm<'_, 'c, '_> {
                     .into()),
                 _ => Err("pow takes two operands".into()),
             },
+            // The C library's, as Rust's `%` and `atan2` call them elsewhere.
+            Host::Fmod | Host::Atan2 => match args {
+                [a, b] => {
+                    let name = match (f, f64) {
+                        (Host::Fmod, false) => "fmodf",
+                        (Host::Fmod, true) => "fmod",
+                        (_, false) => "atan2f",
+                        (_, true) => "atan2",
+                    };
+                    Ok(g.libm2(name, a.into_float_value(), b.into_float_value())?
+                        .into())
+                }
+                _ => Err("a host function of two operands".into()),
+            },
             Host::IPow => match args {
                 [a, b] => Ok(g.ipow(a.into_int_value(), b.into_int_value())?.into()),
                 _ => Err("ipow takes two operands".into()),
@@ -305,6 +319,22 @@ impl<'c> Gen<'c, '_> {
         );
         Ok(self
             .call(f, &[x.into()])?
+            .ok_or("libm result")?
+            .into_float_value())
+    }
+
+    /// A C library function of two floats of one type.
+    fn libm2(&self, name: &str, x: FloatValue<'c>, y: FloatValue<'c>) -> R<FloatValue<'c>> {
+        let t = x.get_type();
+        let f = self.extern_fn(name, Some(t.into()), &[t.into(), t.into()]);
+        for attr in ["memory", "nounwind"] {
+            f.add_attribute(
+                inkwell::attributes::AttributeLoc::Function,
+                self.enum_attr(attr, 0),
+            );
+        }
+        Ok(self
+            .call(f, &[x.into(), y.into()])?
             .ok_or("libm result")?
             .into_float_value())
     }

@@ -33,6 +33,10 @@ pub fn math_symbol(h: ops::Host, d: DType) -> R<&'static str> {
         (ops::Host::Erf, DType::F64) => "weft_jit_erf_f64",
         (ops::Host::Pow, DType::F32) => "weft_jit_pow_f32",
         (ops::Host::Pow, DType::F64) => "weft_jit_pow_f64",
+        (ops::Host::Fmod, DType::F32) => "weft_jit_fmod_f32",
+        (ops::Host::Fmod, DType::F64) => "weft_jit_fmod_f64",
+        (ops::Host::Atan2, DType::F32) => "weft_jit_atan2_f32",
+        (ops::Host::Atan2, DType::F64) => "weft_jit_atan2_f64",
         (ops::Host::IPow, DType::I32) => "weft_jit_ipow_i32",
         (ops::Host::IPow, DType::I64) => "weft_jit_ipow_i64",
         (
@@ -47,6 +51,8 @@ pub fn math_symbol(h: ops::Host, d: DType) -> R<&'static str> {
             | ops::Host::Expm1
             | ops::Host::Erf
             | ops::Host::Pow
+            | ops::Host::Fmod
+            | ops::Host::Atan2
             | ops::Host::IPow,
             _,
         ) => return Err(format!("no host function {} on {d}", h.name())),
@@ -100,6 +106,10 @@ host1!(erf_f32, Erf, f32, F32);
 host1!(erf_f64, Erf, f64, F64);
 host2!(pow_f32, Pow, f32, F32, f32::NAN);
 host2!(pow_f64, Pow, f64, F64, f64::NAN);
+host2!(fmod_f32, Fmod, f32, F32, f32::NAN);
+host2!(fmod_f64, Fmod, f64, F64, f64::NAN);
+host2!(atan2_f32, Atan2, f32, F32, f32::NAN);
+host2!(atan2_f64, Atan2, f64, F64, f64::NAN);
 host2!(ipow_i32, IPow, i32, I32, 0);
 host2!(ipow_i64, IPow, i64, I64, 0);
 
@@ -172,6 +182,10 @@ pub fn all() -> Vec<Host> {
         h("weft_jit_erf_f64", erf_f64 as *const u8, "d", "d"),
         h("weft_jit_pow_f32", pow_f32 as *const u8, "ff", "f"),
         h("weft_jit_pow_f64", pow_f64 as *const u8, "dd", "d"),
+        h("weft_jit_fmod_f32", fmod_f32 as *const u8, "ff", "f"),
+        h("weft_jit_fmod_f64", fmod_f64 as *const u8, "dd", "d"),
+        h("weft_jit_atan2_f32", atan2_f32 as *const u8, "ff", "f"),
+        h("weft_jit_atan2_f64", atan2_f64 as *const u8, "dd", "d"),
         h("weft_jit_ipow_i32", ipow_i32 as *const u8, "ii", "i"),
         h("weft_jit_ipow_i64", ipow_i64 as *const u8, "ll", "l"),
         h("weft_jit_random", random as *const u8, "ilddll", ""),

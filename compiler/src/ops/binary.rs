@@ -23,6 +23,12 @@ pub enum BinaryOp {
     Pow,
     Max,
     Min,
+    /// NumPy's `%`: the remainder with the sign of the divisor (`divmod.rs`).
+    Rem,
+    /// NumPy's `//`: floats rounded down as NumPy does; integers as `Div`.
+    FloorDiv,
+    /// `atan2(y, x)`, floats only (the C library's).
+    Atan2,
     Lt,
     Le,
     Gt,
@@ -43,7 +49,7 @@ pub enum Exact {
 }
 
 impl BinaryOp {
-    pub const ALL: [BinaryOp; 13] = [
+    pub const ALL: [BinaryOp; 16] = [
         BinaryOp::Add,
         BinaryOp::Sub,
         BinaryOp::Mul,
@@ -51,6 +57,9 @@ impl BinaryOp {
         BinaryOp::Pow,
         BinaryOp::Max,
         BinaryOp::Min,
+        BinaryOp::Rem,
+        BinaryOp::FloorDiv,
+        BinaryOp::Atan2,
         BinaryOp::Lt,
         BinaryOp::Le,
         BinaryOp::Gt,
@@ -68,6 +77,9 @@ impl BinaryOp {
             BinaryOp::Pow => "pow",
             BinaryOp::Max => "maximum",
             BinaryOp::Min => "minimum",
+            BinaryOp::Rem => "rem",
+            BinaryOp::FloorDiv => "floor_div",
+            BinaryOp::Atan2 => "atan2",
             BinaryOp::Lt => "lt",
             BinaryOp::Le => "le",
             BinaryOp::Gt => "gt",
@@ -91,7 +103,10 @@ impl BinaryOp {
             | BinaryOp::Div
             | BinaryOp::Pow
             | BinaryOp::Max
-            | BinaryOp::Min => false,
+            | BinaryOp::Min
+            | BinaryOp::Rem
+            | BinaryOp::FloorDiv
+            | BinaryOp::Atan2 => false,
         }
     }
 
@@ -99,7 +114,8 @@ impl BinaryOp {
     /// defined on.
     pub fn defined_on(self, k: Kind) -> bool {
         match k {
-            Kind::Float | Kind::Int => true,
+            Kind::Float => true,
+            Kind::Int => self != BinaryOp::Atan2,
             Kind::Bool => matches!(self, BinaryOp::Eq | BinaryOp::Ne),
         }
     }
@@ -118,7 +134,8 @@ impl BinaryOp {
     /// A rough cost of one element, in simple arithmetic operations.
     pub fn cost(self) -> u32 {
         match self {
-            BinaryOp::Pow => 8,
+            BinaryOp::Pow | BinaryOp::Atan2 => 8,
+            BinaryOp::Rem | BinaryOp::FloorDiv => 10,
             BinaryOp::Add
             | BinaryOp::Sub
             | BinaryOp::Mul
@@ -157,6 +174,9 @@ impl BinaryOp {
             BinaryOp::Mul => nan(x * y),
             BinaryOp::Div => nan(x / y),
             BinaryOp::Pow => x.powf(y),
+            BinaryOp::Rem => super::divmod::divmod_float(x, y).1,
+            BinaryOp::FloorDiv => super::divmod::divmod_float(x, y).0,
+            BinaryOp::Atan2 => x.atan2(y),
             BinaryOp::Max => {
                 if x.is_nan() || x >= y {
                     x
@@ -191,6 +211,9 @@ impl BinaryOp {
             BinaryOp::Pow => x.ipow(y),
             BinaryOp::Max => x.max(y),
             BinaryOp::Min => x.min(y),
+            BinaryOp::Rem => super::divmod::rem_int(x, y),
+            BinaryOp::FloorDiv => x.floor_div(y),
+            BinaryOp::Atan2 => return None,
             BinaryOp::Lt
             | BinaryOp::Le
             | BinaryOp::Gt
@@ -215,7 +238,10 @@ impl BinaryOp {
             | BinaryOp::Div
             | BinaryOp::Pow
             | BinaryOp::Max
-            | BinaryOp::Min => return None,
+            | BinaryOp::Min
+            | BinaryOp::Rem
+            | BinaryOp::FloorDiv
+            | BinaryOp::Atan2 => return None,
         })
     }
 
@@ -263,7 +289,24 @@ impl BinaryOp {
                 Err(_) if y < 0 => Exact::NotInt,
                 Err(_) => Exact::Overflow,
             },
+            // NumPy's values: 0 for a zero divisor.
+            BinaryOp::Rem if y == 0 => Exact::Int(0),
+            BinaryOp::Rem => {
+                let r = x.wrapping_rem(y);
+                Exact::Int(if r != 0 && (r < 0) != (y < 0) {
+                    r + y
+                } else {
+                    r
+                })
+            }
+            BinaryOp::FloorDiv if y == 0 => Exact::Int(0),
+            BinaryOp::FloorDiv => match x.checked_div(y) {
+                Some(q) if x % y != 0 && (x < 0) != (y < 0) => Exact::Int(q - 1),
+                Some(q) => Exact::Int(q),
+                None => Exact::Overflow,
+            },
             BinaryOp::Div
+            | BinaryOp::Atan2
             | BinaryOp::Lt
             | BinaryOp::Le
             | BinaryOp::Gt
@@ -286,6 +329,9 @@ impl BinaryOp {
                     BinaryOp::Mul => e.float_binary(FBin::Mul, x, y),
                     BinaryOp::Div => e.float_binary(FBin::Div, x, y),
                     BinaryOp::Pow => e.call(Host::Pow, d, &[x, y]),
+                    BinaryOp::Rem => super::divmod::lower_float(e, d, x, y, true),
+                    BinaryOp::FloorDiv => super::divmod::lower_float(e, d, x, y, false),
+                    BinaryOp::Atan2 => e.call(Host::Atan2, d, &[x, y]),
                     BinaryOp::Max | BinaryOp::Min => {
                         // x if x is NaN or wins, else y.
                         let c = if self == BinaryOp::Max {
@@ -312,7 +358,13 @@ impl BinaryOp {
                     BinaryOp::Add => e.int_binary(IBin::Add, x, y),
                     BinaryOp::Sub => e.int_binary(IBin::Sub, x, y),
                     BinaryOp::Mul => e.int_binary(IBin::Mul, x, y),
-                    BinaryOp::Div => floor_div(e, d, x, y),
+                    BinaryOp::Div | BinaryOp::FloorDiv => floor_div(e, d, x, y),
+                    BinaryOp::Rem => super::divmod::lower_rem_int(e, d, x, y),
+                    BinaryOp::Atan2 => Err(OpError::NotDefined {
+                        op: self.name(),
+                        dtype: d,
+                    }
+                    .into()),
                     BinaryOp::Pow => e.call(Host::IPow, d, &[x, y]),
                     BinaryOp::Max => e.int_binary(IBin::SMax, x, y),
                     BinaryOp::Min => e.int_binary(IBin::SMin, x, y),
@@ -334,6 +386,9 @@ impl BinaryOp {
                 | BinaryOp::Pow
                 | BinaryOp::Max
                 | BinaryOp::Min
+                | BinaryOp::Rem
+                | BinaryOp::FloorDiv
+                | BinaryOp::Atan2
                 | BinaryOp::Lt
                 | BinaryOp::Le
                 | BinaryOp::Gt

@@ -132,6 +132,9 @@ pub enum Host {
     Erf,
     /// Float power.
     Pow,
+    /// The C library's `fmod` (Rust's `%` on floats).
+    Fmod,
+    Atan2,
     /// Integer power, wrapping (see [`super::num::Int::ipow`]).
     IPow,
 }
@@ -145,7 +148,7 @@ enum HostKind {
 }
 
 impl Host {
-    pub const ALL: [Host; 12] = [
+    pub const ALL: [Host; 14] = [
         Host::Exp,
         Host::Log,
         Host::Sin,
@@ -157,6 +160,8 @@ impl Host {
         Host::Expm1,
         Host::Erf,
         Host::Pow,
+        Host::Fmod,
+        Host::Atan2,
         Host::IPow,
     ];
 
@@ -173,6 +178,8 @@ impl Host {
             Host::Expm1 => "expm1",
             Host::Erf => "erf",
             Host::Pow => "pow",
+            Host::Fmod => "fmod",
+            Host::Atan2 => "atan2",
             Host::IPow => "ipow",
         }
     }
@@ -190,7 +197,7 @@ impl Host {
             | Host::Log1p
             | Host::Expm1
             | Host::Erf => HostKind::Float1,
-            Host::Pow => HostKind::Float2,
+            Host::Pow | Host::Fmod | Host::Atan2 => HostKind::Float2,
             Host::IPow => HostKind::Int2,
         }
     }
@@ -224,7 +231,7 @@ impl Host {
             Host::Log1p => x.ln_1p(),
             Host::Expm1 => x.exp_m1(),
             Host::Erf => x.erf(),
-            Host::Pow | Host::IPow => return None,
+            Host::Pow | Host::Fmod | Host::Atan2 | Host::IPow => return None,
         })
     }
 
@@ -237,6 +244,10 @@ impl Host {
             (_, [Val::F64(x)]) => self.float1(*x).map(Val::F64),
             (Host::Pow, [Val::F32(x), Val::F32(y)]) => Some(Val::F32(x.powf(*y))),
             (Host::Pow, [Val::F64(x), Val::F64(y)]) => Some(Val::F64(x.powf(*y))),
+            (Host::Fmod, [Val::F32(x), Val::F32(y)]) => Some(Val::F32(x % y)),
+            (Host::Fmod, [Val::F64(x), Val::F64(y)]) => Some(Val::F64(x % y)),
+            (Host::Atan2, [Val::F32(x), Val::F32(y)]) => Some(Val::F32(x.atan2(*y))),
+            (Host::Atan2, [Val::F64(x), Val::F64(y)]) => Some(Val::F64(x.atan2(*y))),
             (Host::IPow, [Val::I32(x), Val::I32(y)]) => Some(Val::I32(x.ipow(*y))),
             (Host::IPow, [Val::I64(x), Val::I64(y)]) => Some(Val::I64(x.ipow(*y))),
             _ => None,

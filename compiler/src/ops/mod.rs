@@ -28,6 +28,7 @@
 
 mod binary;
 mod cast;
+mod divmod;
 mod emit;
 mod eval;
 pub mod num;

@@ -41,6 +41,9 @@ pub trait Float:
     fn round_even(self) -> Self;
     fn tanh(self) -> Self;
     fn powf(self, e: Self) -> Self;
+    /// The C library's `fmod` (Rust's `%` on floats).
+    fn fmod(self, y: Self) -> Self;
+    fn atan2(self, x: Self) -> Self;
     fn copysign(self, sign: Self) -> Self;
     /// A NaN with its quiet bit set (as arithmetic hardware returns it).
     fn quieted(self) -> Self;
@@ -135,6 +138,12 @@ macro_rules! impl_float {
             }
             fn powf(self, e: Self) -> Self {
                 <$t>::powf(self, e)
+            }
+            fn fmod(self, y: Self) -> Self {
+                self % y
+            }
+            fn atan2(self, x: Self) -> Self {
+                <$t>::atan2(self, x)
             }
             fn copysign(self, sign: Self) -> Self {
                 <$t>::copysign(self, sign)

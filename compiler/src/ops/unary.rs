@@ -221,7 +221,9 @@ impl UnaryOp {
                     u.weft_log() * (e / d)
                 };
                 let m = super::BinaryOp::Max.eval_float(x, T::ZERO).unwrap_or(x);
-                m + l
+                // The table's addition: its NaN rule, whatever order this
+                // compiler gives `+`'s operands.
+                super::BinaryOp::Add.eval_float(m, l).unwrap_or(m)
             }
             UnaryOp::Tan => x.tan(),
             UnaryOp::Atan => x.atan(),

@@ -45,16 +45,26 @@ impl<'m> Elab<'m> {
                 }
                 self.negate(v, inner.span, e.span)
             }
+            ExprKind::Not(inner) => {
+                let v = self.expr(inner);
+                self.logical_not(v, inner.span, e.span)
+            }
             ExprKind::Binary(op, a, b) => {
                 let va = self.expr(a);
                 let vb = self.expr(b);
                 let (sa, sb, span, op) = (a.span, b.span, e.span, *op);
-                if op != BinOp::MatMul {
+                let Some(bop) = ir_binop(op) else {
+                    return match op {
+                        BinOp::MatMul => self.matmul((va, sa), (vb, sb), span),
+                        _ => self.logical2(op, (va, sa), (vb, sb), span),
+                    };
+                };
+                {
                     let what = format!("`{}`", op.symbol());
                     let args = [(va.clone(), sa), (vb.clone(), sb)];
                     if let Some(r) = self.leafwise(&args, &what, &mut |el, a| {
                         el.elementwise2(
-                            ir_binop(op),
+                            bop,
                             op.symbol(),
                             (a[0].0.clone(), sa),
                             (a[1].0.clone(), sb),
@@ -64,16 +74,7 @@ impl<'m> Elab<'m> {
                         return r;
                     }
                 }
-                match op {
-                    BinOp::MatMul => self.matmul((va, a.span), (vb, b.span), e.span),
-                    _ => self.elementwise2(
-                        ir_binop(op),
-                        op.symbol(),
-                        (va, a.span),
-                        (vb, b.span),
-                        e.span,
-                    ),
-                }
+                self.elementwise2(bop, op.symbol(), (va, sa), (vb, sb), span)
             }
             ExprKind::Call {
                 callee,
@@ -593,12 +594,14 @@ impl<'m> Elab<'m> {
     }
 }
 
-pub(crate) fn ir_binop(op: BinOp) -> BinaryOp {
-    match op {
+/// The elementwise op of an operator (None: `@`, `and`, `or`, which are not).
+pub(crate) fn ir_binop(op: BinOp) -> Option<BinaryOp> {
+    Some(match op {
         BinOp::Add => BinaryOp::Add,
         BinOp::Sub => BinaryOp::Sub,
-        BinOp::Mul | BinOp::MatMul => BinaryOp::Mul,
+        BinOp::Mul => BinaryOp::Mul,
         BinOp::Div => BinaryOp::Div,
+        BinOp::Rem => BinaryOp::Rem,
         BinOp::Pow => BinaryOp::Pow,
         BinOp::Lt => BinaryOp::Lt,
         BinOp::Le => BinaryOp::Le,
@@ -606,7 +609,8 @@ pub(crate) fn ir_binop(op: BinOp) -> BinaryOp {
         BinOp::Ge => BinaryOp::Ge,
         BinOp::Eq => BinaryOp::Eq,
         BinOp::Ne => BinaryOp::Ne,
-    }
+        BinOp::MatMul | BinOp::And | BinOp::Or => return None,
+    })
 }
 
 /// Whether a weak literal may take `d` (the table's rule, range included).

@@ -10,6 +10,7 @@ mod calls;
 mod expr;
 mod index;
 mod items;
+mod logic;
 mod op_errors;
 mod record_items;
 mod records;

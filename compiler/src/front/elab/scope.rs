@@ -237,7 +237,9 @@ fn free_names(e: &Expr, out: &mut Vec<String>) {
     while let Some(e) = stack.pop() {
         match &e.kind {
             ExprKind::Name(id) => out.push(id.name.clone()),
-            ExprKind::Member(base, _) | ExprKind::Neg(base) => stack.push(base),
+            ExprKind::Member(base, _) | ExprKind::Neg(base) | ExprKind::Not(base) => {
+                stack.push(base)
+            }
             ExprKind::Binary(_, a, b) => {
                 stack.push(a);
                 stack.push(b);

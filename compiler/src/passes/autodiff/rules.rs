@@ -441,9 +441,39 @@ fn binary(
             };
             vec![side(wx, win_x), side(wy, win_y)]
         }
-        BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne => {
-            vec![None, None]
+        // x % y = x - floor_div(x, y)·y, the quotient piecewise constant.
+        BinaryOp::Rem => vec![
+            wx.then_some(g),
+            wy.then(|| {
+                let q = b.bin(BinaryOp::FloorDiv, x, y);
+                let h = b.mul(g, q);
+                b.neg(h)
+            }),
+        ],
+        // atan2(x, y): d/dx = y / (x² + y²), d/dy = -x / (x² + y²).
+        BinaryOp::Atan2 => {
+            if !wx && !wy {
+                return vec![None, None];
+            }
+            let xx = b.mul(x, x);
+            let yy = b.mul(y, y);
+            let r = b.bin(BinaryOp::Add, xx, yy);
+            let gr = b.div(g, r);
+            vec![
+                wx.then(|| b.mul(gr, y)),
+                wy.then(|| {
+                    let h = b.mul(gr, x);
+                    b.neg(h)
+                }),
+            ]
         }
+        BinaryOp::FloorDiv
+        | BinaryOp::Lt
+        | BinaryOp::Le
+        | BinaryOp::Gt
+        | BinaryOp::Ge
+        | BinaryOp::Eq
+        | BinaryOp::Ne => vec![None, None],
     }
 }
 

@@ -47,6 +47,8 @@ fn binary_rules_with_broadcasting() {
         (BinaryOp::Pow, Gen::Pos, Gen::Normal),
         (BinaryOp::Max, Gen::Normal, Gen::Normal),
         (BinaryOp::Min, Gen::Normal, Gen::Normal),
+        (BinaryOp::Rem, Gen::Normal, Gen::Away),
+        (BinaryOp::Atan2, Gen::Away, Gen::Away),
     ];
     for (k, (op, ga, gb)) in ops.into_iter().enumerate() {
         for t in 0..4 {

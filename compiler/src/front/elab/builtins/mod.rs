@@ -18,6 +18,7 @@ type Bound<'e> = Option<(Val, Span, Option<&'e Expr>)>;
 mod args;
 mod conv;
 mod grad;
+mod more;
 mod shape;
 mod steps;
 mod table;
@@ -297,6 +298,25 @@ impl<'m> Elab<'m> {
             Builtin::Argmax => self.argmax(span, a),
             Builtin::Conv2d => self.conv2d(span, a),
             Builtin::MaxPool2d | Builtin::AvgPool2d => self.pool2d(b, span, a),
+            Builtin::Atan2 | Builtin::FloorDiv => {
+                let (x, sx, _) = a[0].clone()?;
+                let (y, sy, _) = a[1].clone()?;
+                let op = if b == Builtin::Atan2 {
+                    BinaryOp::Atan2
+                } else {
+                    BinaryOp::FloorDiv
+                };
+                Some(self.elementwise2(op, name, (x, sx), (y, sy), span))
+            }
+            Builtin::Argmin => self.argmin(span, a),
+            Builtin::Any | Builtin::All => self.any_all(b, span, a),
+            Builtin::Var | Builtin::Std => self.var_std(b, span, a),
+            Builtin::Logsumexp => self.logsumexp(span, a),
+            Builtin::Eye => self.eye(span, a),
+            Builtin::Tril | Builtin::Triu => self.tri(b, span, a),
+            Builtin::Flip => self.flip(span, a),
+            Builtin::Pad => self.pad(span, a),
+            Builtin::ScatterAdd => self.scatter_add(span, a),
             Builtin::Matmul => {
                 let (x, sx, _) = a[0].clone()?;
                 let (y, sy, _) = a[1].clone()?;

@@ -49,6 +49,20 @@ pub(crate) enum Builtin {
     Conv2d,
     MaxPool2d,
     AvgPool2d,
+    Atan2,
+    FloorDiv,
+    Argmin,
+    Any,
+    All,
+    Var,
+    Std,
+    Logsumexp,
+    Eye,
+    Tril,
+    Triu,
+    Flip,
+    Pad,
+    ScatterAdd,
 }
 
 /// A parameter: its name, and whether it must be given.
@@ -59,7 +73,7 @@ const AB: &[Param] = &[("a", true), ("b", true)];
 
 impl Builtin {
     /// Every builtin but the unary ops (see [`Builtin::all`]).
-    const OTHERS: [Builtin; 39] = [
+    const OTHERS: [Builtin; 53] = [
         Builtin::Pow,
         Builtin::Maximum,
         Builtin::Minimum,
@@ -99,6 +113,20 @@ impl Builtin {
         Builtin::Conv2d,
         Builtin::MaxPool2d,
         Builtin::AvgPool2d,
+        Builtin::Atan2,
+        Builtin::FloorDiv,
+        Builtin::Argmin,
+        Builtin::Any,
+        Builtin::All,
+        Builtin::Var,
+        Builtin::Std,
+        Builtin::Logsumexp,
+        Builtin::Eye,
+        Builtin::Tril,
+        Builtin::Triu,
+        Builtin::Flip,
+        Builtin::Pad,
+        Builtin::ScatterAdd,
     ];
 
     /// Every builtin, in the order of the contract.
@@ -169,6 +197,20 @@ impl Builtin {
             Builtin::Conv2d => "conv2d",
             Builtin::MaxPool2d => "max_pool2d",
             Builtin::AvgPool2d => "avg_pool2d",
+            Builtin::Atan2 => "atan2",
+            Builtin::FloorDiv => "floor_div",
+            Builtin::Argmin => "argmin",
+            Builtin::Any => "any",
+            Builtin::All => "all",
+            Builtin::Var => "var",
+            Builtin::Std => "std",
+            Builtin::Logsumexp => "logsumexp",
+            Builtin::Eye => "eye",
+            Builtin::Tril => "tril",
+            Builtin::Triu => "triu",
+            Builtin::Flip => "flip",
+            Builtin::Pad => "pad",
+            Builtin::ScatterAdd => "scatter_add",
         }
     }
 
@@ -188,7 +230,9 @@ impl Builtin {
             | Builtin::FullLike
             | Builtin::Clip
             | Builtin::IsNan
-            | Builtin::IsFinite => true,
+            | Builtin::IsFinite
+            | Builtin::Atan2
+            | Builtin::FloorDiv => true,
             Builtin::Sum
             | Builtin::Mean
             | Builtin::Max
@@ -215,7 +259,19 @@ impl Builtin {
             | Builtin::Dropout
             | Builtin::Conv2d
             | Builtin::MaxPool2d
-            | Builtin::AvgPool2d => false,
+            | Builtin::AvgPool2d
+            | Builtin::Argmin
+            | Builtin::Any
+            | Builtin::All
+            | Builtin::Var
+            | Builtin::Std
+            | Builtin::Logsumexp
+            | Builtin::Eye
+            | Builtin::Tril
+            | Builtin::Triu
+            | Builtin::Flip
+            | Builtin::Pad
+            | Builtin::ScatterAdd => false,
         }
     }
 
@@ -268,6 +324,16 @@ impl Builtin {
                 ("dilation", false),
                 ("groups", false),
             ],
+            Builtin::Atan2 | Builtin::FloorDiv => AB,
+            Builtin::Argmin => &[("x", true), ("axis", false)],
+            Builtin::Any | Builtin::All | Builtin::Var | Builtin::Std | Builtin::Logsumexp => {
+                &[("x", true), ("axis", false), ("keepdims", false)]
+            }
+            Builtin::Eye => &[("n", true), ("dtype", false)],
+            Builtin::Tril | Builtin::Triu => &[("x", true), ("k", false)],
+            Builtin::Flip => &[("x", true), ("axis", false)],
+            Builtin::Pad => &[("x", true), ("pad_width", true), ("value", false)],
+            Builtin::ScatterAdd => &[("table", true), ("idx", true), ("values", true)],
             Builtin::MaxPool2d | Builtin::AvgPool2d => &[
                 ("x", true),
                 ("k", true),
