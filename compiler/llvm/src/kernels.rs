@@ -45,6 +45,7 @@ impl<'c> Gen<'c, '_> {
                 m,
                 k,
                 n,
+                trans,
             } => {
                 let d = self.prog.buffers[*out].dtype;
                 let (nb, m, k, n) = (self.numel(batch)?, self.dim(m), self.dim(k), self.dim(n));
@@ -68,7 +69,7 @@ impl<'c> Gen<'c, '_> {
                     );
                     self.b.build_conditional_branch(small, inl, big).s()?;
                     self.b.position_at_end(inl);
-                    self.small_gemm(*out, *a, *b, d, [nb, m, k, n])?;
+                    self.small_gemm(*out, (*a, *b), d, [nb, m, k, n], *trans)?;
                     self.b.build_unconditional_branch(done).s()?;
                     self.b.position_at_end(big);
                     let name = if d == DType::F64 {
@@ -77,7 +78,9 @@ impl<'c> Gen<'c, '_> {
                         "weft_rt_gemm_f32"
                     };
                     let (i64t, ptr) = (self.ctx.i64_type().into(), self.ptr_t().into());
-                    let f = self.extern_fn(name, None, &[i64t, i64t, i64t, i64t, ptr, ptr, ptr]);
+                    let f =
+                        self.extern_fn(name, None, &[i64t, i64t, i64t, i64t, ptr, ptr, ptr, i64t]);
+                    let tr = self.i64c(weft_compiler::kernel::trans_bits(*trans) as u64);
                     let p = |b: &BufId| -> R<BasicMetadataValueEnum> {
                         Ok(self.bufs[*b].ok_or("buf")?.into())
                     };
@@ -91,11 +94,15 @@ impl<'c> Gen<'c, '_> {
                             p(a)?,
                             p(b)?,
                             p(out)?,
+                            tr.into(),
                         ],
                     )?;
                     self.b.build_unconditional_branch(done).s()?;
                     self.b.position_at_end(done);
                     return Ok(());
+                }
+                if *trans != [false, false] {
+                    return Err("an integer matmul of a transposed operand".into());
                 }
                 let (out, a, bb) = (*out, *a, *b);
                 let acc = self.entry_alloca(self.val_t(d), "acc")?;

@@ -20,10 +20,10 @@ impl<'c> Gen<'c, '_> {
     pub(crate) fn small_gemm(
         &mut self,
         out: BufId,
-        a: BufId,
-        b: BufId,
+        (a, b): (BufId, BufId),
         d: DType,
         [nb, m, k, n]: [IntValue<'c>; 4],
+        trans: [bool; 2],
     ) -> R<()> {
         let es = self.i64c(elem_bytes(d));
         self.loops(&[nb, m], &mut |g, ix| {
@@ -34,12 +34,23 @@ impl<'c> Gen<'c, '_> {
                 .s()?;
             g.loops(&[k], &mut |g, px| {
                 let p = px[0];
-                let ai = g.add(g.mul(g.add(g.mul(bi, m)?, i)?, k)?, p)?;
+                // a[b, i, p]: at (b·m + i)·k + p, or (b·k + p)·m + i stored transposed.
+                let ai = if trans[0] {
+                    g.add(g.mul(g.add(g.mul(bi, k)?, p)?, m)?, i)?
+                } else {
+                    g.add(g.mul(g.add(g.mul(bi, m)?, i)?, k)?, p)?
+                };
                 let x = g.load_elem(a, ai)?.into_float_value();
                 let brow = g.mul(g.add(g.mul(bi, k)?, p)?, n)?;
                 g.loops(&[n], &mut |g, jx| {
                     let j = jx[0];
-                    let y = g.load_elem(b, g.add(brow, j)?)?.into_float_value();
+                    // b[b, p, j]: at (b·k + p)·n + j, or (b·n + j)·k + p stored transposed.
+                    let bj = if trans[1] {
+                        g.add(g.mul(g.add(g.mul(bi, n)?, j)?, k)?, p)?
+                    } else {
+                        g.add(brow, j)?
+                    };
+                    let y = g.load_elem(b, bj)?.into_float_value();
                     let o = g.add(row, j)?;
                     let c = g.load_elem(out, o)?.into_float_value();
                     let prod = g.b.build_float_mul(x, y, "").s()?;

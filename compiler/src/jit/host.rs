@@ -192,13 +192,13 @@ pub fn all() -> Vec<Host> {
         h(
             "weft_rt_gemm_f32",
             weft_runtime_native::rt::weft_rt_gemm_f32 as *const u8,
-            "lllllll",
+            "llllllll",
             "",
         ),
         h(
             "weft_rt_gemm_f64",
             weft_runtime_native::rt::weft_rt_gemm_f64 as *const u8,
-            "lllllll",
+            "llllllll",
             "",
         ),
     ]

@@ -15,7 +15,6 @@
 
 use super::{BufId, Kernel, Program};
 use crate::ir::types::{DType, Dim};
-use crate::ir::window::Window;
 use crate::ops::{lower_cast, Emit, IBin, ICmp, ReduceOp, Val};
 
 /// Why a lowering stopped: the kernel failed at run time with a step
@@ -53,19 +52,19 @@ pub trait LoopEmit: Emit + Sized {
     fn fail_unless(&mut self, ok: Self::V, error: u32) -> LoopResult<()>;
 }
 
-fn index<E: LoopEmit>(e: &mut E, n: i64) -> LoopResult<E::V> {
+pub(super) fn index<E: LoopEmit>(e: &mut E, n: i64) -> LoopResult<E::V> {
     Ok(e.konst(Val::I64(n))?)
 }
 
-fn add<E: LoopEmit>(e: &mut E, a: E::V, b: E::V) -> LoopResult<E::V> {
+pub(super) fn add<E: LoopEmit>(e: &mut E, a: E::V, b: E::V) -> LoopResult<E::V> {
     Ok(e.int_binary(IBin::Add, a, b)?)
 }
 
-fn mul<E: LoopEmit>(e: &mut E, a: E::V, b: E::V) -> LoopResult<E::V> {
+pub(super) fn mul<E: LoopEmit>(e: &mut E, a: E::V, b: E::V) -> LoopResult<E::V> {
     Ok(e.int_binary(IBin::Mul, a, b)?)
 }
 
-fn numel<E: LoopEmit>(e: &mut E, dims: &[Dim]) -> LoopResult<E::V> {
+pub(super) fn numel<E: LoopEmit>(e: &mut E, dims: &[Dim]) -> LoopResult<E::V> {
     let mut n = index(e, 1)?;
     for d in dims {
         let x = e.dim(d)?;
@@ -90,7 +89,7 @@ fn copy<E: LoopEmit>(
 }
 
 /// Every element of `buf` zero (`false`).
-fn zero<E: LoopEmit>(e: &mut E, prog: &Program, buf: BufId) -> LoopResult<()> {
+pub(super) fn zero<E: LoopEmit>(e: &mut E, prog: &Program, buf: BufId) -> LoopResult<()> {
     let b = &prog.buffers[buf];
     let z = Val::zero(b.dtype).map_err(|x| LoopError::Emit(x.to_string()))?;
     let n = numel(e, &b.shape)?;
@@ -124,82 +123,13 @@ fn row<E: LoopEmit>(
 }
 
 /// `acc + v` as a scatter accumulates: a sum, `or` on `bool`.
-fn accumulate<E: LoopEmit>(e: &mut E, d: DType, acc: E::V, v: E::V) -> LoopResult<E::V> {
+pub(super) fn accumulate<E: LoopEmit>(e: &mut E, d: DType, acc: E::V, v: E::V) -> LoopResult<E::V> {
     let op = if d == DType::Bool {
         ReduceOp::Max
     } else {
         ReduceOp::Sum
     };
     Ok(op.lower_fold(e, d, acc, v)?)
-}
-
-/// One element of a window tensor (see [`windows`]).
-struct WindowAt<V> {
-    /// Its index in the window tensor `[lead.., kh, kw, oh, ow]`.
-    win: V,
-    /// The index it reads in `[lead.., h, w]` (meaningless unless `inside`).
-    src: V,
-    /// Whether it reads inside the input (not the padding).
-    inside: V,
-}
-
-/// Calls `body` for every element of a window tensor, in C order.
-fn windows<E: LoopEmit>(
-    e: &mut E,
-    (lead, hw, ohw, win): (&[Dim], &[Dim; 2], &[Dim; 2], &Window),
-    body: &mut dyn FnMut(&mut E, WindowAt<E::V>) -> LoopResult<()>,
-) -> LoopResult<()> {
-    let nl = numel(e, lead)?;
-    let (h, w) = (e.dim(&hw[0])?, e.dim(&hw[1])?);
-    let (oh, ow) = (e.dim(&ohw[0])?, e.dim(&ohw[1])?);
-    let c = |e: &mut E, v: u64| index(e, i64::try_from(v).unwrap_or(i64::MAX));
-    let (kh, kw) = (c(e, win.kernel[0])?, c(e, win.kernel[1])?);
-    let (sh, sw) = (c(e, win.stride[0])?, c(e, win.stride[1])?);
-    let (dh, dw) = (c(e, win.dilation[0])?, c(e, win.dilation[1])?);
-    let (ph, pw) = (c(e, win.padding[0])?, c(e, win.padding[1])?);
-    // `lo <= i < n`, as an `and` of two comparisons.
-    let within = |e: &mut E, i: E::V, n: E::V| -> LoopResult<E::V> {
-        let z = index(e, 0)?;
-        let ge = e.icmp(ICmp::Sge, i, z)?;
-        let lt = e.icmp(ICmp::Slt, i, n)?;
-        Ok(e.int_binary(IBin::And, ge, lt)?)
-    };
-    e.for_range(nl, &mut |e, b| {
-        e.for_range(kh, &mut |e, i| {
-            e.for_range(kw, &mut |e, j| {
-                e.for_range(oh, &mut |e, y| {
-                    // ih = y·sh + i·dh − ph
-                    let a = mul(e, y, sh)?;
-                    let k = mul(e, i, dh)?;
-                    let a = add(e, a, k)?;
-                    let ih = e.int_binary(IBin::Sub, a, ph)?;
-                    let row_ok = within(e, ih, h)?;
-                    let row = mul(e, b, h)?;
-                    let row = add(e, row, ih)?;
-                    let row = mul(e, row, w)?;
-                    // The window tensor's row: (((b·kh + i)·kw + j)·oh + y)·ow.
-                    let t = mul(e, b, kh)?;
-                    let t = add(e, t, i)?;
-                    let t = mul(e, t, kw)?;
-                    let t = add(e, t, j)?;
-                    let t = mul(e, t, oh)?;
-                    let t = add(e, t, y)?;
-                    let t = mul(e, t, ow)?;
-                    e.for_range(ow, &mut |e, x| {
-                        let a = mul(e, x, sw)?;
-                        let k = mul(e, j, dw)?;
-                        let a = add(e, a, k)?;
-                        let iw = e.int_binary(IBin::Sub, a, pw)?;
-                        let col_ok = within(e, iw, w)?;
-                        let inside = e.int_binary(IBin::And, row_ok, col_ok)?;
-                        let src = add(e, row, iw)?;
-                        let win = add(e, t, x)?;
-                        body(e, WindowAt { win, src, inside })
-                    })
-                })
-            })
-        })
-    })
 }
 
 /// Whether `kern` is one of the dedicated kernels this module lowers.
@@ -325,48 +255,7 @@ pub fn dedicated<E: LoopEmit>(e: &mut E, prog: &Program, kern: &Kernel) -> LoopR
                 })
             })
         }
-        Kernel::Window {
-            out,
-            src,
-            lead,
-            hw,
-            ohw,
-            win,
-            fill,
-        } => {
-            let d = prog.buffers[*out].dtype;
-            let fill = Val::constant(*fill, d).map_err(|x| LoopError::Emit(x.to_string()))?;
-            windows(e, (lead, hw, ohw, win), &mut |e, at| {
-                // Outside the input: read element 0 (any valid one), keep the fill.
-                let z = index(e, 0)?;
-                let i = e.select(at.inside, at.src, z)?;
-                let v = e.load(*src, i)?;
-                let f = e.konst(fill)?;
-                let v = e.select(at.inside, v, f)?;
-                e.store(*out, at.win, v)
-            })
-        }
-        Kernel::WindowGrad {
-            out,
-            src,
-            lead,
-            hw,
-            ohw,
-            win,
-        } => {
-            let d = prog.buffers[*out].dtype;
-            zero(e, prog, *out)?;
-            windows(e, (lead, hw, ohw, win), &mut |e, at| {
-                // Outside the input: element 0 is written back unchanged.
-                let z = index(e, 0)?;
-                let i = e.select(at.inside, at.src, z)?;
-                let acc = e.load(*out, i)?;
-                let v = e.load(*src, at.win)?;
-                let sum = accumulate(e, d, acc, v)?;
-                let v = e.select(at.inside, sum, acc)?;
-                e.store(*out, i, v)
-            })
-        }
+        Kernel::Window { .. } | Kernel::WindowGrad { .. } => super::window::lower(e, prog, kern),
         Kernel::Map { .. }
         | Kernel::Reduce { .. }
         | Kernel::ArgMax { .. }

@@ -35,6 +35,7 @@ pub mod plan;
 pub mod print;
 pub mod schedule;
 pub mod verify;
+mod window;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod specials;
@@ -281,8 +282,10 @@ pub enum Kernel {
         axis: usize,
         expr: Expr,
     },
-    /// `out[b] = a[b] @ b[b]` over packed `[batch.., m, k] @ [batch.., k, n]`.
-    /// Floats call `weft_rt_gemm_*`, integers loop (wrapping).
+    /// `out[b] = a[b] @ b[b]` over packed `[batch.., m, k] @ [batch.., k, n]`;
+    /// `trans[0]`: `a` is stored transposed (`[batch.., k, m]`), `trans[1]`:
+    /// `b` is (`[batch.., n, k]`) — floats only. Floats call
+    /// `weft_rt_gemm_*`, integers loop (wrapping).
     MatMul {
         out: BufId,
         a: BufId,
@@ -291,6 +294,7 @@ pub enum Kernel {
         m: Dim,
         k: Dim,
         n: Dim,
+        trans: [bool; 2],
     },
     /// `out[r, ..] = table[idx[r], ..]`: `count` indices, `rows` table rows
     /// of `width` elements; a negative index counts from the end; out of
@@ -478,6 +482,11 @@ impl Program {
     pub fn user_inputs(&self) -> usize {
         self.inputs.len() - self.feeds.len()
     }
+}
+
+/// The `trans` argument of `weft_rt_gemm_*` (bit 0: `a` transposed, bit 1: `b`).
+pub fn trans_bits(trans: [bool; 2]) -> i64 {
+    i64::from(trans[0]) | (i64::from(trans[1]) << 1)
 }
 
 /// Bytes per element as stored in buffers (bool: one byte).

@@ -77,9 +77,13 @@ pub fn kernel(k: &Kernel) -> String {
             m,
             k,
             n,
+            trans,
         } => {
+            let t = |x: bool| if x { "ᵀ" } else { "" };
             format!(
-                "matmul %{out} = %{a} @ %{b} batch {} m {m} k {k} n {n}",
+                "matmul %{out} = %{a}{} @ %{b}{} batch {} m {m} k {k} n {n}",
+                t(trans[0]),
+                t(trans[1]),
                 dims(batch)
             )
         }

@@ -474,8 +474,17 @@ impl Sched<'_> {
                 let sa = shape_of(arg(0));
                 let sb = shape_of(arg(1));
                 let r = sa.len();
-                let a = self.operand_buf(arg(0))?;
-                let b = self.operand_buf(arg(1))?;
+                // A float operand that transposes its last two axes is read
+                // in place by GEMM, not copied.
+                let float = n.ty.dtype.is_float();
+                let (xa, ta) = swapped_last(g, arg(0))
+                    .filter(|_| float)
+                    .map_or((arg(0), false), |x| (x, true));
+                let (xb, tb) = swapped_last(g, arg(1))
+                    .filter(|_| float)
+                    .map_or((arg(1), false), |x| (x, true));
+                let a = self.operand_buf(xa)?;
+                let b = self.operand_buf(xb)?;
                 let out = self.home(id);
                 self.prog.kernels.push(Kernel::MatMul {
                     out,
@@ -485,6 +494,7 @@ impl Sched<'_> {
                     m: sa[r - 2].clone(),
                     k: sa[r - 1].clone(),
                     n: sb[r - 1].clone(),
+                    trans: [ta, tb],
                 });
                 computed = Some(out);
                 None
@@ -693,4 +703,18 @@ fn unit_axes_map(from: &[Dim], to: &[Dim]) -> Option<Vec<AxisSrc>> {
         };
     }
     Some(axes)
+}
+
+/// The operand of `id` when `id` transposes only its last two axes.
+fn swapped_last(g: &Graph, id: NodeId) -> Option<NodeId> {
+    let n = g.node(id);
+    let Op::Transpose { perm } = &n.op else {
+        return None;
+    };
+    let r = perm.len();
+    let swapped = r >= 2
+        && perm[r - 2] == r - 1
+        && perm[r - 1] == r - 2
+        && perm[..r - 2].iter().enumerate().all(|(i, &p)| i == p);
+    swapped.then(|| n.args[0])
 }

@@ -51,7 +51,8 @@ fn dims(batch: i64, m: i64, k: i64, n: i64) -> Option<(usize, usize, usize, usiz
     ))
 }
 
-/// `c[b] = a[b] @ b[b]`, packed row-major `[m, k] @ [k, n] -> [m, n]`.
+/// `c[b] = a[b] @ b[b]`, packed row-major `[m, k] @ [k, n] -> [m, n]`
+/// (`a` stored `[k, m]` and `b` `[n, k]` when `trans` says so).
 ///
 /// # Safety
 /// `a`, `b`, `c` hold `batch` packed matrices of the given sizes; `c` does
@@ -69,14 +70,26 @@ impl Elem for f64 {
     const ONE: f64 = 1.0;
 }
 
-unsafe fn gemm_batched<T: Elem>(
+/// Raw pointers moved into a parallel loop (each task writes its own
+/// output matrix).
+#[derive(Clone, Copy)]
+struct Ptrs<T>(*const T, *const T, *mut T);
+// SAFETY: the tasks of `gemm_batched` read `a` and `b` and write disjoint
+// parts of `c`.
+unsafe impl<T> Send for Ptrs<T> {}
+unsafe impl<T> Sync for Ptrs<T> {}
+
+/// Bits of `gemm_batched`'s `trans`: `a` is stored `[k, m]`, `b` `[n, k]`.
+pub const TRANS_A: i64 = 1;
+pub const TRANS_B: i64 = 2;
+
+unsafe fn gemm_batched<T: Elem + Send + Sync>(
     batch: i64,
     m: i64,
     k: i64,
     n: i64,
-    a: *const T,
-    b: *const T,
-    c: *mut T,
+    (a, b, c): (*const T, *const T, *mut T),
+    trans: i64,
 ) {
     let Some((batch, m, k, n)) = dims(batch, m, k, n) else {
         return;
@@ -88,8 +101,13 @@ unsafe fn gemm_batched<T: Elem>(
         std::slice::from_raw_parts_mut(c, batch * m * n).fill(T::default());
         return;
     }
-    let par = parallelism(m, k, n);
-    for i in 0..batch {
+    // Strides (column, row) of a [m, k] and b [k, n], as stored.
+    let (acs, ars) = if trans & TRANS_A != 0 { (m, 1) } else { (1, k) };
+    let (bcs, brs) = if trans & TRANS_B != 0 { (k, 1) } else { (1, n) };
+    // SAFETY (of each call): the caller's contract; task `i` writes only
+    // output matrix `i`.
+    let one = move |p: Ptrs<T>, i: usize, par| {
+        let Ptrs(a, b, c) = p;
         gemm::gemm(
             m,
             n,
@@ -99,18 +117,33 @@ unsafe fn gemm_batched<T: Elem>(
             n as isize,
             false,
             a.add(i * m * k),
-            1,
-            k as isize,
+            acs as isize,
+            ars as isize,
             b.add(i * k * n),
-            1,
-            n as isize,
+            bcs as isize,
+            brs as isize,
             T::default(),
             T::ONE,
             false,
             false,
             false,
             par,
-        );
+        )
+    };
+    let p = Ptrs(a, b, c);
+    let t = THREADS.load(Ordering::Relaxed);
+    if t > 1 && batch >= t {
+        // As many products as threads or more: one product per task, each
+        // on one thread (the same arithmetic as one product split in parts).
+        use rayon::prelude::*;
+        (0..batch)
+            .into_par_iter()
+            .for_each(|i| one(p, i, gemm::Parallelism::None));
+    } else {
+        let par = parallelism(m, k, n);
+        for i in 0..batch {
+            one(p, i, par);
+        }
     }
 }
 
@@ -125,8 +158,9 @@ pub unsafe extern "C" fn weft_rt_gemm_f32(
     a: *const f32,
     b: *const f32,
     c: *mut f32,
+    trans: i64,
 ) {
-    gemm_batched(batch, m, k, n, a, b, c)
+    gemm_batched(batch, m, k, n, (a, b, c), trans)
 }
 
 /// # Safety
@@ -140,8 +174,9 @@ pub unsafe extern "C" fn weft_rt_gemm_f64(
     a: *const f64,
     b: *const f64,
     c: *mut f64,
+    trans: i64,
 ) {
-    gemm_batched(batch, m, k, n, a, b, c)
+    gemm_batched(batch, m, k, n, (a, b, c), trans)
 }
 
 unsafe fn out<'a, T>(p: *mut T, n: i64) -> Option<&'a mut [T]> {

@@ -42,7 +42,8 @@ impl Gen<'_, '_> {
                 m,
                 k,
                 n,
-            } => self.matmul(*out, *a, *b, batch, m, k, n),
+                trans,
+            } => self.matmul(*out, (*a, *b), batch, [m, k, n], *trans),
             Kernel::Random { out, dist, seed } => self.random(*out, dist, *seed),
             Kernel::Gather { .. }
             | Kernel::ScatterAdd { .. }
@@ -455,12 +456,10 @@ impl Gen<'_, '_> {
     pub(super) fn matmul(
         &mut self,
         out: BufId,
-        a: BufId,
-        bb: BufId,
+        (a, bb): (BufId, BufId),
         batch: &[Dim],
-        m: &Dim,
-        k: &Dim,
-        n: &Dim,
+        [m, k, n]: [&Dim; 3],
+        trans: [bool; 2],
     ) -> R<()> {
         let d = self.prog.buffers[out].dtype;
         if self.prog.buffers[a].dtype != d || self.prog.buffers[bb].dtype != d {
@@ -483,8 +482,12 @@ impl Gen<'_, '_> {
                 "weft_rt_gemm_f64"
             };
             let f = self.host(name)?;
-            self.b.ins().call(f, &[nb, mv, kv, nv, pa, pb, pc]);
+            let tr = self.b.ins().iconst(I64, crate::kernel::trans_bits(trans));
+            self.b.ins().call(f, &[nb, mv, kv, nv, pa, pb, pc, tr]);
             return Ok(());
+        }
+        if trans != [false, false] {
+            return Err("an integer matmul of a transposed operand".into());
         }
         // Integer products: out[b, i, :] = 0, then for p in 0..k:
         // out[b, i, j] += a[b, i, p] * b[b, p, j] (wrapping, as the interpreter).

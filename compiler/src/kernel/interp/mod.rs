@@ -513,11 +513,12 @@ impl Machine<'_> {
                 m,
                 k,
                 n,
+                trans,
             } => {
                 let (nb, m, k, n) = (self.numel(batch), self.dim(m), self.dim(k), self.dim(n));
                 let dt = self.prog.buffers[*out].dtype;
                 if matches!(dt, DType::F32 | DType::F64) {
-                    self.gemm(dt, *out, *a, *b, [nb, m, k, n]);
+                    self.gemm(dt, *out, (*a, *b), [nb, m, k, n], *trans);
                     return Ok(());
                 }
                 for bi in 0..nb {
@@ -603,7 +604,15 @@ impl Machine<'_> {
 
     /// A float matrix product through the runtime's GEMM, as compiled code
     /// and built executables compute it.
-    fn gemm(&mut self, dt: DType, out: BufId, a: BufId, b: BufId, [nb, m, k, n]: [u64; 4]) {
+    fn gemm(
+        &mut self,
+        dt: DType,
+        out: BufId,
+        (a, b): (BufId, BufId),
+        [nb, m, k, n]: [u64; 4],
+        trans: [bool; 2],
+    ) {
+        let tr = super::trans_bits(trans);
         let es = elem_bytes(dt) as usize;
         let at = |me: &Self, buf: BufId, count: u64| {
             let (r, off) = me.loc[buf];
@@ -625,6 +634,7 @@ impl Machine<'_> {
                     pa.cast(),
                     pb.cast(),
                     pc.cast(),
+                    tr,
                 )
             } else {
                 weft_runtime_native::rt::weft_rt_gemm_f32(
@@ -635,6 +645,7 @@ impl Machine<'_> {
                     pa.cast(),
                     pb.cast(),
                     pc.cast(),
+                    tr,
                 )
             }
         }
