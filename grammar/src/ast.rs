@@ -328,6 +328,8 @@ pub enum ExprKind {
     Neg(Box<Expr>),
     /// Logical `not` of a bool.
     Not(Box<Expr>),
+    /// A tensor literal `[a, b, ..]` (items may be nested lists).
+    List(Vec<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// `callee(args.., key=value, ..)`
     Call {

@@ -153,6 +153,16 @@ impl<'s> ParseState<'s> {
         self.node(e.depth, || ExprKind::Neg(Box::new(e.expr)), span)
     }
 
+    pub fn list(&mut self, l: usize, items: Vec<E>, r: usize) -> E {
+        let span = self.span(l, r);
+        let inner = items.iter().map(|e| e.depth).max().unwrap_or(0);
+        self.node(
+            inner,
+            || ExprKind::List(items.into_iter().map(|e| e.expr).collect()),
+            span,
+        )
+    }
+
     pub fn not(&mut self, l: usize, e: E) -> E {
         let span = self.span(l, e.expr.span.end as usize);
         self.node(e.depth, || ExprKind::Not(Box::new(e.expr)), span)

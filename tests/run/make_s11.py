@@ -384,10 +384,97 @@ def shape_cases():
          rtol=1e-5, atol=1e-6)
 
 
+def syntax_cases():
+    """.T, None indexing, negative-step slices, tensor literals (weak), a u8 image pipeline."""
+    x = f32(3, 4)
+    img = rng.integers(0, 256, size=(6, 8, 3), dtype=np.uint8)
+    X = D(x)
+    mean = np.array([0.485, 0.456, 0.406])
+    std = np.array([0.229, 0.224, 0.225])
+    # normalise (a tensor literal), crop, flip, to CHW, 2x2 average pooling
+    z = (D(img) / 255.0 - mean) / std
+    z = z[1:5, 2:8][:, ::-1].transpose(2, 0, 1)
+    pooled = pool2d(z, 2, kind="avg")
+    g = np.zeros((3, 4))
+    g[::-1, 1:] += X.T[1:, :]          # d/dx of sum(x[::-1, 1:] * x.T[1:, :])
+    g[:, 1:] += X[::-1, 1:].T
+    fd_check(lambda v: (v[::-1, 1:] * v.T[1:, :]).sum(), X, g)
+    case("v2_op_syntax_T_none_negstep_literals", "grad", """
+        // x.T, x[None] and x[:, None], negative-step slices, tensor literals that
+        // take the dtype they meet; a u8 image normalised with literals, cropped,
+        // flipped and pooled
+        input x: f32[3, 4]
+        input img: u8[6, 8, 3]
+        output t = x.T
+        output n0 = x[None]
+        output n1 = x[:, None]
+        output n2 = x[1, None, ::-1]
+        output r = x[::-1]
+        output r2 = x[2:0:-1, 3::-2]
+        output r3 = x[-1::-2, ::-3]
+        output lit = [0.485, 0.456, 0.406]
+        output lit2 = [[1, 2], [3, 4]] * 2
+        output neg = -[1, 2]
+        output mixed = x * [1.0, 2.0, 3.0, 4.0] + [[1], [2], [3]]
+        let z = (cast(img, f32) / 255.0 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
+        output pooled = avg_pool2d(transpose(z[1:5, 2:8][:, ::-1], (2, 0, 1)), 2)
+        output g = grad(sum(x[::-1, 1:] * x.T[1:, :]), x)
+        """, {"x": x, "img": img},
+         want=dict(t=x.T, n0=x[None], n1=x[:, None], n2=x[1, None, ::-1], r=x[::-1], r2=x[2:0:-1, 3::-2],
+                   r3=x[-1::-2, ::-3], lit=np.array([0.485, 0.456, 0.406], np.float32),
+                   lit2=np.array([[2, 4], [6, 8]], np.int32), neg=np.array([-1, -2], np.int32),
+                   mixed=w32(X * [1, 2, 3, 4] + [[1], [2], [3]]), pooled=w32(pooled), g=w32(g)),
+         rtol=1e-5, atol=1e-6)
+
+
+def prod_cumsum_cases():
+    """prod (gradient at zeros: the product of the others) and cumsum, with gradients."""
+    x = f32(4, 5, scale=0.8) + 0.2
+    x[1, 2] = 0.0                     # one zero in row 1
+    x[3, 0] = x[3, 4] = 0.0           # two zeros in row 3
+    k = rng.integers(-4, 5, size=(3, 4)).astype(np.int32)
+    X = D(x)
+
+    def prod_grad(X, axis):
+        g = np.zeros_like(X)
+        for idx in np.ndindex(*X.shape):
+            lane = np.moveaxis(X, axis, -1)[tuple(i for a, i in enumerate(idx) if a != axis)]
+            g[idx] = np.prod(np.delete(lane, idx[axis]))
+        return g
+
+    g1 = prod_grad(X, 1)
+    fd_check(lambda v: v.prod(axis=1).sum(), X, g1)
+    w = f32(4, 5)
+    gcw = np.cumsum(D(w)[:, ::-1], axis=1)[:, ::-1]
+    fd_check(lambda v: (np.cumsum(v, axis=1) * D(w)).sum(), X, gcw)
+    case("v2_op_prod_cumsum", "grad", """
+        // prod (f32 accumulated in f64; integers wrap) and cumsum (running sums
+        // in the dtype, NumPy's order), and their gradients, zeros included
+        input x: f32[4, 5]
+        input k: i32[3, 4]
+        input w: f32[4, 5]
+        output p1 = prod(x, axis=1)
+        output p_all = prod(x)
+        output pk = prod(k, axis=0, keepdims=true)
+        output c1 = cumsum(x, axis=1)
+        output c0 = cumsum(x, axis=0)
+        output cflat = cumsum(k)
+        output ck = cumsum(k, axis=-1)
+        output g_prod = grad(sum(prod(x, axis=1)), x)
+        output g_cumsum = grad(sum(cumsum(x, axis=1) * w), x)
+        """, {"x": x, "k": k, "w": w},
+         want=dict(p1=w32(X.prod(axis=1)), p_all=w32(X.prod()), pk=np.prod(k, axis=0, keepdims=True).astype(np.int32),
+                   c1=np.cumsum(x, axis=1), c0=np.cumsum(x, axis=0), cflat=np.cumsum(k).astype(np.int32),
+                   ck=np.cumsum(k, axis=-1).astype(np.int32), g_prod=w32(g1), g_cumsum=w32(gcw)),
+         rtol=1e-5, atol=1e-6)
+
+
 def more_cases():
     elementwise_cases()
     reduction_cases()
     shape_cases()
+    syntax_cases()
+    prod_cumsum_cases()
 
 
 def cases():

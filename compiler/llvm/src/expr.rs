@@ -443,12 +443,12 @@ impl<'c> Gen<'c, '_> {
         acc: BasicValueEnum<'c>,
         v: BasicValueEnum<'c>,
     ) -> R<BasicValueEnum<'c>> {
-        if acc_d.is_float() && op != ReduceOp::Sum {
-            let name = if op == ReduceOp::Max {
-                "llvm.maximum"
-            } else {
-                "llvm.minimum"
-            };
+        let minmax = match op {
+            ReduceOp::Max => Some("llvm.maximum"),
+            ReduceOp::Min => Some("llvm.minimum"),
+            ReduceOp::Sum | ReduceOp::Prod => None,
+        };
+        if let (Some(name), true) = (minmax, acc_d.is_float()) {
             return Ok(self
                 .funary2(name, acc.into_float_value(), v.into_float_value())?
                 .into());

@@ -132,7 +132,8 @@ impl<'c> Gen<'c, '_> {
             | Kernel::Concat { .. }
             | Kernel::SliceGrad { .. }
             | Kernel::Window { .. }
-            | Kernel::WindowGrad { .. } => {
+            | Kernel::WindowGrad { .. }
+            | Kernel::Cumsum { .. } => {
                 let prog = self.prog;
                 lower::dedicated(&mut crate::loops::Loops(self), prog, kern)
                     .map_err(|e| format!("{e:?}"))

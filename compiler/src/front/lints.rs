@@ -140,7 +140,7 @@ fn comment_after_operand(file: FileId, text: &str, out: &mut Vec<Diagnostic>) {
                 )
                 .label("a comment starts here")
                 .note("weft has no `//` operator")
-                .help("for floor division write `floor(a / b)`; if this is a comment, put it on a line of its own"),
+                .help("for floor division write `floor_div(a, b)` (NumPy's `//`); if this is a comment, put it on a line of its own"),
             );
         }
     }

@@ -252,7 +252,7 @@ fn ref_reduce(op: ReduceOp, x: &Naive, axes: &[usize]) -> Option<Naive> {
     }
     let n_out = numel(&out_shape);
     let lane: usize = axes.iter().map(|&a| x.shape[a]).product();
-    if lane == 0 && n_out > 0 && op != ReduceOp::Sum {
+    if lane == 0 && n_out > 0 && matches!(op, ReduceOp::Max | ReduceOp::Min) {
         return None;
     }
     let mut acc: Vec<Option<f64>> = vec![None; n_out];
@@ -267,11 +267,17 @@ fn ref_reduce(op: ReduceOp, x: &Naive, axes: &[usize]) -> Option<Naive> {
             (Some(s), ReduceOp::Sum) => s + v,
             (Some(s), ReduceOp::Max) => nan_max(s, v),
             (Some(s), ReduceOp::Min) => nan_min(s, v),
+            (Some(s), ReduceOp::Prod) => s * v,
         });
     }
     let data = acc
         .into_iter()
-        .map(|a| round_to(x.dtype, a.unwrap_or(0.0)))
+        .map(|a| {
+            round_to(
+                x.dtype,
+                a.unwrap_or(if op == ReduceOp::Prod { 1.0 } else { 0.0 }),
+            )
+        })
         .collect();
     Some(Naive::new(x.dtype, &out_shape, data))
 }

@@ -111,6 +111,12 @@ pub enum Op {
         win: Window,
         ty: TensorType,
     },
+    /// Running sums along `axis` (from its end when `reverse`), in the
+    /// operand's dtype, sequentially.
+    Cumsum {
+        axis: usize,
+        reverse: bool,
+    },
     /// Reduces `axes` (sorted, distinct), keeping them as size 1.
     Reduce {
         op: ReduceOp,
@@ -150,12 +156,14 @@ impl Op {
             Op::Concat { .. } => "concat",
             Op::Gather => "gather",
             Op::ScatterAdd { .. } => "scatter_add",
+            Op::Cumsum { .. } => "cumsum",
             Op::Window { .. } => "window",
             Op::WindowGrad { .. } => "window_grad",
             Op::Reduce { op, .. } => match op {
                 ReduceOp::Sum => "reduce_sum",
                 ReduceOp::Max => "reduce_max",
                 ReduceOp::Min => "reduce_min",
+                ReduceOp::Prod => "reduce_prod",
             },
             Op::ArgMax { .. } => "argmax",
             Op::MatMul => "matmul",
@@ -184,6 +192,7 @@ impl Op {
             | Op::ArgMax { .. }
             | Op::Window { .. }
             | Op::WindowGrad { .. }
+            | Op::Cumsum { .. }
             | Op::StopGradient => 1,
             Op::Binary(_) | Op::Gather | Op::ScatterAdd { .. } | Op::MatMul | Op::Grad => 2,
             Op::Select => 3,
@@ -444,6 +453,20 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, InferError> {
                 return Err(bad(format!("window_grad ({win}) of {a} into {ty}")));
             }
             Ok(ty.clone())
+        }
+        Op::Cumsum { axis, .. } => {
+            let a = args[0];
+            if *axis >= a.rank() {
+                return Err(bad(format!("cumsum axis {axis} invalid for {a}")));
+            }
+            if !ReduceOp::Sum.defined_on(Kind::of(a.dtype)) || !crate::ops::arithmetic(a.dtype) {
+                return Err(OpError::NotDefined {
+                    op: "cumsum",
+                    dtype: a.dtype,
+                }
+                .into());
+            }
+            Ok(a.clone())
         }
         Op::Reduce { op, axes } => {
             let a = args[0];

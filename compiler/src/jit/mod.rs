@@ -214,7 +214,8 @@ pub fn supports(k: &Kernel) -> bool {
         | Kernel::Concat { .. }
         | Kernel::SliceGrad { .. }
         | Kernel::Window { .. }
-        | Kernel::WindowGrad { .. } => true,
+        | Kernel::WindowGrad { .. }
+        | Kernel::Cumsum { .. } => true,
         Kernel::ArgMax { .. } | Kernel::Check { .. } => false,
     }
 }

@@ -190,6 +190,7 @@ fn kind_name(k: &Kernel) -> &'static str {
         Kernel::SliceGrad { .. } => "slice_grad",
         Kernel::Window { .. } => "window",
         Kernel::WindowGrad { .. } => "window_grad",
+        Kernel::Cumsum { .. } => "cumsum",
         Kernel::Random { .. } => "random",
         Kernel::Check { .. } => "check",
     }

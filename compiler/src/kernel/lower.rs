@@ -140,7 +140,8 @@ pub fn is_dedicated(kern: &Kernel) -> bool {
         | Kernel::Concat { .. }
         | Kernel::SliceGrad { .. }
         | Kernel::Window { .. }
-        | Kernel::WindowGrad { .. } => true,
+        | Kernel::WindowGrad { .. }
+        | Kernel::Cumsum { .. } => true,
         Kernel::Map { .. }
         | Kernel::Reduce { .. }
         | Kernel::ArgMax { .. }
@@ -256,6 +257,49 @@ pub fn dedicated<E: LoopEmit>(e: &mut E, prog: &Program, kern: &Kernel) -> LoopR
             })
         }
         Kernel::Window { .. } | Kernel::WindowGrad { .. } => super::window::lower(e, prog, kern),
+        Kernel::Cumsum {
+            out,
+            src,
+            outer,
+            n,
+            inner,
+            reverse,
+        } => {
+            let d = prog.buffers[*out].dtype;
+            let (no, ni, n) = (numel(e, outer)?, numel(e, inner)?, e.dim(n)?);
+            e.for_range(no, &mut |e, o| {
+                e.for_range(ni, &mut |e, i| {
+                    e.for_range(n, &mut |e, t| {
+                        // pos = t, or n - 1 - t from the end; its predecessor
+                        // is one row before (after).
+                        let pos = if *reverse {
+                            let one = index(e, 1)?;
+                            let last = e.int_binary(IBin::Sub, n, one)?;
+                            e.int_binary(IBin::Sub, last, t)?
+                        } else {
+                            t
+                        };
+                        let row = mul(e, o, n)?;
+                        let row = add(e, row, pos)?;
+                        let row = mul(e, row, ni)?;
+                        let at = add(e, row, i)?;
+                        let prev = if *reverse {
+                            add(e, at, ni)?
+                        } else {
+                            e.int_binary(IBin::Sub, at, ni)?
+                        };
+                        let z = index(e, 0)?;
+                        let first = e.icmp(ICmp::Eq, t, z)?;
+                        let prev = e.select(first, at, prev)?;
+                        let v = e.load(*src, at)?;
+                        let p = e.load(*out, prev)?;
+                        let s = crate::ops::BinaryOp::Add.lower(e, d, p, v)?;
+                        let r = e.select(first, v, s)?;
+                        e.store(*out, at, r)
+                    })
+                })
+            })
+        }
         Kernel::Map { .. }
         | Kernel::Reduce { .. }
         | Kernel::ArgMax { .. }
@@ -323,6 +367,7 @@ pub fn parallel(prog: &Program, kern: &Kernel) -> Option<Parallel> {
         | Kernel::SliceGrad { .. }
         | Kernel::Window { .. }
         | Kernel::WindowGrad { .. }
+        | Kernel::Cumsum { .. }
         | Kernel::Random { .. }
         | Kernel::Check { .. } => None,
     }

@@ -361,6 +361,16 @@ pub enum Kernel {
         ohw: [Dim; 2],
         win: Window,
     },
+    /// Running sums of `src` (`[outer.., n, inner..]`) along its `n` axis,
+    /// from the end when `reverse`, in the dtype, in order.
+    Cumsum {
+        out: BufId,
+        src: BufId,
+        outer: Vec<Dim>,
+        n: Dim,
+        inner: Vec<Dim>,
+        reverse: bool,
+    },
     /// `out` filled by the runtime's counter-based generator.
     Random {
         out: BufId,
@@ -385,6 +395,7 @@ impl Kernel {
             | Kernel::SliceGrad { out, .. }
             | Kernel::Window { out, .. }
             | Kernel::WindowGrad { out, .. }
+            | Kernel::Cumsum { out, .. }
             | Kernel::Random { out, .. } => Some(*out),
             Kernel::Check { .. } => None,
         }
@@ -417,7 +428,8 @@ impl Kernel {
             Kernel::Concat { parts, .. } => parts.iter().for_each(|(b, _)| add(*b)),
             Kernel::SliceGrad { src, .. }
             | Kernel::Window { src, .. }
-            | Kernel::WindowGrad { src, .. } => add(*src),
+            | Kernel::WindowGrad { src, .. }
+            | Kernel::Cumsum { src, .. } => add(*src),
             Kernel::Random { .. } | Kernel::Check { .. } => {}
         }
         v

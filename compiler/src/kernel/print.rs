@@ -168,6 +168,18 @@ pub fn kernel(k: &Kernel) -> String {
             dims(hw),
             dims(ohw)
         ),
+        Kernel::Cumsum {
+            out,
+            src,
+            outer,
+            n,
+            inner,
+            reverse,
+        } => format!(
+            "cumsum %{out} = %{src} outer {} n {n} inner {} reverse {reverse}",
+            dims(outer),
+            dims(inner)
+        ),
         Kernel::Random { out, dist, seed } => format!("random %{out} = {dist:?} seed {seed}"),
         Kernel::Check { check, error } => match check {
             Check::SliceFits {

@@ -32,7 +32,7 @@
 use super::plan;
 use super::{AxisSrc, BufId, BufKind, Buffer, Check, Expr, Kernel, OutputSrc, ParamInfo, Program};
 use crate::ir::graph::{Graph, NodeId};
-use crate::ir::op::{Op, ReduceOp};
+use crate::ir::op::Op;
 use crate::ir::types::{DType, Dim, Monomial, Shape};
 
 /// An expression of more nodes is materialised: each node's expression is
@@ -441,7 +441,7 @@ impl Sched<'_> {
             }
             Op::Reduce { op, axes } => {
                 let from = shape_of(arg(0));
-                if *op != ReduceOp::Sum {
+                if op.empty(DType::I64).is_none() {
                     self.non_empty(&from, axes, op.name());
                 }
                 let expr = self.expr(arg(0))?;
@@ -536,6 +536,21 @@ impl Sched<'_> {
                     width: ty.shape[1..].to_vec(),
                     count: shape_of(arg(0)),
                     error,
+                });
+                computed = Some(out);
+                None
+            }
+            Op::Cumsum { axis, reverse } => {
+                let s = &n.ty.shape;
+                let src = self.operand_buf(arg(0))?;
+                let out = self.home(id);
+                self.prog.kernels.push(Kernel::Cumsum {
+                    out,
+                    src,
+                    outer: s[..*axis].to_vec(),
+                    n: s[*axis].clone(),
+                    inner: s[axis + 1..].to_vec(),
+                    reverse: *reverse,
                 });
                 computed = Some(out);
                 None

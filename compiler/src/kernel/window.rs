@@ -181,6 +181,7 @@ pub(super) fn lower<E: LoopEmit>(e: &mut E, prog: &Program, kern: &Kernel) -> Lo
         | Kernel::ScatterAdd { .. }
         | Kernel::Concat { .. }
         | Kernel::SliceGrad { .. }
+        | Kernel::Cumsum { .. }
         | Kernel::Random { .. }
         | Kernel::Check { .. } => Err(LoopError::Emit("not a window kernel".into())),
     }

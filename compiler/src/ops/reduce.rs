@@ -18,23 +18,26 @@ pub enum ReduceOp {
     Sum,
     Max,
     Min,
+    /// The product; like the sum, `f32` accumulates in `f64`.
+    Prod,
 }
 
 impl ReduceOp {
-    pub const ALL: [ReduceOp; 3] = [ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min];
+    pub const ALL: [ReduceOp; 4] = [ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min, ReduceOp::Prod];
 
     pub fn name(self) -> &'static str {
         match self {
             ReduceOp::Sum => "sum",
             ReduceOp::Max => "max",
             ReduceOp::Min => "min",
+            ReduceOp::Prod => "prod",
         }
     }
 
     /// The dtype rule: sums need numbers; max and min take any dtype.
     pub fn defined_on(self, k: Kind) -> bool {
         match self {
-            ReduceOp::Sum => matches!(k, Kind::Float | Kind::Int),
+            ReduceOp::Sum | ReduceOp::Prod => matches!(k, Kind::Float | Kind::Int),
             ReduceOp::Max | ReduceOp::Min => true,
         }
     }
@@ -42,8 +45,8 @@ impl ReduceOp {
     /// The dtype the fold runs in for elements of dtype `d`.
     pub fn accumulator(self, d: DType) -> DType {
         match (self, d) {
-            (ReduceOp::Sum, DType::F32) => DType::F64,
-            (ReduceOp::Sum | ReduceOp::Max | ReduceOp::Min, d) => d,
+            (ReduceOp::Sum | ReduceOp::Prod, DType::F32) => DType::F64,
+            (ReduceOp::Sum | ReduceOp::Max | ReduceOp::Min | ReduceOp::Prod, d) => d,
         }
     }
 
@@ -55,9 +58,13 @@ impl ReduceOp {
             (ReduceOp::Sum, DType::F64) => Val::F64(-0.0),
             (ReduceOp::Sum, DType::I32) => Val::I32(0),
             (ReduceOp::Sum, DType::I64) => Val::I64(0),
-            (ReduceOp::Sum, DType::Bool) => {
+            (ReduceOp::Prod, DType::F32) => Val::F32(1.0),
+            (ReduceOp::Prod, DType::F64) => Val::F64(1.0),
+            (ReduceOp::Prod, DType::I32) => Val::I32(1),
+            (ReduceOp::Prod, DType::I64) => Val::I64(1),
+            (ReduceOp::Sum | ReduceOp::Prod, DType::Bool) => {
                 return Err(OpError::NotDefined {
-                    op: "sum",
+                    op: self.name(),
                     dtype: acc,
                 })
             }
@@ -71,10 +78,11 @@ impl ReduceOp {
             (ReduceOp::Min, DType::I32) => Val::I32(i32::MAX),
             (ReduceOp::Min, DType::I64) => Val::I64(i64::MAX),
             (ReduceOp::Min, DType::Bool) => Val::Bool(true),
-            (ReduceOp::Sum | ReduceOp::Max | ReduceOp::Min, DType::F16 | DType::BF16) => {
-                return Err(unsupported())
-            }
-            (ReduceOp::Sum | ReduceOp::Max | ReduceOp::Min, DType::U8) => {
+            (
+                ReduceOp::Sum | ReduceOp::Max | ReduceOp::Min | ReduceOp::Prod,
+                DType::F16 | DType::BF16,
+            ) => return Err(unsupported()),
+            (ReduceOp::Sum | ReduceOp::Max | ReduceOp::Min | ReduceOp::Prod, DType::U8) => {
                 return Err(OpError::NotDefined {
                     op: self.name(),
                     dtype: acc,
@@ -88,6 +96,7 @@ impl ReduceOp {
     pub fn empty(self, d: DType) -> Option<Val> {
         match self {
             ReduceOp::Sum => cast(Val::I64(0), d).ok(),
+            ReduceOp::Prod => cast(Val::I64(1), d).ok(),
             ReduceOp::Max | ReduceOp::Min => None,
         }
     }
@@ -98,6 +107,7 @@ impl ReduceOp {
             (ReduceOp::Max, Val::Bool(a), Val::Bool(b)) => Ok(Val::Bool(a | b)),
             (ReduceOp::Min, Val::Bool(a), Val::Bool(b)) => Ok(Val::Bool(a & b)),
             (ReduceOp::Sum, _, _) => BinaryOp::Add.eval(acc, v),
+            (ReduceOp::Prod, _, _) => BinaryOp::Mul.eval(acc, v),
             (ReduceOp::Max, _, _) => BinaryOp::Max.eval(acc, v),
             (ReduceOp::Min, _, _) => BinaryOp::Min.eval(acc, v),
         }
@@ -116,6 +126,8 @@ impl ReduceOp {
             (ReduceOp::Min, Kind::Bool) => e.int_binary(IBin::And, acc, v),
             (ReduceOp::Sum, Kind::Float) => e.float_binary(FBin::Add, acc, v),
             (ReduceOp::Sum, Kind::Int | Kind::Bool) => BinaryOp::Add.lower(e, acc_d, acc, v),
+            (ReduceOp::Prod, Kind::Float) => e.float_binary(FBin::Mul, acc, v),
+            (ReduceOp::Prod, Kind::Int | Kind::Bool) => BinaryOp::Mul.lower(e, acc_d, acc, v),
             (ReduceOp::Max, Kind::Float | Kind::Int) => BinaryOp::Max.lower(e, acc_d, acc, v),
             (ReduceOp::Min, Kind::Float | Kind::Int) => BinaryOp::Min.lower(e, acc_d, acc, v),
         }

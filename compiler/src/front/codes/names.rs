@@ -219,15 +219,15 @@ pub(super) const E0212: CodeInfo = CodeInfo {
     code: "E0212",
     title: "a value has no members",
     explanation:
-        "`a.b` is member access on a module (`nn.softmax` after `use nn`); tensors and other \
-         values have no members. There are no NumPy-style attributes or methods: write \
-         `transpose(x)` for `x.T`, `sum(x)` for `x.sum()`, `reshape(x, ..)` for \
-         `x.reshape(..)`.",
+        "`a.b` is member access on a module (`nn.softmax` after `use nn`) or a field of a \
+         record; a tensor has one member, `x.T` (its axes reversed, as `transpose(x)`). There \
+         are no other NumPy-style attributes or methods: write `sum(x)` for `x.sum()`, \
+         `reshape(x, ..)` for `x.reshape(..)`.",
     wrong: r#"input x: f32[3, 4]
-output t = x.T
+output s = x.sum
 "#,
     fixed: r#"input x: f32[3, 4]
-output t = transpose(x)
+output s = sum(x)
 "#,
 };
 

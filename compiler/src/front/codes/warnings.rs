@@ -59,11 +59,12 @@ pub(super) const W0104: CodeInfo = CodeInfo {
     title: "a `//` comment where the expression seems to go on",
     explanation: "`//` starts a comment that runs to the end of the line; weft has no `//` \
          operator. In `let half = x // 2.0` the value is just `x`. Write floor division as \
-         `floor(x / 2.0)`, or put a comment that starts with a number on a line of its own.",
+         `floor_div(x, 2.0)` (NumPy's `//`; `%` is its remainder), or put a comment that \
+         starts with a number on a line of its own.",
     wrong: r#"input x: f32[4]
 output half = x // 2.0
 "#,
     fixed: r#"input x: f32[4]
-output half = floor(x / 2.0)
+output half = floor_div(x, 2.0)
 "#,
 };

@@ -3,6 +3,7 @@
 
 use weft_grammar::ast::{BinOp, Expr, ExprKind, Span};
 
+use super::builtins::Builtin;
 use super::op_errors::{op_diagnostic, Site};
 use super::{Elab, Val};
 use crate::front::diag::Diagnostic;
@@ -24,14 +25,22 @@ impl<'m> Elab<'m> {
             ExprKind::Member(base, name) => match self.expr(base) {
                 Val::Module(m) => self.member(m, &name.name, name.span),
                 Val::Record(fields) => self.record_field(&fields, name, base.span),
+                // `x.T`: the axes reversed, as `transpose(x)`.
+                Val::Tensor(x) if name.name == "T" => {
+                    let r = self.g.ty(x).rank();
+                    let perm: Vec<usize> = (0..r).rev().collect();
+                    Val::Tensor(self.g.transpose(x, &perm, Some(e.span)))
+                }
                 Val::Error => Val::Error,
                 other => {
                     let t = self.type_str(&other);
-                    self.err(
-                        Diagnostic::error("E0212", format!("`{t}` has no members"), base.span)
-                            .label("not a module or a record")
-                            .note("`M.f` names item `f` of a module `M` brought in by `use M`; `r.f` reads field `f` of a record `r`"),
-                    );
+                    let mut d = Diagnostic::error("E0212", format!("`{t}` has no member `{}`", name.name), base.span)
+                        .label("not a module or a record")
+                        .note("`M.f` names item `f` of a module `M` brought in by `use M`; `r.f` reads field `f` of a record `r`; a tensor has only `x.T`");
+                    if matches!(other, Val::Tensor(_)) && Builtin::lookup(&name.name).is_some() {
+                        d = d.help(format!("call the builtin: `{}(..)`", name.name));
+                    }
+                    self.err(d);
                     Val::Error
                 }
             },
@@ -45,6 +54,7 @@ impl<'m> Elab<'m> {
                 }
                 self.negate(v, inner.span, e.span)
             }
+            ExprKind::List(items) => self.list(items, e.span),
             ExprKind::Not(inner) => {
                 let v = self.expr(inner);
                 self.logical_not(v, inner.span, e.span)
@@ -162,6 +172,7 @@ impl<'m> Elab<'m> {
     ) -> Option<NodeId> {
         match v {
             Val::Tensor(id) => Some(*id),
+            Val::Lit { shape, values } => self.lit_tensor(shape, values, span, dtype),
             Val::Static(s) => {
                 let d = dtype.unwrap_or(match s {
                     Scalar::Float(_) => DType::F32,
@@ -225,6 +236,23 @@ impl<'m> Elab<'m> {
             },
             Val::Static(Scalar::Float(f)) => Val::Static(Scalar::Float(-f)),
             Val::Size(Dim::Lit(n)) => Val::Static(Scalar::Int(-(n as i64))),
+            Val::Lit { shape, values } => {
+                let neg = |v: &Scalar| match v {
+                    Scalar::Int(i) => i.checked_neg().map(Scalar::Int),
+                    Scalar::Float(f) => Some(Scalar::Float(-f)),
+                    Scalar::Bool(_) => None,
+                };
+                match values.iter().map(neg).collect::<Option<Vec<Scalar>>>() {
+                    Some(values) => Val::Lit { shape, values },
+                    None => {
+                        let v = Val::Lit { shape, values };
+                        match self.tensor_of(&v, inner, None) {
+                            Some(id) => self.negate(Val::Tensor(id), inner, span),
+                            None => Val::Error,
+                        }
+                    }
+                }
+            }
             Val::Error => Val::Error,
             other => {
                 if !self.check_numeric(&other, inner, "-") {
@@ -250,6 +278,9 @@ impl<'m> Elab<'m> {
             Val::Tensor(id) => self.g.ty(*id).dtype,
             Val::Static(Scalar::Bool(_)) => DType::Bool,
             Val::Static(_) | Val::Size(_) => return true,
+            Val::Lit { values, .. } if !values.iter().all(|v| matches!(v, Scalar::Bool(_))) => {
+                return true
+            }
             Val::Error => return false,
             other => {
                 let t = self.type_str(other);
@@ -284,6 +315,11 @@ impl<'m> Elab<'m> {
         (b, sb): (Val, Span),
         span: Span,
     ) -> Val {
+        if matches!(a, Val::Error) || matches!(b, Val::Error) {
+            return Val::Error;
+        }
+        let a = self.settle_lit(a, sa, &b);
+        let b = self.settle_lit(b, sb, &a);
         if matches!(a, Val::Error) || matches!(b, Val::Error) {
             return Val::Error;
         }

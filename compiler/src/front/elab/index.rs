@@ -1,6 +1,8 @@
-//! Indexing and static slicing: `x[0]`, `x[-1]`, `x[:, 1:3]`, `x[::2]`.
+//! Indexing and static slicing: `x[0]`, `x[-1]`, `x[:, 1:3]`, `x[::2]`,
+//! negative steps `x[::-1]` (a reversal, then a positive slice), and new
+//! axes of length 1, `x[None]`, `x[:, None]`.
 
-use weft_grammar::ast::{Expr, IndexItem, Span};
+use weft_grammar::ast::{Expr, ExprKind, IndexItem, Span};
 
 use super::{static_literal, Elab, Val};
 use crate::front::diag::Diagnostic;
@@ -22,14 +24,16 @@ impl<'m> Elab<'m> {
             }
         };
         let ty = self.g.ty(x).clone();
-        if items.len() > ty.rank() {
+        let is_new_axis = |it: &IndexItem| matches!(it, IndexItem::Index(e) if matches!(&e.kind, ExprKind::Name(id) if id.name == "None"));
+        let used = items.iter().filter(|it| !is_new_axis(it)).count();
+        if used > ty.rank() {
             self.err(
                 Diagnostic::error(
                     "E0308",
                     format!(
                         "too many indices: `{ty}` has {} axes but {} indices were given",
                         ty.rank(),
-                        items.len()
+                        used
                     ),
                     span,
                 )
@@ -40,8 +44,15 @@ impl<'m> Elab<'m> {
         }
         let mut cur = x;
         let mut keep: Vec<Dim> = Vec::new();
-        for (axis, item) in items.iter().enumerate() {
+        let mut axis = 0;
+        for item in items {
+            if is_new_axis(item) {
+                keep.push(Dim::Lit(1));
+                continue;
+            }
             let dim = ty.shape[axis].clone();
+            axis += 1;
+            let axis = axis - 1;
             match item {
                 IndexItem::Index(e) => {
                     let iv = self.index_value(e);
@@ -95,14 +106,10 @@ impl<'m> Elab<'m> {
                         return Val::Error;
                     };
                     let step = sp.unwrap_or(1);
-                    if step <= 0 {
+                    if step == 0 {
                         self.err(
-                            Diagnostic::error(
-                                "E0308",
-                                format!("slice step must be positive, found {step}"),
-                                *ss,
-                            )
-                            .label("invalid step"),
+                            Diagnostic::error("E0308", "slice step cannot be zero", *ss)
+                                .label("invalid step"),
                         );
                         return Val::Error;
                     }
@@ -126,38 +133,58 @@ impl<'m> Elab<'m> {
                                     Some(b) => Some(if b < 0 { b + n } else { b }),
                                 }
                             };
-                            let (Some(s0), Some(e0)) = (norm(self, st, 0), norm(self, en, n))
-                            else {
-                                return Val::Error;
-                            };
-                            let len = if e0 > s0 {
-                                (e0 - s0 + step - 1) / step
+                            if step > 0 {
+                                let (Some(s0), Some(e0)) = (norm(self, st, 0), norm(self, en, n))
+                                else {
+                                    return Val::Error;
+                                };
+                                let len = if e0 > s0 {
+                                    (e0 - s0 + step - 1) / step
+                                } else {
+                                    0
+                                };
+                                if !(s0 == 0 && e0 == n && step == 1) {
+                                    cur = self.slice_node(cur, axis, s0, step, len, *ss);
+                                }
+                                keep.push(Dim::Lit(len as u64));
                             } else {
-                                0
-                            };
-                            if !(s0 == 0 && e0 == n && step == 1) {
-                                cur = self.g.add(
-                                    Op::Slice {
-                                        axis,
-                                        start: s0,
-                                        step: step as u64,
-                                        len: Dim::Lit(len as u64),
-                                    },
-                                    &[cur],
-                                    Some(*ss),
-                                );
+                                // From s0 down to (not including) e0: NumPy's
+                                // defaults are the last element and "before the first".
+                                let Some(s0) = (match st {
+                                    None => Some(n - 1),
+                                    Some(b) if b == n => Some(n - 1),
+                                    b => norm(self, b, n - 1),
+                                }) else {
+                                    return Val::Error;
+                                };
+                                let Some(e0) = (match en {
+                                    None => Some(-1),
+                                    b => norm(self, b, -1),
+                                }) else {
+                                    return Val::Error;
+                                };
+                                let k = -step;
+                                let len = if s0 > e0 { (s0 - e0 + k - 1) / k } else { 0 };
+                                // Element i is x[s0 - i·k] = reversed[(n - 1 - s0) + i·k].
+                                cur = self.reverse_axis(cur, axis, *ss);
+                                if !(s0 == n - 1 && k == 1 && len == n) {
+                                    cur = self.slice_node(cur, axis, n - 1 - s0, k, len, *ss);
+                                }
+                                keep.push(Dim::Lit(len as u64));
                             }
-                            keep.push(Dim::Lit(len as u64));
                         }
                         Dim::Sym(name) => {
-                            if st.is_some() || en.is_some() || step != 1 {
+                            if st.is_some() || en.is_some() || (step != 1 && step != -1) {
                                 self.err(
                                     Diagnostic::error("E0308", format!("cannot slice axis {axis} of length `{name}` with bounds"), *ss)
                                         .label("bounded slice of a size-name axis")
                                         .note(format!("the result's length would depend on `{name}` in a way a type cannot express"))
-                                        .help("take whole axes (`:`), single indices, or slice an axis of literal length"),
+                                        .help("take whole axes (`:`, `::-1`), single indices, or slice an axis of literal length"),
                                 );
                                 return Val::Error;
+                            }
+                            if step == -1 {
+                                cur = self.reverse_axis(cur, axis, *ss);
                             }
                             keep.push(dim.clone());
                         }
@@ -165,8 +192,29 @@ impl<'m> Elab<'m> {
                 }
             }
         }
-        keep.extend(ty.shape[items.len()..].iter().cloned());
+        keep.extend(ty.shape[used..].iter().cloned());
         Val::Tensor(self.g.reshape(cur, &keep, Some(span)))
+    }
+
+    fn slice_node(
+        &mut self,
+        x: crate::ir::NodeId,
+        axis: usize,
+        start: i64,
+        step: i64,
+        len: i64,
+        span: Span,
+    ) -> crate::ir::NodeId {
+        self.g.add(
+            Op::Slice {
+                axis,
+                start,
+                step: step as u64,
+                len: Dim::Lit(len as u64),
+            },
+            &[x],
+            Some(span),
+        )
     }
 
     pub(crate) fn index_value(&mut self, e: &Expr) -> Option<i64> {

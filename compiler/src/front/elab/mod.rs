@@ -10,6 +10,7 @@ mod calls;
 mod expr;
 mod index;
 mod items;
+mod literal;
 mod logic;
 mod op_errors;
 mod record_items;
@@ -40,6 +41,11 @@ pub(crate) enum Val {
     /// the tensor it meets.
     Static(Scalar),
     Tuple(Vec<Val>),
+    /// A tensor literal `[..]`, weak until it meets a tensor (`literal.rs`).
+    Lit {
+        shape: Vec<u64>,
+        values: Vec<Scalar>,
+    },
     /// A record: fields in declaration order, each a tensor or a record.
     Record(Vec<(String, Val)>),
     /// A size (a `dim`, a size parameter, or a literal axis length) used as a value.
@@ -427,6 +433,10 @@ impl<'m> Elab<'m> {
                     .map(|(n, v)| format!("{n}: {}", self.type_str(v)))
                     .collect();
                 format!("{{{}}}", parts.join(", "))
+            }
+            Val::Lit { shape, .. } => {
+                let dims: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
+                format!("tensor literal [{}]", dims.join(", "))
             }
             Val::Size(d) => format!("size {d}"),
             Val::DType(d) => format!("dtype {d}"),

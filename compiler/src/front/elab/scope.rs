@@ -240,6 +240,7 @@ fn free_names(e: &Expr, out: &mut Vec<String>) {
             ExprKind::Member(base, _) | ExprKind::Neg(base) | ExprKind::Not(base) => {
                 stack.push(base)
             }
+            ExprKind::List(items) => stack.extend(items.iter()),
             ExprKind::Binary(_, a, b) => {
                 stack.push(a);
                 stack.push(b);

@@ -98,6 +98,7 @@ pub fn eval(
         Op::Concat { axis } => shape::concat(args, *axis)?,
         Op::Gather => shape::gather(a(0)?, a(1)?)?,
         Op::ScatterAdd { .. } => shape::scatter_add(a(0)?, a(1)?, out)?,
+        Op::Cumsum { axis, reverse } => reduce::cumsum(a(0)?, *axis, *reverse)?,
         Op::Window { win, fill } => window::window(a(0)?, win, *fill)?,
         Op::WindowGrad { win, .. } => window::window_grad(a(0)?, win, out)?,
         Op::Reduce { op: r, axes } => reduce::reduce(*r, a(0)?, axes)?,

@@ -20,6 +20,7 @@ use super::internal;
 use crate::interp::dims::shape_text;
 use crate::interp::tensor::{array, Tensor};
 use crate::ir::op::{BinaryOp, ReduceOp};
+use crate::ir::types::DType;
 use crate::ops::num::{Float, Int};
 
 /// `a`'s elements with `lane_axes` moved last (the others keep their order),
@@ -78,6 +79,11 @@ fn reduce_float<T: Float>(
         ReduceOp::Min => per_lane(a, axes, out, |s| {
             fold_first(s, |x, y| BinaryOp::Min.eval_float(x, y).unwrap_or(x))
         }),
+        ReduceOp::Prod => per_lane(a, axes, out, |s| {
+            // In f64 like the sum, by the table's NaN rule.
+            let mul = |acc: f64, x: f64| BinaryOp::Mul.eval_float(acc, x).unwrap_or(acc);
+            T::from_f64(s.iter().fold(1.0f64, |acc, &x| mul(acc, x.to_f64())))
+        }),
     }
 }
 
@@ -93,6 +99,9 @@ fn reduce_int<T: Int>(
         }),
         ReduceOp::Max => per_lane(a, axes, out, |s| fold_first(s, Ord::max)),
         ReduceOp::Min => per_lane(a, axes, out, |s| fold_first(s, Ord::min)),
+        ReduceOp::Prod => per_lane(a, axes, out, |s| {
+            s.iter().fold(T::ONE, |acc, &x| acc.wmul(x))
+        }),
     }
 }
 
@@ -110,7 +119,7 @@ pub fn reduce(op: ReduceOp, a: &Tensor, axes: &[usize]) -> Result<Tensor, RunErr
         out[x] = 1;
     }
     let lane: usize = axes.iter().map(|&x| shape[x]).product();
-    if lane == 0 && op != ReduceOp::Sum && out.iter().product::<usize>() > 0 {
+    if lane == 0 && op.empty(DType::I64).is_none() && out.iter().product::<usize>() > 0 {
         return Err(RunError::data(format!(
             "{} over an axis of length 0 (of a value of shape {}): it has no identity",
             op.name(),
@@ -125,7 +134,9 @@ pub fn reduce(op: ReduceOp, a: &Tensor, axes: &[usize]) -> Result<Tensor, RunErr
         Tensor::Bool(x) => Tensor::Bool(match op {
             ReduceOp::Max => per_lane(x, axes, &out, |s| s.iter().any(|&b| b))?,
             ReduceOp::Min => per_lane(x, axes, &out, |s| s.iter().all(|&b| b))?,
-            ReduceOp::Sum => return Err(internal("sum of bool".into())),
+            ReduceOp::Sum | ReduceOp::Prod => {
+                return Err(internal(format!("{} of bool", op.name())))
+            }
         }),
         Tensor::U8(_) => return Err(internal(format!("{} of u8", op.name()))),
     })
@@ -252,6 +263,50 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, RunError> {
                 a.dtype(),
                 b.dtype()
             )))
+        }
+    })
+}
+
+/// `Cumsum`: running sums along `axis` in the operand's dtype, element by
+/// element in order (from the end when `reverse`), as NumPy's `cumsum`.
+pub fn cumsum(a: &Tensor, axis: usize, reverse: bool) -> Result<Tensor, RunError> {
+    if axis >= a.shape().len() {
+        return Err(internal(format!(
+            "cumsum axis {axis} of {}",
+            shape_text(a.shape())
+        )));
+    }
+    fn run<T: Copy>(
+        x: &ArrayD<T>,
+        axis: usize,
+        reverse: bool,
+        add: impl Fn(T, T) -> T,
+    ) -> ArrayD<T> {
+        let mut out = x.clone();
+        for mut lane in out.lanes_mut(Axis(axis)) {
+            let n = lane.len();
+            for t in 1..n {
+                let (prev, cur) = if reverse {
+                    (n - t, n - 1 - t)
+                } else {
+                    (t - 1, t)
+                };
+                lane[cur] = add(lane[prev], lane[cur]);
+            }
+        }
+        out
+    }
+    Ok(match a {
+        Tensor::F32(x) => Tensor::F32(run(x, axis, reverse, |p, v| {
+            BinaryOp::Add.eval_float(p, v).unwrap_or(p)
+        })),
+        Tensor::F64(x) => Tensor::F64(run(x, axis, reverse, |p, v| {
+            BinaryOp::Add.eval_float(p, v).unwrap_or(p)
+        })),
+        Tensor::I32(x) => Tensor::I32(run(x, axis, reverse, i32::wrapping_add)),
+        Tensor::I64(x) => Tensor::I64(run(x, axis, reverse, i64::wrapping_add)),
+        Tensor::U8(_) | Tensor::Bool(_) => {
+            return Err(internal(format!("cumsum of {}", a.dtype())))
         }
     })
 }

@@ -50,7 +50,8 @@ impl Gen<'_, '_> {
             | Kernel::Concat { .. }
             | Kernel::SliceGrad { .. }
             | Kernel::Window { .. }
-            | Kernel::WindowGrad { .. } => {
+            | Kernel::WindowGrad { .. }
+            | Kernel::Cumsum { .. } => {
                 let prog = self.prog;
                 crate::kernel::lower::dedicated(&mut Clif::new(self, false), prog, k)
                     .map_err(|e| format!("{e:?}"))
@@ -215,7 +216,7 @@ impl Gen<'_, '_> {
         self.check_dtypes(expr)?;
         let d = expr.dtype(&self.prog.buffers);
         let odt = self.prog.buffers[out].dtype;
-        if d != odt || (d == DType::Bool && op == ReduceOp::Sum) {
+        if d != odt || !op.defined_on(crate::ops::Kind::of(d)) {
             return Err(format!("a {} reduction of {}", op.name(), d.name()));
         }
         let rank = shape.len();
@@ -377,10 +378,11 @@ impl Gen<'_, '_> {
     ) -> R<()> {
         let j = ivk[inner];
         let oi = self.kept_index(sizes, kept, ivk);
-        let sum = op == ReduceOp::Sum;
+        // Sums and products of f32 accumulate in f64 (the table's rule).
+        let sum = op.accumulator(DType::F32) == DType::F64;
         let acc_d = op.accumulator(DType::F32);
         let ident = op.identity(acc_d)?;
-        // Sums: lanes 0-1 and 2-3 in f64x2; max/min: one f32x4.
+        // Sums and products: lanes 0-1 and 2-3 in f64x2; max/min: one f32x4.
         let (lo, hi) = if sum {
             let z = self.konst(ident)?;
             let z = self.b.ins().splat(F64X2, z);

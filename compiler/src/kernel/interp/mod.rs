@@ -540,7 +540,8 @@ impl Machine<'_> {
             | Kernel::Concat { .. }
             | Kernel::SliceGrad { .. }
             | Kernel::Window { .. }
-            | Kernel::WindowGrad { .. } => {
+            | Kernel::WindowGrad { .. }
+            | Kernel::Cumsum { .. } => {
                 let prog = self.prog;
                 match crate::kernel::lower::dedicated(&mut loops::Run(self), prog, k) {
                     Ok(()) => {}

@@ -323,6 +323,29 @@ pub fn eval(g: &Graph, env: &Env) -> HashMap<String, T> {
                 }
                 out
             }
+            Op::Cumsum { axis, reverse } => {
+                let src = a[0];
+                let mut out = src.clone();
+                let n = src.shape[*axis];
+                for i in 0..src.data.len() {
+                    let c = unravel(i, &src.shape);
+                    let mut s = 0.0;
+                    for k in 0..n {
+                        let inside = if *reverse {
+                            k >= c[*axis]
+                        } else {
+                            k <= c[*axis]
+                        };
+                        if inside {
+                            let mut cc = c.clone();
+                            cc[*axis] = k;
+                            s += src.data[ravel(&cc, &src.shape)];
+                        }
+                    }
+                    out.data[i] = s;
+                }
+                out
+            }
             Op::Reduce { op, axes } => {
                 let src = a[0];
                 let mut shape = src.shape.clone();
@@ -333,6 +356,7 @@ pub fn eval(g: &Graph, env: &Env) -> HashMap<String, T> {
                     ReduceOp::Sum => 0.0,
                     ReduceOp::Max => f64::NEG_INFINITY,
                     ReduceOp::Min => f64::INFINITY,
+                    ReduceOp::Prod => 1.0,
                 };
                 let mut out = T::new(shape.clone(), vec![init; shape.iter().product()]);
                 for i in 0..src.data.len() {
@@ -346,6 +370,7 @@ pub fn eval(g: &Graph, env: &Env) -> HashMap<String, T> {
                         ReduceOp::Sum => out.data[j] + v,
                         ReduceOp::Max => out.data[j].max(v),
                         ReduceOp::Min => out.data[j].min(v),
+                        ReduceOp::Prod => out.data[j] * v,
                     };
                 }
                 out

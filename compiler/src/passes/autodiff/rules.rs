@@ -239,6 +239,14 @@ pub fn vjp(g: &mut Graph, f: &Fwd, ct: NodeId) -> Result<Vec<Option<NodeId>>, St
             ]
         }
         Op::ScatterAdd { .. } => vec![None, want[1].then(|| b.op(Op::Gather, &[ct, a[0]]))],
+        // The adjoint of running sums is running sums the other way.
+        Op::Cumsum { axis, reverse } => {
+            let op = Op::Cumsum {
+                axis: *axis,
+                reverse: !*reverse,
+            };
+            vec![want[0].then(|| b.op(op, &[ct]))]
+        }
         // Both linear, each the other's adjoint; padding positions carry nothing.
         Op::Window { win, .. } => {
             let ty = b.g.ty(a[0]).clone();
@@ -264,6 +272,28 @@ pub fn vjp(g: &mut Graph, f: &Fwd, ct: NodeId) -> Result<Vec<Option<NodeId>>, St
                     let share = b.div(ct, count);
                     let share = b.g.broadcast(share, &shape, b.span);
                     vec![Some(b.mul(mask, share))]
+                }
+                // The product of the others: out / x without a zero in the
+                // lane; at a lane's only zero, the product of its nonzeros;
+                // nothing where a lane has two zeros or more.
+                ReduceOp::Prod => {
+                    let dtype = b.g.ty(x).dtype;
+                    let (z, one) = (b.full(0.0, x), b.full(1.0, x));
+                    let is0 = b.bin(BinaryOp::Eq, x, z);
+                    let safe = b.select(is0, one, x);
+                    let nz = b.g.reduce(ReduceOp::Prod, safe, axes, b.span);
+                    let zf = b.g.cast(is0, dtype, b.span);
+                    let cnt = b.g.reduce(ReduceOp::Sum, zf, axes, b.span);
+                    let nz = b.g.broadcast(nz, &shape, b.span);
+                    let cnt = b.g.broadcast(cnt, &shape, b.span);
+                    let ctb = b.g.broadcast(ct, &shape, b.span);
+                    let none = b.bin(BinaryOp::Eq, cnt, z);
+                    let single = b.bin(BinaryOp::Eq, cnt, one);
+                    let others = b.div(nz, safe);
+                    let g_nonzero = b.select(none, others, z);
+                    let g_zero = b.select(single, nz, z);
+                    let gx = b.select(is0, g_zero, g_nonzero);
+                    vec![Some(b.mul(ctb, gx))]
                 }
             }
         }

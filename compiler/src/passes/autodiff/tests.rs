@@ -284,9 +284,25 @@ fn window_and_window_grad() {
 }
 
 #[test]
+fn cumsum_rule() {
+    for (k, reverse) in [false, true].into_iter().enumerate() {
+        for axis in 0..2 {
+            let specs = [spec("x", f64t(&[3, 4]), Gen::Normal)];
+            check_grads(
+                "cumsum",
+                &specs,
+                &[],
+                &|g, xs| g.add(Op::Cumsum { axis, reverse }, xs, None),
+                730 + 2 * k as u64 + axis as u64,
+            );
+        }
+    }
+}
+
+#[test]
 fn reduce_rules() {
     let mut rng = Rng(8);
-    for (k, op) in [ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min]
+    for (k, op) in [ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min, ReduceOp::Prod]
         .into_iter()
         .enumerate()
     {

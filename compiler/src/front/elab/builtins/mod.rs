@@ -292,9 +292,10 @@ impl<'m> Elab<'m> {
                 }?;
                 Some(Val::Tensor(self.g.cast(id, to, Some(span))))
             }
-            Builtin::Sum | Builtin::Mean | Builtin::Max | Builtin::Min => {
+            Builtin::Sum | Builtin::Mean | Builtin::Max | Builtin::Min | Builtin::Prod => {
                 self.reduction(name, span, a)
             }
+            Builtin::Cumsum => self.cumsum(span, a),
             Builtin::Argmax => self.argmax(span, a),
             Builtin::Conv2d => self.conv2d(span, a),
             Builtin::MaxPool2d | Builtin::AvgPool2d => self.pool2d(b, span, a),

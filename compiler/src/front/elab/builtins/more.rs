@@ -1,6 +1,6 @@
 //! Builtins of the contract's section 11 that are compositions of the
 //! graph's primitive ops, each with its type and shape rule here:
-//! `argmin`, `any`, `all`, `var`, `std`, `logsumexp`, `eye`,
+//! `argmin`, `any`, `all`, `var`, `std`, `logsumexp`, `cumsum`, `eye`,
 //! `tril`, `triu`, `flip`, `pad`, `scatter_add`. Their derivatives follow
 //! from the primitives' rules; where a composition's naive derivative would
 //! be wrong or unstable (logsumexp's shift) it is written to be right.
@@ -160,6 +160,55 @@ impl<'m> Elab<'m> {
         let l = self.g.unary(UnaryOp::Log, sum, s);
         let r = self.g.binary(BinaryOp::Add, l, m, s);
         Some(Val::Tensor(self.drop_axes(r, &t, &axes, keep, span)))
+    }
+
+    /// `cumsum(x, axis=)`: running sums in `x`'s dtype (u8 in i32, cast
+    /// back); without `axis`, over the flattened tensor, as NumPy's.
+    pub(super) fn cumsum(&mut self, span: Span, a: Vec<Bound>) -> Option<Val> {
+        let (x, t, sx) = self.kind_arg("cumsum", &a[0], "numeric")?;
+        let s = Some(span);
+        let (x, axis) = match &a[1] {
+            Some((v, sa, _)) => {
+                let ax = self.static_int(v, *sa, "the axis")?;
+                (x, self.norm_axis(ax, t.rank(), *sa, &t, sx)?)
+            }
+            None => {
+                let flat = crate::ir::types::Monomial::of(&t.shape).and_then(|m| {
+                    m.div_to_dim(&crate::ir::types::Monomial {
+                        coef: 1,
+                        syms: vec![],
+                    })
+                });
+                let Some(flat) = flat else {
+                    self.err(
+                        Diagnostic::error(
+                            "E0314",
+                            format!("cumsum over all axes of `{t}` needs an `axis=`"),
+                            span,
+                        )
+                        .label("the flattened length is not a single size")
+                        .help("give the axis: `cumsum(x, axis=-1)`"),
+                    );
+                    return None;
+                };
+                (self.g.reshape(x, &[flat], s), 0)
+            }
+        };
+        let u8 = t.dtype == DType::U8;
+        let x = if u8 { self.g.cast(x, DType::I32, s) } else { x };
+        let r = self.g.add(
+            Op::Cumsum {
+                axis,
+                reverse: false,
+            },
+            &[x],
+            s,
+        );
+        Some(Val::Tensor(if u8 {
+            self.g.cast(r, DType::U8, s)
+        } else {
+            r
+        }))
     }
 
     /// Position along `axis` of a tensor of shape `shape`, as `i64`.

@@ -39,6 +39,7 @@ impl<'m> Elab<'m> {
         let op = match name {
             "max" => ReduceOp::Max,
             "min" => ReduceOp::Min,
+            "prod" => ReduceOp::Prod,
             _ => ReduceOp::Sum,
         };
         let mut r = self.g.reduce(op, x, &axes, Some(span));

@@ -63,6 +63,8 @@ pub(crate) enum Builtin {
     Flip,
     Pad,
     ScatterAdd,
+    Prod,
+    Cumsum,
 }
 
 /// A parameter: its name, and whether it must be given.
@@ -73,7 +75,7 @@ const AB: &[Param] = &[("a", true), ("b", true)];
 
 impl Builtin {
     /// Every builtin but the unary ops (see [`Builtin::all`]).
-    const OTHERS: [Builtin; 53] = [
+    const OTHERS: [Builtin; 55] = [
         Builtin::Pow,
         Builtin::Maximum,
         Builtin::Minimum,
@@ -127,6 +129,8 @@ impl Builtin {
         Builtin::Flip,
         Builtin::Pad,
         Builtin::ScatterAdd,
+        Builtin::Prod,
+        Builtin::Cumsum,
     ];
 
     /// Every builtin, in the order of the contract.
@@ -211,6 +215,8 @@ impl Builtin {
             Builtin::Flip => "flip",
             Builtin::Pad => "pad",
             Builtin::ScatterAdd => "scatter_add",
+            Builtin::Prod => "prod",
+            Builtin::Cumsum => "cumsum",
         }
     }
 
@@ -271,7 +277,9 @@ impl Builtin {
             | Builtin::Triu
             | Builtin::Flip
             | Builtin::Pad
-            | Builtin::ScatterAdd => false,
+            | Builtin::ScatterAdd
+            | Builtin::Prod
+            | Builtin::Cumsum => false,
         }
     }
 
@@ -282,7 +290,7 @@ impl Builtin {
             Builtin::Pow | Builtin::Maximum | Builtin::Minimum | Builtin::Matmul => AB,
             Builtin::Where => &[("cond", true), ("a", true), ("b", true)],
             Builtin::Cast => &[("x", true), ("dtype", true)],
-            Builtin::Sum | Builtin::Mean | Builtin::Max | Builtin::Min => {
+            Builtin::Sum | Builtin::Mean | Builtin::Max | Builtin::Min | Builtin::Prod => {
                 &[("x", true), ("axis", false), ("keepdims", false)]
             }
             Builtin::Argmax | Builtin::Squeeze => &[("x", true), ("axis", false)],
@@ -334,6 +342,7 @@ impl Builtin {
             Builtin::Flip => &[("x", true), ("axis", false)],
             Builtin::Pad => &[("x", true), ("pad_width", true), ("value", false)],
             Builtin::ScatterAdd => &[("table", true), ("idx", true), ("values", true)],
+            Builtin::Cumsum => &[("x", true), ("axis", false)],
             Builtin::MaxPool2d | Builtin::AvgPool2d => &[
                 ("x", true),
                 ("k", true),
