@@ -540,8 +540,11 @@ fn unquote(s: &str) -> &str {
 }
 
 const EXPR_START: &[&str] = &["ident", "int", "float", "(", "-", "true", "false", "{"];
+/// Tokens that also start an expression where one is expected (`not x`, a
+/// tensor literal), folded with [`EXPR_START`].
+const EXPR_START_MORE: &[&str] = &["not", "["];
 const OPERATORS: &[&str] = &[
-    "+", "-", "*", "/", "@", "**", "<", "<=", ">", ">=", "==", "!=",
+    "+", "-", "*", "/", "%", "@", "**", "<", "<=", ">", ">=", "==", "!=", "and", "or",
 ];
 /// Postfix continuations, folded into "an operator".
 const POSTFIX: &[&str] = &["(", "[", "."];
@@ -557,12 +560,15 @@ pub(crate) fn humanize_expected(expected: &[String]) -> Vec<String> {
     let mut groups = Vec::new();
     if has_all(&rest, EXPR_START) {
         groups.push("an expression".to_string());
-        rest.retain(|t| !EXPR_START.contains(t));
+        rest.retain(|t| !EXPR_START.contains(t) && !EXPR_START_MORE.contains(t));
     }
     if has_all(&rest, &["+", "*", "/", "@"]) {
         groups.push("an operator".to_string());
         rest.retain(|t| !OPERATORS.contains(t) && !POSTFIX.contains(t));
     }
+    // `and` / `or` alone (after an expression the parser has reduced) are
+    // continuations too remote to suggest.
+    rest.retain(|t| !matches!(*t, "and" | "or"));
     if has_all(&rest, ITEM_KEYWORDS) {
         groups.push("an item".to_string());
         rest.retain(|t| !ITEM_KEYWORDS.contains(t));

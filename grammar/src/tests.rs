@@ -54,6 +54,8 @@ fn sexp(e: &Expr) -> String {
         ExprKind::Name(i) => i.name.clone(),
         ExprKind::Member(b, m) => format!("{}.{}", sexp(b), m.name),
         ExprKind::Neg(x) => format!("(neg {})", sexp(x)),
+        ExprKind::Not(x) => format!("(not {})", sexp(x)),
+        ExprKind::List(es) => format!("[{}]", es.iter().map(sexp).collect::<Vec<_>>().join(" ")),
         ExprKind::Binary(op, a, b) => format!("({} {} {})", op.symbol(), sexp(a), sexp(b)),
         ExprKind::Call {
             callee,
@@ -209,6 +211,14 @@ fn precedence_and_associativity() {
     assert_eq!(expr("x ** y[0]"), "(** x y[0])");
     assert_eq!(expr("-f(x)**2"), "(neg (** f(x) 2))");
     assert_eq!(expr("(a + b) * c"), "(* (+ a b) c)");
+    // Section 11: `or` < `and` < `not` < comparisons; `%` with `*`.
+    assert_eq!(expr("a or b and not c"), "(or a (and b (not c)))");
+    assert_eq!(expr("not a < b or c"), "(or (not (< a b)) c)");
+    assert_eq!(expr("a and b and c"), "(and (and a b) c)");
+    assert_eq!(expr("a + b % c * d"), "(+ a (* (% b c) d))");
+    assert_eq!(expr("-a % b"), "(% (neg a) b)");
+    assert_eq!(expr("[[1, 2], [3, 4]] * x[0]"), "(* [[1 2] [3 4]] x[0])");
+    assert_eq!(expr("[0.5, -1.0]"), "[0.5 (neg 1.0)]");
     assert_eq!(expr("-3"), "(neg 3)");
     assert_eq!(expr("a <= b"), "(<= a b)");
     assert_eq!(expr("a >= b"), "(>= a b)");

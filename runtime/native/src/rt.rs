@@ -286,20 +286,55 @@ mod tests {
                     .map(|i| ((i * 5) % 13) as f64 - 6.0)
                     .collect();
                 let want = naive(batch, m, k, n, &a, &b);
-                let mut c = vec![f64::NAN; batch * m * n];
+                // The same operands stored transposed, each matrix [k, m] / [n, k].
+                let t = |x: &[f64], r: usize, c: usize| -> Vec<f64> {
+                    let mut y = vec![0.0; x.len()];
+                    for q in 0..batch {
+                        for i in 0..r {
+                            for j in 0..c {
+                                y[q * r * c + j * r + i] = x[q * r * c + i * c + j];
+                            }
+                        }
+                    }
+                    y
+                };
+                let (at, bt) = (t(&a, m, k), t(&b, k, n));
                 let (bi, mi, ki, ni) = (batch as i64, m as i64, k as i64, n as i64);
-                unsafe {
-                    weft_rt_gemm_f64(bi, mi, ki, ni, a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+                for trans in 0..4i64 {
+                    let pa = if trans & TRANS_A != 0 { &at } else { &a };
+                    let pb = if trans & TRANS_B != 0 { &bt } else { &b };
+                    let mut c = vec![f64::NAN; batch * m * n];
+                    unsafe {
+                        weft_rt_gemm_f64(
+                            bi,
+                            mi,
+                            ki,
+                            ni,
+                            pa.as_ptr(),
+                            pb.as_ptr(),
+                            c.as_mut_ptr(),
+                            trans,
+                        );
+                    }
+                    assert_eq!(c, want, "f64 {batch}x{m}x{k}x{n} trans {trans}");
+                    let a32: Vec<f32> = pa.iter().map(|&x| x as f32).collect();
+                    let b32: Vec<f32> = pb.iter().map(|&x| x as f32).collect();
+                    let mut c32 = vec![f32::NAN; batch * m * n];
+                    unsafe {
+                        weft_rt_gemm_f32(
+                            bi,
+                            mi,
+                            ki,
+                            ni,
+                            a32.as_ptr(),
+                            b32.as_ptr(),
+                            c32.as_mut_ptr(),
+                            trans,
+                        );
+                    }
+                    let w32: Vec<f32> = want.iter().map(|&x| x as f32).collect();
+                    assert_eq!(c32, w32, "f32 {batch}x{m}x{k}x{n} trans {trans}");
                 }
-                assert_eq!(c, want, "f64 {batch}x{m}x{k}x{n}");
-                let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
-                let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
-                let mut c32 = vec![f32::NAN; batch * m * n];
-                unsafe {
-                    weft_rt_gemm_f32(bi, mi, ki, ni, a32.as_ptr(), b32.as_ptr(), c32.as_mut_ptr());
-                }
-                let w32: Vec<f32> = want.iter().map(|&x| x as f32).collect();
-                assert_eq!(c32, w32, "f32 {batch}x{m}x{k}x{n}");
             }
         }
         set_threads(1);
