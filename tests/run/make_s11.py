@@ -469,12 +469,29 @@ def prod_cumsum_cases():
          rtol=1e-5, atol=1e-6)
 
 
+def image_pipeline_case():
+    """examples/image_pipeline.weft against NumPy."""
+    imgs = rng.integers(0, 256, size=(3, 32, 32, 3), dtype=np.uint8)
+    x = D(imgs) / 255.0
+    norm = (x - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
+    crop = norm[:, 4:28, 4:28]
+    odd = (np.arange(3) % 2 == 1).reshape(3, 1, 1, 1)
+    flip = np.where(odd, crop[:, :, ::-1], crop)
+    chw = flip.transpose(0, 3, 1, 2)
+    case("v2_example_image_pipeline", "run", None, {"imgs": imgs},
+         program="examples/image_pipeline.weft",
+         want=dict(small=w32(pool2d(chw, 2, kind="avg")), peaks=w32(pool2d(chw, 3, stride=2, padding=1)),
+                   channel_means=w32(chw.mean(axis=(0, 2, 3)))),
+         rtol=1e-5, atol=1e-5)
+
+
 def more_cases():
     elementwise_cases()
     reduction_cases()
     shape_cases()
     syntax_cases()
     prod_cumsum_cases()
+    image_pipeline_case()
 
 
 def cases():

@@ -73,9 +73,9 @@ impl<'c> Gen<'c, '_> {
                     self.b.build_unconditional_branch(done).s()?;
                     self.b.position_at_end(big);
                     let name = if d == DType::F64 {
-                        "weft_rt_gemm_f64"
+                        "weft_rt_gemm_v2_f64"
                     } else {
-                        "weft_rt_gemm_f32"
+                        "weft_rt_gemm_v2_f32"
                     };
                     let (i64t, ptr) = (self.ctx.i64_type().into(), self.ptr_t().into());
                     let f =

@@ -82,12 +82,12 @@ fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions, bits: bool) -> Resu
         ("weft_rt_parallel_for", parallel_for as *const () as usize),
         // The runtime's own GEMM and random fills, as executables link them.
         (
-            "weft_rt_gemm_f32",
-            rt::weft_rt_gemm_f32 as *const () as usize,
+            "weft_rt_gemm_v2_f32",
+            rt::weft_rt_gemm_v2_f32 as *const () as usize,
         ),
         (
-            "weft_rt_gemm_f64",
-            rt::weft_rt_gemm_f64 as *const () as usize,
+            "weft_rt_gemm_v2_f64",
+            rt::weft_rt_gemm_v2_f64 as *const () as usize,
         ),
         (
             "weft_rt_fill_normal_f32",

@@ -190,14 +190,14 @@ pub fn all() -> Vec<Host> {
         h("weft_jit_ipow_i64", ipow_i64 as *const u8, "ll", "l"),
         h("weft_jit_random", random as *const u8, "ilddll", ""),
         h(
-            "weft_rt_gemm_f32",
-            weft_runtime_native::rt::weft_rt_gemm_f32 as *const u8,
+            "weft_rt_gemm_v2_f32",
+            weft_runtime_native::rt::weft_rt_gemm_v2_f32 as *const u8,
             "llllllll",
             "",
         ),
         h(
-            "weft_rt_gemm_f64",
-            weft_runtime_native::rt::weft_rt_gemm_f64 as *const u8,
+            "weft_rt_gemm_v2_f64",
+            weft_runtime_native::rt::weft_rt_gemm_v2_f64 as *const u8,
             "llllllll",
             "",
         ),

@@ -150,7 +150,7 @@ unsafe fn gemm_batched<T: Elem + Send + Sync>(
 /// # Safety
 /// See [`gemm_batched`]: the buffers hold `batch` packed matrices.
 #[no_mangle]
-pub unsafe extern "C" fn weft_rt_gemm_f32(
+pub unsafe extern "C" fn weft_rt_gemm_v2_f32(
     batch: i64,
     m: i64,
     k: i64,
@@ -166,7 +166,7 @@ pub unsafe extern "C" fn weft_rt_gemm_f32(
 /// # Safety
 /// See [`gemm_batched`]: the buffers hold `batch` packed matrices.
 #[no_mangle]
-pub unsafe extern "C" fn weft_rt_gemm_f64(
+pub unsafe extern "C" fn weft_rt_gemm_v2_f64(
     batch: i64,
     m: i64,
     k: i64,
@@ -305,7 +305,7 @@ mod tests {
                     let pb = if trans & TRANS_B != 0 { &bt } else { &b };
                     let mut c = vec![f64::NAN; batch * m * n];
                     unsafe {
-                        weft_rt_gemm_f64(
+                        weft_rt_gemm_v2_f64(
                             bi,
                             mi,
                             ki,
@@ -321,7 +321,7 @@ mod tests {
                     let b32: Vec<f32> = pb.iter().map(|&x| x as f32).collect();
                     let mut c32 = vec![f32::NAN; batch * m * n];
                     unsafe {
-                        weft_rt_gemm_f32(
+                        weft_rt_gemm_v2_f32(
                             bi,
                             mi,
                             ki,

@@ -348,12 +348,11 @@ fn runtime_lib() -> Result<PathBuf, String> {
         .ok()
         .and_then(|e| e.parent().map(Path::to_path_buf))
         .ok_or_else(|| "cannot tell where the weft-build executable is".to_string())?;
+    // The library beside the executable (an install), or cargo's
+    // `deps/libweft_runtime_exe-HASH.a`: the newest of them, so that a
+    // library left by an older build never wins over the current one.
     let beside = dir.join(RUNTIME_LIB);
-    if beside.is_file() {
-        return Ok(beside);
-    }
-    // `deps/libweft_runtime_exe-HASH.a`: the newest, if several builds left one.
-    let newest = std::fs::read_dir(dir.join("deps"))
+    let deps = std::fs::read_dir(dir.join("deps"))
         .into_iter()
         .flatten()
         .filter_map(|e| e.ok())
@@ -361,7 +360,10 @@ fn runtime_lib() -> Result<PathBuf, String> {
             let n = e.file_name().to_string_lossy().into_owned();
             n.starts_with("libweft_runtime_exe-") && n.ends_with(".a")
         })
-        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .map(|e| e.path());
+    let newest = std::iter::once(beside)
+        .chain(deps)
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
         .max();
     match newest {
         Some((_, p)) => Ok(p),

@@ -479,9 +479,9 @@ impl Gen<'_, '_> {
         let (pa, pb, pc) = (self.bufs[&a], self.bufs[&bb], self.bufs[&out]);
         if matches!(d, DType::F32 | DType::F64) {
             let name = if d == DType::F32 {
-                "weft_rt_gemm_f32"
+                "weft_rt_gemm_v2_f32"
             } else {
-                "weft_rt_gemm_f64"
+                "weft_rt_gemm_v2_f64"
             };
             let f = self.host(name)?;
             let tr = self.b.ins().iconst(I64, crate::kernel::trans_bits(trans));

@@ -627,7 +627,7 @@ impl Machine<'_> {
         // `span`); the output is a buffer of its own, apart from a and b.
         unsafe {
             if dt == DType::F64 {
-                weft_runtime_native::rt::weft_rt_gemm_f64(
+                weft_runtime_native::rt::weft_rt_gemm_v2_f64(
                     d(nb),
                     d(m),
                     d(k),
@@ -638,7 +638,7 @@ impl Machine<'_> {
                     tr,
                 )
             } else {
-                weft_runtime_native::rt::weft_rt_gemm_f32(
+                weft_runtime_native::rt::weft_rt_gemm_v2_f32(
                     d(nb),
                     d(m),
                     d(k),
