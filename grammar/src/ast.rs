@@ -322,6 +322,8 @@ pub enum ExprKind {
     Int(i64),
     Float(f64),
     Bool(bool),
+    /// A string literal (only `einsum`'s spec takes one).
+    Str(String),
     Name(Ident),
     /// `base.member`, e.g. `nn.softmax`.
     Member(Box<Expr>, Ident),

@@ -97,6 +97,9 @@ pub enum Tok<'a> {
 
     #[regex(r"[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice())]
     Ident(&'a str),
+    /// A string literal on one line, `"ij,jk->ik"` (the quotes removed).
+    #[regex(r#""[^"\n]*""#, |lex| { let s = lex.slice(); &s[1..s.len() - 1] })]
+    Str(&'a str),
     /// An integer literal: digits only, no sign.
     #[regex(r"[0-9]+", parse_int)]
     Int(i64),
@@ -194,7 +197,7 @@ impl Tok<'_> {
             Tok::And => "and",
             Tok::Or => "or",
             Tok::Not => "not",
-            Tok::Ident(_) | Tok::Int(_) | Tok::Float(_) => "",
+            Tok::Ident(_) | Tok::Int(_) | Tok::Float(_) | Tok::Str(_) => "",
             Tok::BlockComment => "/*",
             Tok::LParen => "(",
             Tok::RParen => ")",

@@ -118,7 +118,7 @@ fn nesting_cut(tokens: &[lexer::Spanned<'_>]) -> Option<usize> {
                     pending -= levels.pop().unwrap_or(0);
                 }
             }
-            Tok::Minus if !prev_operand => {
+            Tok::Minus | Tok::Not if !prev_operand => {
                 pending += 1;
                 *levels.last_mut().unwrap_or(&mut 0) += 1;
             }
@@ -126,7 +126,13 @@ fn nesting_cut(tokens: &[lexer::Spanned<'_>]) -> Option<usize> {
                 pending += 1;
                 *levels.last_mut().unwrap_or(&mut 0) += 1;
             }
-            Tok::Ident(_) | Tok::Int(_) | Tok::Float(_) | Tok::True | Tok::False | Tok::Dot => {}
+            Tok::Ident(_)
+            | Tok::Int(_)
+            | Tok::Float(_)
+            | Tok::Str(_)
+            | Tok::True
+            | Tok::False
+            | Tok::Dot => {}
             _ => {
                 // Any other operator or separator ends the pending chain.
                 if let Some(last) = levels.last_mut() {
@@ -143,6 +149,7 @@ fn nesting_cut(tokens: &[lexer::Spanned<'_>]) -> Option<usize> {
             Tok::Ident(_)
                 | Tok::Int(_)
                 | Tok::Float(_)
+                | Tok::Str(_)
                 | Tok::True
                 | Tok::False
                 | Tok::RParen

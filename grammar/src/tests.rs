@@ -51,6 +51,7 @@ fn sexp(e: &Expr) -> String {
         ExprKind::Int(v) => v.to_string(),
         ExprKind::Float(v) => format!("{v:?}"),
         ExprKind::Bool(b) => b.to_string(),
+        ExprKind::Str(s) => format!("{s:?}"),
         ExprKind::Name(i) => i.name.clone(),
         ExprKind::Member(b, m) => format!("{}.{}", sexp(b), m.name),
         ExprKind::Neg(x) => format!("(neg {})", sexp(x)),

@@ -485,6 +485,51 @@ def image_pipeline_case():
          rtol=1e-5, atol=1e-5)
 
 
+def einsum_case():
+    """einsum: matrix, batched, outer and inner products, transposes, implicit
+    results, three operands, sums of one operand, gradients."""
+    a, b, v = f32(2, 3), f32(3, 4), f32(3)
+    c, d = f32(5, 3, 4), f32(5, 4, 2)
+    t, w = f32(2, 3, 4), f32(4, 2)
+    A, B, W = D(a), D(b), D(w)
+    gy = f32(2, 4)
+    g_b = np.einsum("ij,ik->jk", A, D(gy))          # d/db of sum(a @ b * gy)
+    fd_check(lambda x: (np.einsum("ij,jk->ik", A, x) * D(gy)).sum(), B, g_b)
+    g_w = np.einsum("ij,jk,il->kl", A, B, D(gy)[:, :2])
+    fd_check(lambda x: (np.einsum("ij,jk,kl->il", A, B, x) * D(gy)[:, :2]).sum(), W, g_w)
+    case("v2_op_einsum", "grad", """
+        // einsum: matrix and batched products, outer and inner products, a
+        // transpose, an implicit result, three operands, sums, gradients
+        dim N
+        input a: f32[2, 3]
+        input b: f32[3, 4]
+        input c: f32[N, 3, 4]
+        input d: f32[N, 4, 2]
+        input v: f32[3]
+        input t: f32[2, 3, 4]
+        input w: f32[4, 2]
+        input gy: f32[2, 4]
+        output mm = einsum("ij,jk->ik", a, b)
+        output bmm = einsum("bij,bjk->bik", c, d)
+        output outer = einsum("i,j->ij", v, v)
+        output dot = einsum("i,i->", v, v)
+        output tr = einsum("ij->ji", a)
+        output implicit = einsum("kj,ji", b.T, a.T)
+        output three = einsum("ij,jk,kl->il", a, b, w)
+        output multi = einsum("abc,bc->a", t, b)
+        output red = einsum("abc->b", t)
+        output mixed = einsum("bij,jk->bik", c, w)
+        output g_b = grad(sum(einsum("ij,jk->ik", a, b) * gy), b)
+        output g_w = grad(sum(einsum("ij,jk,kl->il", a, b, w) * gy[:, 0:2]), w)
+        """, {"a": a, "b": b, "c": c, "d": d, "v": v, "t": t, "w": w, "gy": gy},
+         want=dict(mm=w32(A @ B), bmm=w32(D(c) @ D(d)), outer=w32(np.outer(D(v), D(v))),
+                   dot=w32(D(v) @ D(v)), tr=a.T, implicit=w32(np.einsum("kj,ji", B.T, A.T)),
+                   three=w32(A @ B @ W), multi=w32(np.einsum("abc,bc->a", D(t), B)),
+                   red=w32(D(t).sum(axis=(0, 2))), mixed=w32(np.einsum("bij,jk->bik", D(c), W)),
+                   g_b=w32(g_b), g_w=w32(g_w)),
+         rtol=1e-5, atol=1e-5)
+
+
 def more_cases():
     elementwise_cases()
     reduction_cases()
@@ -492,6 +537,7 @@ def more_cases():
     syntax_cases()
     prod_cumsum_cases()
     image_pipeline_case()
+    einsum_case()
 
 
 def cases():

@@ -152,3 +152,21 @@ output y = max_pool2d(max_pool2d(max_pool2d(x, 2), 2), 2)
 output y = max_pool2d(max_pool2d(x, 2), 2)
 "#,
 };
+
+pub(super) const E0330: CodeInfo = CodeInfo {
+    code: "E0330",
+    title: "an einsum spec does not match its operands",
+    explanation: "`einsum(spec, a, b, ..)` names each axis of each operand with a letter: \
+         `\"ij,jk->ik\"` is a matrix product. The spec needs one term per operand, one \
+         letter per axis of that operand, and a letter that appears in several operands names \
+         one length. The result (after `->`) may only use letters of the operands, each once; \
+         without `->`, it is the letters used once, in alphabetical order.",
+    wrong: r#"input a: f32[2, 3]
+input b: f32[4, 5]
+output c = einsum("ij,jk->ik", a, b)
+"#,
+    fixed: r#"input a: f32[2, 3]
+input b: f32[3, 5]
+output c = einsum("ij,jk->ik", a, b)
+"#,
+};

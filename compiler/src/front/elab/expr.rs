@@ -21,6 +21,7 @@ impl<'m> Elab<'m> {
             ExprKind::Int(i) => Val::Static(Scalar::Int(*i)),
             ExprKind::Float(f) => Val::Static(Scalar::Float(*f)),
             ExprKind::Bool(b) => Val::Static(Scalar::Bool(*b)),
+            ExprKind::Str(s) => Val::Str(s.clone()),
             ExprKind::Name(id) => self.lookup(&id.name, id.span),
             ExprKind::Member(base, name) => match self.expr(base) {
                 Val::Module(m) => self.member(m, &name.name, name.span),

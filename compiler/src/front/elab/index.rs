@@ -13,6 +13,10 @@ impl<'m> Elab<'m> {
     pub(crate) fn index(&mut self, v: Val, bspan: Span, items: &[IndexItem], span: Span) -> Val {
         let x = match &v {
             Val::Tensor(id) => *id,
+            Val::Lit { shape, values } => match self.lit_tensor(shape, values, bspan, None) {
+                Some(id) => id,
+                None => return Val::Error,
+            },
             Val::Error => return Val::Error,
             other => {
                 let t = self.type_str(other);

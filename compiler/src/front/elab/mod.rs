@@ -41,6 +41,8 @@ pub(crate) enum Val {
     /// the tensor it meets.
     Static(Scalar),
     Tuple(Vec<Val>),
+    /// A string literal (`einsum`'s spec).
+    Str(String),
     /// A tensor literal `[..]`, weak until it meets a tensor (`literal.rs`).
     Lit {
         shape: Vec<u64>,
@@ -434,6 +436,7 @@ impl<'m> Elab<'m> {
                     .collect();
                 format!("{{{}}}", parts.join(", "))
             }
+            Val::Str(_) => "string literal".into(),
             Val::Lit { shape, .. } => {
                 let dims: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
                 format!("tensor literal [{}]", dims.join(", "))

@@ -241,6 +241,7 @@ fn free_names(e: &Expr, out: &mut Vec<String>) {
                 stack.push(base)
             }
             ExprKind::List(items) => stack.extend(items.iter()),
+            ExprKind::Str(_) => {}
             ExprKind::Binary(_, a, b) => {
                 stack.push(a);
                 stack.push(b);

@@ -17,6 +17,7 @@ type Bound<'e> = Option<(Val, Span, Option<&'e Expr>)>;
 
 mod args;
 mod conv;
+mod einsum;
 mod grad;
 mod more;
 mod shape;
@@ -296,6 +297,7 @@ impl<'m> Elab<'m> {
                 self.reduction(name, span, a)
             }
             Builtin::Cumsum => self.cumsum(span, a),
+            Builtin::Einsum => self.einsum(span, a),
             Builtin::Argmax => self.argmax(span, a),
             Builtin::Conv2d => self.conv2d(span, a),
             Builtin::MaxPool2d | Builtin::AvgPool2d => self.pool2d(b, span, a),

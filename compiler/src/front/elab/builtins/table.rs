@@ -65,6 +65,7 @@ pub(crate) enum Builtin {
     ScatterAdd,
     Prod,
     Cumsum,
+    Einsum,
 }
 
 /// A parameter: its name, and whether it must be given.
@@ -75,7 +76,7 @@ const AB: &[Param] = &[("a", true), ("b", true)];
 
 impl Builtin {
     /// Every builtin but the unary ops (see [`Builtin::all`]).
-    const OTHERS: [Builtin; 55] = [
+    const OTHERS: [Builtin; 56] = [
         Builtin::Pow,
         Builtin::Maximum,
         Builtin::Minimum,
@@ -131,6 +132,7 @@ impl Builtin {
         Builtin::ScatterAdd,
         Builtin::Prod,
         Builtin::Cumsum,
+        Builtin::Einsum,
     ];
 
     /// Every builtin, in the order of the contract.
@@ -217,6 +219,7 @@ impl Builtin {
             Builtin::ScatterAdd => "scatter_add",
             Builtin::Prod => "prod",
             Builtin::Cumsum => "cumsum",
+            Builtin::Einsum => "einsum",
         }
     }
 
@@ -279,7 +282,8 @@ impl Builtin {
             | Builtin::Pad
             | Builtin::ScatterAdd
             | Builtin::Prod
-            | Builtin::Cumsum => false,
+            | Builtin::Cumsum
+            | Builtin::Einsum => false,
         }
     }
 
@@ -343,6 +347,16 @@ impl Builtin {
             Builtin::Pad => &[("x", true), ("pad_width", true), ("value", false)],
             Builtin::ScatterAdd => &[("table", true), ("idx", true), ("values", true)],
             Builtin::Cumsum => &[("x", true), ("axis", false)],
+            // Up to six operands after the spec.
+            Builtin::Einsum => &[
+                ("spec", true),
+                ("a", true),
+                ("b", false),
+                ("c", false),
+                ("d", false),
+                ("e", false),
+                ("f", false),
+            ],
             Builtin::MaxPool2d | Builtin::AvgPool2d => &[
                 ("x", true),
                 ("k", true),
