@@ -541,8 +541,8 @@ fn unquote(s: &str) -> &str {
 
 const EXPR_START: &[&str] = &["ident", "int", "float", "(", "-", "true", "false", "{"];
 /// Tokens that also start an expression where one is expected (`not x`, a
-/// tensor literal), folded with [`EXPR_START`].
-const EXPR_START_MORE: &[&str] = &["not", "["];
+/// tensor literal, a string), folded with [`EXPR_START`].
+const EXPR_START_MORE: &[&str] = &["not", "[", "string"];
 const OPERATORS: &[&str] = &[
     "+", "-", "*", "/", "%", "@", "**", "<", "<=", ">", ">=", "==", "!=", "and", "or",
 ];
