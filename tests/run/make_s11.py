@@ -530,6 +530,56 @@ def einsum_case():
          rtol=1e-5, atol=1e-5)
 
 
+def sort_cases():
+    """sort, argsort (NaN last, stable) and topk (largest first), gradients."""
+    x = f32(4, 7)
+    x[0, 3] = np.nan
+    x[1, 1] = x[1, 5] = 0.25                  # a tie: stable order
+    k = rng.integers(-50, 50, size=(3, 6)).astype(np.int32)
+    xg = f32(3, 6)
+    w = f32(3, 6)
+    Xg = D(xg)
+    srt = np.sort(Xg, axis=1)
+    order = np.argsort(Xg, axis=1, kind="stable")
+    g_sort = np.zeros_like(Xg)
+    np.put_along_axis(g_sort, order, D(w), axis=1)
+    fd_check(lambda v: (np.sort(v, axis=1) * D(w)).sum(), Xg, g_sort)
+    top_i = np.argsort(-Xg, axis=1, kind="stable")[:, :3]
+    g_top = np.zeros_like(Xg)
+    np.put_along_axis(g_top, top_i, D(w)[:, :3], axis=1)
+    xnan_desc = np.argsort(np.where(np.isnan(x), -np.inf, -x), axis=1, kind="stable")[:, :2]
+    case("v2_op_sort_argsort_topk", "grad", """
+        // sort and argsort along an axis (stable; NaN last), topk (largest first,
+        // NaN above every number), integer keys, gradients through the values
+        input x: f32[4, 7]
+        input k: i32[3, 6]
+        input xg: f32[3, 6]
+        input w: f32[3, 6]
+        output s = sort(x)
+        output a = argsort(x)
+        output s0 = sort(xg, axis=0)
+        output a0 = argsort(k, axis=0)
+        output sk = sort(k)
+        let (tv, ti) = topk(x, 2)
+        output tv
+        output ti
+        let (kv, ki) = topk(k, 3)
+        output kv
+        output ki
+        output g_sort = grad(sum(sort(xg, axis=1) * w), xg)
+        let (t3, i3) = topk(xg, 3)
+        output i3
+        output g_top = grad(sum(t3 * w[:, 0:3]), xg)
+        """, {"x": x, "k": k, "xg": xg, "w": w},
+         want=dict(s=np.sort(x, axis=1), a=np.argsort(x, axis=1, kind="stable"), s0=np.sort(xg, axis=0),
+                   a0=np.argsort(k, axis=0, kind="stable"), sk=np.sort(k, axis=1),
+                   tv=np.take_along_axis(x, xnan_desc, axis=1), ti=xnan_desc,
+                   kv=np.take_along_axis(k, np.argsort(-k, axis=1, kind="stable")[:, :3], axis=1),
+                   ki=np.argsort(-k, axis=1, kind="stable")[:, :3],
+                   i3=top_i, g_sort=w32(g_sort), g_top=w32(g_top)),
+         nan=("s", "tv"), rtol=0, atol=0)
+
+
 def more_cases():
     elementwise_cases()
     reduction_cases()
@@ -538,6 +588,7 @@ def more_cases():
     prod_cumsum_cases()
     image_pipeline_case()
     einsum_case()
+    sort_cases()
 
 
 def cases():

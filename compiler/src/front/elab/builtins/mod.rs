@@ -21,6 +21,7 @@ mod einsum;
 mod grad;
 mod more;
 mod shape;
+mod sort;
 mod steps;
 mod table;
 
@@ -298,6 +299,7 @@ impl<'m> Elab<'m> {
             }
             Builtin::Cumsum => self.cumsum(span, a),
             Builtin::Einsum => self.einsum(span, a),
+            Builtin::Sort | Builtin::Argsort | Builtin::Topk => self.sorting(b, span, a),
             Builtin::Argmax => self.argmax(span, a),
             Builtin::Conv2d => self.conv2d(span, a),
             Builtin::MaxPool2d | Builtin::AvgPool2d => self.pool2d(b, span, a),

@@ -66,6 +66,9 @@ pub(crate) enum Builtin {
     Prod,
     Cumsum,
     Einsum,
+    Sort,
+    Argsort,
+    Topk,
 }
 
 /// A parameter: its name, and whether it must be given.
@@ -76,7 +79,7 @@ const AB: &[Param] = &[("a", true), ("b", true)];
 
 impl Builtin {
     /// Every builtin but the unary ops (see [`Builtin::all`]).
-    const OTHERS: [Builtin; 56] = [
+    const OTHERS: [Builtin; 59] = [
         Builtin::Pow,
         Builtin::Maximum,
         Builtin::Minimum,
@@ -133,6 +136,9 @@ impl Builtin {
         Builtin::Prod,
         Builtin::Cumsum,
         Builtin::Einsum,
+        Builtin::Sort,
+        Builtin::Argsort,
+        Builtin::Topk,
     ];
 
     /// Every builtin, in the order of the contract.
@@ -220,6 +226,9 @@ impl Builtin {
             Builtin::Prod => "prod",
             Builtin::Cumsum => "cumsum",
             Builtin::Einsum => "einsum",
+            Builtin::Sort => "sort",
+            Builtin::Argsort => "argsort",
+            Builtin::Topk => "topk",
         }
     }
 
@@ -283,7 +292,10 @@ impl Builtin {
             | Builtin::ScatterAdd
             | Builtin::Prod
             | Builtin::Cumsum
-            | Builtin::Einsum => false,
+            | Builtin::Einsum
+            | Builtin::Sort
+            | Builtin::Argsort
+            | Builtin::Topk => false,
         }
     }
 
@@ -346,7 +358,8 @@ impl Builtin {
             Builtin::Flip => &[("x", true), ("axis", false)],
             Builtin::Pad => &[("x", true), ("pad_width", true), ("value", false)],
             Builtin::ScatterAdd => &[("table", true), ("idx", true), ("values", true)],
-            Builtin::Cumsum => &[("x", true), ("axis", false)],
+            Builtin::Cumsum | Builtin::Sort | Builtin::Argsort => &[("x", true), ("axis", false)],
+            Builtin::Topk => &[("x", true), ("k", true)],
             // Up to six operands after the spec.
             Builtin::Einsum => &[
                 ("spec", true),
