@@ -36,6 +36,11 @@ ENV = dict(os.environ, OMP_NUM_THREADS="2", MKL_NUM_THREADS="2", OPENBLAS_NUM_TH
 
 W1_N = 1 << 24
 W5_SHAPE = (4096, 4096)
+# W8: conv2d NCHW x [N, C, H, W], w [O, C, KH, KW], stride 1, padding 1 (so
+# OH, OW = H, W); forward, grad input and grad weight: 3 × 2·N·O·C·KH·KW·OH·OW.
+W8_X = (32, 16, 32, 32)
+W8_W = (16, 16, 3, 3)
+W8_FLOP = 3 * 2 * W8_X[0] * W8_W[0] * W8_W[1] * W8_W[2] * W8_W[3] * W8_X[2] * W8_X[3]
 
 
 def log(*a):
@@ -64,6 +69,9 @@ def make_data(d):
         save(f"w4_b{name[1]}", np.zeros(shape[1], f32))
     save("w5_x", rng.standard_normal(W5_SHAPE, dtype=f32))
     save("w7_x", np.ones(1024, f32))
+    save("w8_x", rng.standard_normal(W8_X, dtype=f32))
+    save("w8_w", (rng.standard_normal(W8_W, dtype=f32) * 0.1).astype(f32))
+    save("w8_gy", rng.standard_normal((W8_X[0], W8_W[0]) + W8_X[2:], dtype=f32))
 
 
 def chain_program(k):
@@ -135,6 +143,7 @@ class Weft:
             + sum((["--param", f"{p}={d('w4_' + p)}"] for p in ("w1", "b1", "w2", "b2", "w3", "b3")), []),
             "w5_softmax": ["--input", f"x={d('w5_x')}"],
             "w5_layernorm": ["--input", f"x={d('w5_x')}"],
+            "w8": ["--input", f"x={d('w8_x')}", "--input", f"gy={d('w8_gy')}", "--param", f"w={d('w8_w')}"],
         }[wl]
 
     def build(self, src, exe):
@@ -188,8 +197,9 @@ UNITS = {
     "w7_100": ("s", lambda s: s),
     "w7_1000": ("s", lambda s: s),
     "w7_10000": ("s", lambda s: s),
+    "w8": ("ms/call", lambda s: s * 1e3),
 }
-LOWER_IS_BETTER = {"w4", "w7_100", "w7_1000", "w7_10000"}
+LOWER_IS_BETTER = {"w4", "w7_100", "w7_1000", "w7_10000", "w8"}
 TITLES = {
     "w1": "W1 tanh(0.5x+0.1)*sigmoid(x), 16M f32",
     "w2_1024": "W2 GEMM 1024³",
@@ -201,6 +211,7 @@ TITLES = {
     "w7_100": "W7 compile, chain K=100",
     "w7_1000": "W7 compile, chain K=1,000",
     "w7_10000": "W7 compile, chain K=10,000",
+    "w8": "W8 conv 3×3 16→16, 32×32, B=32, fwd+bwd",
 }
 
 
@@ -242,6 +253,8 @@ def write_results(recs, ceil, info, outdir):
         if r.get("seconds") is not None and r["workload"] in UNITS:
             r["value"] = UNITS[r["workload"]][1](r["seconds"])
             r["unit"] = UNITS[r["workload"]][0]
+            if r["workload"] == "w8":
+                r["gflop_s"] = W8_FLOP / r["seconds"] / 1e9
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump({"machine": info, "ceilings": ceil, "results": recs}, f, indent=1)
     with open(os.path.join(outdir, "results.csv"), "w") as f:
@@ -262,7 +275,7 @@ def write_results(recs, ceil, info, outdir):
         "",
         f"{info['date']}, {info['cpu']} ({info['cores']} cores), commit {info['commit']}, "
         f"load average at start {info['loadavg_at_start']}. All f32, {THREADS} threads. "
-        "Medians; higher is better except µs/call and compile seconds.",
+        "Medians; higher is better except µs/call, ms/call and compile seconds.",
         "",
     ]
     if ceil:
@@ -293,6 +306,8 @@ def write_results(recs, ceil, info, outdir):
             c = fmt(rows[i]["value"]) if i in rows else "–"
             if wl == "w3" and i in rows and rows[i].get("peak_rss_mib"):
                 c += f" ({rows[i]['peak_rss_mib']:.0f} MiB)"
+            if wl == "w8" and i in rows:
+                c += f" ({fmt(rows[i]['gflop_s'])} GFLOP/s)"
             cells.append(c)
         cells.append(f"{best_peer[1]}" if best_peer else "–")
         if best_peer and best_weft:
@@ -303,8 +318,9 @@ def write_results(recs, ceil, info, outdir):
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
-        "Ratios are weft's speed over the peer's (> 1: weft faster), for µs/call and seconds too.",
-        "W3 cells show peak RSS of the whole process in parentheses. W7: `weft build` (front end,",
+        "Ratios are weft's speed over the peer's (> 1: weft faster), for µs/call, ms/call and seconds too.",
+        "W3 cells show peak RSS of the whole process in parentheses; W8 cells GFLOP/s, counting",
+        "3 × 2·N·O·C·KH·KW·OH·OW (forward, grad input, grad weight). W7: `weft build` (front end,",
         "kernel IR, LLVM O3, link with cc) is compared; `weft check` (front end) and `weft run` (compile",
         "and run 1,024 elements in process) are for reference; jax: jit lower+compile of a fresh function.",
         "W1/W5 GB/s count one read and one write of the array; compare with the STREAM ceilings above.",
@@ -326,13 +342,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--weft", default=os.path.join(ROOT, "target", "release", "weft"))
     ap.add_argument("--python", default=sys.executable)
-    ap.add_argument("--only", default="", help="comma-separated workloads (w1,w2,w3,w4,w5,w6,w7)")
+    ap.add_argument("--only", default="", help="comma-separated workloads (w1,w2,w3,w4,w5,w6,w7,w8)")
     ap.add_argument("--skip-peers", action="store_true")
+    ap.add_argument("--skip-weft", action="store_true", help="run no weft: peers (and W6's ceilings) only")
     ap.add_argument("--skip-interp", action="store_true", help="skip `weft run` (the reference interpreter)")
     ap.add_argument("--budget", type=float, default=1.0, help="seconds of steps per weft measurement")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     a = ap.parse_args()
-    only = set(a.only.split(",")) if a.only else {"w1", "w2", "w3", "w4", "w5", "w6", "w7"}
+    only = set(a.only.split(",")) if a.only else {"w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8"}
     info = machine_info()
     log(f"machine: {info}")
     tmp = tempfile.mkdtemp(prefix="weft-bench-")
@@ -348,16 +365,20 @@ def main():
             "w1": "w1_fused.weft", "w2_1024": "w2_gemm.weft", "w2_4096": "w2_gemm.weft",
             "w3": "w3_mlp_train.weft", "w4": "w4_mlp_infer.weft",
             "w5_softmax": "w5_softmax.weft", "w5_layernorm": "w5_layernorm.weft",
+            "w8": "w8_conv.weft",
         }
         # Can this weft build executables?
-        try:
-            w.build(os.path.join(wdir, "w1_fused.weft"), os.path.join(tmp, "probe.exe"))
-            w.exe_ok = True
-        except RuntimeError as e:
+        if a.skip_weft:
             w.exe_ok = False
-            log(f"weft build unavailable: {e}")
-            recs.append({"workload": "w1", "impl": "weft exe", "error": f"`weft build` failed: {str(e)[:200]}"})
-        modes = (["exe"] if w.exe_ok else []) + ([] if a.skip_interp else ["run"])
+        else:
+            try:
+                w.build(os.path.join(wdir, "w1_fused.weft"), os.path.join(tmp, "probe.exe"))
+                w.exe_ok = True
+            except RuntimeError as e:
+                w.exe_ok = False
+                log(f"weft build unavailable: {e}")
+                recs.append({"workload": "w1", "impl": "weft exe", "error": f"`weft build` failed: {str(e)[:200]}"})
+        modes = [] if a.skip_weft else (["exe"] if w.exe_ok else []) + ([] if a.skip_interp else ["run"])
         for wl, prog in progs.items():
             if wl.split("_")[0] not in only:
                 continue
@@ -375,7 +396,7 @@ def main():
                 except RuntimeError as e:
                     log(f"  failed: {e}")
                     recs.append({"workload": wl, "impl": impl, "error": str(e)[:300]})
-        if "w7" in only:
+        if "w7" in only and not a.skip_weft:
             xs = os.path.join(data, "w7_x.npy")
             for k in (100, 1000, 10000):
                 src = os.path.join(tmp, f"chain{k}.weft")
@@ -406,8 +427,8 @@ def main():
                 log(f"ceilings: cc failed: {r.stderr[:300]}")
         if not a.skip_peers:
             peers = [("numpy_peer.py", "numpy", ["w1", "w2", "w4", "w5"]),
-                     ("torch_peer.py", "torch", ["w1", "w2", "w3", "w4", "w5"]),
-                     ("jax_peer.py", "jax", ["w1", "w2", "w3", "w4", "w5", "w7"]),
+                     ("torch_peer.py", "torch", ["w1", "w2", "w3", "w4", "w5", "w8"]),
+                     ("jax_peer.py", "jax", ["w1", "w2", "w3", "w4", "w5", "w7", "w8"]),
                      ("ort_peer.py", "onnxruntime", ["w4"])]
             for script, module, wls in peers:
                 if not peer_available(a.python, module):

@@ -1,4 +1,4 @@
-"""PyTorch peer: eager (and torch.compile for W1), CPU, 2 threads."""
+"""PyTorch peer: eager (and torch.compile for W1 and W8), CPU, 2 threads."""
 import os
 
 import common
@@ -88,4 +88,32 @@ def w5(d):
         emit("w5_layernorm", IMPL, median_time(lambda: ln(x)))
 
 
-main({"w1": w1, "w2": w2, "w3": w3, "w4": w4, "w5": w5})
+def w8(d):
+    x, w, gy = t(load(d, "w8_x")), t(load(d, "w8_w")), t(load(d, "w8_gy"))
+    x.requires_grad_(True)
+    w.requires_grad_(True)
+
+    def loss(x, w):
+        return (torch.nn.functional.conv2d(x, w, padding=1) * gy).sum()
+
+    # autograd.grad returns fresh gradients (nothing accumulates in .grad).
+    def step(f):
+        value = f(x, w)
+        dx, dw = torch.autograd.grad(value, (x, w))
+        return value, dx, dw
+
+    emit("w8", IMPL, median_time(lambda: step(loss), target_s=2.0, rounds=7))
+    if os.environ.get("BENCH_TORCH_COMPILE", "1") == "1":
+        try:
+            import time
+
+            t0 = time.perf_counter()
+            g = torch.compile(loss)
+            step(g)
+            ct = time.perf_counter() - t0
+            emit("w8", "torch.compile", median_time(lambda: step(g), target_s=2.0, rounds=7), compile_s=ct)
+        except Exception as e:  # no C++ toolchain, inductor failure...
+            emit("w8", "torch.compile", None, error=str(e)[:200])
+
+
+main({"w1": w1, "w2": w2, "w3": w3, "w4": w4, "w5": w5, "w8": w8})

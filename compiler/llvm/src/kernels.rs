@@ -37,6 +37,67 @@ impl<'c> Gen<'c, '_> {
                 axis,
                 expr,
             } => self.argmax(*out, shape, *axis, expr),
+            Kernel::Conv {
+                kind,
+                out,
+                a,
+                b,
+                dims,
+                win,
+                groups,
+            } => {
+                let d = self.prog.buffers[*out].dtype;
+                let name = match d {
+                    DType::F32 => "weft_rt_conv2d_f32",
+                    DType::F64 => "weft_rt_conv2d_f64",
+                    _ => return Err(format!("a {d} convolution")),
+                };
+                // The 14 sizes in a stack array.
+                let vals = weft_compiler::kernel::conv_dims(
+                    dims,
+                    win,
+                    *groups,
+                    &mut |x| self.dim(x),
+                    &mut |v| self.i64c(v),
+                );
+                let i64t = self.ctx.i64_type();
+                let arr_t = i64t.array_type(vals.len() as u32);
+                let arr = self.entry_alloca(arr_t.into(), "conv_dims")?;
+                for (i, v) in vals.iter().enumerate() {
+                    // SAFETY (LLVM's GEP contract): index i < 14 of a [14 x i64].
+                    let at = unsafe {
+                        self.b
+                            .build_in_bounds_gep(
+                                arr_t,
+                                arr,
+                                &[self.i64c(0), self.i64c(i as u64)],
+                                "",
+                            )
+                            .s()?
+                    };
+                    self.b.build_store(at, *v).s()?;
+                }
+                let ptr = self.ptr_t();
+                let f = self.extern_fn(
+                    name,
+                    None,
+                    &[i64t.into(), ptr.into(), ptr.into(), ptr.into(), ptr.into()],
+                );
+                let p = |x: &BufId| -> R<BasicMetadataValueEnum> {
+                    Ok(self.bufs[*x].ok_or("buf")?.into())
+                };
+                self.call(
+                    f,
+                    &[
+                        self.i64c(kind.code() as u64).into(),
+                        arr.into(),
+                        p(a)?,
+                        p(b)?,
+                        p(out)?,
+                    ],
+                )?;
+                Ok(())
+            }
             Kernel::MatMul {
                 out,
                 a,

@@ -90,6 +90,14 @@ fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions, bits: bool) -> Resu
             rt::weft_rt_gemm_v2_f64 as *const () as usize,
         ),
         (
+            "weft_rt_conv2d_f32",
+            weft_runtime_native::conv::weft_rt_conv2d_f32 as *const () as usize,
+        ),
+        (
+            "weft_rt_conv2d_f64",
+            weft_runtime_native::conv::weft_rt_conv2d_f64 as *const () as usize,
+        ),
+        (
             "weft_rt_fill_normal_f32",
             rt::weft_rt_fill_normal_f32 as *const () as usize,
         ),

@@ -111,6 +111,24 @@ pub enum Op {
         win: Window,
         ty: TensorType,
     },
+    /// `conv2d(x, w)`: `x` `[N, C, H, W]`, `w` `[O, C/groups, KH, KW]` (the
+    /// window's kernel), result `[N, O, OH, OW]` (PyTorch's cross-correlation).
+    Conv2d {
+        win: Window,
+        groups: u64,
+    },
+    /// The gradient of `Conv2d` in its input: `(dy, w)` to `ty`, the input's type.
+    Conv2dGradInput {
+        win: Window,
+        groups: u64,
+        ty: TensorType,
+    },
+    /// The gradient of `Conv2d` in its weight: `(x, dy)` to `ty`, the weight's type.
+    Conv2dGradWeight {
+        win: Window,
+        groups: u64,
+        ty: TensorType,
+    },
     /// Running sums along `axis` (from its end when `reverse`), in the
     /// operand's dtype, sequentially.
     Cumsum {
@@ -157,6 +175,9 @@ impl Op {
             Op::Gather => "gather",
             Op::ScatterAdd { .. } => "scatter_add",
             Op::Cumsum { .. } => "cumsum",
+            Op::Conv2d { .. } => "conv2d",
+            Op::Conv2dGradInput { .. } => "conv2d_grad_input",
+            Op::Conv2dGradWeight { .. } => "conv2d_grad_weight",
             Op::Window { .. } => "window",
             Op::WindowGrad { .. } => "window_grad",
             Op::Reduce { op, .. } => match op {
@@ -194,7 +215,14 @@ impl Op {
             | Op::WindowGrad { .. }
             | Op::Cumsum { .. }
             | Op::StopGradient => 1,
-            Op::Binary(_) | Op::Gather | Op::ScatterAdd { .. } | Op::MatMul | Op::Grad => 2,
+            Op::Binary(_)
+            | Op::Gather
+            | Op::ScatterAdd { .. }
+            | Op::MatMul
+            | Op::Conv2d { .. }
+            | Op::Conv2dGradInput { .. }
+            | Op::Conv2dGradWeight { .. }
+            | Op::Grad => 2,
             Op::Select => 3,
             Op::Concat { .. } => return None,
         })
@@ -215,6 +243,42 @@ pub fn window_shape(win: &Window, x: &[Dim]) -> Option<Shape> {
     let mut s = x[..r].to_vec();
     s.extend([win.kernel[0], win.kernel[1], oh, ow].map(Dim::Lit));
     Some(s)
+}
+
+/// The type of `conv2d(x, w)` with window `win` (whose kernel is `w`'s last
+/// two lengths) and `groups`: `[N, O, OH, OW]`, or None when the operands do
+/// not fit (rank, float dtype, channels, an empty output).
+pub fn conv2d_type(
+    win: &Window,
+    groups: u64,
+    x: &TensorType,
+    w: &TensorType,
+) -> Option<TensorType> {
+    if x.rank() != 4 || w.rank() != 4 || x.dtype != w.dtype || !x.dtype.is_float() || groups == 0 {
+        return None;
+    }
+    if [w.shape[2].as_lit()?, w.shape[3].as_lit()?] != win.kernel {
+        return None;
+    }
+    let channels = match (x.shape[1].as_lit(), w.shape[1].as_lit()) {
+        (Some(c), Some(cg)) => c == cg * groups,
+        _ => groups == 1 && x.shape[1] == w.shape[1],
+    };
+    let outs = match w.shape[0].as_lit() {
+        Some(o) => o % groups == 0,
+        None => groups == 1,
+    };
+    if !channels || !outs {
+        return None;
+    }
+    let win_shape = window_shape(win, &x.shape)?;
+    let shape = vec![
+        x.shape[0].clone(),
+        w.shape[0].clone(),
+        win_shape[4].clone(),
+        win_shape[5].clone(),
+    ];
+    Some(TensorType::new(x.dtype, shape))
 }
 
 /// Why an op's type rule refuses its operands: a compiler bug when it
@@ -453,6 +517,28 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, InferError> {
                 return Err(bad(format!("window_grad ({win}) of {a} into {ty}")));
             }
             Ok(ty.clone())
+        }
+        Op::Conv2d { win, groups } => {
+            conv2d_type(win, *groups, args[0], args[1]).ok_or_else(|| {
+                bad(format!(
+                    "conv2d ({win}, groups {groups}) of {} and {}",
+                    args[0], args[1]
+                ))
+            })
+        }
+        Op::Conv2dGradInput { win, groups, ty } => {
+            let (dy, w) = (args[0], args[1]);
+            match conv2d_type(win, *groups, ty, w) {
+                Some(t) if &t == dy => Ok(ty.clone()),
+                _ => Err(bad(format!("conv2d_grad_input of {dy} and {w} into {ty}"))),
+            }
+        }
+        Op::Conv2dGradWeight { win, groups, ty } => {
+            let (x, dy) = (args[0], args[1]);
+            match conv2d_type(win, *groups, x, ty) {
+                Some(t) if &t == dy => Ok(ty.clone()),
+                _ => Err(bad(format!("conv2d_grad_weight of {x} and {dy} into {ty}"))),
+            }
         }
         Op::Cumsum { axis, .. } => {
             let a = args[0];

@@ -42,6 +42,9 @@ pub fn op_str(op: &Op) -> String {
         Op::Concat { axis } | Op::ArgMax { axis } => format!("{name}[axis={axis}]"),
         Op::Reduce { axes, .. } => format!("{name}{axes:?}"),
         Op::Cumsum { axis, reverse } => format!("{name}[axis={axis}, reverse={reverse}]"),
+        Op::Conv2d { win, groups }
+        | Op::Conv2dGradInput { win, groups, .. }
+        | Op::Conv2dGradWeight { win, groups, .. } => format!("{name}[{win}, groups={groups}]"),
         Op::Window { win, fill } => format!("{name}[{win}, fill={fill}]"),
         Op::WindowGrad { win, .. } => format!("{name}[{win}]"),
         Op::Unary(_)

@@ -196,6 +196,18 @@ pub fn all() -> Vec<Host> {
             "",
         ),
         h(
+            "weft_rt_conv2d_f32",
+            weft_runtime_native::conv::weft_rt_conv2d_f32 as *const u8,
+            "lllll",
+            "",
+        ),
+        h(
+            "weft_rt_conv2d_f64",
+            weft_runtime_native::conv::weft_rt_conv2d_f64 as *const u8,
+            "lllll",
+            "",
+        ),
+        h(
             "weft_rt_gemm_v2_f64",
             weft_runtime_native::rt::weft_rt_gemm_v2_f64 as *const u8,
             "llllllll",

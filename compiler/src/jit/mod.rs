@@ -208,6 +208,7 @@ pub fn supports(k: &Kernel) -> bool {
         Kernel::Map { .. }
         | Kernel::Reduce { .. }
         | Kernel::MatMul { .. }
+        | Kernel::Conv { .. }
         | Kernel::Random { .. } => true,
         Kernel::Gather { .. }
         | Kernel::ScatterAdd { .. }

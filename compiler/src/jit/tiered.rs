@@ -184,6 +184,7 @@ fn kind_name(k: &Kernel) -> &'static str {
         Kernel::Reduce { .. } => "reduce",
         Kernel::ArgMax { .. } => "argmax",
         Kernel::MatMul { .. } => "matmul",
+        Kernel::Conv { .. } => "conv",
         Kernel::Gather { .. } => "gather",
         Kernel::ScatterAdd { .. } => "scatter_add",
         Kernel::Concat { .. } => "concat",

@@ -146,6 +146,7 @@ pub fn is_dedicated(kern: &Kernel) -> bool {
         | Kernel::Reduce { .. }
         | Kernel::ArgMax { .. }
         | Kernel::MatMul { .. }
+        | Kernel::Conv { .. }
         | Kernel::Random { .. }
         | Kernel::Check { .. } => false,
     }
@@ -304,6 +305,7 @@ pub fn dedicated<E: LoopEmit>(e: &mut E, prog: &Program, kern: &Kernel) -> LoopR
         | Kernel::Reduce { .. }
         | Kernel::ArgMax { .. }
         | Kernel::MatMul { .. }
+        | Kernel::Conv { .. }
         | Kernel::Random { .. }
         | Kernel::Check { .. } => Err(LoopError::Emit(format!(
             "{} is not a dedicated kernel",
@@ -361,6 +363,7 @@ pub fn parallel(prog: &Program, kern: &Kernel) -> Option<Parallel> {
             shape, axis, expr, ..
         } => plan(shape, &[*axis], expr.cost()),
         Kernel::MatMul { .. }
+        | Kernel::Conv { .. }
         | Kernel::Gather { .. }
         | Kernel::ScatterAdd { .. }
         | Kernel::Concat { .. }

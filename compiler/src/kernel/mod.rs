@@ -361,6 +361,18 @@ pub enum Kernel {
         ohw: [Dim; 2],
         win: Window,
     },
+    /// A convolution product by the runtime's `weft_rt_conv2d_*` (im2col +
+    /// GEMM per image): `kind` says which, `a`/`b` are `(x, w)`, `(dy, w)` or
+    /// `(x, dy)`; `dims` = N, C, H, W, O.
+    Conv {
+        kind: ConvKind,
+        out: BufId,
+        a: BufId,
+        b: BufId,
+        dims: [Dim; 5],
+        win: Window,
+        groups: u64,
+    },
     /// Running sums of `src` (`[outer.., n, inner..]`) along its `n` axis,
     /// from the end when `reverse`, in the dtype, in order.
     Cumsum {
@@ -396,6 +408,7 @@ impl Kernel {
             | Kernel::Window { out, .. }
             | Kernel::WindowGrad { out, .. }
             | Kernel::Cumsum { out, .. }
+            | Kernel::Conv { out, .. }
             | Kernel::Random { out, .. } => Some(*out),
             Kernel::Check { .. } => None,
         }
@@ -413,7 +426,7 @@ impl Kernel {
             Kernel::Map { expr, .. }
             | Kernel::Reduce { expr, .. }
             | Kernel::ArgMax { expr, .. } => expr.for_each_load(&mut add),
-            Kernel::MatMul { a, b, .. } => {
+            Kernel::MatMul { a, b, .. } | Kernel::Conv { a, b, .. } => {
                 add(*a);
                 add(*b)
             }
@@ -434,6 +447,59 @@ impl Kernel {
         }
         v
     }
+}
+
+/// Which product a [`Kernel::Conv`] computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvKind {
+    Forward,
+    GradInput,
+    GradWeight,
+}
+
+impl ConvKind {
+    /// The `kind` argument of `weft_rt_conv2d_*`.
+    pub fn code(self) -> i64 {
+        match self {
+            ConvKind::Forward => 0,
+            ConvKind::GradInput => 1,
+            ConvKind::GradWeight => 2,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ConvKind::Forward => "conv2d",
+            ConvKind::GradInput => "conv2d_grad_input",
+            ConvKind::GradWeight => "conv2d_grad_weight",
+        }
+    }
+}
+
+/// The 14 values of `weft_rt_conv2d_*`'s `dims`: N, C, H, W, O (from `len`,
+/// which gives a size's value), KH, KW, strides, paddings, dilations, groups.
+pub fn conv_dims<V>(
+    dims: &[Dim; 5],
+    win: &Window,
+    groups: u64,
+    len: &mut dyn FnMut(&Dim) -> V,
+    lit: &mut dyn FnMut(u64) -> V,
+) -> Vec<V> {
+    let mut v: Vec<V> = dims.iter().map(&mut *len).collect();
+    for x in [
+        win.kernel[0],
+        win.kernel[1],
+        win.stride[0],
+        win.stride[1],
+        win.padding[0],
+        win.padding[1],
+        win.dilation[0],
+        win.dilation[1],
+        groups,
+    ] {
+        v.push(lit(x));
+    }
+    v
 }
 
 /// Where an output's value comes from.

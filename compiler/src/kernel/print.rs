@@ -168,6 +168,19 @@ pub fn kernel(k: &Kernel) -> String {
             dims(hw),
             dims(ohw)
         ),
+        Kernel::Conv {
+            kind,
+            out,
+            a,
+            b,
+            dims: d,
+            win,
+            groups,
+        } => format!(
+            "{} %{out} = %{a}, %{b} dims {} ({win}) groups {groups}",
+            kind.name(),
+            dims(d)
+        ),
         Kernel::Cumsum {
             out,
             src,

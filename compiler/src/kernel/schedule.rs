@@ -30,7 +30,9 @@
 //! that may be empty) become [`Kernel::Check`]s placed where the node was.
 
 use super::plan;
-use super::{AxisSrc, BufId, BufKind, Buffer, Check, Expr, Kernel, OutputSrc, ParamInfo, Program};
+use super::{
+    AxisSrc, BufId, BufKind, Buffer, Check, ConvKind, Expr, Kernel, OutputSrc, ParamInfo, Program,
+};
 use crate::ir::graph::{Graph, NodeId};
 use crate::ir::op::Op;
 use crate::ir::types::{DType, Dim, Monomial, Shape};
@@ -536,6 +538,40 @@ impl Sched<'_> {
                     width: ty.shape[1..].to_vec(),
                     count: shape_of(arg(0)),
                     error,
+                });
+                computed = Some(out);
+                None
+            }
+            Op::Conv2d { win, groups }
+            | Op::Conv2dGradInput { win, groups, .. }
+            | Op::Conv2dGradWeight { win, groups, .. } => {
+                let (x_shape, w_shape) = match &n.op {
+                    Op::Conv2d { .. } => (shape_of(arg(0)), shape_of(arg(1))),
+                    Op::Conv2dGradInput { ty, .. } => (ty.shape.clone(), shape_of(arg(1))),
+                    _ => (shape_of(arg(0)), n.ty.shape.clone()),
+                };
+                let kind = match &n.op {
+                    Op::Conv2d { .. } => ConvKind::Forward,
+                    Op::Conv2dGradInput { .. } => ConvKind::GradInput,
+                    _ => ConvKind::GradWeight,
+                };
+                let a = self.operand_buf(arg(0))?;
+                let b = self.operand_buf(arg(1))?;
+                let out = self.home(id);
+                self.prog.kernels.push(Kernel::Conv {
+                    kind,
+                    out,
+                    a,
+                    b,
+                    dims: [
+                        x_shape[0].clone(),
+                        x_shape[1].clone(),
+                        x_shape[2].clone(),
+                        x_shape[3].clone(),
+                        w_shape[0].clone(),
+                    ],
+                    win: *win,
+                    groups: *groups,
                 });
                 computed = Some(out);
                 None

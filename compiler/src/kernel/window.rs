@@ -177,6 +177,7 @@ pub(super) fn lower<E: LoopEmit>(e: &mut E, prog: &Program, kern: &Kernel) -> Lo
         | Kernel::Reduce { .. }
         | Kernel::ArgMax { .. }
         | Kernel::MatMul { .. }
+        | Kernel::Conv { .. }
         | Kernel::Gather { .. }
         | Kernel::ScatterAdd { .. }
         | Kernel::Concat { .. }

@@ -1,11 +1,12 @@
 //! The runtime functions compiled kernels call (docs/abi.md, "Symbols the
-//! runtime provides"): `weft_rt_gemm_*` and `weft_rt_fill_*` ([`rt`]) and
-//! `weft_rt_parallel_for` ([`par`]).
+//! runtime provides"): `weft_rt_gemm_*` and `weft_rt_fill_*` ([`rt`]),
+//! `weft_rt_conv2d_*` ([`conv`]) and `weft_rt_parallel_for` ([`par`]).
 //!
 //! One crate for every engine: built executables link it (through
 //! `weft-runtime-exe`'s static library), and `weft run`'s kernel
 //! interpreter and Cranelift JIT call the very same functions, so a matrix
 //! product gives the same bits whichever tier runs it.
 
+pub mod conv;
 pub mod par;
 pub mod rt;

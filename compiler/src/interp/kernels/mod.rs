@@ -12,6 +12,7 @@
 //! compiler bug, reported as an internal [`RunError`]; bad run-time data (an
 //! index out of range) is a [`RunError`] with exit status 3.
 
+pub mod conv;
 pub mod create;
 pub mod elementwise;
 
@@ -98,6 +99,15 @@ pub fn eval(
         Op::Concat { axis } => shape::concat(args, *axis)?,
         Op::Gather => shape::gather(a(0)?, a(1)?)?,
         Op::ScatterAdd { .. } => shape::scatter_add(a(0)?, a(1)?, out)?,
+        Op::Conv2d { win, groups } => {
+            conv::conv2d(conv::Kind::Forward, win, *groups, a(0)?, a(1)?, out)?
+        }
+        Op::Conv2dGradInput { win, groups, .. } => {
+            conv::conv2d(conv::Kind::GradInput, win, *groups, a(0)?, a(1)?, out)?
+        }
+        Op::Conv2dGradWeight { win, groups, .. } => {
+            conv::conv2d(conv::Kind::GradWeight, win, *groups, a(0)?, a(1)?, out)?
+        }
         Op::Cumsum { axis, reverse } => reduce::cumsum(a(0)?, *axis, *reverse)?,
         Op::Window { win, fill } => window::window(a(0)?, win, *fill)?,
         Op::WindowGrad { win, .. } => window::window_grad(a(0)?, win, out)?,

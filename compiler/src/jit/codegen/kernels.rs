@@ -45,6 +45,15 @@ impl Gen<'_, '_> {
                 trans,
             } => self.matmul(*out, (*a, *b), batch, [m, k, n], *trans),
             Kernel::Random { out, dist, seed } => self.random(*out, dist, *seed),
+            Kernel::Conv {
+                kind,
+                out,
+                a,
+                b,
+                dims,
+                win,
+                groups,
+            } => self.conv(*kind, (*out, *a, *b), dims, win, *groups),
             Kernel::Gather { .. }
             | Kernel::ScatterAdd { .. }
             | Kernel::Concat { .. }
@@ -455,6 +464,60 @@ impl Gen<'_, '_> {
     }
 
     #[allow(clippy::too_many_arguments)]
+    /// A call of the runtime's `weft_rt_conv2d_*`, its 14 sizes in a stack slot.
+    pub(super) fn conv(
+        &mut self,
+        kind: crate::kernel::ConvKind,
+        (out, a, bb): (BufId, BufId, BufId),
+        dims: &[Dim; 5],
+        win: &crate::ir::window::Window,
+        groups: u64,
+    ) -> R<()> {
+        use cranelift_codegen::ir::{StackSlotData, StackSlotKind};
+        let d = self.prog.buffers[out].dtype;
+        let name = match d {
+            DType::F32 => "weft_rt_conv2d_f32",
+            DType::F64 => "weft_rt_conv2d_f64",
+            _ => return Err(format!("a {d} convolution")),
+        };
+        let len = |g: &mut Self, x: &Dim| {
+            let v = g.dim(x);
+            g.val(v)
+        };
+        let mut vals = Vec::new();
+        for x in dims {
+            vals.push(len(self, x));
+        }
+        for v in [
+            win.kernel[0],
+            win.kernel[1],
+            win.stride[0],
+            win.stride[1],
+            win.padding[0],
+            win.padding[1],
+            win.dilation[0],
+            win.dilation[1],
+            groups,
+        ] {
+            let v = i64::try_from(v).map_err(|_| "a convolution size beyond i64")?;
+            vals.push(self.b.ins().iconst(I64, v));
+        }
+        let slot = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            8 * vals.len() as u32,
+            3,
+        ));
+        for (i, v) in vals.into_iter().enumerate() {
+            self.b.ins().stack_store(I64, v, slot, 8 * i as i32);
+        }
+        let geom = self.b.ins().stack_addr(I64, slot, 0);
+        let k = self.b.ins().iconst(I64, kind.code());
+        let (pa, pb, pc) = (self.bufs[&a], self.bufs[&bb], self.bufs[&out]);
+        let f = self.host(name)?;
+        self.b.ins().call(f, &[k, geom, pa, pb, pc]);
+        Ok(())
+    }
+
     pub(super) fn matmul(
         &mut self,
         out: BufId,

@@ -535,6 +535,19 @@ impl Machine<'_> {
                     }
                 }
             }
+            Kernel::Conv {
+                kind,
+                out,
+                a,
+                b,
+                dims,
+                win,
+                groups,
+            } => {
+                let mut len = |d: &crate::ir::types::Dim| self.dim(d) as i64;
+                let geom = super::conv_dims(dims, win, *groups, &mut len, &mut |v| v as i64);
+                self.conv(*kind, (*out, *a, *b), &geom);
+            }
             Kernel::Gather { .. }
             | Kernel::ScatterAdd { .. }
             | Kernel::Concat { .. }
@@ -601,6 +614,42 @@ impl Machine<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A convolution product through the runtime, as compiled code and
+    /// built executables compute it.
+    fn conv(&mut self, kind: super::ConvKind, (out, a, b): (BufId, BufId, BufId), geom: &[i64]) {
+        let dt = self.prog.buffers[out].dtype;
+        let whole = |me: &Self, buf: BufId| {
+            let (r, off) = me.loc[buf];
+            let n = me.numel(&me.prog.buffers[buf].shape) as usize * elem_bytes(dt) as usize;
+            me.span(r, off, n)
+        };
+        let (pa, pb, pc) = (whole(self, a), whole(self, b), whole(self, out));
+        let Ok(geom) = <[i64; 14]>::try_from(geom) else {
+            return;
+        };
+        // SAFETY: each pointer addresses its whole buffer (checked by
+        // `span`), of the sizes `geom` gives; the output is apart from a, b.
+        unsafe {
+            if dt == DType::F64 {
+                weft_runtime_native::conv::weft_rt_conv2d_f64(
+                    kind.code(),
+                    geom.as_ptr(),
+                    pa.cast(),
+                    pb.cast(),
+                    pc.cast(),
+                )
+            } else {
+                weft_runtime_native::conv::weft_rt_conv2d_f32(
+                    kind.code(),
+                    geom.as_ptr(),
+                    pa.cast(),
+                    pb.cast(),
+                    pc.cast(),
+                )
+            }
+        }
     }
 
     /// A float matrix product through the runtime's GEMM, as compiled code

@@ -323,6 +323,48 @@ pub fn eval(g: &Graph, env: &Env) -> HashMap<String, T> {
                 }
                 out
             }
+            Op::Conv2d { win, groups } => {
+                let (x, w) = (a[0], a[1]);
+                let ys = conv_out(win, &x.shape, &w.shape);
+                let mut y = T::zeros(ys.clone());
+                conv_terms(
+                    win,
+                    *groups as usize,
+                    &x.shape,
+                    &w.shape,
+                    &ys,
+                    |xi, wi, yi| y.data[yi] += x.data[xi] * w.data[wi],
+                );
+                y
+            }
+            Op::Conv2dGradInput { win, groups, ty } => {
+                let (dy, w) = (a[0], a[1]);
+                let mut dx = T::zeros(env.shape(ty));
+                let xs = dx.shape.clone();
+                conv_terms(
+                    win,
+                    *groups as usize,
+                    &xs,
+                    &w.shape,
+                    &dy.shape,
+                    |xi, wi, yi| dx.data[xi] += dy.data[yi] * w.data[wi],
+                );
+                dx
+            }
+            Op::Conv2dGradWeight { win, groups, ty } => {
+                let (x, dy) = (a[0], a[1]);
+                let mut dw = T::zeros(env.shape(ty));
+                let ws = dw.shape.clone();
+                conv_terms(
+                    win,
+                    *groups as usize,
+                    &x.shape,
+                    &ws,
+                    &dy.shape,
+                    |xi, wi, yi| dw.data[wi] += x.data[xi] * dy.data[yi],
+                );
+                dw
+            }
             Op::Cumsum { axis, reverse } => {
                 let src = a[0];
                 let mut out = src.clone();
@@ -423,4 +465,41 @@ pub fn eval(g: &Graph, env: &Env) -> HashMap<String, T> {
         .iter()
         .map(|(n, id)| (n.clone(), vals[id.index()].clone()))
         .collect()
+}
+
+/// The output shape of a convolution of `x` by `w`.
+fn conv_out(win: &crate::ir::window::Window, xs: &[usize], ws: &[usize]) -> Vec<usize> {
+    let oh = win.out_len(0, xs[2] as u64).expect("a window fits") as usize;
+    let ow = win.out_len(1, xs[3] as u64).expect("a window fits") as usize;
+    vec![xs[0], ws[0], oh, ow]
+}
+
+/// Every term `(x index, w index, y index)` of a convolution, from the definition.
+fn conv_terms(
+    win: &crate::ir::window::Window,
+    groups: usize,
+    xs: &[usize],
+    ws: &[usize],
+    ys: &[usize],
+    mut f: impl FnMut(usize, usize, usize),
+) {
+    let og = ws[0] / groups;
+    for yi in 0..ys.iter().product::<usize>() {
+        let c = unravel(yi, ys);
+        let g = c[1] / og;
+        for ci in 0..ws[1] {
+            for a in 0..ws[2] {
+                for b in 0..ws[3] {
+                    let r = win.source(0, c[2] as i64, a as i64);
+                    let t = win.source(1, c[3] as i64, b as i64);
+                    if r < 0 || t < 0 || r >= xs[2] as i64 || t >= xs[3] as i64 {
+                        continue;
+                    }
+                    let xi = ravel(&[c[0], g * ws[1] + ci, r as usize, t as usize], xs);
+                    let wi = ravel(&[c[1], ci, a, b], ws);
+                    f(xi, wi, yi);
+                }
+            }
+        }
+    }
 }

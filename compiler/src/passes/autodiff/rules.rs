@@ -239,6 +239,73 @@ pub fn vjp(g: &mut Graph, f: &Fwd, ct: NodeId) -> Result<Vec<Option<NodeId>>, St
             ]
         }
         Op::ScatterAdd { .. } => vec![None, want[1].then(|| b.op(Op::Gather, &[ct, a[0]]))],
+        // conv2d is bilinear: <ct, conv(x, w)> = <convᵀ(ct, w), x> = <gw(x, ct), w>;
+        // its two gradients are bilinear too, with the same three operations.
+        Op::Conv2d { win, groups } => {
+            let (x, w) = (a[0], a[1]);
+            let (tx, tw) = (b.g.ty(x).clone(), b.g.ty(w).clone());
+            let (win, groups) = (*win, *groups);
+            vec![
+                want[0].then(|| {
+                    b.op(
+                        Op::Conv2dGradInput {
+                            win,
+                            groups,
+                            ty: tx,
+                        },
+                        &[ct, w],
+                    )
+                }),
+                want[1].then(|| {
+                    b.op(
+                        Op::Conv2dGradWeight {
+                            win,
+                            groups,
+                            ty: tw,
+                        },
+                        &[x, ct],
+                    )
+                }),
+            ]
+        }
+        Op::Conv2dGradInput { win, groups, .. } => {
+            // out = convᵀ(dy, w): <ct, out> = <conv(ct, w), dy> = <gw(ct, dy), w>
+            let (dy, w) = (a[0], a[1]);
+            let tw = b.g.ty(w).clone();
+            let (win, groups) = (*win, *groups);
+            vec![
+                want[0].then(|| b.op(Op::Conv2d { win, groups }, &[ct, w])),
+                want[1].then(|| {
+                    b.op(
+                        Op::Conv2dGradWeight {
+                            win,
+                            groups,
+                            ty: tw,
+                        },
+                        &[ct, dy],
+                    )
+                }),
+            ]
+        }
+        Op::Conv2dGradWeight { win, groups, .. } => {
+            // out = gw(x, dy): <ct, out> = <conv(x, ct), dy> = <convᵀ(dy, ct), x>
+            let (x, dy) = (a[0], a[1]);
+            let tx = b.g.ty(x).clone();
+            let (win, groups) = (*win, *groups);
+            vec![
+                want[0].then(|| {
+                    b.op(
+                        Op::Conv2dGradInput {
+                            win,
+                            groups,
+                            ty: tx,
+                        },
+                        &[dy, ct],
+                    )
+                }),
+                want[1].then(|| b.op(Op::Conv2d { win, groups }, &[x, ct])),
+            ]
+        }
         // The adjoint of running sums is running sums the other way.
         Op::Cumsum { axis, reverse } => {
             let op = Op::Cumsum {

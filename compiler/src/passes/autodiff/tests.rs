@@ -284,6 +284,77 @@ fn window_and_window_grad() {
 }
 
 #[test]
+fn conv2d_rules() {
+    use crate::ir::op::conv2d_type;
+    use crate::ir::window::Window;
+    // Two groups, per-axis stride, padding and dilation.
+    let win = Window {
+        kernel: [2, 3],
+        stride: [1, 2],
+        padding: [1, 1],
+        dilation: [2, 1],
+    };
+    let groups = 2;
+    let (xt, wt) = (f64t(&[2, 4, 5, 4]), f64t(&[4, 2, 2, 3]));
+    let yt = conv2d_type(&win, groups, &xt, &wt).expect("the convolution fits");
+    let specs = [
+        spec("x", xt.clone(), Gen::Normal),
+        spec("w", wt.clone(), Gen::Normal),
+    ];
+    check_grads(
+        "conv2d",
+        &specs,
+        &[],
+        &|g, xs| g.add(Op::Conv2d { win, groups }, xs, None),
+        740,
+    );
+    let specs = [
+        spec("dy", yt.clone(), Gen::Normal),
+        spec("w", wt.clone(), Gen::Normal),
+    ];
+    let ty = xt.clone();
+    check_grads(
+        "conv2d_grad_input",
+        &specs,
+        &[],
+        &|g, xs| {
+            g.add(
+                Op::Conv2dGradInput {
+                    win,
+                    groups,
+                    ty: ty.clone(),
+                },
+                xs,
+                None,
+            )
+        },
+        741,
+    );
+    let specs = [
+        spec("x", xt.clone(), Gen::Normal),
+        spec("dy", yt, Gen::Normal),
+    ];
+    let ty = wt.clone();
+    check_grads(
+        "conv2d_grad_weight",
+        &specs,
+        &[],
+        &|g, xs| {
+            g.add(
+                Op::Conv2dGradWeight {
+                    win,
+                    groups,
+                    ty: ty.clone(),
+                },
+                xs,
+                None,
+            )
+        },
+        742,
+    );
+}
+
+#[test]
 fn cumsum_rule() {
     for (k, reverse) in [false, true].into_iter().enumerate() {
         for axis in 0..2 {

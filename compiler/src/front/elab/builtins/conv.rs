@@ -1,15 +1,13 @@
-//! Convolution and pooling (contract section 11), as compositions of the
-//! graph's window op (`ir/window.rs`, im2col) with a matrix product or a
-//! reduction, so that their derivatives come from the table's rules for
-//! those ops and every engine runs them as the window kernel plus GEMM.
+//! Convolution and pooling (contract section 11).
 //!
-//! `conv2d(x: T[N, C, H, W], w: T[O, C/g, KH, KW])`: the windows of `x`,
-//! `[N, C, KH, KW, OH, OW]`, are viewed as `[N, g, C/g·KH·KW, OH·OW]`; `w`
-//! as `[g, O/g, C/g·KH·KW]`, broadcast over `N`; their product
-//! `[N, g, O/g, OH·OW]` is the result `[N, O, OH, OW]` in C order.
-//! `max_pool2d` / `avg_pool2d`: the maximum / mean over the `KH, KW` axes of
-//! the windows (filled with the dtype's lowest value / zero: PyTorch counts
-//! padding in the average).
+//! `conv2d(x: T[N, C, H, W], w: T[O, C/g, KH, KW])` is the graph op
+//! `Conv2d`, whose derivatives (`Conv2dGradInput`, `Conv2dGradWeight`) are
+//! in the derivative table and which every engine runs as the runtime's
+//! convolution (per image: im2col into a scratch matrix, then GEMM;
+//! `runtime/native/src/conv.rs`). `max_pool2d` / `avg_pool2d` are the
+//! graph's window op (`ir/window.rs`) followed by the maximum / mean over
+//! the `KH, KW` axes (windows filled with the dtype's lowest value / zero:
+//! PyTorch counts padding in the average).
 
 use weft_grammar::ast::Span;
 
@@ -69,6 +67,19 @@ impl<'m> Elab<'m> {
         (sx, span): (Span, Span),
     ) -> Option<NodeId> {
         let t = self.g.ty(x).clone();
+        self.window_of_check(name, &t, &win, (sx, span))?;
+        Some(self.g.add(Op::Window { win, fill }, &[x], Some(span)))
+    }
+
+    /// Whether `win` fits the last two axes of `t` (literal lengths), else
+    /// its diagnostic.
+    fn window_of_check(
+        &mut self,
+        name: &str,
+        t: &TensorType,
+        win: &Window,
+        (sx, span): (Span, Span),
+    ) -> Option<()> {
         let r = t.rank() - 2;
         let (h, w) = (&t.shape[r], &t.shape[r + 1]);
         if h.as_lit().is_none() || w.as_lit().is_none() {
@@ -83,7 +94,7 @@ impl<'m> Elab<'m> {
             );
             return None;
         }
-        if window_shape(&win, &t.shape).is_none() {
+        if window_shape(win, &t.shape).is_none() {
             let span_of = |a: usize| win.dilation[a] * (win.kernel[a] - 1) + 1;
             self.err(
                 Diagnostic::error(
@@ -105,7 +116,7 @@ impl<'m> Elab<'m> {
             );
             return None;
         }
-        Some(self.g.add(Op::Window { win, fill }, &[x], Some(span)))
+        Some(())
     }
 
     /// A float tensor of rank 4 (`[N, C, H, W]`) for `name`.
@@ -246,46 +257,12 @@ impl<'m> Elab<'m> {
             padding,
             dilation,
         };
-        let fill = Scalar::Float(0.0);
-        let cols = self.window_of(name, x, win, fill, (sx, span))?;
-        let ts = self.g.ty(cols).shape.clone();
-        let (oh, ow) = (ts[4].as_lit()?, ts[5].as_lit()?);
-        // [N, g, C/g·KH·KW, OH·OW] @ [N, g, O/g, C/g·KH·KW]ᵀ
-        let n = tx.shape[0].clone();
-        let g = Dim::Lit(groups);
-        let kk = match cg.as_lit() {
-            Some(cg) => Dim::Lit(cg * kh * kw),
-            None if kh * kw == 1 => cg.clone(),
-            None => {
-                self.err(
-                    Diagnostic::error(
-                        "E0314",
-                        format!("`conv2d` with a {kh}x{kw} kernel needs a literal channel count, found `{tw}`"),
-                        sw,
-                    )
-                    .label("the channels are a size name")
-                    .note("size expressions (C·KH·KW) are not supported yet"),
-                );
-                return None;
-            }
-        };
-        let og = match o.as_lit() {
-            Some(o) => Dim::Lit(o / groups),
-            None => o.clone(),
-        };
-        let p = Dim::Lit(oh * ow);
-        let cols = self.g.reshape(
-            cols,
-            &[n.clone(), g.clone(), kk.clone(), p.clone()],
-            Some(span),
-        );
-        let wm = self
-            .g
-            .reshape(w, &[g.clone(), og.clone(), kk.clone()], Some(sw));
-        let wm = self.g.broadcast(wm, &[n.clone(), g, og, kk], Some(sw));
-        let y = self.g.add(Op::MatMul, &[wm, cols], Some(span));
-        let out = [n, o.clone(), Dim::Lit(oh), Dim::Lit(ow)];
-        Some(Val::Tensor(self.g.reshape(y, &out, Some(span))))
+        // The window must fit (E0329), then the runtime's convolution.
+        if self.window_of_check(name, &tx, &win, (sx, span)).is_none() {
+            return None;
+        }
+        let op = Op::Conv2d { win, groups };
+        Some(Val::Tensor(self.g.add(op, &[x, w], Some(span))))
     }
 
     /// `max_pool2d(x, k, stride=k, padding=0)` and `avg_pool2d` on the last
