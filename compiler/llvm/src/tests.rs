@@ -78,7 +78,7 @@ fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions, bits: bool) -> Resu
     let ee = m
         .create_jit_execution_engine(OptimizationLevel::Aggressive)
         .map_err(|e| e.to_string())?;
-    let externs: [(&str, usize); 7] = [
+    let externs: [(&str, usize); 9] = [
         ("weft_rt_parallel_for", parallel_for as *const () as usize),
         // The runtime's own GEMM and random fills, as executables link them.
         (

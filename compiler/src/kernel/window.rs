@@ -43,14 +43,19 @@ struct Row<V> {
     /// The columns `[lo, hi)` that read inside the input.
     lo: V,
     hi: V,
+    /// The column stride `sw` and the row length `OW`.
+    sw: V,
+    ow: V,
 }
 
-/// Calls `body` for every output row `(b, kh, kw, oh)`, in C order, with
-/// the stride `sw` and offset `c` of its columns.
+/// What [`rows`] calls per row.
+type RowFn<'a, E> = dyn FnMut(&mut E, Row<<E as crate::ops::Emit>::V>) -> LoopResult<()> + 'a;
+
+/// Calls `body` for every output row `(b, kh, kw, oh)`, in C order.
 fn rows<E: LoopEmit>(
     e: &mut E,
     (lead, hw, ohw, win): (&[Dim], &[Dim; 2], &[Dim; 2], &Window),
-    body: &mut dyn FnMut(&mut E, Row<E::V>, E::V, E::V) -> LoopResult<()>,
+    body: &mut RowFn<'_, E>,
 ) -> LoopResult<()> {
     let nl = numel(e, lead)?;
     let (h, w) = (e.dim(&hw[0])?, e.dim(&hw[1])?);
@@ -104,7 +109,17 @@ fn rows<E: LoopEmit>(
                     let t = mul(e, t, oh)?;
                     let t = add(e, t, y)?;
                     let win = mul(e, t, ow)?;
-                    body(e, Row { win, src, lo, hi }, sw, ow)
+                    body(
+                        e,
+                        Row {
+                            win,
+                            src,
+                            lo,
+                            hi,
+                            sw,
+                            ow,
+                        },
+                    )
                 })
             })
         })
@@ -125,7 +140,8 @@ pub(super) fn lower<E: LoopEmit>(e: &mut E, prog: &Program, kern: &Kernel) -> Lo
         } => {
             let d = prog.buffers[*out].dtype;
             let fill = Val::constant(*fill, d).map_err(|x| LoopError::Emit(x.to_string()))?;
-            rows(e, (lead, hw, ohw, win), &mut |e, r, sw, ow| {
+            rows(e, (lead, hw, ohw, win), &mut |e, r| {
+                let (sw, ow) = (r.sw, r.ow);
                 let fill_range = |e: &mut E, from: E::V, n: E::V| {
                     e.for_range(n, &mut |e, t| {
                         let x = add(e, from, t)?;
@@ -159,7 +175,8 @@ pub(super) fn lower<E: LoopEmit>(e: &mut E, prog: &Program, kern: &Kernel) -> Lo
         } => {
             let d = prog.buffers[*out].dtype;
             zero(e, prog, *out)?;
-            rows(e, (lead, hw, ohw, win), &mut |e, r, sw, _| {
+            rows(e, (lead, hw, ohw, win), &mut |e, r| {
+                let sw = r.sw;
                 let n = e.int_binary(IBin::Sub, r.hi, r.lo)?;
                 e.for_range(n, &mut |e, t| {
                     let x = add(e, r.lo, t)?;

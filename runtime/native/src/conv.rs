@@ -53,14 +53,14 @@ impl Geom {
     }
     fn valid(&self) -> bool {
         self.groups > 0
-            && self.c % self.groups == 0
-            && self.o % self.groups == 0
+            && self.c.is_multiple_of(self.groups)
+            && self.o.is_multiple_of(self.groups)
             && self.kh > 0
             && self.kw > 0
             && self.stride.iter().all(|&s| s > 0)
             && self.dil.iter().all(|&d| d > 0)
-            && self.h + 2 * self.pad[0] >= self.dil[0] * (self.kh - 1) + 1
-            && self.w + 2 * self.pad[1] >= self.dil[1] * (self.kw - 1) + 1
+            && self.h + 2 * self.pad[0] > self.dil[0] * (self.kh - 1)
+            && self.w + 2 * self.pad[1] > self.dil[1] * (self.kw - 1)
     }
 }
 

@@ -258,9 +258,7 @@ impl<'m> Elab<'m> {
             dilation,
         };
         // The window must fit (E0329), then the runtime's convolution.
-        if self.window_of_check(name, &tx, &win, (sx, span)).is_none() {
-            return None;
-        }
+        self.window_of_check(name, &tx, &win, (sx, span))?;
         let op = Op::Conv2d { win, groups };
         Some(Val::Tensor(self.g.add(op, &[x, w], Some(span))))
     }
