@@ -124,8 +124,23 @@ impl Gen {
                 } else {
                     self.expr(d, &s[k..])
                 };
-                match self.below(7) {
+                match self.below(10) {
                     0 => format!("({a} + {b})"),
+                    // A positive divisor away from 0 (`abs(3)` of a lone literal would be i32).
+                    7 | 8 => {
+                        let lit = b.starts_with(|c: char| c.is_ascii_digit() || c == '-');
+                        let div = if lit {
+                            "2.5".to_string()
+                        } else {
+                            format!("(abs({b}) + 0.5)")
+                        };
+                        if self.chance(50) {
+                            format!("({a} % {div})")
+                        } else {
+                            format!("floor_div({a}, {div})")
+                        }
+                    }
+                    9 => format!("atan2({a}, {b})"),
                     1 => format!("({a} - {b})"),
                     2 => format!("({a} * {b})"),
                     3 => format!("maximum({a}, {b})"),
@@ -144,7 +159,17 @@ impl Gen {
                 let mut src = s.to_vec();
                 let ax = self.axis();
                 src.insert(at, ax);
-                let r = ["sum", "mean", "max", "min"][self.below(4) as usize];
+                const R: [&str; 8] = [
+                    "sum",
+                    "mean",
+                    "max",
+                    "min",
+                    "prod",
+                    "var",
+                    "std",
+                    "logsumexp",
+                ];
+                let r = R[self.below(R.len() as u64) as usize];
                 format!("{r}({}, axis={at})", self.expr(d, &src))
             }
             11 if !s.is_empty() => {
@@ -158,7 +183,22 @@ impl Gen {
                 }
                 format!("({} @ {})", self.expr(d, &a), self.expr(d, &[k, n]))
             }
-            12 if s.len() == 2 => format!("transpose({})", self.expr(d, &[s[1], s[0]])),
+            12 if s.len() == 2 => match self.below(3) {
+                0 => format!("transpose({})", self.expr(d, &[s[1], s[0]])),
+                1 => format!("({}).T", self.expr(d, &[s[1], s[0]])),
+                _ => format!("einsum(\"ij->ji\", {})", self.expr(d, &[s[1], s[0]])),
+            },
+            12 if !s.is_empty() => {
+                // Shape-keeping section 11 operations along an axis.
+                let k = self.below(s.len() as u64);
+                let x = self.expr(d, s);
+                match self.below(4) {
+                    0 => format!("cumsum({x}, axis={k})"),
+                    1 => format!("flip({x}, {k})"),
+                    2 => format!("sort({x}, axis={k})"),
+                    _ => format!("({x})[::-1]"),
+                }
+            }
             13 => {
                 let (c1, c2, a, b) = (
                     self.expr(d, s),
@@ -390,6 +430,29 @@ mod tests {
     fn generated_programs_are_deterministic() {
         assert_eq!(program(7), program(7));
         assert_ne!(program(7), program(8));
+    }
+
+    /// The generator reaches section 11's operations.
+    #[test]
+    fn generated_programs_use_section_11_operations() {
+        let text: String = (0..400).map(program).collect();
+        for op in [
+            " % ",
+            "floor_div(",
+            "atan2(",
+            "prod(",
+            "var(",
+            "std(",
+            "logsumexp(",
+            "cumsum(",
+            "flip(",
+            "sort(",
+            "[::-1]",
+            ".T",
+            "einsum(",
+        ] {
+            assert!(text.contains(op), "no `{op}` in 400 programs");
+        }
     }
 
     /// The bounded run of `cargo test` (and CI).
