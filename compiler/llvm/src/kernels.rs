@@ -9,7 +9,7 @@ use inkwell::values::{BasicMetadataValueEnum, IntValue};
 use inkwell::IntPredicate;
 use weft_compiler::ir::op::{Distribution, ReduceOp};
 use weft_compiler::ir::types::{DType, Dim};
-use weft_compiler::kernel::{lower, BufId, Check, Kernel};
+use weft_compiler::kernel::{lower, BufId, Check, ConvArg, Kernel};
 
 impl<'c> Gen<'c, '_> {
     pub(crate) fn kernel_body(&mut self, kern: &Kernel) -> R<()> {
@@ -53,13 +53,13 @@ impl<'c> Gen<'c, '_> {
                     _ => return Err(format!("a {d} convolution")),
                 };
                 // The 14 sizes in a stack array.
-                let vals = weft_compiler::kernel::conv_dims(
-                    dims,
-                    win,
-                    *groups,
-                    &mut |x| self.dim(x),
-                    &mut |v| self.i64c(v),
-                );
+                let vals: Vec<IntValue> = weft_compiler::kernel::conv_args(dims, win, *groups)
+                    .into_iter()
+                    .map(|x| match x {
+                        ConvArg::Size(d) => self.dim(d),
+                        ConvArg::Lit(v) => self.i64c(v),
+                    })
+                    .collect();
                 let i64t = self.ctx.i64_type();
                 let arr_t = i64t.array_type(vals.len() as u32);
                 let arr = self.entry_alloca(arr_t.into(), "conv_dims")?;

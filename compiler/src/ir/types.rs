@@ -153,6 +153,15 @@ impl Monomial {
     }
 }
 
+/// The product of `dims` as one dimension — a literal, or one size name —
+/// when it is one (a flattening's length).
+pub fn product_dim(dims: &[Dim]) -> Option<Dim> {
+    Monomial::of(dims)?.div_to_dim(&Monomial {
+        coef: 1,
+        syms: vec![],
+    })
+}
+
 /// A tensor's dtype and shape. A scalar has an empty shape.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TensorType {

@@ -476,29 +476,31 @@ impl ConvKind {
     }
 }
 
-/// The 14 values of `weft_rt_conv2d_*`'s `dims`: N, C, H, W, O (from `len`,
-/// which gives a size's value), KH, KW, strides, paddings, dilations, groups.
-pub fn conv_dims<V>(
-    dims: &[Dim; 5],
-    win: &Window,
-    groups: u64,
-    len: &mut dyn FnMut(&Dim) -> V,
-    lit: &mut dyn FnMut(u64) -> V,
-) -> Vec<V> {
-    let mut v: Vec<V> = dims.iter().map(&mut *len).collect();
-    for x in [
-        win.kernel[0],
-        win.kernel[1],
-        win.stride[0],
-        win.stride[1],
-        win.padding[0],
-        win.padding[1],
-        win.dilation[0],
-        win.dilation[1],
-        groups,
-    ] {
-        v.push(lit(x));
-    }
+/// One of the 14 values of `weft_rt_conv2d_*`'s `dims`.
+pub enum ConvArg<'a> {
+    /// A size of the program (N, C, H, W, O).
+    Size(&'a Dim),
+    Lit(u64),
+}
+
+/// The 14 values of `weft_rt_conv2d_*`'s `dims`, in order: N, C, H, W, O,
+/// KH, KW, the strides, paddings and dilations (h, w), groups.
+pub fn conv_args<'a>(dims: &'a [Dim; 5], win: &Window, groups: u64) -> Vec<ConvArg<'a>> {
+    let mut v: Vec<ConvArg> = dims.iter().map(ConvArg::Size).collect();
+    v.extend(
+        [
+            win.kernel[0],
+            win.kernel[1],
+            win.stride[0],
+            win.stride[1],
+            win.padding[0],
+            win.padding[1],
+            win.dilation[0],
+            win.dilation[1],
+            groups,
+        ]
+        .map(ConvArg::Lit),
+    );
     v
 }
 

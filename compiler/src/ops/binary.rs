@@ -11,7 +11,7 @@
 use super::emit::{Emit, EmitResult, FBin, FCmp, Host, IBin, ICmp};
 use super::num::{Float, Int};
 use super::{runtime_dtype, Kind, OpError, Val};
-use crate::ir::types::{DType, Scalar};
+use crate::ir::types::DType;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BinaryOp {
@@ -358,7 +358,9 @@ impl BinaryOp {
                     BinaryOp::Add => e.int_binary(IBin::Add, x, y),
                     BinaryOp::Sub => e.int_binary(IBin::Sub, x, y),
                     BinaryOp::Mul => e.int_binary(IBin::Mul, x, y),
-                    BinaryOp::Div | BinaryOp::FloorDiv => floor_div(e, d, x, y),
+                    BinaryOp::Div | BinaryOp::FloorDiv => {
+                        super::divmod::lower_floor_div_int(e, d, x, y)
+                    }
                     BinaryOp::Rem => super::divmod::lower_rem_int(e, d, x, y),
                     BinaryOp::Atan2 => Err(OpError::NotDefined {
                         op: self.name(),
@@ -400,27 +402,4 @@ impl BinaryOp {
             },
         }
     }
-}
-
-/// Floor division without a trap: the machine division runs with a safe
-/// divisor, then `x // 0 = 0` and `x // -1 = -x` (wrapping) are selected.
-fn floor_div<E: Emit>(e: &mut E, d: DType, a: E::V, b: E::V) -> EmitResult<E::V> {
-    let k = |e: &mut E, v: i64| -> EmitResult<E::V> { e.konst(Val::constant(Scalar::Int(v), d)?) };
-    let (zero, one, m1) = (k(e, 0)?, k(e, 1)?, k(e, -1)?);
-    let is0 = e.icmp(ICmp::Eq, b, zero)?;
-    let ism1 = e.icmp(ICmp::Eq, b, m1)?;
-    let special = e.int_binary(IBin::Or, is0, ism1)?;
-    let safe = e.select(special, one, b)?;
-    let q = e.int_binary(IBin::SDiv, a, safe)?;
-    let r = e.int_binary(IBin::SRem, a, safe)?;
-    let rnz = e.icmp(ICmp::Ne, r, zero)?;
-    let sa = e.icmp(ICmp::Slt, a, zero)?;
-    let sb = e.icmp(ICmp::Slt, b, zero)?;
-    let diff = e.int_binary(IBin::Xor, sa, sb)?;
-    let adj = e.int_binary(IBin::And, rnz, diff)?;
-    let q1 = e.int_binary(IBin::Sub, q, one)?;
-    let q = e.select(adj, q1, q)?;
-    let neg = e.int_binary(IBin::Sub, zero, a)?;
-    let q = e.select(ism1, neg, q)?;
-    e.select(is0, zero, q)
 }

@@ -100,16 +100,71 @@ pub(super) fn lower_float<E: Emit>(
     e.select(bz, q, fd)
 }
 
-/// The code of `a % b` of integers: the machine remainder with a safe
-/// divisor (`b` 0 or -1 give 0), moved to the divisor's sign.
-pub(super) fn lower_rem_int<E: Emit>(e: &mut E, d: DType, a: E::V, b: E::V) -> EmitResult<E::V> {
+/// The machine quotient and remainder of integers, the division run with a
+/// safe divisor (1 where `b` is 0 or -1, which would trap).
+struct IntDiv<V> {
+    q: V,
+    r: V,
+    is0: V,
+    ism1: V,
+    zero: V,
+    one: V,
+}
+
+fn int_divmod<E: Emit>(e: &mut E, d: DType, a: E::V, b: E::V) -> EmitResult<IntDiv<E::V>> {
     let k = |e: &mut E, v: i64| -> EmitResult<E::V> { e.konst(Val::constant(Scalar::Int(v), d)?) };
     let (zero, one, m1) = (k(e, 0)?, k(e, 1)?, k(e, -1)?);
     let is0 = e.icmp(ICmp::Eq, b, zero)?;
     let ism1 = e.icmp(ICmp::Eq, b, m1)?;
     let special = e.int_binary(IBin::Or, is0, ism1)?;
     let safe = e.select(special, one, b)?;
+    let q = e.int_binary(IBin::SDiv, a, safe)?;
     let r = e.int_binary(IBin::SRem, a, safe)?;
+    Ok(IntDiv {
+        q,
+        r,
+        is0,
+        ism1,
+        zero,
+        one,
+    })
+}
+
+/// Integer floor division (`Div` and `FloorDiv`) without a trap: the
+/// truncated quotient moved down where the remainder has the other sign,
+/// then `x // 0 = 0` and `x // -1 = -x` (wrapping) selected.
+pub(super) fn lower_floor_div_int<E: Emit>(
+    e: &mut E,
+    d: DType,
+    a: E::V,
+    b: E::V,
+) -> EmitResult<E::V> {
+    let IntDiv {
+        q,
+        r,
+        is0,
+        ism1,
+        zero,
+        one,
+    } = int_divmod(e, d, a, b)?;
+    let rnz = e.icmp(ICmp::Ne, r, zero)?;
+    let sa = e.icmp(ICmp::Slt, a, zero)?;
+    let sb = e.icmp(ICmp::Slt, b, zero)?;
+    let diff = e.int_binary(IBin::Xor, sa, sb)?;
+    let adj = e.int_binary(IBin::And, rnz, diff)?;
+    let q1 = e.int_binary(IBin::Sub, q, one)?;
+    let q = e.select(adj, q1, q)?;
+    let neg = e.int_binary(IBin::Sub, zero, a)?;
+    let q = e.select(ism1, neg, q)?;
+    e.select(is0, zero, q)
+}
+
+/// The code of `a % b` of integers: the machine remainder (`b` 0 or -1
+/// give 0) moved to the divisor's sign.
+pub(super) fn lower_rem_int<E: Emit>(e: &mut E, d: DType, a: E::V, b: E::V) -> EmitResult<E::V> {
+    let IntDiv {
+        r, is0, ism1, zero, ..
+    } = int_divmod(e, d, a, b)?;
     let rnz = e.icmp(ICmp::Ne, r, zero)?;
     let rlt = e.icmp(ICmp::Slt, r, zero)?;
     let blt = e.icmp(ICmp::Slt, b, zero)?;
@@ -117,6 +172,7 @@ pub(super) fn lower_rem_int<E: Emit>(e: &mut E, d: DType, a: E::V, b: E::V) -> E
     let adj = e.int_binary(IBin::And, rnz, other)?;
     let rb = e.int_binary(IBin::Add, r, b)?;
     let r = e.select(adj, rb, r)?;
-    // A safe divisor of 1 leaves r = 0 already.
+    // A safe divisor of 1 leaves r = 0 already; -1 gives 0 too.
+    let special = e.int_binary(IBin::Or, is0, ism1)?;
     e.select(special, zero, r)
 }

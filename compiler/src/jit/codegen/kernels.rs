@@ -480,27 +480,18 @@ impl Gen<'_, '_> {
             DType::F64 => "weft_rt_conv2d_f64",
             _ => return Err(format!("a {d} convolution")),
         };
-        let len = |g: &mut Self, x: &Dim| {
-            let v = g.dim(x);
-            g.val(v)
-        };
         let mut vals = Vec::new();
-        for x in dims {
-            vals.push(len(self, x));
-        }
-        for v in [
-            win.kernel[0],
-            win.kernel[1],
-            win.stride[0],
-            win.stride[1],
-            win.padding[0],
-            win.padding[1],
-            win.dilation[0],
-            win.dilation[1],
-            groups,
-        ] {
-            let v = i64::try_from(v).map_err(|_| "a convolution size beyond i64")?;
-            vals.push(self.b.ins().iconst(I64, v));
+        for x in crate::kernel::conv_args(dims, win, groups) {
+            vals.push(match x {
+                crate::kernel::ConvArg::Size(d) => {
+                    let v = self.dim(d);
+                    self.val(v)
+                }
+                crate::kernel::ConvArg::Lit(v) => {
+                    let v = i64::try_from(v).map_err(|_| "a convolution size beyond i64")?;
+                    self.b.ins().iconst(I64, v)
+                }
+            });
         }
         let slot = self.b.create_sized_stack_slot(StackSlotData::new(
             StackSlotKind::ExplicitSlot,

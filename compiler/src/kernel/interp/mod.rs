@@ -544,8 +544,13 @@ impl Machine<'_> {
                 win,
                 groups,
             } => {
-                let mut len = |d: &crate::ir::types::Dim| self.dim(d) as i64;
-                let geom = super::conv_dims(dims, win, *groups, &mut len, &mut |v| v as i64);
+                let geom: Vec<i64> = super::conv_args(dims, win, *groups)
+                    .into_iter()
+                    .map(|x| match x {
+                        super::ConvArg::Size(d) => self.dim(d) as i64,
+                        super::ConvArg::Lit(v) => v as i64,
+                    })
+                    .collect();
                 self.conv(*kind, (*out, *a, *b), &geom);
             }
             Kernel::Gather { .. }

@@ -17,7 +17,7 @@ use super::Bound;
 use crate::front::diag::Diagnostic;
 use crate::ir::graph::NodeId;
 use crate::ir::op::{BinaryOp, Op, ReduceOp};
-use crate::ir::types::{Dim, Monomial};
+use crate::ir::types::{product_dim, Dim};
 
 /// An operand (or intermediate) and the letter of each of its axes.
 struct Term {
@@ -289,12 +289,7 @@ impl<'m> Elab<'m> {
             .filter(|c| !a.letters.contains(c))
             .collect();
         let dims = |cs: &[char]| -> Vec<Dim> { cs.iter().filter_map(|&c| len(c)).collect() };
-        let one = |cs: &[char]| -> Option<Dim> {
-            Monomial::of(&dims(cs))?.div_to_dim(&Monomial {
-                coef: 1,
-                syms: vec![],
-            })
-        };
+        let one = |cs: &[char]| product_dim(&dims(cs));
         let perm_of = |t: &Term, order: &[char]| -> Vec<usize> {
             order
                 .iter()

@@ -173,12 +173,7 @@ impl<'m> Elab<'m> {
                 (x, self.norm_axis(ax, t.rank(), *sa, &t, sx)?)
             }
             None => {
-                let flat = crate::ir::types::Monomial::of(&t.shape).and_then(|m| {
-                    m.div_to_dim(&crate::ir::types::Monomial {
-                        coef: 1,
-                        syms: vec![],
-                    })
-                });
+                let flat = crate::ir::types::product_dim(&t.shape);
                 let Some(flat) = flat else {
                     self.err(
                         Diagnostic::error(

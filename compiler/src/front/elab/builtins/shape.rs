@@ -96,13 +96,7 @@ impl<'m> Elab<'m> {
                 (x, self.norm_axis(ax, t.rank(), *s, &t, sx)?)
             }
             None => {
-                let m = Monomial::of(&t.shape);
-                let flat = match m.as_ref().and_then(|m| {
-                    m.div_to_dim(&Monomial {
-                        coef: 1,
-                        syms: vec![],
-                    })
-                }) {
+                let flat = match crate::ir::types::product_dim(&t.shape) {
                     Some(d) => d,
                     None => {
                         self.err(
