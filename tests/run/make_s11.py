@@ -580,6 +580,23 @@ def sort_cases():
          nan=("s", "tv"), rtol=0, atol=0)
 
 
+def simplify_regression_case():
+    """Regression: simplify drops products by one, but an output computed from
+    a param is its value during the last step, not the param after the last
+    update."""
+    case("v2_regression_identity_of_param_output", "run", """
+        // outputs computed from a param by a product by one show the value
+        // during the last step (the param shows the value after it)
+        param a: f32[2] = zeros()
+        update a = a + 1.0
+        output a
+        output times_one = a * 1.0
+        output one_times = 1 * a
+        """, {}, want=dict(a=np.full(2, 3.0, np.float32), times_one=np.full(2, 2.0, np.float32),
+                           one_times=np.full(2, 2.0, np.float32)),
+         steps=3, rtol=0, atol=0)
+
+
 def more_cases():
     elementwise_cases()
     reduction_cases()
@@ -589,6 +606,7 @@ def more_cases():
     image_pipeline_case()
     einsum_case()
     sort_cases()
+    simplify_regression_case()
 
 
 def cases():
