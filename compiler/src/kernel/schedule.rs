@@ -34,7 +34,7 @@ use super::{
     AxisSrc, BufId, BufKind, Buffer, Check, ConvKind, Expr, Kernel, OutputSrc, ParamInfo, Program,
 };
 use crate::ir::graph::{Graph, NodeId};
-use crate::ir::op::Op;
+use crate::ir::op::{Op, ReduceOp};
 use crate::ir::types::{DType, Dim, Monomial, Shape};
 
 /// An expression of more nodes is materialised: each node's expression is
@@ -448,13 +448,17 @@ impl Sched<'_> {
                 }
                 let expr = self.expr(arg(0))?;
                 let out = self.home(id);
-                self.prog.kernels.push(Kernel::Reduce {
-                    out,
-                    op: *op,
-                    shape: from,
-                    axes: axes.clone(),
-                    expr,
-                });
+                if split_full_reduction(&from, axes) {
+                    self.two_stage_reduce(*op, out, from, expr);
+                } else {
+                    self.prog.kernels.push(Kernel::Reduce {
+                        out,
+                        op: *op,
+                        shape: from,
+                        axes: axes.clone(),
+                        expr,
+                    });
+                }
                 computed = Some(out);
                 None
             }
@@ -694,6 +698,66 @@ impl Sched<'_> {
         Ok(())
     }
 
+    /// A scratch buffer of the arena.
+    fn scratch(&mut self, name: String, dtype: DType, shape: Shape) -> BufId {
+        self.prog.buffers.push(Buffer {
+            name,
+            dtype,
+            shape,
+            kind: BufKind::Temp { slot: usize::MAX },
+        });
+        self.prog.buffers.len() - 1
+    }
+
+    /// A reduction of every axis in two kernels, so that the first can run
+    /// on every thread: per index of axis 0 over the others (in the
+    /// accumulator's dtype, `f64` for `f32` sums and products), then over
+    /// axis 0, then (where the accumulator is wider) the cast to `out`.
+    fn two_stage_reduce(&mut self, op: ReduceOp, out: BufId, from: Shape, expr: Expr) {
+        let r = from.len();
+        let dtype = self.prog.buffers[out].dtype;
+        let acc = op.accumulator(dtype);
+        let e1 = if acc == dtype {
+            expr
+        } else {
+            Expr::Cast {
+                to: acc,
+                arg: Box::new(expr),
+            }
+        };
+        let mut ps = vec![Dim::Lit(1); r];
+        ps[0] = from[0].clone();
+        let name = self.prog.buffers[out].name.clone();
+        let part = self.scratch(format!("{name}.rows"), acc, ps.clone());
+        self.prog.kernels.push(Kernel::Reduce {
+            out: part,
+            op,
+            shape: from,
+            axes: (1..r).collect(),
+            expr: e1,
+        });
+        let total = if acc == dtype {
+            out
+        } else {
+            self.scratch(format!("{name}.acc"), acc, vec![Dim::Lit(1); r])
+        };
+        let e2 = self.load(part);
+        self.prog.kernels.push(Kernel::Reduce {
+            out: total,
+            op,
+            shape: ps,
+            axes: vec![0],
+            expr: e2,
+        });
+        if total != out {
+            let e3 = Expr::Cast {
+                to: dtype,
+                arg: Box::new(self.load(total)),
+            };
+            self.prog.kernels.push(Kernel::Map { out, expr: e3 });
+        }
+    }
+
     fn non_empty(&mut self, shape: &Shape, axes: &[usize], what: &str) {
         let lane = axes.iter().map(|&a| shape[a].clone()).collect();
         let rest = (0..shape.len())
@@ -768,4 +832,15 @@ fn swapped_last(g: &Graph, id: NodeId) -> Option<NodeId> {
         && perm[r - 1] == r - 2
         && perm[..r - 2].iter().enumerate().all(|(i, &p)| i == p);
     swapped.then(|| n.args[0])
+}
+
+/// Whether a reduction of every axis of `shape` is worth two kernels (see
+/// `two_stage_reduce`): rank 2 or more, a first axis that is not 1, and at
+/// least 2^16 elements (or a size name among the lengths).
+fn split_full_reduction(shape: &[Dim], axes: &[usize]) -> bool {
+    let r = shape.len();
+    let literal: Option<u64> = shape
+        .iter()
+        .try_fold(1u64, |acc, d| d.as_lit().map(|n| acc.saturating_mul(n)));
+    r >= 2 && axes.len() == r && !shape[0].is_one() && literal.is_none_or(|n| n >= 1 << 16)
 }
