@@ -492,6 +492,8 @@ def einsum_case():
     c, d = f32(5, 3, 4), f32(5, 4, 2)
     t, w = f32(2, 3, 4), f32(4, 2)
     A, B, W = D(a), D(b), D(w)
+    sq, cube = f32(3, 3), f32(2, 3, 3)
+    sq[0, 1] = np.nan                                  # off the diagonal: never read
     gy = f32(2, 4)
     g_b = np.einsum("ij,ik->jk", A, D(gy))          # d/db of sum(a @ b * gy)
     fd_check(lambda x: (np.einsum("ij,jk->ik", A, x) * D(gy)).sum(), B, g_b)
@@ -509,6 +511,8 @@ def einsum_case():
         input t: f32[2, 3, 4]
         input w: f32[4, 2]
         input gy: f32[2, 4]
+        input sq: f32[3, 3]
+        input cube: f32[2, 3, 3]
         output mm = einsum("ij,jk->ik", a, b)
         output bmm = einsum("bij,bjk->bik", c, d)
         output outer = einsum("i,j->ij", v, v)
@@ -519,13 +523,19 @@ def einsum_case():
         output multi = einsum("abc,bc->a", t, b)
         output red = einsum("abc->b", t)
         output mixed = einsum("bij,jk->bik", c, w)
+        output diag = einsum("ii->i", sq)
+        output trace = einsum("ii", sq)
+        output bdiag = einsum("bii->bi", cube)
         output g_b = grad(sum(einsum("ij,jk->ik", a, b) * gy), b)
         output g_w = grad(sum(einsum("ij,jk,kl->il", a, b, w) * gy[:, 0:2]), w)
-        """, {"a": a, "b": b, "c": c, "d": d, "v": v, "t": t, "w": w, "gy": gy},
+        """, {"a": a, "b": b, "c": c, "d": d, "v": v, "t": t, "w": w, "gy": gy,
+                                        "sq": sq, "cube": cube},
          want=dict(mm=w32(A @ B), bmm=w32(D(c) @ D(d)), outer=w32(np.outer(D(v), D(v))),
                    dot=w32(D(v) @ D(v)), tr=a.T, implicit=w32(np.einsum("kj,ji", B.T, A.T)),
                    three=w32(A @ B @ W), multi=w32(np.einsum("abc,bc->a", D(t), B)),
                    red=w32(D(t).sum(axis=(0, 2))), mixed=w32(np.einsum("bij,jk->bik", D(c), W)),
+                   diag=np.diagonal(sq).copy(), trace=w32(np.trace(D(sq))),
+                   bdiag=np.einsum("bii->bi", cube),
                    g_b=w32(g_b), g_w=w32(g_w)),
          rtol=1e-5, atol=1e-5)
 

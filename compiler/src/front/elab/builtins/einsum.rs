@@ -1,7 +1,8 @@
 //! `einsum("ij,jk->ik", a, b, ..)` (contract section 11): a spec of one
 //! letter per axis for each operand and, after `->`, for the result (without
 //! `->`, the letters used once, in alphabetical order, as NumPy's). Letters
-//! that meet must have equal lengths (E0330).
+//! that meet must have equal lengths (E0330); a letter repeated within one
+//! operand takes its diagonal (`"ii->i"`, the trace `"ii->"`).
 //!
 //! Lowered to the graph's primitives: operands are combined left to right;
 //! each pair becomes a batched `MatMul` over `[batch.., M, K] @ [batch.., K,
@@ -137,14 +138,6 @@ impl<'m> Elab<'m> {
                 return None;
             }
             for (i, c) in t.iter().enumerate() {
-                if t[..i].contains(c) {
-                    self.einsum_error(
-                        format!("`{c}` twice in one operand (a diagonal) is not supported yet"),
-                        ss,
-                        "repeated letter",
-                    );
-                    return None;
-                }
                 match lens.iter().find(|(l, _)| l == c) {
                     Some((_, d)) if *d != ty.shape[i] => {
                         self.err(
@@ -199,10 +192,13 @@ impl<'m> Elab<'m> {
                 .copied()
                 .chain(out.iter().copied())
                 .collect();
-            let cur = Term {
-                id: *id,
-                letters: t.clone(),
-            };
+            let cur = self.diagonals(
+                Term {
+                    id: *id,
+                    letters: t.clone(),
+                },
+                span,
+            );
             acc = Some(match acc {
                 None => self.sum_unneeded(cur, &later, span),
                 Some(prev) => {
@@ -220,6 +216,47 @@ impl<'m> Elab<'m> {
             .map(|c| r.letters.iter().position(|x| x == c))
             .collect::<Option<Vec<usize>>>()?;
         Some(Val::Tensor(self.g.transpose(r.id, &perm, Some(span))))
+    }
+
+    /// `t` with each letter it repeats (`ii`) reduced to the diagonal: the
+    /// elements whose two positions agree, selected (not multiplied by a
+    /// mask, which would spread a NaN) and the second axis summed.
+    fn diagonals(&mut self, mut t: Term, span: Span) -> Term {
+        let s = Some(span);
+        loop {
+            let pair = (0..t.letters.len()).find_map(|j| {
+                t.letters[..j]
+                    .iter()
+                    .position(|c| *c == t.letters[j])
+                    .map(|i| (i, j))
+            });
+            let Some((i, j)) = pair else {
+                return t;
+            };
+            let ty = self.g.ty(t.id).clone();
+            let iota = |el: &mut Self, axis: usize| {
+                let it = crate::ir::types::TensorType::new(
+                    crate::ir::types::DType::I64,
+                    ty.shape.clone(),
+                );
+                el.g.add(Op::Iota { ty: it, axis }, &[], s)
+            };
+            let (a, b) = (iota(self, i), iota(self, j));
+            let on = self.g.binary(BinaryOp::Eq, a, b, s);
+            let zero = if ty.dtype.is_float() {
+                crate::ir::types::Scalar::Float(-0.0)
+            } else {
+                crate::ir::types::Scalar::Int(0)
+            };
+            let z = self.g.literal(zero, ty.dtype, s);
+            let z = self.g.broadcast(z, &ty.shape, s);
+            let x = self.g.add(Op::Select, &[on, t.id, z], s);
+            let r = self.g.reduce(ReduceOp::Sum, x, &[j], s);
+            let mut shape = ty.shape.clone();
+            shape.remove(j);
+            t.id = self.g.reshape(r, &shape, s);
+            t.letters.remove(j);
+        }
     }
 
     /// `t` with the letters that `keep` does not name summed away.
