@@ -259,12 +259,109 @@ pub struct TypeExpr {
     pub span: Span,
 }
 
+/// An operator of a size expression in a type's dimension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DimOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl DimOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            DimOp::Add => "+",
+            DimOp::Sub => "-",
+            DimOp::Mul => "*",
+            DimOp::Div => "div",
+        }
+    }
+
+    /// Binding strength: `*` and `div` bind tighter than `+` and `-`.
+    fn precedence(self) -> u8 {
+        match self {
+            DimOp::Add | DimOp::Sub => 1,
+            DimOp::Mul | DimOp::Div => 2,
+        }
+    }
+}
+
+/// A dimension of a tensor type: `4`, `N`, `..S`, or a size expression such as
+/// `(H - 3) div 2 + 1` (`*` and `div` bind tighter than `+` and `-`, all
+/// left-associative; parentheses only group and leave no node).
 #[derive(Clone, Debug, PartialEq)]
 pub enum DimExpr {
     Lit(i64, Span),
     Name(Ident),
     /// `..S`: the axes bound to a variadic size parameter.
     Splat(Ident),
+    /// `a + b`, `a - b`, `a * b`, `a div b`: a size expression. The span covers the whole expression.
+    Bin(DimOp, Box<DimExpr>, Box<DimExpr>, Span),
+}
+
+impl DimExpr {
+    /// The text it came from. For `Name` and `Splat`, the name's span; a
+    /// parenthesised `Lit` or `Bin` includes its parentheses.
+    pub fn span(&self) -> Span {
+        match self {
+            DimExpr::Lit(_, s) | DimExpr::Bin(.., s) => *s,
+            DimExpr::Name(i) | DimExpr::Splat(i) => i.span,
+        }
+    }
+
+    fn precedence(&self) -> u8 {
+        match self {
+            DimExpr::Bin(op, ..) => op.precedence(),
+            _ => u8::MAX,
+        }
+    }
+}
+
+/// As written, with the fewest parentheses that keep the tree:
+/// `(H - 3) div 2 + 1`, `N - (M - 1)`, `..S`.
+impl std::fmt::Display for DimExpr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DimExpr::Lit(v, _) => write!(f, "{v}"),
+            DimExpr::Name(i) => f.write_str(&i.name),
+            DimExpr::Splat(i) => write!(f, "..{}", i.name),
+            DimExpr::Bin(op, a, b, _) => {
+                // Left-associative: the left operand needs parentheses when it
+                // binds more loosely, the right one when not more tightly.
+                let p = op.precedence();
+                if a.precedence() < p {
+                    write!(f, "({a})")?;
+                } else {
+                    write!(f, "{a}")?;
+                }
+                write!(f, " {} ", op.symbol())?;
+                if b.precedence() <= p {
+                    write!(f, "({b})")
+                } else {
+                    write!(f, "{b}")
+                }
+            }
+        }
+    }
+}
+
+/// `f32`, `f32[]`, `f32[B, N + 1, ..S]`.
+impl std::fmt::Display for TypeExpr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.dtype.name)?;
+        if let Some(dims) = &self.dims {
+            f.write_str("[")?;
+            for (i, d) in dims.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{d}")?;
+            }
+            f.write_str("]")?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -43,6 +43,15 @@ pub struct Ix {
     pub depth: u32,
 }
 
+/// A size expression (a type's dimension) under construction: its span
+/// (widened to its parentheses, if any) and nesting depth. A depth above
+/// [`MAX_DEPTH`] marks a cut-off subtree (already reported).
+pub struct D {
+    pub dim: DimExpr,
+    pub span: Span,
+    pub depth: u32,
+}
+
 /// The state threaded through the parser's actions.
 pub struct ParseState<'s> {
     pub file: FileId,
@@ -292,6 +301,63 @@ impl<'s> ParseState<'s> {
         )
     }
 
+    // ---- size expressions --------------------------------------------
+
+    /// A literal or a name in a type's dimension.
+    pub fn dim_leaf(&self, dim: DimExpr) -> D {
+        D {
+            span: dim.span(),
+            dim,
+            depth: 1,
+        }
+    }
+
+    /// `( .. )` around a size expression: no node, the span widened to the
+    /// parentheses (a name keeps its own span).
+    pub fn dim_parens(&self, l: usize, mut d: D, r: usize) -> D {
+        let span = self.span(l, r);
+        if let DimExpr::Lit(_, s) | DimExpr::Bin(.., s) = &mut d.dim {
+            *s = span;
+        }
+        d.span = span;
+        d
+    }
+
+    /// `a OP b`; cut off (E0105, once) when nested too deeply, keeping the
+    /// operand that still fits.
+    pub fn dim_bin(&mut self, op: DimOp, a: D, b: D) -> D {
+        let span = a.span.to(b.span);
+        let inner = a.depth.max(b.depth);
+        if inner > MAX_DEPTH {
+            let dim = if a.depth > MAX_DEPTH { a.dim } else { b.dim };
+            return D {
+                dim,
+                span,
+                depth: inner,
+            };
+        }
+        if inner + 1 > MAX_DEPTH {
+            self.errors.push(SyntaxError {
+                code: "E0105",
+                message: format!(
+                    "size expression nested too deeply (more than {MAX_DEPTH} levels)"
+                ),
+                span,
+                expected: vec![],
+            });
+            return D {
+                dim: a.dim,
+                span,
+                depth: inner + 1,
+            };
+        }
+        D {
+            dim: DimExpr::Bin(op, Box::new(a.dim), Box::new(b.dim), span),
+            span,
+            depth: inner + 1,
+        }
+    }
+
     // ---- patterns ----------------------------------------------------
 
     pub fn pat_name(&self, id: Ident) -> P {
@@ -491,6 +557,10 @@ impl<'s> ParseState<'s> {
                     tok,
                     Tok::Lt | Tok::Le | Tok::Gt | Tok::Ge | Tok::EqEq | Tok::Ne
                 );
+                let is_dim_op = matches!(
+                    tok,
+                    Tok::Plus | Tok::Minus | Tok::Star | Tok::Slash | Tok::Ident("div")
+                );
                 let message = if is_cmp && raw.contains(&"+") {
                     format!(
                         "comparison operators cannot be chained: unexpected {found}; use parentheses, e.g. `(a < b) == c`"
@@ -498,6 +568,16 @@ impl<'s> ParseState<'s> {
                 } else if tok == Tok::Semi && raw.contains(&"}") && !raw.contains(&";") {
                     format!(
                         "unexpected `;`, expected {}: the result expression that ends a function body takes no `;`",
+                        join_or(&expected)
+                    )
+                } else if is_dim_op && raw.len() == 2 && raw.contains(&",") && raw.contains(&"]") {
+                    // After `..S` in a type's (or a function's) brackets.
+                    format!(
+                        "unexpected {found}, expected `,` or `]`: a splat `..S` stands for a run of axes and cannot be part of a size expression"
+                    )
+                } else if tok == Tok::Slash && is_dim_operator_context(&raw) {
+                    format!(
+                        "unexpected {found}, expected {}: sizes are divided with `div`, e.g. `N div 2`",
                         join_or(&expected)
                     )
                 } else if expected.is_empty() {
@@ -552,12 +632,38 @@ const ITEM_KEYWORDS: &[&str] = &[
     "use", "dim", "const", "input", "param", "let", "fn", "output", "update", "until",
 ];
 
+/// The operators of a size expression in a type's dimension.
+const DIM_OPERATORS: &[&str] = &["+", "-", "*", "div"];
+
+/// After an operand of a size expression (inside a type's brackets): the
+/// only place where `div` is expected but a name is not, and where `*` is
+/// expected but `/` is not. Also the state after a parenthesised sum (`(N`
+/// before a wrong token), which has already forgotten `*` and `div`: only
+/// `)`, `+` and `-`, where an expression's parentheses would allow a `,`.
+fn is_dim_operator_context(raw: &[&str]) -> bool {
+    let after_operand = raw.contains(&"div")
+        && raw.contains(&"*")
+        && !raw.contains(&"ident")
+        && !raw.contains(&"/");
+    let in_parens = raw.len() == 3 && [")", "+", "-"].iter().all(|t| raw.contains(t));
+    after_operand || in_parens
+}
+
 /// Turns LALRPOP's expected-terminal list into readable words, folding the
 /// usual groups ("an expression", "an operator", "an item").
 pub(crate) fn humanize_expected(expected: &[String]) -> Vec<String> {
     let mut rest: Vec<&str> = expected.iter().map(|s| unquote(s)).collect();
     let has_all = |rest: &[&str], group: &[&str]| group.iter().all(|g| rest.contains(g));
     let mut groups = Vec::new();
+    // `div` is a name wherever a name is expected: not worth a mention.
+    if rest.contains(&"ident") {
+        rest.retain(|t| *t != "div");
+    }
+    // After a size in a type's dimension: `+ - * div`.
+    if is_dim_operator_context(&rest) {
+        groups.push("an operator (`+`, `-`, `*`, `div`)".to_string());
+        rest.retain(|t| !DIM_OPERATORS.contains(t));
+    }
     if has_all(&rest, EXPR_START) {
         groups.push("an expression".to_string());
         rest.retain(|t| !EXPR_START.contains(t) && !EXPR_START_MORE.contains(t));
@@ -572,6 +678,15 @@ pub(crate) fn humanize_expected(expected: &[String]) -> Vec<String> {
     if has_all(&rest, ITEM_KEYWORDS) {
         groups.push("an item".to_string());
         rest.retain(|t| !ITEM_KEYWORDS.contains(t));
+    }
+    // `,` reads better before `]` (LALRPOP lists `]` first).
+    if let (Some(c), Some(b)) = (
+        rest.iter().position(|t| *t == ","),
+        rest.iter().position(|t| *t == "]"),
+    ) {
+        if b < c {
+            rest.swap(b, c);
+        }
     }
     let mut out: Vec<String> = rest
         .into_iter()

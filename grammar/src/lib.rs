@@ -22,9 +22,9 @@ pub use construct::MAX_DEPTH;
 /// Parses one file. `file` tags every span of the result.
 ///
 /// Error codes: E0101 invalid character, E0102 unexpected token, E0103
-/// unexpected end of file, E0104 invalid number literal, E0105 expression or
-/// pattern nested more than [`MAX_DEPTH`] levels deep. The errors are sorted by
-/// position.
+/// unexpected end of file, E0104 invalid number literal, E0105 expression,
+/// size expression or pattern nested more than [`MAX_DEPTH`] levels deep. The
+/// errors are sorted by position.
 pub fn parse(file: ast::FileId, src: &str) -> (ast::Program, Vec<ast::SyntaxError>) {
     let (mut tokens, mut errors) = lexer::lex(file, src);
     // Nesting beyond the limit is refused up front: the parser's stack (and

@@ -494,6 +494,318 @@ fn functions() {
     parse_ok("fn k[]() -> f32 { 1.0 }");
 }
 
+// ---- size expressions in types (section 11) -------------------------------
+
+/// A compact rendering of a dimension, for precedence tests.
+fn dsexp(d: &DimExpr) -> String {
+    match d {
+        DimExpr::Lit(v, _) => v.to_string(),
+        DimExpr::Name(i) => i.name.clone(),
+        DimExpr::Splat(i) => format!("..{}", i.name),
+        DimExpr::Bin(op, a, b, _) => format!("({} {} {})", op.symbol(), dsexp(a), dsexp(b)),
+    }
+}
+
+/// The dims of the type in `input x: TYPE`.
+fn dims_of(src: &str) -> Vec<DimExpr> {
+    let p = parse_ok(src);
+    match &p.items[..] {
+        [Item::Input {
+            ty: Ty::Tensor(TypeExpr { dims: Some(d), .. }),
+            ..
+        }] => d.clone(),
+        other => panic!("expected one input with dims, got {other:?}"),
+    }
+}
+
+/// Parses `input x: f32[DIMS]` and renders its dims.
+fn dims(src: &str) -> Vec<String> {
+    dims_of(&format!("input x: f32[{src}]"))
+        .iter()
+        .map(dsexp)
+        .collect()
+}
+
+#[test]
+fn size_expressions_in_dims() {
+    assert_eq!(dims("N + M"), ["(+ N M)"]);
+    assert_eq!(dims("B * 4"), ["(* B 4)"]);
+    assert_eq!(dims("(H - 3) div 2 + 1"), ["(+ (div (- H 3) 2) 1)"]);
+    assert_eq!(dims("B, N + 1, ..S"), ["B", "(+ N 1)", "..S"]);
+    // Parentheses only group.
+    assert_eq!(dims("(N)"), ["N"]);
+    assert_eq!(dims("((4))"), ["4"]);
+    assert_eq!(dims("((N + M)) * 2"), ["(* (+ N M) 2)"]);
+
+    // The whole tree, with its spans.
+    let src = "input x: f32[N + M, (H - 3) div 2 + 1]";
+    let d = dims_of(src);
+    let [DimExpr::Bin(DimOp::Add, n, m, s0), DimExpr::Bin(DimOp::Add, q, one, s1)] = &d[..] else {
+        panic!("{d:?}")
+    };
+    assert!(matches!(&**n, DimExpr::Name(i) if i.name == "N" && text(src, i.span) == "N"));
+    assert!(matches!(&**m, DimExpr::Name(i) if i.name == "M" && text(src, i.span) == "M"));
+    assert_eq!(text(src, *s0), "N + M");
+    assert_eq!(text(src, d[0].span()), "N + M");
+    assert_eq!(text(src, *s1), "(H - 3) div 2 + 1");
+    assert!(matches!(&**one, DimExpr::Lit(1, s) if text(src, *s) == "1"));
+    let DimExpr::Bin(DimOp::Div, sub, two, s2) = &**q else {
+        panic!("{q:?}")
+    };
+    assert_eq!(text(src, *s2), "(H - 3) div 2");
+    assert!(matches!(&**two, DimExpr::Lit(2, _)));
+    let DimExpr::Bin(DimOp::Sub, h, three, s3) = &**sub else {
+        panic!("{sub:?}")
+    };
+    // A parenthesised size expression's span includes its parentheses.
+    assert_eq!(text(src, *s3), "(H - 3)");
+    assert_eq!(text(src, sub.span()), "(H - 3)");
+    assert!(matches!(&**h, DimExpr::Name(i) if i.name == "H"));
+    assert!(matches!(&**three, DimExpr::Lit(3, s) if text(src, *s) == "3"));
+
+    // The simple forms are as before.
+    let src = "input x: f32[B, 4, ..S]";
+    let d = dims_of(src);
+    let [DimExpr::Name(b), DimExpr::Lit(4, s4), DimExpr::Splat(s)] = &d[..] else {
+        panic!("{d:?}")
+    };
+    assert_eq!((b.name.as_str(), text(src, b.span)), ("B", "B"));
+    assert_eq!(text(src, *s4), "4");
+    assert_eq!((s.name.as_str(), text(src, s.span)), ("S", "S"));
+}
+
+#[test]
+fn size_expression_precedence_and_associativity() {
+    assert_eq!(dims("N - M - 1"), ["(- (- N M) 1)"]);
+    assert_eq!(dims("N + M * 2"), ["(+ N (* M 2))"]);
+    assert_eq!(dims("N * 2 + M"), ["(+ (* N 2) M)"]);
+    assert_eq!(dims("2 * N div 3"), ["(div (* 2 N) 3)"]);
+    assert_eq!(dims("N div 2 * 2"), ["(* (div N 2) 2)"]);
+    assert_eq!(dims("N div 2 div 2"), ["(div (div N 2) 2)"]);
+    assert_eq!(dims("N - (M - 1)"), ["(- N (- M 1))"]);
+    assert_eq!(dims("N - M + 1"), ["(+ (- N M) 1)"]);
+    assert_eq!(dims("A + B div 2 - C * D"), ["(- (+ A (div B 2)) (* C D))"]);
+}
+
+#[test]
+fn size_expressions_wherever_a_type_goes() {
+    let src = "fn pool[N, H](x: f32[N, H], y: {w: f32[H * 2]} = z) -> (f32[N, (H - 2) div 2 + 1], f32[H + 1]) {
+        let a: f32[H - 1] = x[1:];
+        a
+    }
+    param w: f32[C * 9, 2] = zeros()
+    param r { a: f32[C + 1] = zeros() }
+    let b: f32[2 * C] = w
+    input i: {x: f32[C div 3]}";
+    let p = parse_ok(src);
+    assert_eq!(p.items.len(), 5);
+    let Item::Fn(f) = &p.items[0] else { panic!() };
+    let RetType::Tuple(ts, _) = &f.ret else {
+        panic!()
+    };
+    let Ty::Tensor(t) = &ts[0] else { panic!() };
+    assert_eq!(t.to_string(), "f32[N, (H - 2) div 2 + 1]");
+}
+
+#[test]
+fn size_expressions_print_with_fewest_parentheses() {
+    for (written, printed) in [
+        ("(H - 3) div 2 + 1", "(H - 3) div 2 + 1"),
+        ("((H - 3) div 2) + 1", "(H - 3) div 2 + 1"),
+        ("N - M - 1", "N - M - 1"),
+        ("N - (M - 1)", "N - (M - 1)"),
+        ("N + (M + 1)", "N + (M + 1)"),
+        ("(N + M) * 2", "(N + M) * 2"),
+        ("N + (M * 2)", "N + M * 2"),
+        ("N * (M div 2)", "N * (M div 2)"),
+        ("(2 * N) div 3", "2 * N div 3"),
+        ("((N))", "N"),
+        ("B, 4, ..S", "B, 4, ..S"),
+    ] {
+        let d = dims_of(&format!("input x: f32[{written}]"));
+        let s: Vec<String> = d.iter().map(ToString::to_string).collect();
+        assert_eq!(s.join(", "), printed, "{written}");
+        // What is printed parses back to the same tree.
+        let again: Vec<String> = dims(printed);
+        assert_eq!(again, d.iter().map(dsexp).collect::<Vec<_>>(), "{written}");
+    }
+    for src in ["f32", "f32[]", "i64[B, N + 1]"] {
+        let p = parse_ok(&format!("input x: {src}"));
+        let Item::Input {
+            ty: Ty::Tensor(t), ..
+        } = &p.items[0]
+        else {
+            panic!()
+        };
+        assert_eq!(t.to_string(), src);
+    }
+}
+
+#[test]
+fn div_is_still_a_name() {
+    // In expressions, as a `let`, a parameter, a function, a dim or a field.
+    assert_eq!(expr("div"), "div");
+    assert_eq!(expr("div(a, 2) + div * 3"), "(+ div(a, 2) (* div 3))");
+    assert_eq!(expr("m.div(x, div=2)"), "m.div(x, div=2)");
+    let p = parse_ok(
+        "let div = a / b
+        output div
+        fn div(div: f32) -> f32 { let div = div * 2; div }
+        dim div
+        param q { div: f32[3] = zeros() }
+        use m.{div}",
+    );
+    assert!(
+        matches!(&p.items[0], Item::Let(Let { pat: Pattern::Name(n), value, .. })
+        if n.name == "div" && sexp(value) == "(/ a b)")
+    );
+    assert!(matches!(&p.items[1], Item::Output { name, .. } if name.name == "div"));
+    assert!(
+        matches!(&p.items[2], Item::Fn(f) if f.name.name == "div" && f.params[0].name.name == "div" && sexp(&f.result) == "div")
+    );
+    assert!(matches!(&p.items[3], Item::Dim { name, .. } if name.name == "div"));
+    // A size named `div`: a name where an operand goes, the operator after one.
+    assert_eq!(dims("div"), ["div"]);
+    assert_eq!(dims("div div div"), ["(div div div)"]);
+    assert_eq!(dims("(div) * div div 2"), ["(div (* div div) 2)"]);
+    let p = parse_ok("fn f[div](x: f32[div, div div 2]) -> f32[div + 1] { x }");
+    let Item::Fn(f) = &p.items[0] else { panic!() };
+    assert_eq!(f.size_params[0].name.name, "div");
+    // A `div` between two expressions is no operator.
+    let (_, errs) = parse(F, "let a = x div 2");
+    assert_eq!(codes(&errs), ["E0102"]);
+    assert_eq!(errs[0].message, "unexpected `div`, expected `;` or an item");
+}
+
+#[test]
+fn size_expression_errors() {
+    // (source, offending text, message, expected)
+    let op = "an operator (`+`, `-`, `*`, `div`)";
+    let cases: &[(&str, &str, String, Vec<&str>)] = &[
+        (
+            "input x: f32[N div]",
+            "]",
+            "unexpected `]`, expected a name, an integer or `(`".into(),
+            vec!["a name", "an integer", "`(`"],
+        ),
+        (
+            "input x: f32[N foo 2]",
+            "foo",
+            format!("unexpected `foo`, expected `,`, `]` or {op}"),
+            vec!["`,`", "`]`", op],
+        ),
+        (
+            "input x: f32[B N]",
+            "N",
+            format!("unexpected `N`, expected `,`, `]` or {op}"),
+            vec!["`,`", "`]`", op],
+        ),
+        (
+            "input x: f32[(N + 1 foo]",
+            "foo",
+            format!("unexpected `foo`, expected `)` or {op}"),
+            vec!["`)`", op],
+        ),
+        (
+            "input x: f32[(N]",
+            "]",
+            format!("unexpected `]`, expected `)` or {op}"),
+            vec!["`)`", op],
+        ),
+        (
+            "input x: f32[N +]",
+            "]",
+            "unexpected `]`, expected a name, an integer or `(`".into(),
+            vec!["a name", "an integer", "`(`"],
+        ),
+        (
+            "input x: f32[N - -1]",
+            "-",
+            "unexpected `-`, expected a name, an integer or `(`".into(),
+            vec!["a name", "an integer", "`(`"],
+        ),
+        (
+            "input x: f32[..S + 1]",
+            "+",
+            "unexpected `+`, expected `,` or `]`: a splat `..S` stands for a run of axes and cannot be part of a size expression".into(),
+            vec!["`,`", "`]`"],
+        ),
+        (
+            "input x: f32[B, ..S div 2]",
+            "div",
+            "unexpected `div`, expected `,` or `]`: a splat `..S` stands for a run of axes and cannot be part of a size expression".into(),
+            vec!["`,`", "`]`"],
+        ),
+        (
+            "input x: f32[N + ..S]",
+            "..",
+            "unexpected `..`, expected a name, an integer or `(`".into(),
+            vec!["a name", "an integer", "`(`"],
+        ),
+        (
+            "input x: f32[(..S)]",
+            "..",
+            "unexpected `..`, expected a name, an integer or `(`".into(),
+            vec!["a name", "an integer", "`(`"],
+        ),
+        (
+            "input x: f32[N / 2]",
+            "/",
+            format!("unexpected `/`, expected `,`, `]` or {op}: sizes are divided with `div`, e.g. `N div 2`"),
+            vec!["`,`", "`]`", op],
+        ),
+        (
+            "input x: f32[N + 1.5]",
+            "1.5",
+            "unexpected `1.5`, expected a name, an integer or `(`".into(),
+            vec!["a name", "an integer", "`(`"],
+        ),
+    ];
+    for (src, at, message, expected) in cases {
+        let (p, errs) = parse(F, src);
+        assert_eq!(codes(&errs), ["E0102"], "{src}: {errs:#?}");
+        assert_eq!(text(src, errs[0].span), *at, "{src}");
+        assert_eq!(&errs[0].message, message, "{src}");
+        assert_eq!(errs[0].expected, *expected, "{src}");
+        assert!(matches!(&p.items[..], [Item::Error { .. }]), "{src}");
+    }
+    // The end of the file in the middle of one.
+    let (_, errs) = parse(F, "input x: f32[N +");
+    assert_eq!(codes(&errs), ["E0103"]);
+    assert_eq!(
+        errs[0].message,
+        "unexpected end of file, expected a name, an integer or `(`"
+    );
+    let (_, errs) = parse(F, "input x: f32[N * 2");
+    assert_eq!(
+        errs[0].message,
+        format!("unexpected end of file, expected `,`, `]` or {op}")
+    );
+    // The next item is found again.
+    let (p, errs) = parse(F, "input x: f32[N foo 2]\ninput y: f32[N div 2]");
+    assert_eq!(codes(&errs), ["E0102"]);
+    assert!(matches!(
+        &p.items[..],
+        [Item::Error { .. }, Item::Input { .. }]
+    ));
+}
+
+#[test]
+fn long_size_expressions_are_cut_off_without_overflow() {
+    let n = 30_000;
+    let src = format!("input x: f32[N{}]\noutput x", " + N".repeat(n));
+    let (p, errs) = parse(F, &src);
+    assert_eq!(codes(&errs), ["E0105"], "{errs:#?}");
+    assert_eq!(p.items.len(), 2);
+    // Nested parentheses are refused up front, as in expressions.
+    let src = format!("input x: f32[{}N{}]", "(".repeat(n), ")".repeat(n));
+    let (_, errs) = parse(F, &src);
+    assert_eq!(codes(&errs), ["E0105"]);
+    // Just under the limit is fine.
+    let limit = crate::MAX_DEPTH as usize;
+    parse_ok(&format!("input x: f32[N{}]", " * 2".repeat(limit - 1)));
+}
+
 // ---- spans -----------------------------------------------------------------
 
 #[test]
@@ -708,7 +1020,7 @@ fn expected_tokens_are_readable() {
     let (_, errs) = parse(F, "input x: f32[B, 4.5]");
     assert_eq!(
         errs[0].message,
-        "unexpected `4.5`, expected a name, an integer, `]` or `..`"
+        "unexpected `4.5`, expected a name, an integer, `(`, `]` or `..`"
     );
 }
 
@@ -792,7 +1104,15 @@ fn valid_programs() -> Vec<&'static str> {
         MLP,
         "fn f[B, ..S](x: f32[B, ..S], axis: i32 = -1) -> (f32[B], f32) { let y = x[0, 1:2, ::2]; let (a, b) = g(y, k=1); (a, b) }",
         "use nn.{softmax}; dim B, N; let z: f32[B] = -x ** 2 @ w < 3; output z = sum(z, axis=(0, 1), keepdims=true)",
+        "fn f[H, M](x: f32[H + M, (H - 3) div 2 + 1]) -> f32[2 * H div 3] { let div = x / 2; div } input y: f32[N - M - 1, 4]",
     ]
+}
+
+#[test]
+fn valid_programs_parse() {
+    for src in valid_programs() {
+        parse_ok(src);
+    }
 }
 
 proptest! {
@@ -809,7 +1129,7 @@ proptest! {
             proptest::sample::select(vec![
                 "let", "fn", "dim", "use", "const", "input", "param", "output", "update", "x", "f32",
                 "1", "2.5", "(", ")", "[", "]", "{", "}", ",", ":", ";", "=", ".", "..", "->", "+", "-",
-                "*", "/", "@", "**", "<", "==", "true", "$", "\n",
+                "*", "/", "@", "**", "<", "==", "true", "$", "\n", "div",
             ]),
             0..80,
         )
@@ -820,7 +1140,7 @@ proptest! {
 
     #[test]
     fn mutated_programs_do_not_panic(
-        which in 0usize..3,
+        which in 0usize..4,
         edits in proptest::collection::vec((0u8..3, any::<proptest::sample::Index>(), any::<proptest::sample::Index>()), 1..6),
     ) {
         let src = valid_programs()[which];

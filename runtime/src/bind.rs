@@ -15,14 +15,18 @@
 //!   file for an `f32` input is an error), the declared rank and every
 //!   literal length;
 //! - `NAME=NUMBER` is accepted for rank-0 inputs only: an integer fits any
-//!   numeric dtype (in range), a float only float dtypes, `true`/`false` only bool.
+//!   numeric dtype (in range), a float only float dtypes, `true`/`false` only bool;
+//! - derived sizes (`N + 1`) bind nothing: once inputs and `--param` files are
+//!   read, each is computed from the size names, in order (a value that
+//!   overflows or is not positive is bad data), and then the axes that
+//!   declare one are checked against its value; params are initialised last.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::RunError;
 use crate::flags::{InputArg, ScalarLit};
 use crate::npy::{read_npy_file, DType, Data, NpyArray};
-use crate::program::{DimSpec, Init, ProgramDesc, TensorDecl};
+use crate::program::{DimSpec, Init, ProgramDesc, SizeEvalError, TensorDecl};
 use crate::rng;
 
 /// `a, b, c` or a phrase when empty.
@@ -115,8 +119,9 @@ impl std::fmt::Debug for InputValue {
 /// The bound data of a run.
 #[derive(Debug)]
 pub struct Bound {
-    /// The length of each size name of [`ProgramDesc::dims`], when some
-    /// input or `--param` file binds it.
+    /// The length of each size ([`ProgramDesc::n_dims`] entries): a size
+    /// name when some input or `--param` file binds it, a derived size when
+    /// the size names it uses are bound.
     pub dims: Vec<Option<usize>>,
     /// Values of `desc.inputs`, in order.
     pub inputs: Vec<InputValue>,
@@ -125,12 +130,17 @@ pub struct Bound {
 }
 
 impl Bound {
-    /// Every size, or the data error for the first unbound one.
+    /// Every size, in index order (the size names, then the derived sizes:
+    /// `weft_step`'s `dims`), or the data error for the first unbound one.
     pub fn all_dims(&self, desc: &ProgramDesc) -> Result<Vec<usize>, RunError> {
-        self.dims
-            .iter()
-            .zip(&desc.dims)
-            .map(|(d, name)| d.ok_or_else(|| unbound(name)))
+        (0..desc.n_dims())
+            .map(|k| {
+                self.dims
+                    .get(k)
+                    .copied()
+                    .flatten()
+                    .ok_or_else(|| unbound(unbound_name(desc, &self.dims, k)))
+            })
             .collect()
     }
 
@@ -138,6 +148,16 @@ impl Bound {
     pub fn shape_of(&self, desc: &ProgramDesc, d: &TensorDecl) -> Result<Vec<usize>, RunError> {
         resolve_shape(desc, &self.dims, d)
     }
+}
+
+/// The size name to report when size `k` has no value: `k`'s own name, or
+/// for a derived size the first unbound size name it uses.
+fn unbound_name<'d>(desc: &'d ProgramDesc, dims: &[Option<usize>], k: usize) -> &'d str {
+    let first = desc
+        .size_names_of(k)
+        .into_iter()
+        .find(|&j| dims.get(j).copied().flatten().is_none());
+    desc.dim_name(first.unwrap_or(k))
 }
 
 fn unbound(name: &str) -> RunError {
@@ -161,7 +181,7 @@ pub fn resolve_shape(
                 .get(k)
                 .copied()
                 .flatten()
-                .ok_or_else(|| unbound(desc.dims.get(k).map_or("?", |s| s.as_str()))),
+                .ok_or_else(|| unbound(unbound_name(desc, dims, k))),
         })
         .collect()
 }
@@ -195,6 +215,24 @@ struct Binder<'d> {
     dims: Vec<Option<usize>>,
     /// Size index → who bound it, e.g. "input `x`".
     origin: Vec<Option<String>>,
+    /// Axes declared as a derived size, checked once it is computed.
+    pending: Vec<PendingAxis>,
+}
+
+/// An axis of a value whose declared length is derived size `k`.
+struct PendingAxis {
+    /// "input `x`".
+    who: String,
+    /// Where the value was read from (the file).
+    source: String,
+    /// The declared type's text, `f32[N + 1]`.
+    declared: String,
+    /// The value's concrete type, `f32[5]`.
+    found: String,
+    axis: usize,
+    k: usize,
+    /// The axis' length.
+    n: usize,
 }
 
 impl Binder<'_> {
@@ -234,7 +272,19 @@ impl Binder<'_> {
         }
         for (axis, (d, &n)) in declared.shape.iter().zip(shape).enumerate() {
             if let DimSpec::Size(k) = *d {
-                let name = self.desc.dims.get(k).map_or("?", |s| s.as_str());
+                if k >= self.desc.dims.len() && k < self.desc.n_dims() {
+                    self.pending.push(PendingAxis {
+                        who: who.to_string(),
+                        source: source.to_string(),
+                        declared: declared_text.clone(),
+                        found: found.clone(),
+                        axis,
+                        k,
+                        n,
+                    });
+                    continue;
+                }
+                let name = self.desc.dim_name(k);
                 match self.dims.get(k).copied() {
                     Some(Some(old)) if old != n => {
                         let first = self.origin[k].as_deref().unwrap_or("an earlier binding");
@@ -253,6 +303,99 @@ impl Binder<'_> {
                         )))
                     }
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// `N = 1, M = 2`: the size names that size `k` uses, with their values.
+    fn bindings(&self, k: usize) -> String {
+        let parts: Vec<String> = self
+            .desc
+            .size_names_of(k)
+            .into_iter()
+            .map(|j| {
+                let v = self.dims.get(j).copied().flatten();
+                let v = v.map_or_else(|| "?".to_string(), |v| v.to_string());
+                format!("{} = {v}", self.desc.dim_name(j))
+            })
+            .collect();
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" at {}", parts.join(", "))
+        }
+    }
+
+    /// Computes every derived size whose size names are bound, in order.
+    fn derive(&mut self) -> Result<(), RunError> {
+        let desc = self.desc;
+        for (i, d) in desc.derived.iter().enumerate() {
+            let k = desc.dims.len() + i;
+            let names = desc.size_names_of(k);
+            if names.iter().any(|&j| self.dims[j].is_none()) {
+                continue;
+            }
+            let text = &d.text;
+            // A length beyond i64 (an empty array's other axis) cannot be
+            // computed with: an overflow.
+            let too_large = std::cell::Cell::new(false);
+            let value = d.eval(|j| {
+                let n = self.dims.get(j).copied().flatten()?;
+                Some(i64::try_from(n).unwrap_or_else(|_| {
+                    too_large.set(true);
+                    0
+                }))
+            });
+            let at = self.bindings(k);
+            let value = if too_large.get() {
+                Err(SizeEvalError::Overflow)
+            } else {
+                value
+            };
+            let v = match value {
+                Ok(None) => continue,
+                Ok(Some(v)) => v,
+                Err(SizeEvalError::Overflow) => {
+                    return Err(RunError::data(format!("size {text} overflows{at}")))
+                }
+                Err(SizeEvalError::Divisor(b)) => {
+                    return Err(RunError::data(format!(
+                        "size {text} divides by {b}{at}: a divisor must be positive"
+                    )))
+                }
+            };
+            if v <= 0 {
+                return Err(RunError::data(format!(
+                    "size {text} is {v}{at}: every length must be positive"
+                )));
+            }
+            let v = usize::try_from(v)
+                .map_err(|_| RunError::data(format!("size {text} overflows{at}")))?;
+            self.dims[k] = Some(v);
+        }
+        Ok(())
+    }
+
+    /// Checks the axes declared as a derived size against its value.
+    fn check_pending(&self) -> Result<(), RunError> {
+        for p in &self.pending {
+            let want = self
+                .dims
+                .get(p.k)
+                .copied()
+                .flatten()
+                .ok_or_else(|| unbound(unbound_name(self.desc, &self.dims, p.k)))?;
+            if want != p.n {
+                return Err(RunError::data(format!(
+                    "{} expects {} but {} holds {} (axis {} must be {} = {want})",
+                    p.who,
+                    p.declared,
+                    p.source,
+                    p.found,
+                    p.axis,
+                    self.desc.dim_name(p.k)
+                )));
             }
         }
         Ok(())
@@ -437,8 +580,9 @@ pub fn bind(
 ) -> Result<Bound, RunError> {
     let mut b = Binder {
         desc,
-        dims: vec![None; desc.dims.len()],
-        origin: vec![None; desc.dims.len()],
+        dims: vec![None; desc.n_dims()],
+        origin: vec![None; desc.n_dims()],
+        pending: Vec::new(),
     };
     let mut bound_inputs = Vec::with_capacity(desc.inputs.len());
     for declared in &desc.inputs {
@@ -486,6 +630,8 @@ pub fn bind(
             from_files[i] = Some(b.read_checked(&who, path, &p.decl)?);
         }
     }
+    b.derive()?;
+    b.check_pending()?;
     let mut values = Vec::with_capacity(desc.params.len());
     for (p, file) in desc.params.iter().zip(from_files) {
         let arr = match file {
@@ -495,7 +641,7 @@ pub fn bind(
                 let who = format!("param `{name}`");
                 let unbound = p.decl.shape.iter().find_map(|d| match *d {
                     DimSpec::Size(k) if b.dims.get(k).copied().flatten().is_none() => {
-                        Some(desc.dims.get(k).map_or("?", |s| s.as_str()))
+                        Some(unbound_name(desc, &b.dims, k))
                     }
                     _ => None,
                 });

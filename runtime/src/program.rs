@@ -17,8 +17,9 @@ use crate::npy::DType;
 /// The descriptor format version this runtime reads.
 pub const DESCRIPTOR_VERSION: u32 = 1;
 
-/// One axis length: a literal, or size name `k` (an index into
-/// [`ProgramDesc::dims`]).
+/// One axis length: a literal, or size `k` (an index into the full dims
+/// space: a size name of [`ProgramDesc::dims`], or a derived size of
+/// [`ProgramDesc::derived`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DimSpec {
     Lit(u64),
@@ -83,11 +84,140 @@ pub struct FeedDecl {
     pub feed: Feed<DimSpec>,
 }
 
+/// One step of a derived size's postfix code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeOp {
+    /// Push the value of size `k` (an index into the full dims space; must
+    /// be < this derived size's own index).
+    Dim(usize),
+    /// Push an integer (may be negative).
+    Lit(i64),
+    /// Pop b, pop a, push a + b.
+    Add,
+    /// Pop b, pop a, push a * b.
+    Mul,
+    /// Pop b, pop a, push floor(a / b) (b must be positive: otherwise a data
+    /// error at run time; a validation error if b is a literal <= 0 pushed
+    /// right before).
+    Div,
+}
+
+/// A size computed from others: `dims[k]` for k >= desc.dims.len().
+#[derive(Clone, Debug, PartialEq)]
+pub struct DerivedDim {
+    /// How a user wrote / the compiler prints it, e.g. `N + M - 1`: used in
+    /// messages and type texts.
+    pub text: String,
+    /// Postfix code that leaves exactly one value on the stack.
+    pub code: Vec<SizeOp>,
+}
+
+/// Why a derived size has no value although every size it uses is bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SizeEvalError {
+    /// An intermediate value or the result does not fit `i64`.
+    Overflow,
+    /// A `div` by this value, which is not positive.
+    Divisor(i64),
+}
+
+impl DerivedDim {
+    /// The value of the code, given the value of each size it pushes
+    /// (`value(k)`): `Ok(None)` when one of them is `None` (unbound).
+    /// Checked arithmetic; `div` floors. The code must be well formed
+    /// ([`ProgramDesc::validate`]); a malformed one yields `Ok(None)`.
+    pub fn eval(&self, value: impl Fn(usize) -> Option<i64>) -> Result<Option<i64>, SizeEvalError> {
+        let mut stack: Vec<i64> = Vec::with_capacity(self.code.len());
+        for op in &self.code {
+            let v = match *op {
+                SizeOp::Dim(k) => match value(k) {
+                    Some(v) => v,
+                    None => return Ok(None),
+                },
+                SizeOp::Lit(v) => v,
+                SizeOp::Add | SizeOp::Mul | SizeOp::Div => {
+                    let (Some(b), Some(a)) = (stack.pop(), stack.pop()) else {
+                        return Ok(None);
+                    };
+                    match op {
+                        SizeOp::Add => a.checked_add(b),
+                        SizeOp::Mul => a.checked_mul(b),
+                        _ if b <= 0 => return Err(SizeEvalError::Divisor(b)),
+                        _ => a.checked_div_euclid(b),
+                    }
+                    .ok_or(SizeEvalError::Overflow)?
+                }
+            };
+            stack.push(v);
+        }
+        Ok(match stack[..] {
+            [v] => Some(v),
+            _ => None,
+        })
+    }
+}
+
+/// Checks the text of derived size `k`: not empty, no spaces around it, no
+/// newline or other control character.
+fn check_text(k: usize, text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        return Err(format!("the text of size ${k} is empty"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(format!(
+            "the text of size ${k} contains a control character"
+        ));
+    }
+    if text.trim() != text {
+        return Err(format!("the text of size ${k} has spaces around it"));
+    }
+    Ok(())
+}
+
+/// Checks the code of the size of index `own` (its stack never underflows
+/// and ends with one value; it pushes only earlier sizes; no `div` by a
+/// literal <= 0).
+fn check_code(own: usize, code: &[SizeOp]) -> Result<(), String> {
+    let mut depth = 0usize;
+    let mut prev = None;
+    for op in code {
+        match *op {
+            SizeOp::Dim(j) if j >= own => {
+                return Err(format!(
+                    "size ${own} uses ${j}, which is not an earlier size"
+                ))
+            }
+            SizeOp::Dim(_) | SizeOp::Lit(_) => depth += 1,
+            SizeOp::Add | SizeOp::Mul | SizeOp::Div => {
+                if depth < 2 {
+                    return Err(format!("the code of size ${own} pops an empty stack"));
+                }
+                if let (SizeOp::Div, Some(SizeOp::Lit(b))) = (op, prev) {
+                    if b <= 0 {
+                        return Err(format!("the code of size ${own} divides by {b}"));
+                    }
+                }
+                depth -= 1;
+            }
+        }
+        prev = Some(*op);
+    }
+    if depth != 1 {
+        return Err(format!(
+            "the code of size ${own} leaves {depth} values, not 1"
+        ));
+    }
+    Ok(())
+}
+
 /// Everything the runtime knows about a program.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProgramDesc {
-    /// Size names, in the order of `weft_step`'s `dims` array.
+    /// Size names: the first entries of `weft_step`'s `dims` array, in order.
     pub dims: Vec<String>,
+    /// Derived sizes: `dims[dims.len() + i]` of `weft_step` is `derived[i]`,
+    /// computed from the size names (and earlier derived sizes) at binding.
+    pub derived: Vec<DerivedDim>,
     pub inputs: Vec<TensorDecl>,
     pub params: Vec<ParamDecl>,
     /// Feeds: `weft_step`'s `inputs[inputs.len() + i]` is feed `i`.
@@ -107,7 +237,50 @@ pub struct ProgramDesc {
 }
 
 impl ProgramDesc {
-    /// `f32[B, 4]`, `i64` — a declared type as the user wrote it.
+    /// The number of sizes: the size names, then the derived sizes (the
+    /// length of `weft_step`'s `dims` array).
+    pub fn n_dims(&self) -> usize {
+        self.dims.len() + self.derived.len()
+    }
+
+    /// How size `k` is written: its name, or a derived size's text (`N + 1`);
+    /// `?` when there is no size `k`.
+    pub fn dim_name(&self, k: usize) -> &str {
+        match self.dims.get(k) {
+            Some(name) => name,
+            None => k
+                .checked_sub(self.dims.len())
+                .and_then(|i| self.derived.get(i))
+                .map_or("?", |d| d.text.as_str()),
+        }
+    }
+
+    /// The size names (indices into [`ProgramDesc::dims`], increasing) that
+    /// size `k` depends on: `[k]` for a size name, those its code uses,
+    /// directly or through earlier derived sizes, for a derived size.
+    pub fn size_names_of(&self, k: usize) -> Vec<usize> {
+        let n = self.dims.len();
+        if k >= self.n_dims() {
+            return Vec::new();
+        }
+        let mut seen = vec![false; self.n_dims()];
+        let mut todo = vec![k];
+        while let Some(j) = todo.pop() {
+            if std::mem::replace(&mut seen[j], true) || j < n {
+                continue;
+            }
+            if let Some(d) = self.derived.get(j - n) {
+                // Only earlier sizes: a malformed code cannot loop.
+                todo.extend(d.code.iter().filter_map(|op| match *op {
+                    SizeOp::Dim(x) if x < j => Some(x),
+                    _ => None,
+                }));
+            }
+        }
+        (0..n).filter(|&j| seen[j]).collect()
+    }
+
+    /// `f32[B, 4]`, `f32[N + 1]`, `i64` — a declared type as the user wrote it.
     pub fn type_text(&self, d: &TensorDecl) -> String {
         if d.shape.is_empty() {
             return d.dtype.to_string();
@@ -115,13 +288,10 @@ impl ProgramDesc {
         let parts: Vec<String> = d
             .shape
             .iter()
-            .map(|s| match s {
+            .map(|s| match *s {
                 DimSpec::Lit(n) => n.to_string(),
-                DimSpec::Size(k) => self
-                    .dims
-                    .get(*k)
-                    .cloned()
-                    .unwrap_or_else(|| format!("${k}")),
+                DimSpec::Size(k) if k < self.n_dims() => self.dim_name(k).to_string(),
+                DimSpec::Size(k) => format!("${k}"),
             })
             .collect();
         format!("{}[{}]", d.dtype, parts.join(", "))
@@ -171,6 +341,12 @@ impl ProgramDesc {
             }
             names.push(d);
         }
+        for (i, d) in self.derived.iter().enumerate() {
+            let k = self.dims.len() + i;
+            check_text(k, &d.text).or_else(err)?;
+            check_code(k, &d.code).or_else(err)?;
+        }
+        let n_dims = self.n_dims();
         let check_decl = |what: &str, d: &TensorDecl, seen: &mut Vec<String>| {
             if !is_path(&d.name) {
                 return Err(format!("{what} name `{}` is not an identifier", d.name));
@@ -181,9 +357,13 @@ impl ProgramDesc {
             seen.push(d.name.clone());
             for s in &d.shape {
                 if let DimSpec::Size(k) = s {
-                    if *k >= self.dims.len() {
+                    if *k >= n_dims {
+                        let derived = match self.derived.len() {
+                            0 => String::new(),
+                            n => format!(" and {n} derived sizes"),
+                        };
                         return Err(format!(
-                            "{what} `{}` uses size ${k}, but there are {} size names",
+                            "{what} `{}` uses size ${k}, but there are {} size names{derived}",
                             d.name,
                             self.dims.len()
                         ));
@@ -216,7 +396,7 @@ impl ProgramDesc {
                 Feed::Step | Feed::Rank | Feed::World => d.dtype == DType::I64 && d.rank() == 0,
                 Feed::Batch { rows, size, .. } => {
                     let rows_ok = match rows {
-                        DimSpec::Size(k) => *k < self.dims.len(),
+                        DimSpec::Size(k) => *k < n_dims,
                         DimSpec::Lit(_) => true,
                     };
                     rows_ok
@@ -485,8 +665,9 @@ fn parse_full(s: &str) -> Option<ScalarLit> {
 
 /// Parses a descriptor (docs/abi.md). Strict: the first line is
 /// `weft-program 1`, the second `dims ...`; every other line is one
-/// `input`, `param`, `output`, `update` or `error` record; fields are
-/// separated by single spaces; a final newline is optional.
+/// `size`, `input`, `param`, `feed`, `output`, `update`, `until`, `error` or
+/// `requires` record; fields are separated by single spaces; a final newline
+/// is optional.
 pub fn parse_descriptor(bytes: &[u8]) -> Result<ProgramDesc, DescError> {
     let text = std::str::from_utf8(bytes).map_err(|e| DescError {
         line: 0,
@@ -536,6 +717,10 @@ fn record(desc: &mut ProgramDesc, line: &str) -> Result<(), String> {
     if let Some(rest) = line.strip_prefix("requires ") {
         desc.requires
             .extend(rest.split(' ').filter(|f| !f.is_empty()).map(String::from));
+        return Ok(());
+    }
+    if let Some(rest) = line.strip_prefix("size ") {
+        desc.derived.push(size_record(desc, rest)?);
         return Ok(());
     }
     if let Some(rest) = line.strip_prefix("error ") {
@@ -650,6 +835,58 @@ fn record(desc: &mut ProgramDesc, line: &str) -> Result<(), String> {
         other => return Err(format!("unknown record `{other}`")),
     }
     f.end()
+}
+
+/// The fields of a `size $K CODE.. = TEXT` record after `size `: `K` must
+/// be the next size's index.
+fn size_record(desc: &ProgramDesc, rest: &str) -> Result<DerivedDim, String> {
+    let (head, text) = match rest.split_once(" = ") {
+        Some((head, text)) => (head, text),
+        None => match rest.strip_suffix(" =") {
+            Some(head) => (head, ""),
+            None => return Err("size record without ` = TEXT`".into()),
+        },
+    };
+    let fields: Vec<&str> = head.split(' ').collect();
+    if fields.iter().any(|f| f.is_empty()) {
+        return Err("fields must be separated by single spaces".into());
+    }
+    let own = desc.n_dims();
+    let size_ref = |f: &str| {
+        f.strip_prefix('$')
+            .and_then(parse_uint)
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| format!("size reference `{f}` is malformed"))
+    };
+    let k = size_ref(fields[0])?;
+    if k != own {
+        return Err(format!("size record `${k}` is not the next size, ${own}"));
+    }
+    let mut code = Vec::with_capacity(fields.len() - 1);
+    for &f in &fields[1..] {
+        code.push(match f {
+            "+" => SizeOp::Add,
+            "*" => SizeOp::Mul,
+            "div" => SizeOp::Div,
+            _ if f.starts_with('$') => SizeOp::Dim(size_ref(f)?),
+            _ => {
+                let digits = f.strip_prefix('-').unwrap_or(f);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(format!("unknown size operation `{f}`"));
+                }
+                SizeOp::Lit(
+                    f.parse()
+                        .map_err(|_| format!("size literal `{f}` is out of range"))?,
+                )
+            }
+        });
+    }
+    check_code(k, &code)?;
+    check_text(k, text)?;
+    Ok(DerivedDim {
+        text: text.to_string(),
+        code,
+    })
 }
 
 #[cfg(test)]

@@ -607,6 +607,140 @@ def simplify_regression_case():
          steps=3, rtol=0, atol=0)
 
 
+# ------------------------------------------------------- size expressions
+def size_expr_cases():
+    """Types with size expressions (section 11): slices, concat, pad, reshape
+    and size values on size-name axes; function size parameters solved from
+    `2 * N`; convolution and pooling of size-name images with gradients; the
+    gradient of a concatenation at run-time offsets; run-time errors."""
+    a, b = f32(5), f32(3)
+    c = np.concatenate([a, b])
+    case("v2_size_expr_slices_concat", "run", """
+        // slices, concat, pad, reshape and size values on size-name axes: the
+        // types are size expressions (N + M, N + M - 1, (N + M + 1) div 2, ..)
+        dim N, M
+        input a: f32[N]
+        input b: f32[M]
+        let c: f32[N + M] = concat((a, b), axis=0)
+        let tail: f32[M + N - 1] = c[1:]
+        output tail
+        output head = c[:-1]
+        output even = c[::2]
+        output odd = c[1::2]
+        output last3 = c[-3:]
+        output mid = c[2:-2]
+        output back2 = c[::-2]
+        output from_second_last = c[-2::-1]
+        output last = c[-1]
+        output padded = pad(a, ((2, 1),), value=-1)
+        output grid = reshape(concat((a, a), axis=0), (2, N))
+        output flat = reshape(stack((a, a), axis=1), (-1,))
+        output count = cast(N + M - 1, f32) + zeros((2 * N + 1,))
+        output both_ends = c[:-1] + c[1:]
+        """, {"a": a, "b": b},
+         want=dict(tail=c[1:], head=c[:-1], even=c[::2], odd=c[1::2], last3=c[-3:],
+                   mid=c[2:-2], back2=c[::-2], from_second_last=c[-2::-1], last=c[-1],
+                   padded=np.pad(a, (2, 1), constant_values=-1),
+                   grid=np.concatenate([a, a]).reshape(2, 5),
+                   flat=np.stack([a, a], axis=1).reshape(-1),
+                   count=np.full(11, 7.0, np.float32), both_ends=c[:-1] + c[1:]),
+         rtol=0, atol=0)
+
+    x, y = f32(4, 6), f32(8)
+    def halves(v):
+        r = v.reshape(-1, 2)
+        return r[:, 0] + r[:, 1]
+    def grow(v):
+        return np.concatenate([v, v[-1:]])
+    case("v2_size_expr_fn_params", "run", """
+        // function size parameters solved from a size expression (2 * N) and
+        // results typed by one (N + 1); an input typed f32[2 * B]
+        dim B
+        input x: f32[B, 6]
+        input y: f32[2 * B]
+        fn halves[N](v: f32[2 * N]) -> f32[N] {
+            let r = reshape(v, (N, 2));
+            r[:, 0] + r[:, 1]
+        }
+        fn grow[N](v: f32[N]) -> f32[N + 1] {
+            concat((v, v[-1:]), axis=0)
+        }
+        output h = halves(x[0])
+        output g = grow(grow(x[1]))
+        output hc = halves(concat((x[0], x[1]), axis=0))
+        let hy: f32[B] = halves(y)
+        output hy
+        output gy = grow(y)
+        """, {"x": x, "y": y},
+         want=dict(h=halves(x[0]), g=grow(grow(x[1])),
+                   hc=halves(np.concatenate([x[0], x[1]])), hy=halves(y), gy=grow(y)),
+         rtol=1e-6, atol=1e-6)
+
+    x, w = f32(2, 2, 9, 12), f32(3, 2, 3, 3, scale=0.4)
+    X, W = D(x), D(w)
+    cv = conv2d(X, W, stride=2, padding=1)
+    h = np.maximum(cv, 0)
+    z = pool2d(h, 2)
+    gh = pool2d_grad(h, 2 * z, 2)
+    gx, gw = conv2d_grads(X, W, gh * (cv > 0), stride=2, padding=1)
+    loss = lambda X, W: (pool2d(np.maximum(conv2d(X, W, stride=2, padding=1), 0), 2) ** 2).sum()
+    fd_check(lambda v: loss(v, W), X, gx)
+    fd_check(lambda v: loss(X, v), W, gw)
+    case("v2_size_expr_conv_pool", "grad", """
+        // conv2d and max_pool2d of images whose height and width are size
+        // names: the output lengths are size expressions, and the gradients
+        // flow through them
+        dim N, H, W
+        input x: f32[N, 2, H, W]
+        param w: f32[3, 2, 3, 3] = zeros()
+        let c: f32[N, 3, (H - 1) div 2 + 1, (W - 1) div 2 + 1] = conv2d(x, w, stride=2, padding=1)
+        let z = max_pool2d(relu(c), 2)
+        output z
+        output gx = grad(sum(z * z), x)
+        output gw = grad(sum(z * z), w)
+        """, {"x": x}, params={"w": w},
+         want=dict(z=w32(z), gx=w32(gx), gw=w32(gw)), rtol=1e-4, atol=1e-5)
+
+    a, b, cc = f32(4), f32(3), f32(10)
+    A, B, C = D(a), D(b), D(cc)
+    def lossf(A, B):
+        j = np.concatenate([A, B, A[:2]])
+        k = np.pad(j, (0, 1))
+        return (k * C).sum() + (j * j).sum()
+    ga = C[:4] + 2 * A
+    ga[:2] += C[7:9] + 2 * A[:2]
+    gb = C[4:7] + 2 * B
+    fd_check(lambda v: lossf(v, B), A, ga)
+    fd_check(lambda v: lossf(A, v), B, gb)
+    case("v2_size_expr_concat_grad", "grad", """
+        // the gradient of a concatenation whose parts start at offsets known
+        // only at run time (N, N + M), and of a pad of a size-name axis
+        dim N, M
+        input a: f32[N]
+        input b: f32[M]
+        input c: f32[N + M + 3]
+        let j = concat((a, b, a[:2]), axis=0)
+        let k = pad(j, ((0, 1),))
+        let loss = sum(k * c) + sum(j * j)
+        output ga = grad(loss, a)
+        output gb = grad(loss, b)
+        """, {"a": a, "b": b, "c": cc}, want=dict(ga=w32(ga), gb=w32(gb)))
+
+    case("v2_size_expr_rterr_not_positive", "rterr", """
+        // x[1:] of a one-element x has the length N - 1 = 0: exit 3
+        dim N
+        input x: f32[N]
+        output y = x[1:]
+        """, {"x": f32(1)}, exit=3)
+    case("v2_size_expr_rterr_axis_mismatch", "rterr", """
+        // y must have N + 1 elements: exit 3 naming the size expression
+        dim N
+        input x: f32[N]
+        input y: f32[N + 1]
+        output s = sum(x) + sum(y)
+        """, {"x": f32(3), "y": f32(3)}, exit=3)
+
+
 def more_cases():
     elementwise_cases()
     reduction_cases()
@@ -617,6 +751,7 @@ def more_cases():
     einsum_case()
     sort_cases()
     simplify_regression_case()
+    size_expr_cases()
 
 
 def cases():

@@ -98,7 +98,7 @@ impl<'c, 'p> Gen<'c, 'p> {
     pub fn dim(&self, d: &Dim) -> IntValue<'c> {
         match d {
             Dim::Lit(n) => self.i64c(*n),
-            Dim::Sym(s) => match self.prog.dim_index(s) {
+            Dim::Sym(_) | Dim::Expr(_) => match self.prog.dim_slot(d) {
                 Some(i) => self.dims[i],
                 None => self.i64c(0),
             },

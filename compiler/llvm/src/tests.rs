@@ -132,7 +132,7 @@ fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions, bits: bool) -> Resu
             ),
         )
     };
-    let dims = c.dims();
+    let dims = c.dims(prog);
     let dims_i: Vec<i64> = dims.iter().map(|&d| d as i64).collect();
     // SAFETY: dims has one entry per size name.
     let ab = unsafe { arena(dims_i.as_ptr()) };
@@ -275,7 +275,8 @@ fn sums_of_negative_zeros_keep_their_sign() {
         .expect("the run case");
     let prog = schedule(&c.g).expect("schedules");
     jit_compare(c, &prog, &LlvmOptions::default(), true).expect("same bits");
-    let got = kinterp::step(&prog, &c.dims(), &[tensor_bytes(&c.inputs[0])], &[]).expect("runs");
+    let got =
+        kinterp::step(&prog, &c.dims(&prog), &[tensor_bytes(&c.inputs[0])], &[]).expect("runs");
     assert_eq!(got.outputs[0][..4], (-0.0f32).to_le_bytes());
 }
 
@@ -369,6 +370,7 @@ fn unary_program(op: weft_compiler::ir::op::UnaryOp) -> Program {
     };
     Program {
         dims: vec!["N".into()],
+        derived: vec![],
         inputs: vec![("x".into(), ty.clone())],
         feeds: vec![],
         params: vec![],

@@ -9,8 +9,12 @@
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
 use weft_runtime::bind as rt;
-use weft_runtime::program::{DimSpec, Init as RtInit, ParamDecl, ProgramDesc, TensorDecl};
+
+use weft_runtime::program::{
+    DerivedDim, DimSpec, Init as RtInit, ParamDecl, ProgramDesc, SizeOp, TensorDecl,
+};
 use weft_runtime::{InputArg, RunError, ScalarLit};
 
 use super::dims::DimEnv;
@@ -18,7 +22,8 @@ use super::internal;
 use super::tensor::{f16_unsupported, Tensor};
 use crate::ir::graph::{Graph, Init, NodeId};
 use crate::ir::op::Distribution;
-use crate::ir::types::{DType, Dim, Scalar, TensorType};
+use crate::ir::size::PostOp;
+use crate::ir::types::{DType, Dim, Poly, Scalar, TensorType};
 
 /// The runtime's dtype of a weft dtype (`bf16` has none: the interpreter
 /// refuses `f16`/`bf16` programs before binding).
@@ -36,21 +41,76 @@ pub(super) fn rt_dtype(d: DType) -> Result<weft_runtime::DType, RunError> {
     })
 }
 
-fn decl(dims: &mut Vec<String>, name: &str, ty: &TensorType) -> Result<TensorDecl, RunError> {
+/// The size names of the interface: those of the inputs' and params'
+/// types, then those only size expressions use, in order of appearance.
+fn size_names(g: &Graph, derived: &[Arc<Poly>]) -> Vec<String> {
+    let mut dims: Vec<String> = Vec::new();
+    let mut add = |s: &str| {
+        if !dims.iter().any(|x| x == s) {
+            dims.push(s.to_string());
+        }
+    };
+    let types = g
+        .inputs
+        .iter()
+        .map(|(_, id)| g.ty(*id))
+        .chain(g.params.iter().map(|p| &p.ty));
+    for t in types {
+        for d in &t.shape {
+            if let Dim::Sym(s) = d {
+                add(s);
+            }
+        }
+    }
+    for e in derived {
+        for s in e.names() {
+            add(&s);
+        }
+    }
+    dims
+}
+
+/// The runtime's postfix code of a derived size.
+fn size_code(dims: &[String], e: &Poly) -> Result<Vec<SizeOp>, RunError> {
+    let code = e
+        .postfix(&|n| dims.iter().position(|d| d == n))
+        .ok_or_else(|| internal(format!("size {e} uses an unknown size name")))?;
+    Ok(code
+        .into_iter()
+        .map(|op| match op {
+            PostOp::Dim(k) => SizeOp::Dim(k),
+            PostOp::Lit(v) => SizeOp::Lit(v),
+            PostOp::Add => SizeOp::Add,
+            PostOp::Mul => SizeOp::Mul,
+            PostOp::Div => SizeOp::Div,
+        })
+        .collect())
+}
+
+fn decl(
+    dims: &[String],
+    derived: &[Arc<Poly>],
+    name: &str,
+    ty: &TensorType,
+) -> Result<TensorDecl, RunError> {
+    let unknown = || internal(format!("the type {ty} of `{name}` uses an unknown size"));
     let shape = ty
         .shape
         .iter()
         .map(|d| match d {
-            Dim::Lit(n) => DimSpec::Lit(*n),
-            Dim::Sym(s) => DimSpec::Size(match dims.iter().position(|x| **x == **s) {
-                Some(k) => k,
-                None => {
-                    dims.push(s.to_string());
-                    dims.len() - 1
-                }
-            }),
+            Dim::Lit(n) => Ok(DimSpec::Lit(*n)),
+            Dim::Sym(s) => dims
+                .iter()
+                .position(|x| **x == **s)
+                .map(DimSpec::Size)
+                .ok_or_else(unknown),
+            Dim::Expr(p) => derived
+                .iter()
+                .position(|q| q == p)
+                .map(|i| DimSpec::Size(dims.len() + i))
+                .ok_or_else(unknown),
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     Ok(TensorDecl {
         name: name.to_string(),
         dtype: rt_dtype(ty.dtype)?,
@@ -61,10 +121,11 @@ fn decl(dims: &mut Vec<String>, name: &str, ty: &TensorType) -> Result<TensorDec
 /// The descriptor of `g`'s interface: what binding needs (no outputs, updates
 /// or step errors).
 pub fn describe(g: &Graph) -> Result<ProgramDesc, RunError> {
-    let mut dims = Vec::new();
+    let derived = g.size_exprs();
+    let dims = size_names(g, &derived);
     let mut inputs = Vec::new();
     for (name, id) in &g.inputs {
-        inputs.push(decl(&mut dims, name, g.ty(*id))?);
+        inputs.push(decl(&dims, &derived, name, g.ty(*id))?);
     }
     let mut params = Vec::new();
     for p in &g.params {
@@ -83,12 +144,22 @@ pub fn describe(g: &Graph) -> Result<ProgramDesc, RunError> {
             Init::Iota => RtInit::Iota,
         };
         params.push(ParamDecl {
-            decl: decl(&mut dims, &p.name, &p.ty)?,
+            decl: decl(&dims, &derived, &p.name, &p.ty)?,
             init,
         });
     }
+    let derived = derived
+        .iter()
+        .map(|e| {
+            Ok(DerivedDim {
+                text: e.to_string(),
+                code: size_code(&dims, e)?,
+            })
+        })
+        .collect::<Result<_, RunError>>()?;
     let desc = ProgramDesc {
         dims,
+        derived,
         inputs,
         params,
         ..ProgramDesc::default()

@@ -57,6 +57,20 @@ impl DimEnv {
                     "size {s} is not bound: no input (or --param file) has it in its type"
                 ))
             }),
+            Dim::Expr(p) => {
+                let unbound = p.names().into_iter().find(|n| self.get(n).is_none());
+                if let Some(s) = unbound {
+                    return Err(RunError::data(format!(
+                        "size {s} is not bound: no input (or --param file) has it in its type"
+                    )));
+                }
+                let v = p
+                    .eval(&|n| self.get(n).and_then(|v| i64::try_from(v).ok()))
+                    .ok_or_else(|| RunError::data(format!("size {p} overflows")))?;
+                usize::try_from(v).ok().filter(|&v| v > 0).ok_or_else(|| {
+                    RunError::data(format!("size {p} is {v}: every length must be positive"))
+                })
+            }
         }
     }
 

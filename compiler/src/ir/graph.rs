@@ -285,6 +285,32 @@ impl Graph {
         self.reshape(r, shape, span)
     }
 
+    /// Every size expression of the program (in node types, `size_of`
+    /// nodes and `batch` feeds), each once, in order of first appearance: the derived sizes
+    /// of the ABI's `dims` array.
+    pub fn size_exprs(&self) -> Vec<std::sync::Arc<super::types::Poly>> {
+        let mut out: Vec<std::sync::Arc<super::types::Poly>> = Vec::new();
+        let mut see = |d: &Dim| {
+            if let Dim::Expr(p) = d {
+                if !out.contains(p) {
+                    out.push(p.clone());
+                }
+            }
+        };
+        for id in self.ids() {
+            self.ty(id).shape.iter().for_each(&mut see);
+            if let Op::SizeOf { dims, .. } = &self.node(id).op {
+                dims.iter().for_each(&mut see);
+            }
+        }
+        for f in &self.feeds {
+            if let Feed::Batch { rows, .. } = &f.feed {
+                see(rows);
+            }
+        }
+        out
+    }
+
     pub fn shape_of(&self, a: NodeId) -> Shape {
         self.ty(a).shape.clone()
     }

@@ -9,7 +9,7 @@
 //! - `MatMul` takes two operands of rank ≥ 2 with identical batch axes;
 //! - literals are scalars; a filled tensor is `Broadcast(Literal)`.
 
-use super::types::{broadcasts_to, DType, Dim, Monomial, Scalar, Shape, TensorType};
+use super::types::{broadcasts_to, element_count, DType, Dim, Scalar, Shape, TensorType};
 use super::window::Window;
 
 use crate::ops::{literal_fits, Kind, OpError};
@@ -230,18 +230,21 @@ impl Op {
 }
 
 /// The shape of `Op::Window`'s result for an operand of shape `x`: the
-/// last two axes (literals) become `KH, KW, OH, OW`; None when they are not
-/// positive literals or no window fits.
+/// last two axes become `KH, KW, OH, OW`; None when a literal length is 0
+/// or no window fits it. The output length of a size-name axis is a size
+/// expression (`(H - 3) div 2 + 1`), checked to be positive at run time.
 pub fn window_shape(win: &Window, x: &[Dim]) -> Option<Shape> {
     let r = x.len().checked_sub(2)?;
-    let (h, w) = (x[r].as_lit()?, x[r + 1].as_lit()?);
-    if h == 0 || w == 0 {
-        return None;
-    }
-    let oh = win.out_len(0, h)?;
-    let ow = win.out_len(1, w)?;
+    let out = |a: usize| -> Option<Dim> {
+        match &x[r + a] {
+            Dim::Lit(0) => None,
+            Dim::Lit(n) => win.out_len(a, *n).map(Dim::Lit),
+            d => Dim::from_poly(win.out_poly(a, &d.poly())?),
+        }
+    };
+    let (oh, ow) = (out(0)?, out(1)?);
     let mut s = x[..r].to_vec();
-    s.extend([win.kernel[0], win.kernel[1], oh, ow].map(Dim::Lit));
+    s.extend([Dim::Lit(win.kernel[0]), Dim::Lit(win.kernel[1]), oh, ow]);
     Some(s)
 }
 
@@ -407,7 +410,7 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, InferError> {
             }
         }
         Op::Reshape { shape } => {
-            if Monomial::of(&args[0].shape) == Monomial::of(shape) {
+            if element_count(&args[0].shape) == element_count(shape) {
                 Ok(TensorType::new(args[0].dtype, shape.clone()))
             } else {
                 Err(bad(format!(
@@ -456,8 +459,7 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, InferError> {
             if *axis >= first.rank() {
                 return Err(bad(format!("concat axis {axis} invalid for {first}")));
             }
-            let mut total = 0u64;
-            let mut sym: Option<Dim> = None;
+            let mut total = super::types::Poly::default();
             for a in args {
                 if a.dtype != first.dtype || a.rank() != first.rank() {
                     return Err(bad(format!("concat operands {first} and {a} differ")));
@@ -469,18 +471,13 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, InferError> {
                         )));
                     }
                 }
-                match &a.shape[*axis] {
-                    Dim::Lit(n) => total += n,
-                    d => {
-                        if sym.is_some() || args.len() > 1 {
-                            return Err(bad("concat along a size name of several operands".into()));
-                        }
-                        sym = Some(d.clone());
-                    }
-                }
+                total = total
+                    .add(&a.shape[*axis].poly())
+                    .ok_or_else(|| bad("the concatenated length overflows".into()))?;
             }
             let mut t = first.clone();
-            t.shape[*axis] = sym.unwrap_or(Dim::Lit(total));
+            t.shape[*axis] = Dim::from_poly(total)
+                .ok_or_else(|| bad("the concatenated length is negative".into()))?;
             Ok(t)
         }
         Op::Gather => {

@@ -9,6 +9,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+pub use super::size::Poly;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DType {
     F16,
@@ -71,11 +73,17 @@ impl fmt::Display for DType {
     }
 }
 
-/// One axis length: a literal or a size name.
+/// One axis length: a literal, a size name, or a size expression
+/// (`N + M`, `(H - 3) div 2 + 1`; see [`super::size`]).
+///
+/// `Expr` never holds a constant or a lone size name ([`Dim::from_poly`]
+/// makes those `Lit` and `Sym`), so the derived equality is the equality of
+/// sizes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Dim {
     Lit(u64),
     Sym(Arc<str>),
+    Expr(Arc<Poly>),
 }
 
 impl Dim {
@@ -85,11 +93,41 @@ impl Dim {
     pub fn as_lit(&self) -> Option<u64> {
         match self {
             Dim::Lit(n) => Some(*n),
-            Dim::Sym(_) => None,
+            Dim::Sym(_) | Dim::Expr(_) => None,
         }
     }
     pub fn is_one(&self) -> bool {
         *self == Dim::Lit(1)
+    }
+
+    /// The size as a polynomial.
+    pub fn poly(&self) -> Poly {
+        match self {
+            Dim::Lit(n) => Poly::constant(i64::try_from(*n).unwrap_or(i64::MAX)),
+            Dim::Sym(s) => Poly::name(s),
+            Dim::Expr(p) => (**p).clone(),
+        }
+    }
+
+    /// The dimension of a polynomial; None for a negative constant.
+    pub fn from_poly(p: Poly) -> Option<Dim> {
+        if let Some(c) = p.as_constant() {
+            return u64::try_from(c).ok().map(Dim::Lit);
+        }
+        if let Some(n) = p.as_name() {
+            return Some(Dim::Sym(n.clone()));
+        }
+        Some(Dim::Expr(Arc::new(p)))
+    }
+
+    /// The name under which the ABI's `dims` array holds this size (the
+    /// size name, or the expression's text); None for a literal.
+    pub fn slot_name(&self) -> Option<String> {
+        match self {
+            Dim::Lit(_) => None,
+            Dim::Sym(s) => Some(s.to_string()),
+            Dim::Expr(p) => Some(p.to_string()),
+        }
     }
 }
 
@@ -98,6 +136,7 @@ impl fmt::Display for Dim {
         match self {
             Dim::Lit(n) => write!(f, "{n}"),
             Dim::Sym(s) => f.write_str(s),
+            Dim::Expr(p) => write!(f, "{p}"),
         }
     }
 }
@@ -110,56 +149,17 @@ pub fn shape_str(shape: &[Dim]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
-/// The product of a list of dimensions as a monomial: a coefficient times a
-/// sorted multiset of size names. Two shapes hold the same number of elements
-/// for every binding of the size names exactly when their monomials are equal.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Monomial {
-    pub coef: u64,
-    pub syms: Vec<Arc<str>>,
+/// The number of elements of a shape as a polynomial of its sizes. Two
+/// shapes hold the same number of elements for every binding of the size
+/// names exactly when these are equal. None on overflow.
+pub fn element_count(dims: &[Dim]) -> Option<Poly> {
+    let polys: Vec<Poly> = dims.iter().map(Dim::poly).collect();
+    Poly::product(&polys)
 }
 
-impl Monomial {
-    pub fn of(dims: &[Dim]) -> Option<Monomial> {
-        let mut coef: u64 = 1;
-        let mut syms = Vec::new();
-        for d in dims {
-            match d {
-                Dim::Lit(n) => coef = coef.checked_mul(*n)?,
-                Dim::Sym(s) => syms.push(s.clone()),
-            }
-        }
-        syms.sort();
-        Some(Monomial { coef, syms })
-    }
-
-    /// `self / other` when it is a single dimension (a literal, or one size name
-    /// with coefficient 1), as `reshape`'s `-1` needs.
-    pub fn div_to_dim(&self, other: &Monomial) -> Option<Dim> {
-        if other.coef == 0 || !self.coef.is_multiple_of(other.coef) {
-            return None;
-        }
-        let coef = self.coef / other.coef;
-        let mut rest = self.syms.clone();
-        for s in &other.syms {
-            let i = rest.iter().position(|r| r == s)?;
-            rest.remove(i);
-        }
-        match (coef, rest.len()) {
-            (c, 0) => Some(Dim::Lit(c)),
-            (1, 1) => Some(Dim::Sym(rest.remove(0))),
-            _ => None,
-        }
-    }
-}
-
-/// The product of `dims` as one dimension — a literal, or one size name —
-/// when it is one (a flattening's length).
+/// The product of `dims` as one dimension (a flattening's length).
 pub fn product_dim(dims: &[Dim]) -> Option<Dim> {
-    Monomial::of(dims)?.div_to_dim(&Monomial {
-        coef: 1,
-        syms: vec![],
-    })
+    Dim::from_poly(element_count(dims)?)
 }
 
 /// A tensor's dtype and shape. A scalar has an empty shape.

@@ -12,6 +12,8 @@
 
 use std::fmt;
 
+use super::size::Poly;
+
 /// The geometry of a 2-D window, per axis `[h, w]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Window {
@@ -41,6 +43,25 @@ impl Window {
             return None;
         }
         Some((padded - span) / s + 1)
+    }
+
+    /// [`Window::out_len`] of a size expression `n`:
+    /// `(n + 2p − d·(k − 1) − 1) div s + 1` as a polynomial.
+    pub fn out_poly(&self, a: usize, n: &Poly) -> Option<Poly> {
+        let (k, s, p, d) = (
+            self.kernel[a],
+            self.stride[a],
+            self.padding[a],
+            self.dilation[a],
+        );
+        if k == 0 || s == 0 || d == 0 {
+            return None;
+        }
+        let i = |v: u64| i64::try_from(v).ok();
+        let shift = i(p)?.checked_mul(2)? - i(d)?.checked_mul(i(k)? - 1)? - 1;
+        n.add(&Poly::constant(shift))?
+            .div(s)?
+            .add(&Poly::constant(1))
     }
 
     /// The input position (may be outside `0..n`) read by output position

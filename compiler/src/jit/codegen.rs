@@ -153,7 +153,7 @@ impl<'a, 'b> Gen<'a, 'b> {
     fn dim(&self, d: &Dim) -> IVal {
         match d {
             Dim::Lit(n) => IVal::C(*n as i64),
-            Dim::Sym(s) => match self.prog.dim_index(s) {
+            Dim::Sym(_) | Dim::Expr(_) => match self.prog.dim_slot(d) {
                 Some(i) => IVal::V(self.dims[i]),
                 None => IVal::C(0),
             },

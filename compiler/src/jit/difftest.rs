@@ -16,7 +16,7 @@ pub struct Counts {
 /// Runs the first step kernel by kernel: each compiled kernel first writes
 /// its output, which is read, then the interpreter overwrites it.
 pub fn compare_kernels(c: &Case, prog: &Program, counts: &mut Counts) -> Result<(), String> {
-    let dims = c.dims();
+    let dims = c.dims(prog);
     let inputs: Vec<Vec<u8>> = c
         .inputs_at(0)
         .unwrap_or_default()

@@ -79,7 +79,7 @@ impl DimRef {
     fn of(prog: &Program, d: &Dim) -> DimRef {
         match d {
             Dim::Lit(n) => DimRef::Lit(*n),
-            Dim::Sym(s) => prog.dim_index(s).map_or(DimRef::Lit(0), DimRef::Idx),
+            Dim::Sym(_) | Dim::Expr(_) => prog.dim_slot(d).map_or(DimRef::Lit(0), DimRef::Idx),
         }
     }
 

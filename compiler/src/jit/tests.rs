@@ -17,7 +17,7 @@ use crate::kernel::{schedule, Kernel, Program};
 
 /// Every step of the case through `Tiered` in `mode` against the interpreter.
 fn compare_tiered(c: &Case, prog: &Program, mode: JitMode) -> Result<(), String> {
-    let dims = c.dims();
+    let dims = c.dims(prog);
     let inputs: Vec<Vec<u8>> = c
         .inputs_at(0)
         .unwrap_or_default()

@@ -5,7 +5,8 @@ use std::fmt::Write;
 
 use crate::ir::graph::{Dist, Feed, Init, SeedPart};
 use crate::ir::op::Distribution;
-use crate::ir::types::{Dim, Scalar, TensorType};
+use crate::ir::size::PostOp;
+use crate::ir::types::{Dim, Poly, Scalar, TensorType};
 use crate::kernel::{OutputSrc, Program};
 
 fn num(v: f64) -> String {
@@ -27,12 +28,31 @@ fn ty(p: &Program, t: &TensorType) -> String {
     for d in &t.shape {
         match d {
             Dim::Lit(n) => write!(s, " {n}").unwrap_or(()),
-            Dim::Sym(name) => {
-                write!(s, " ${}", p.dim_index(name).unwrap_or(usize::MAX)).unwrap_or(())
+            Dim::Sym(_) | Dim::Expr(_) => {
+                write!(s, " ${}", p.dim_slot(d).unwrap_or(usize::MAX)).unwrap_or(())
             }
         }
     }
     s
+}
+
+/// A derived size's postfix code (docs/abi.md, `size` records).
+fn size_code(p: &Program, e: &Poly) -> String {
+    let base = p.base_dims();
+    let code = e
+        .postfix(&|n| p.dims[..base].iter().position(|d| d == n))
+        .unwrap_or_default();
+    let parts: Vec<String> = code
+        .iter()
+        .map(|op| match op {
+            PostOp::Dim(k) => format!("${k}"),
+            PostOp::Lit(v) => v.to_string(),
+            PostOp::Add => "+".into(),
+            PostOp::Mul => "*".into(),
+            PostOp::Div => "div".into(),
+        })
+        .collect();
+    parts.join(" ")
 }
 
 /// A feed's kind and arguments (docs/abi.md).
@@ -48,7 +68,9 @@ fn feed_text(p: &Program, f: &Feed<Dim>) -> String {
         } => {
             let rows = match rows {
                 Dim::Lit(n) => n.to_string(),
-                Dim::Sym(name) => format!("${}", p.dim_index(name).unwrap_or(usize::MAX)),
+                Dim::Sym(_) | Dim::Expr(_) => {
+                    format!("${}", p.dim_slot(rows).unwrap_or(usize::MAX))
+                }
             };
             let sh = shuffle.map_or("-".to_string(), |k| k.to_string());
             format!("batch {rows} {size} {sh}")
@@ -78,7 +100,11 @@ pub fn descriptor(p: &Program) -> String {
         s.push_str(l.trim_end());
         s.push('\n');
     };
-    line(format!("dims {}", p.dims.join(" ")));
+    let base = p.base_dims();
+    line(format!("dims {}", p.dims[..base].join(" ")));
+    for (i, e) in p.derived.iter().enumerate() {
+        line(format!("size ${} {} = {e}", base + i, size_code(p, e)));
+    }
     let user = p.user_inputs();
     for (name, t) in &p.inputs[..user] {
         line(format!("input {name} {}", ty(p, t)));

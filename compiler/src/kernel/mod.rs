@@ -522,8 +522,13 @@ pub struct ParamInfo {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Program {
-    /// Size names, in the order of the ABI's `dims` array.
+    /// The ABI's `dims` array: the size names, then the text of each
+    /// derived size (`derived`).
     pub dims: Vec<String>,
+    /// The program's size expressions: `dims[dims.len() - derived.len() + i]`
+    /// is `derived[i]`, which the runtime's binding computes from the size
+    /// names (docs/abi.md, `size` records).
+    pub derived: Vec<std::sync::Arc<crate::ir::types::Poly>>,
     /// The program's inputs, then its feeds (the step's `inputs[]`).
     pub inputs: Vec<(String, TensorType)>,
     /// What each feed supplies: `feeds[j]` is input `inputs.len() - feeds.len() + j`.
@@ -547,6 +552,24 @@ impl Program {
     /// Index of a size name in `dims`.
     pub fn dim_index(&self, name: &str) -> Option<usize> {
         self.dims.iter().position(|d| d == name)
+    }
+
+    /// Where `dims` holds a size (None for a literal, or a size the program
+    /// does not know, which the verifier rejects).
+    pub fn dim_slot(&self, d: &Dim) -> Option<usize> {
+        match d {
+            Dim::Lit(_) => None,
+            Dim::Sym(s) => self.dim_index(s),
+            Dim::Expr(p) => {
+                let base = self.dims.len() - self.derived.len();
+                self.derived.iter().position(|q| q == p).map(|i| base + i)
+            }
+        }
+    }
+
+    /// The number of size names (before the derived sizes in `dims`).
+    pub fn base_dims(&self) -> usize {
+        self.dims.len() - self.derived.len()
     }
 
     /// The number of step outputs (`outputs[]` of `weft_step`).

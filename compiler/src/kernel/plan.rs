@@ -11,7 +11,7 @@
 //! slots `0..k`, so every temp is 64-byte aligned in a 64-byte aligned arena.
 
 use super::{elem_bytes, BufId, BufKind, Program};
-use crate::ir::types::{Dim, Monomial};
+use crate::ir::types::{element_count, Dim};
 
 /// Fills in every temp's slot and `prog.slots`.
 pub fn assign_slots(prog: &mut Program) {
@@ -34,7 +34,7 @@ pub fn assign_slots(prog: &mut Program) {
     let keys: Vec<_> = prog
         .buffers
         .iter()
-        .map(|b| (Monomial::of(&b.shape), elem_bytes(b.dtype)))
+        .map(|b| (element_count(&b.shape), elem_bytes(b.dtype)))
         .collect();
     let size_key = |b: BufId| &keys[b];
     let mut slots: Vec<Vec<BufId>> = Vec::new();

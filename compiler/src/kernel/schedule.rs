@@ -35,7 +35,7 @@ use super::{
 };
 use crate::ir::graph::{Graph, NodeId};
 use crate::ir::op::{Op, ReduceOp};
-use crate::ir::types::{DType, Dim, Monomial, Shape};
+use crate::ir::types::{element_count, DType, Dim, Shape};
 
 /// An expression of more nodes is materialised: each node's expression is
 /// built from (cloned) operand expressions, so unbounded fusion of a chain
@@ -61,7 +61,13 @@ pub fn schedule(g: &Graph) -> Result<Program, String> {
     let mut s = Sched {
         g,
         prog: Program {
-            dims: g.dims.clone(),
+            dims: g
+                .dims
+                .iter()
+                .cloned()
+                .chain(g.size_exprs().iter().map(|p| p.to_string()))
+                .collect(),
+            derived: g.size_exprs(),
             inputs: Vec::new(),
             feeds: Vec::new(),
             params: Vec::new(),
@@ -326,7 +332,7 @@ impl Sched<'_> {
                     // The same value at every index, in any space.
                     Some(e.without_remaps())
                 } else {
-                    if e.cost() > 2 && Monomial::of(&from) != Monomial::of(shape) {
+                    if e.cost() > 2 && element_count(&from) != element_count(shape) {
                         let b = self.materialise(arg(0), e);
                         e = self.load(b);
                     }

@@ -151,11 +151,18 @@ impl Case {
         Ok(all)
     }
 
-    pub fn dims(&self) -> Vec<u64> {
-        self.g
-            .dims
+    /// `prog`'s `dims`: the size names, then the derived sizes.
+    pub fn dims(&self, prog: &Program) -> Vec<u64> {
+        let base = prog.base_dims();
+        let derived = prog.derived.iter().map(|p| {
+            self.env
+                .resolve_dim(&crate::ir::types::Dim::Expr(p.clone()))
+                .unwrap_or(1) as u64
+        });
+        prog.dims[..base]
             .iter()
             .map(|d| self.env.get(d).unwrap_or(1) as u64)
+            .chain(derived)
             .collect()
     }
 }
@@ -211,7 +218,7 @@ pub fn graph_step(
 /// Runs `steps` steps of both interpreters and compares every step output
 /// and update. Err: a disagreement. Ok(false): both failed (bad data).
 pub fn compare_case(c: &Case, prog: &Program) -> Result<bool, String> {
-    let dims = c.dims();
+    let dims = c.dims(prog);
     let mut gparams = c.params.clone();
     let mut kparams: Vec<Vec<u8>> = c.params.iter().map(tensor_bytes).collect();
     for step in 0..c.steps {
@@ -519,7 +526,7 @@ pub fn compare_case_bits(c: &Case, prog: &Program) -> Result<(), String> {
     let inputs: Vec<Vec<u8>> = c.inputs_at(0)?.iter().map(tensor_bytes).collect();
     let params: Vec<Vec<u8>> = c.params.iter().map(tensor_bytes).collect();
     let want = graph_step(c, 0, &c.params)?;
-    let got = kinterp::step(prog, &c.dims(), &inputs, &params)
+    let got = kinterp::step(prog, &c.dims(prog), &inputs, &params)
         .map_err(|k| format!("kernels failed with error {k}"))?;
     for (i, (name, _, src)) in prog.outputs.iter().enumerate() {
         if let OutputSrc::Step(k) = src {

@@ -53,7 +53,24 @@ pub fn verify(p: &Program) -> Result<(), String> {
             }
         }
     }
+    if p.derived.len() > p.dims.len() {
+        return Err("invalid kernel IR: more derived sizes than sizes".into());
+    }
+    for (i, e) in p.derived.iter().enumerate() {
+        if p.dims[p.base_dims() + i] != e.to_string() {
+            return Err(format!(
+                "invalid kernel IR: derived size {i} is not named `{e}`"
+            ));
+        }
+    }
     for (i, b) in p.buffers.iter().enumerate() {
+        if let Some(d) = b
+            .shape
+            .iter()
+            .find(|d| d.as_lit().is_none() && p.dim_slot(d).is_none())
+        {
+            return Err(format!("invalid kernel IR: %{i} has the unknown size {d}"));
+        }
         match b.kind {
             BufKind::Temp { slot } if slot >= p.slots.len() || !p.slots[slot].contains(&i) => {
                 return Err(format!("invalid kernel IR: temp %{i} has no slot"));

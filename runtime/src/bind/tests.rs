@@ -253,3 +253,165 @@ fn arr(v: &InputValue) -> &NpyArray {
         InputValue::Mapped(_) => panic!("mapped"),
     }
 }
+
+#[test]
+fn derived_sizes_are_computed_and_checked() {
+    let t = Tmp::new("derived");
+    let sizes =
+        "dims N M\nsize $2 $0 1 + = N + 1\nsize $3 $2 2 * = 2 * (N + 1)\nsize $4 $1 1 + = M + 1\n";
+    let params = "param w f32 2 $3 $2 full 2\nparam v f32 1 $4 full 0\n";
+    let x = t.npy("x.npy", f32s(&[3]));
+    let y = t.npy("y.npy", f32s(&[4, 3]));
+    let z = t.npy("z.npy", f32s(&[5]));
+    let mut inputs = vec![("x".to_string(), file(&x)), ("y".to_string(), file(&y))];
+    // `v` needs M, which nothing binds: M + 1 stays unknown.
+    let d = desc(&format!(
+        "{sizes}input x f32 1 $0\ninput y f32 2 $2 3\n{params}"
+    ));
+    let e = bind_err(&d, &inputs, &[]);
+    assert_eq!(
+        e.message,
+        "param `v` has type f32[M + 1], but no input binds size M; pass --param v=FILE.npy"
+    );
+    let d = desc(&format!(
+        "{sizes}input x f32 1 $0\ninput y f32 2 $2 3\ninput z f32 1 $1\n{params}"
+    ));
+    inputs.push(("z".to_string(), file(&z)));
+    let b = bind(&d, &inputs, &[], false).expect("binds");
+    assert_eq!(b.dims, vec![Some(3), Some(5), Some(4), Some(8), Some(6)]);
+    assert_eq!(b.all_dims(&d).expect("all bound"), vec![3, 5, 4, 8, 6]);
+    // Params start from shapes of derived sizes.
+    assert_eq!(b.params[0].shape, vec![8, 4]);
+    assert_eq!(b.params[0].data, Data::F32(vec![2.0; 32]));
+    assert_eq!(b.params[1].shape, vec![6]);
+    assert_eq!(b.shape_of(&d, &d.params[0].decl).expect("w"), vec![8, 4]);
+    // An axis that is a derived size must have its value.
+    let y5 = t.npy("y5.npy", f32s(&[5, 3]));
+    let mut bad_y = inputs.clone();
+    bad_y[1].1 = file(&y5);
+    let e = bind_err(&d, &bad_y, &[]);
+    assert_eq!(e.exit_code, 3);
+    assert_eq!(
+        e.message,
+        format!(
+            "input `y` expects f32[N + 1, 3] but {} holds f32[5, 3] (axis 0 must be N + 1 = 4)",
+            y5.display()
+        )
+    );
+    // A literal axis is still checked first.
+    let y4 = t.npy("y4.npy", f32s(&[5, 4]));
+    bad_y[1].1 = file(&y4);
+    let e = bind_err(&d, &bad_y, &[]);
+    assert!(e.message.ends_with("(axis 1 must be 3)"), "{}", e.message);
+    // A --param file is checked the same way.
+    let v6 = t.npy("v6.npy", f32s(&[6]));
+    let b = bind(&d, &inputs, &[("v".to_string(), v6)], false).expect("binds");
+    assert_eq!(b.params[1].data, Data::F32(vec![1.0; 6]));
+    let v7 = t.npy("v7.npy", f32s(&[7]));
+    let e = bind_err(&d, &inputs, &[("v".to_string(), v7.clone())]);
+    assert_eq!(
+        e.message,
+        format!(
+            "param `v` expects f32[M + 1] but {} holds f32[7] (axis 0 must be M + 1 = 6)",
+            v7.display()
+        )
+    );
+}
+
+#[test]
+fn derived_sizes_bind_nothing() {
+    let t = Tmp::new("derived-unbound");
+    let d = desc("dims N\nsize $1 $0 1 + = N + 1\ninput x f32 1 $1\n");
+    let x = t.npy("x.npy", f32s(&[4]));
+    let e = bind_err(&d, &[("x".to_string(), file(&x))], &[]);
+    assert_eq!(
+        (e.exit_code, e.message.as_str()),
+        (
+            3,
+            "size N is not bound: no input (or --param file) has it in its type"
+        )
+    );
+    // Unbound and unused, a derived size is no error until it is needed.
+    let d = desc("dims N M\nsize $2 $1 1 + = M + 1\ninput x f32 1 $0\noutput y f32 1 $2 step 0\n");
+    let b = bind(&d, &[("x".to_string(), file(&x))], &[], false).expect("binds");
+    assert_eq!(b.dims, vec![Some(4), None, None]);
+    let e = b.shape_of(&d, &d.outputs[0].decl).expect_err("M");
+    assert!(
+        e.message.starts_with("size M is not bound"),
+        "{}",
+        e.message
+    );
+    let e = b.all_dims(&d).expect_err("M");
+    assert!(
+        e.message.starts_with("size M is not bound"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn derived_sizes_must_be_positive() {
+    let t = Tmp::new("derived-bad");
+    let go = |dims: &str, shapes: &[&[usize]]| {
+        let mut text = format!("{dims}\n");
+        let mut inputs = Vec::new();
+        for (i, s) in shapes.iter().enumerate() {
+            let dims: Vec<String> = (0..s.len())
+                .map(|a| if a == 0 { format!("${i}") } else { "0".into() })
+                .collect();
+            text += &format!("input x{i} f32 {} {}\n", s.len(), dims.join(" "));
+            let p = t.npy(&format!("x{i}.npy"), f32s(s));
+            inputs.push((format!("x{i}"), file(&p)));
+        }
+        bind_err(&desc(&text), &inputs, &[])
+    };
+    let cases: Vec<(&str, Vec<&[usize]>, String)> = vec![
+        // Never used, still computed.
+        (
+            "dims N\nsize $1 $0 -1 + = N - 1",
+            vec![&[1]],
+            "size N - 1 is 0 at N = 1: every length must be positive".into(),
+        ),
+        // Floor division: (2 - 5) div 2 = -2.
+        (
+            "dims N\nsize $1 $0 -5 + 2 div = (N - 5) div 2",
+            vec![&[2]],
+            "size (N - 5) div 2 is -2 at N = 2: every length must be positive".into(),
+        ),
+        // Names in dims order, through an earlier derived size.
+        (
+            "dims N M\nsize $2 $1 $0 -1 * + = M - N\nsize $3 $2 3 * = 3 * (M - N)",
+            vec![&[3], &[2]],
+            "size M - N is -1 at N = 3, M = 2: every length must be positive".into(),
+        ),
+        (
+            "dims N M\nsize $2 $1 $0 -1 * + 5 + = M - N + 5\nsize $3 $2 -7 + = M - N + 5 - 7",
+            vec![&[3], &[2]],
+            "size M - N + 5 - 7 is -3 at N = 3, M = 2: every length must be positive".into(),
+        ),
+        (
+            "dims N\nsize $1 $0 $0 * = N * N",
+            vec![&[1 << 32, 0]],
+            "size N * N overflows at N = 4294967296".into(),
+        ),
+        (
+            "dims N\nsize $1 $0 1 + = N + 1",
+            vec![&[1 << 63, 0]],
+            "size N + 1 overflows at N = 9223372036854775808".into(),
+        ),
+        (
+            "dims N\nsize $1 $0 1 + $0 $0 -1 * + div = (N + 1) div (N - N)",
+            vec![&[3]],
+            "size (N + 1) div (N - N) divides by 0 at N = 3: a divisor must be positive".into(),
+        ),
+        (
+            "dims\nsize $0 3 -5 + = 3 - 5",
+            vec![],
+            "size 3 - 5 is -2: every length must be positive".into(),
+        ),
+    ];
+    for (dims, shapes, want) in cases {
+        let e = go(dims, &shapes);
+        assert_eq!((e.exit_code, e.message.as_str()), (3, want.as_str()));
+    }
+}

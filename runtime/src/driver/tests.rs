@@ -192,3 +192,83 @@ fn empty_sizes_run() {
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(out, "y = []\nw = []\n");
 }
+
+/// A program that outputs the `dims` array it is given.
+struct ShowDims;
+
+const SHOW_DIMS: &str = "weft-program 1
+dims B
+size $1 $0 1 + = B + 1
+input x f32 1 $1
+input b f32 1 $0
+size $2 $1 $0 * = (B + 1) * B
+output d i64 1 3 step 0
+";
+
+impl Program for ShowDims {
+    fn descriptor(&self) -> &[u8] {
+        SHOW_DIMS.as_bytes()
+    }
+
+    fn arena_bytes(&self, dims: &[i64]) -> u64 {
+        assert_eq!(dims.len(), 3, "every size");
+        0
+    }
+
+    unsafe fn step(
+        &self,
+        dims: *const i64,
+        _inputs: *const *const c_void,
+        _params: *const *const c_void,
+        outputs: *const *mut c_void,
+        _updates: *const *mut c_void,
+        _arena: *mut c_void,
+    ) -> i32 {
+        let d = std::slice::from_raw_parts_mut(*outputs as *mut i64, 3);
+        d.copy_from_slice(std::slice::from_raw_parts(dims, 3));
+        0
+    }
+}
+
+#[test]
+fn dims_hold_the_derived_sizes() {
+    let t = tmp("derived");
+    let npy = |name: &str, n: usize| {
+        let p = t.0.join(name);
+        write_npy_file(
+            &p,
+            &NpyArray::new(vec![n], Data::F32(vec![0.0; n])).expect("a"),
+        )
+        .expect("write");
+        p.display().to_string()
+    };
+    let (x4, x5, b3) = (npy("x4.npy", 4), npy("x5.npy", 5), npy("b3.npy", 3));
+    let run = |x: &str| {
+        let argv = [
+            "prog",
+            "--input",
+            &format!("x={x}"),
+            "--input",
+            &format!("b={b3}"),
+        ];
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let argv = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
+        let code = run_with(&ShowDims, argv, &mut out, &mut err, &|_| {});
+        (
+            code,
+            String::from_utf8_lossy(&out).into_owned(),
+            String::from_utf8_lossy(&err).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&x4);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, "d = [ 3  4 12]\n");
+    let (code, _, err) = run(&x5);
+    assert_eq!(
+        (code, err),
+        (
+            3,
+            format!("error: input `x` expects f32[B + 1] but {x5} holds f32[5] (axis 0 must be B + 1 = 4)\n")
+        )
+    );
+}

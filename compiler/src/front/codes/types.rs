@@ -300,9 +300,9 @@ pub(super) const E0315: CodeInfo = CodeInfo {
     title: "tensors cannot be concatenated or stacked",
     explanation:
         "`concat((a, b, ..), axis=K)` needs tensors with the same number of axes and equal \
-         lengths on every axis but `K`, and `K` itself must have a literal length in each of \
-         them (a sum of size names is not a size a type can express). `stack` needs tensors \
-         of exactly one shape. Reshape or `expand_dims` the parts until they line up.",
+         lengths on every axis but `K`; the result's length along `K` is the sum of theirs \
+         (`N + M` for size names). `stack` needs tensors of exactly one shape. Reshape or \
+         `expand_dims` the parts until they line up.",
     wrong: r#"dim B
 input a: f32[B, 3]
 input b: f32[B]

@@ -170,3 +170,24 @@ input b: f32[3, 5]
 output c = einsum("ij,jk->ik", a, b)
 "#,
 };
+
+pub(super) const E0331: CodeInfo = CodeInfo {
+    code: "E0331",
+    title: "invalid size expression",
+    explanation: "A dimension of a type may be a size expression: size names, consts and \
+         integer literals combined with `+`, `-`, `*` and `div` (floor division) by a positive \
+         literal, as in `f32[N + M]`, `f32[B * 4]` or `f32[(H - 3) div 2 + 1]`. Sizes are \
+         compared as polynomials (`N + N` is `2 * N`). Dividing by a size name, by zero, or \
+         writing a length that is negative whatever the sizes are is an error; so is a size \
+         too large to compute.",
+    wrong: r#"dim N
+input x: f32[2 * N]
+let y: f32[N, 2 div 0] = reshape(x, (N, 2))
+output y
+"#,
+    fixed: r#"dim N
+input x: f32[2 * N]
+let y: f32[N, 4 div 2] = reshape(x, (N, 2))
+output y
+"#,
+};

@@ -67,44 +67,10 @@ impl<'m> Elab<'m> {
         let mut ok = true;
         for d in te.dims.iter().flatten() {
             match d {
-                DimExpr::Lit(n, span) => {
-                    if *n < 0 {
-                        self.err(Diagnostic::error(
-                            "E0301",
-                            "an axis length cannot be negative",
-                            *span,
-                        ));
-                        ok = false;
-                    } else {
-                        shape.push(Dim::Lit(*n as u64));
-                    }
-                }
-                DimExpr::Name(id) => {
-                    if let Some(x) = b.sizes.get(&id.name) {
-                        shape.push(x.clone());
-                    } else if self.is_dim(&id.name) {
-                        shape.push(Dim::sym(&id.name));
-                    } else if self.is_const(&id.name) {
-                        match self.lookup(&id.name, id.span) {
-                            Val::Static(Scalar::Int(n)) if n >= 0 => shape.push(Dim::Lit(n as u64)),
-                            Val::Error => ok = false,
-                            other => {
-                                let t = self.type_str(&other);
-                                self.err(
-                                    Diagnostic::error(
-                                        "E0214",
-                                        format!("const `{}` cannot be a size: it is a {t}", id.name),
-                                        id.span,
-                                    )
-                                    .label("not a non-negative integer")
-                                    .note("a const used in a type must be a non-negative integer literal"),
-                                );
-                                ok = false;
-                            }
-                        }
-                    } else {
-                        self.unknown_size(&id.name, id.span);
-                        ok = false;
+                DimExpr::Lit(..) | DimExpr::Name(_) | DimExpr::Bin(..) => {
+                    match self.type_dim(d, &b) {
+                        Some(x) => shape.push(x),
+                        None => ok = false,
                     }
                 }
                 DimExpr::Splat(id) => match b.runs.get(&id.name) {
@@ -130,7 +96,7 @@ impl<'m> Elab<'m> {
         ok.then(|| TensorType::new(dtype, shape))
     }
 
-    fn is_dim(&mut self, name: &str) -> bool {
+    pub(super) fn is_dim(&mut self, name: &str) -> bool {
         let module = self.frames.last().map(|f| f.module).unwrap_or(0);
         match self.scopes[module].get(name).cloned() {
             Some(super::Entry::Item(i)) => {
@@ -151,7 +117,7 @@ impl<'m> Elab<'m> {
         }
     }
 
-    fn unknown_size(&mut self, name: &str, span: Span) {
+    pub(super) fn unknown_size(&mut self, name: &str, span: Span) {
         let d = Diagnostic::error("E0214", format!("unknown size name `{name}`"), span);
         let d = d.label("not a declared size").help(format!(
             "declare it with `dim {name}` or `const {name} = LENGTH`, or make it a size parameter of the function: `fn f[{name}](..)`"
@@ -723,8 +689,10 @@ impl<'m> Elab<'m> {
                 }
             }
         }
+        let mut deferred: Vec<(usize, &DimExpr, Dim)> = Vec::new();
         for (axis, (d, g)) in pairs.into_iter().enumerate() {
             match d {
+                DimExpr::Bin(..) => deferred.push((axis, d, g[0].clone())),
                 DimExpr::Lit(n, _) => {
                     if g[0] != Dim::Lit((*n).max(0) as u64) {
                         return Err(Box::new(mismatch(
@@ -822,6 +790,50 @@ impl<'m> Elab<'m> {
                     )));
                 }
             }
+        }
+        // Size expressions, once the plain size parameters are bound; each
+        // may bind the one parameter it solves for.
+        while !deferred.is_empty() {
+            let mut progress = false;
+            let mut unsolved = None;
+            let mut left = Vec::new();
+            for (axis, d, g) in deferred {
+                let mut why = None;
+                match self.match_size_expr(d, &g, b, &is_size, &mut why) {
+                    None => {
+                        return Err(Box::new(mismatch(
+                            self,
+                            format!("axis {axis}: `{d}` is not a size"),
+                        )))
+                    }
+                    Some(true) => progress = true,
+                    Some(false) if why.is_none() => {
+                        return Err(Box::new(mismatch(
+                            self,
+                            format!("axis {axis} must be {d}, found {g}"),
+                        )))
+                    }
+                    Some(false) => {
+                        unsolved = unsolved.or(why.map(|w| (axis, d, w)));
+                        left.push((axis, d, g));
+                    }
+                }
+            }
+            if !progress {
+                if let Some((axis, d, w)) = unsolved {
+                    return Err(Box::new(
+                        mismatch(
+                            self,
+                            format!("size parameter `{w}` cannot be inferred from `{d}` (axis {axis})"),
+                        )
+                        .help(format!(
+                            "a size parameter is inferred from a plain axis `{w}`, or from an expression in which it appears once and linearly, such as `2 * {w} + 1`"
+                        )),
+                    ));
+                }
+                break;
+            }
+            deferred = left;
         }
         Ok(())
     }
@@ -922,14 +934,7 @@ pub(crate) fn type_text(te: &TypeExpr) -> String {
     match &te.dims {
         None => te.dtype.name.clone(),
         Some(ds) => {
-            let parts: Vec<String> = ds
-                .iter()
-                .map(|d| match d {
-                    DimExpr::Lit(n, _) => n.to_string(),
-                    DimExpr::Name(i) => i.name.clone(),
-                    DimExpr::Splat(i) => format!("..{}", i.name),
-                })
-                .collect();
+            let parts: Vec<String> = ds.iter().map(|d| d.to_string()).collect();
             format!("{}[{}]", te.dtype.name, parts.join(", "))
         }
     }

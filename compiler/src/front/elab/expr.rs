@@ -194,6 +194,15 @@ impl<'m> Elab<'m> {
                 }
                 Some(self.g.literal(Scalar::Int(*n as i64), d, Some(span)))
             }
+            Val::Size(Dim::Expr(p)) => {
+                let dt = dtype.unwrap_or(DType::I32);
+                if !dt.is_numeric() {
+                    self.err(literal_meets(Scalar::Int(0), dt, span));
+                    return None;
+                }
+                let v = self.size_value(p, span);
+                Some(self.g.cast(v, dt, Some(span)))
+            }
             Val::Size(d) => {
                 let dt = dtype.unwrap_or(DType::I32);
                 if !dt.is_numeric() {
@@ -219,6 +228,38 @@ impl<'m> Elab<'m> {
                 None
             }
         }
+    }
+
+    /// The value of a size expression as an `i64` scalar computed from its
+    /// size names (it may be zero or negative: a value, not a length).
+    fn size_value(&mut self, p: &crate::ir::types::Poly, span: Span) -> NodeId {
+        use crate::ir::size::Atom;
+        let s = Some(span);
+        let lit = |this: &mut Self, v: i64| this.g.literal(Scalar::Int(v), DType::I64, s);
+        let mut total = lit(self, 0);
+        for (atoms, c) in p.terms() {
+            let mut t = lit(self, c);
+            for a in atoms {
+                let f = match a {
+                    Atom::Name(n) => self.g.add(
+                        Op::SizeOf {
+                            dims: vec![Dim::Sym(n.clone())],
+                            dtype: DType::I64,
+                        },
+                        &[],
+                        s,
+                    ),
+                    Atom::Div(q, d) => {
+                        let inner = self.size_value(q, span);
+                        let d = lit(self, *d as i64);
+                        self.g.binary(BinaryOp::FloorDiv, inner, d, s)
+                    }
+                };
+                t = self.g.binary(BinaryOp::Mul, t, f, s);
+            }
+            total = self.g.binary(BinaryOp::Add, total, t, s);
+        }
+        total
     }
 
     /// The dtype of a tensor operand; None for a weak scalar.
@@ -323,6 +364,10 @@ impl<'m> Elab<'m> {
         let b = self.settle_lit(b, sb, &a);
         if matches!(a, Val::Error) || matches!(b, Val::Error) {
             return Val::Error;
+        }
+        // `N + 1`, `2 * N`: sizes stay sizes (a shape argument may use them).
+        if let Some(v) = size_arith(op, &a, &b) {
+            return v;
         }
         if let (Some(x), Some(y)) = (as_static(&a), as_static(&b)) {
             match fold(op, x, y) {
@@ -664,6 +709,32 @@ pub(crate) fn literal_meets(s: Scalar, d: DType, span: Span) -> Diagnostic {
             dtype: d,
         });
     op_diagnostic(&e, Site::Literal { value: s, span })
+}
+
+/// `a op b` for sizes and integer constants, when at least one is a size
+/// name or expression, the op is `+`, `-` or `*`, and the result is not a
+/// negative constant.
+fn size_arith(op: BinaryOp, a: &Val, b: &Val) -> Option<Val> {
+    let poly = |v: &Val| match v {
+        Val::Size(d) => Some(d.poly()),
+        Val::Static(Scalar::Int(i)) => Some(crate::ir::types::Poly::constant(*i)),
+        _ => None,
+    };
+    let symbolic = |v: &Val| matches!(v, Val::Size(Dim::Sym(_) | Dim::Expr(_)));
+    if !(symbolic(a) || symbolic(b)) {
+        return None;
+    }
+    let (x, y) = (poly(a)?, poly(b)?);
+    let r = match op {
+        BinaryOp::Add => x.add(&y)?,
+        BinaryOp::Sub => x.sub(&y)?,
+        BinaryOp::Mul => x.mul(&y)?,
+        _ => return None,
+    };
+    match r.as_constant() {
+        Some(c) => Some(Val::Static(Scalar::Int(c))),
+        None => Dim::from_poly(r).map(Val::Size),
+    }
 }
 
 fn as_static(v: &Val) -> Option<Scalar> {

@@ -7,7 +7,7 @@ use weft_grammar::ast::{Expr, ExprKind, IndexItem, Span};
 use super::{static_literal, Elab, Val};
 use crate::front::diag::Diagnostic;
 use crate::ir::op::Op;
-use crate::ir::types::Dim;
+use crate::ir::types::{Dim, Poly};
 
 impl<'m> Elab<'m> {
     pub(crate) fn index(&mut self, v: Val, bspan: Span, items: &[IndexItem], span: Span) -> Val {
@@ -79,7 +79,12 @@ impl<'m> Elab<'m> {
                                 i
                             }
                         }
-                        Dim::Sym(_) => i,
+                        // `x[-1]` on a size-name axis: the first of the reversal.
+                        Dim::Sym(_) | Dim::Expr(_) if i < 0 => {
+                            cur = self.reverse_axis(cur, axis, e.span);
+                            -1 - i
+                        }
+                        Dim::Sym(_) | Dim::Expr(_) => i,
                     };
                     cur = self.g.add(
                         Op::Slice {
@@ -177,20 +182,14 @@ impl<'m> Elab<'m> {
                                 keep.push(Dim::Lit(len as u64));
                             }
                         }
-                        Dim::Sym(name) => {
-                            if st.is_some() || en.is_some() || (step != 1 && step != -1) {
-                                self.err(
-                                    Diagnostic::error("E0308", format!("cannot slice axis {axis} of length `{name}` with bounds"), *ss)
-                                        .label("bounded slice of a size-name axis")
-                                        .note(format!("the result's length would depend on `{name}` in a way a type cannot express"))
-                                        .help("take whole axes (`:`, `::-1`), single indices, or slice an axis of literal length"),
-                                );
+                        Dim::Sym(_) | Dim::Expr(_) => {
+                            let Some((c, len)) =
+                                self.slice_size_axis(cur, axis, &dim, (st, en, step), *ss)
+                            else {
                                 return Val::Error;
-                            }
-                            if step == -1 {
-                                cur = self.reverse_axis(cur, axis, *ss);
-                            }
-                            keep.push(dim.clone());
+                            };
+                            cur = c;
+                            keep.push(len);
                         }
                     }
                 }
@@ -198,6 +197,111 @@ impl<'m> Elab<'m> {
         }
         keep.extend(ty.shape[used..].iter().cloned());
         Val::Tensor(self.g.reshape(cur, &keep, Some(span)))
+    }
+
+    /// `x[a:b:k]` along a size-name axis of length `n`, with literal
+    /// bounds: the result's length is a size expression (`x[1:]` has
+    /// `N - 1`, `x[::2]` has `(N + 1) div 2`). A start counted from the
+    /// other end than the step walks from is taken from a reversal.
+    fn slice_size_axis(
+        &mut self,
+        x: crate::ir::NodeId,
+        axis: usize,
+        n: &Dim,
+        (st, en, step): (Option<i64>, Option<i64>, i64),
+        span: Span,
+    ) -> Option<(crate::ir::NodeId, Dim)> {
+        let np = n.poly();
+        let at = |b: i64| -> Option<Poly> {
+            if b < 0 {
+                np.add(&Poly::constant(b))
+            } else {
+                Some(Poly::constant(b))
+            }
+        };
+        let k = step.unsigned_abs();
+        // (reverse first, literal start, exclusive end) in the coordinates
+        // the slice walks in.
+        let plan: Option<(bool, i64, Poly)> = if step > 0 {
+            let end = match en {
+                None => Some(np.clone()),
+                Some(b) => at(b),
+            };
+            match (st, end) {
+                (None, Some(e)) => Some((false, 0, e)),
+                (Some(a), Some(e)) if a >= 0 => Some((false, a, e)),
+                // `x[-3:]`, `x[-5:-2]`: in the reversal, `x[-1 - ..]`.
+                (Some(a), _) if k == 1 && en.is_none_or(|b| b < 0) => {
+                    let r0 = en.map_or(0, |b| -b);
+                    Some((true, r0, Poly::constant(-a)))
+                }
+                _ => None,
+            }
+        } else {
+            // Reversed index r = n - 1 - i.
+            let r0 = match st {
+                None => Some(0),
+                Some(a) if a < 0 => Some(-1 - a),
+                Some(_) => None,
+            };
+            let r1 = match en {
+                None => Some(np.clone()),
+                Some(b) if b < 0 => Some(Poly::constant(-1 - b)),
+                Some(b) => np.sub(&Poly::constant(b + 1)),
+            };
+            r0.zip(r1).map(|(r0, r1)| (true, r0, r1))
+        };
+        let Some((rev, start, end)) = plan else {
+            self.err(
+                Diagnostic::error(
+                    "E0308",
+                    format!("cannot slice axis {axis} of length `{n}` with these bounds"),
+                    span,
+                )
+                .label("the start is counted from the other end than the step walks from")
+                .help("with a positive step, start at a non-negative index (`x[2:]`, `x[:-1]`, `x[-3:]`); with a negative one, at a negative index or none (`x[::-1]`, `x[-2::-1]`)"),
+            );
+            return None;
+        };
+        // Elements `start, start + k, ..` before `end`: ceil((end - start) / k).
+        let len = end
+            .sub(&Poly::constant(start))
+            .and_then(|p| p.add(&Poly::constant(k as i64 - 1)))
+            .and_then(|p| p.div(k));
+        let len = match len.map(|p| (p.as_constant(), p)) {
+            Some((Some(c), _)) => Some(Dim::Lit(c.max(0) as u64)),
+            Some((None, p)) => Dim::from_poly(p),
+            None => None,
+        };
+        let Some(len) = len else {
+            self.err(Diagnostic::error(
+                "E0331",
+                "the length of this slice overflows",
+                span,
+            ));
+            return None;
+        };
+        let mut cur = x;
+        if rev {
+            cur = self.reverse_axis(cur, axis, span);
+        }
+        if !(start == 0 && k == 1 && len == *n) {
+            cur = self.g.add(
+                Op::Slice {
+                    axis,
+                    start,
+                    step: k,
+                    len: len.clone(),
+                },
+                &[cur],
+                Some(span),
+            );
+        }
+        // `x[-3:]` is the reversal of the reversal's first three.
+        if rev && step > 0 {
+            cur = self.reverse_axis(cur, axis, span);
+        }
+        Some((cur, len))
     }
 
     fn slice_node(

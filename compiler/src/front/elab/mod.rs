@@ -16,6 +16,7 @@ mod op_errors;
 mod record_items;
 mod records;
 mod scope;
+mod sizes;
 
 use std::collections::HashMap;
 

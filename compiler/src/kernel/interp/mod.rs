@@ -28,7 +28,7 @@ pub use scalar::{binary, cast, constant, unary, Val};
 pub fn dim_value(prog: &Program, dims: &[u64], d: &Dim) -> u64 {
     match d {
         Dim::Lit(n) => *n,
-        Dim::Sym(s) => prog.dim_index(s).map(|i| dims[i]).unwrap_or(0),
+        Dim::Sym(_) | Dim::Expr(_) => prog.dim_slot(d).map(|i| dims[i]).unwrap_or(0),
     }
 }
 

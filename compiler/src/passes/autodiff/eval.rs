@@ -52,6 +52,10 @@ impl Env {
                 .dims
                 .get(&**s)
                 .unwrap_or_else(|| panic!("unbound size {s}")),
+            Dim::Expr(p) => p
+                .eval(&|n| self.dims.get(n).map(|&v| v as i64))
+                .and_then(|v| usize::try_from(v).ok())
+                .unwrap_or_else(|| panic!("size {p} cannot be evaluated")),
         }
     }
     pub fn shape(&self, ty: &TensorType) -> Vec<usize> {

@@ -32,7 +32,7 @@
 
 use crate::ir::graph::{Graph, NodeId};
 use crate::ir::op::{BinaryOp, Op, ReduceOp, UnaryOp};
-use crate::ir::types::Scalar;
+use crate::ir::types::{DType, Dim, Scalar, TensorType};
 use weft_grammar::ast::Span;
 
 /// A forward node of the graph being differentiated, as a rule sees it.
@@ -90,6 +90,57 @@ impl B<'_> {
     fn op(&mut self, op: Op, args: &[NodeId]) -> NodeId {
         self.g.add(op, args, self.span)
     }
+    /// The `len` elements of `x` along `axis` after those of `before` (a
+    /// part of a concatenation): a slice when the offset is a literal,
+    /// else a gather at `iota + offset`, the offset computed at run time.
+    fn part(&mut self, x: NodeId, axis: usize, before: &[Dim], len: &Dim) -> NodeId {
+        let lits: Option<u64> = before
+            .iter()
+            .try_fold(0u64, |acc, d| Some(acc + d.as_lit()?));
+        if let Some(start) = lits.and_then(|s| i64::try_from(s).ok()) {
+            let op = Op::Slice {
+                axis,
+                start,
+                step: 1,
+                len: len.clone(),
+            };
+            return self.op(op, &[x]);
+        }
+        let ty = self.g.ty(x).clone();
+        let mut perm: Vec<usize> = (0..ty.rank()).collect();
+        perm.remove(axis);
+        perm.insert(0, axis);
+        let xt = self.g.transpose(x, &perm, self.span);
+        let mut offset = self.g.literal(Scalar::Int(0), DType::I64, self.span);
+        for d in before {
+            let n = self.op(
+                Op::SizeOf {
+                    dims: vec![d.clone()],
+                    dtype: DType::I64,
+                },
+                &[],
+            );
+            offset = self.bin(BinaryOp::Add, offset, n);
+        }
+        let idx = self.op(
+            Op::Iota {
+                ty: TensorType::new(DType::I64, vec![len.clone()]),
+                axis: 0,
+            },
+            &[],
+        );
+        let offset = self
+            .g
+            .broadcast(offset, std::slice::from_ref(len), self.span);
+        let idx = self.bin(BinaryOp::Add, idx, offset);
+        let part = self.op(Op::Gather, &[xt, idx]);
+        let mut inv = vec![0; perm.len()];
+        for (i, &p) in perm.iter().enumerate() {
+            inv[p] = i;
+        }
+        self.g.transpose(part, &inv, self.span)
+    }
+
     /// Swaps the last two axes (rank ≥ 2).
     fn t_last(&mut self, x: NodeId) -> NodeId {
         let r = self.g.ty(x).rank();
@@ -210,24 +261,13 @@ pub fn vjp(g: &mut Graph, f: &Fwd, ct: NodeId) -> Result<Vec<Option<NodeId>>, St
         }
         Op::Concat { axis } => {
             let mut r = Vec::with_capacity(a.len());
-            let mut offset: u64 = 0;
+            let mut before: Vec<Dim> = Vec::new();
             for (i, &x) in a.iter().enumerate() {
                 let Some(len) = b.g.ty(x).shape.get(*axis).cloned() else {
                     return Err(format!("concat axis {axis} out of range"));
                 };
-                if want[i] {
-                    let op = Op::Slice {
-                        axis: *axis,
-                        start: offset as i64,
-                        step: 1,
-                        len: len.clone(),
-                    };
-                    r.push(Some(b.op(op, &[ct])));
-                } else {
-                    r.push(None);
-                }
-                // A size-name axis only occurs when there is a single operand.
-                offset += len.as_lit().unwrap_or(0);
+                r.push(want[i].then(|| b.part(ct, *axis, &before, &len)));
+                before.push(len);
             }
             r
         }

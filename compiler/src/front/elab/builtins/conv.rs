@@ -71,8 +71,8 @@ impl<'m> Elab<'m> {
         Some(self.g.add(Op::Window { win, fill }, &[x], Some(span)))
     }
 
-    /// Whether `win` fits the last two axes of `t` (literal lengths), else
-    /// its diagnostic.
+    /// Whether `win` fits the last two axes of `t`, else its diagnostic
+    /// (a size-name axis gets a size expression, checked at run time).
     fn window_of_check(
         &mut self,
         name: &str,
@@ -82,18 +82,6 @@ impl<'m> Elab<'m> {
     ) -> Option<()> {
         let r = t.rank() - 2;
         let (h, w) = (&t.shape[r], &t.shape[r + 1]);
-        if h.as_lit().is_none() || w.as_lit().is_none() {
-            self.err(
-                Diagnostic::error(
-                    "E0314",
-                    format!("`{name}` needs the spatial lengths of `{t}` known at compile time"),
-                    sx,
-                )
-                .label(format!("`{h}, {w}` are not literal lengths"))
-                .note("size expressions of spatial axes are not supported yet"),
-            );
-            return None;
-        }
         if window_shape(win, &t.shape).is_none() {
             let span_of = |a: usize| win.dilation[a] * (win.kernel[a] - 1) + 1;
             self.err(

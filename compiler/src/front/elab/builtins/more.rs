@@ -309,7 +309,7 @@ impl<'m> Elab<'m> {
     /// `pad(x, ((lo, hi), ..), value=0)`: one pair per axis (a single pair
     /// pads every axis alike), blocks of `value` joined before and after.
     pub(super) fn pad(&mut self, span: Span, a: Vec<Bound>) -> Option<Val> {
-        let (mut x, t, sx) = self.tensor_arg(&a[0])?;
+        let (mut x, t, _) = self.tensor_arg(&a[0])?;
         let (wv, ws, _) = a[1].clone()?;
         let bad = |el: &mut Self| {
             el.err(
@@ -361,20 +361,6 @@ impl<'m> Elab<'m> {
                 continue;
             }
             let cur = self.g.ty(x).clone();
-            if cur.shape[ax].as_lit().is_none() {
-                self.err(
-                    Diagnostic::error(
-                        "E0314",
-                        format!(
-                            "`pad` along axis {ax} of `{t}`, a size name, is not supported yet"
-                        ),
-                        sx,
-                    )
-                    .label(format!("axis {ax} has length {}", cur.shape[ax]))
-                    .note("a padded size-name axis needs size expressions (`N + 2`)"),
-                );
-                return None;
-            }
             let block = |el: &mut Self, w: u64| {
                 let mut shape = cur.shape.clone();
                 shape[ax] = Dim::Lit(w);

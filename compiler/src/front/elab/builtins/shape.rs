@@ -7,7 +7,7 @@ use super::Bound;
 use crate::front::diag::Diagnostic;
 use crate::ir::op::{BinaryOp, Op, ReduceOp};
 use crate::ir::types::{
-    broadcast_shapes, broadcasts_to, shape_str, DType, Dim, Monomial, Scalar, TensorType,
+    broadcast_shapes, broadcasts_to, element_count, shape_str, DType, Dim, Poly, Scalar, TensorType,
 };
 
 impl<'m> Elab<'m> {
@@ -45,11 +45,8 @@ impl<'m> Elab<'m> {
         let mut r = self.g.reduce(op, x, &axes, Some(span));
         if name == "mean" {
             let dims: Vec<Dim> = axes.iter().map(|&a| t.shape[a].clone()).collect();
-            let n = match Monomial::of(&dims) {
-                Some(m) if m.syms.is_empty() => {
-                    self.g
-                        .literal(Scalar::Float(m.coef as f64), t.dtype, Some(span))
-                }
+            let n = match element_count(&dims).and_then(|p| p.as_constant()) {
+                Some(c) => self.g.literal(Scalar::Float(c as f64), t.dtype, Some(span)),
                 _ => self.g.add(
                     Op::SizeOf {
                         dims,
@@ -168,26 +165,18 @@ impl<'m> Elab<'m> {
         let (x, t, sx) = self.tensor_arg(&a[0])?;
         let (sv, ss, _) = a[1].clone()?;
         let mut shape = self.shape_arg(&sv, ss, true)?;
-        let have = Monomial::of(&t.shape);
+        let have = element_count(&t.shape);
         let infer_at = shape.iter().position(|d| *d == Dim::Lit(u64::MAX));
-        let desc = |m: &Option<Monomial>| match m {
-            Some(m) if m.syms.is_empty() => format!("{}", m.coef),
-            Some(m) => {
-                let mut parts: Vec<String> = Vec::new();
-                if m.coef != 1 {
-                    parts.push(m.coef.to_string());
-                }
-                parts.extend(m.syms.iter().map(|s| s.to_string()));
-                parts.join("·")
-            }
+        let desc = |m: &Option<crate::ir::types::Poly>| match m {
+            Some(m) => m.to_string(),
             None => "too many".into(),
         };
         if let Some(i) = infer_at {
             let mut rest = shape.clone();
             rest.remove(i);
-            let known = Monomial::of(&rest);
+            let known = element_count(&rest);
             let d = match (&have, &known) {
-                (Some(h), Some(k)) => h.div_to_dim(k),
+                (Some(h), Some(k)) => h.exact_div(k).and_then(Dim::from_poly),
                 _ => None,
             };
             match d {
@@ -208,14 +197,14 @@ impl<'m> Elab<'m> {
                             desc(&known)
                         ))
                         .with(sx, format!("this is `{t}`"))
-                        .note("an axis length is a literal or a single size name; a product such as B·C cannot be one axis")
-                        .help("keep the size-name axes separate, e.g. `reshape(x, (B, -1))`"),
+                        .note("the `-1` axis gets the element count divided by the other lengths, which must divide it exactly")
+                        .help("give every length explicitly, e.g. `reshape(x, (B, -1))` or `reshape(x, (B * 4,))`"),
                     );
                     return None;
                 }
             }
         }
-        let want = Monomial::of(&shape);
+        let want = element_count(&shape);
         if want != have {
             self.err(
                 Diagnostic::error(
@@ -372,13 +361,15 @@ impl<'m> Elab<'m> {
             return Some(Val::Tensor(parts[0]));
         }
         if name == "concat" {
-            if let Some(t) = tys.iter().find(|t| matches!(t.shape[ax], Dim::Sym(_))) {
-                self.err(
-                    Diagnostic::error("E0315", format!("cannot concatenate along axis {ax}, whose length is the size name `{}`", t.shape[ax]), ts)
-                        .label("size-name axis")
-                        .note("the result's length would be a sum of size names, which a type cannot express")
-                        .help("concatenate along an axis of literal length"),
-                );
+            let total = tys
+                .iter()
+                .try_fold(Poly::default(), |acc, t| acc.add(&t.shape[ax].poly()));
+            if total.is_none() {
+                self.err(Diagnostic::error(
+                    "E0331",
+                    "the concatenated length overflows",
+                    ts,
+                ));
                 return None;
             }
         }
