@@ -250,6 +250,19 @@ impl Gen {
                 src[0] = Ax::Lit(n + 1);
                 format!("({})[1:]", self.expr(d, &src))
             }
+            // Size expressions: a concat along `B` has length `B + k` (or
+            // `k + B`), and a bounded slice takes it back to `B`.
+            18 if s.first() == Some(&Ax::B) => {
+                let k = 1 + self.below(3);
+                let mut extra = s.to_vec();
+                extra[0] = Ax::Lit(k);
+                let (x, e) = (self.expr(d, s), self.expr(d, &extra));
+                if self.chance(50) {
+                    format!("(concat(({e}, {x}), axis=0))[{k}:]")
+                } else {
+                    format!("(concat(({x}, {e}), axis=0))[:-{k}]")
+                }
+            }
             19 => match s.iter().position(|a| *a == Ax::Lit(1)) {
                 Some(p) => {
                     let mut src = s.to_vec();
@@ -430,6 +443,19 @@ mod tests {
     fn generated_programs_are_deterministic() {
         assert_eq!(program(7), program(7));
         assert_ne!(program(7), program(8));
+    }
+
+    /// The generator reaches size expressions (`B + k` sliced back to `B`).
+    #[test]
+    fn generated_programs_use_size_expressions() {
+        let uses = (0..400u64)
+            .map(program)
+            .filter(|p| p.contains("axis=0))[:-"))
+            .count();
+        assert!(
+            uses > 10,
+            "{uses} of 400 programs slice a concatenation along B"
+        );
     }
 
     /// The generator reaches section 11's operations.
