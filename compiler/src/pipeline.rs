@@ -124,3 +124,11 @@ pub fn compile(input: Input, stop: Stage, observe: &mut dyn FnMut(&str, &Graph))
     c.graph = Some(graph);
     c
 }
+
+/// The kernel program of the vector-Jacobian product of a lowered graph
+/// (`weft build --lib`, [`passes::vjp`]): differentiated and optimised by
+/// the same pipeline, verified after every pass.
+pub fn vjp_program(lowered: &Graph) -> Result<Program, String> {
+    let g = passes::run_pipeline(passes::vjp::vjp_graph(lowered), &mut |_, _| {})?;
+    kernel::schedule(&g)
+}

@@ -672,6 +672,65 @@ pub fn bind(
     })
 }
 
+/// Checks one value's dtype, rank and literal lengths against `declared`
+/// (its size names are bound later, with everything else).
+pub fn check_value(
+    desc: &ProgramDesc,
+    declared: &TensorDecl,
+    who: &str,
+    dtype: DType,
+    shape: &[usize],
+) -> Result<(), RunError> {
+    let mut b = Binder {
+        desc,
+        dims: vec![None; desc.n_dims()],
+        origin: vec![None; desc.n_dims()],
+        pending: Vec::new(),
+    };
+    b.check_shape(who, "the array given", declared, dtype, shape)
+}
+
+/// The sizes bound by values already in memory (a library's inputs and
+/// the params it was given, docs/embedding.md): `inputs[i]` is input `i`'s
+/// dtype and shape (None: not given), `params[i]` a param's when it has a
+/// value. The checks and messages are [`bind`]'s, the value's source being
+/// `the array given`.
+pub fn bind_shapes(
+    desc: &ProgramDesc,
+    inputs: &[Option<(DType, &[usize])>],
+    params: &[Option<(DType, &[usize])>],
+) -> Result<Vec<Option<usize>>, RunError> {
+    let mut b = Binder {
+        desc,
+        dims: vec![None; desc.n_dims()],
+        origin: vec![None; desc.n_dims()],
+        pending: Vec::new(),
+    };
+    for (i, declared) in desc.inputs.iter().enumerate() {
+        let who = format!("input `{}`", declared.name);
+        match inputs.get(i).copied().flatten() {
+            Some((dtype, shape)) => {
+                b.check_shape(&who, "the array given", declared, dtype, shape)?
+            }
+            None => {
+                return Err(RunError::usage(format!(
+                    "{who} was not given: expected {}",
+                    desc.type_text(declared)
+                )))
+            }
+        }
+    }
+    for (i, p) in desc.params.iter().enumerate() {
+        if let Some((dtype, shape)) = params.get(i).copied().flatten() {
+            let who = format!("param `{}`", p.decl.name);
+            b.check_shape(&who, "the array given", &p.decl, dtype, shape)?;
+        }
+    }
+    b.derive()?;
+    b.check_pending()?;
+    Ok(b.dims)
+}
+
 #[cfg(test)]
 mod tests;
 

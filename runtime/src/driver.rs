@@ -6,13 +6,14 @@
 use std::ffi::c_void;
 use std::io::Write;
 
-use crate::bind::{self, byte_size, concrete_text};
+use crate::bind;
 use crate::buf::AlignedBuf;
-use crate::feed::{self, Feed, FeedState, StepCtx};
+use crate::feed::Feed;
 use crate::flags::{parse_run_flags, usage_text, FlagSpec, RunArgs};
 use crate::npy::write_npy_file;
 use crate::print::format_output;
-use crate::program::{parse_descriptor, DimSpec, OutputSrc, ProgramDesc, TensorDecl};
+use crate::program::{parse_descriptor, DimSpec, ProgramDesc, TensorDecl};
+use crate::stepper::{copy_in, Stepper};
 use crate::RunError;
 
 /// The flags a built program accepts: `weft run`'s but `--set`.
@@ -211,27 +212,6 @@ fn check_log(desc: &ProgramDesc, flags: &RunArgs) -> Result<Vec<usize>, RunError
     Ok(logged)
 }
 
-/// A zeroed buffer for a value declared as `d`.
-fn alloc_for(desc: &ProgramDesc, d: &TensorDecl, shape: &[usize]) -> Result<AlignedBuf, RunError> {
-    let bytes = byte_size(d.dtype, shape)
-        .ok_or_else(|| RunError::data(bind::too_large(&desc.type_text(d), d.dtype, shape)))?;
-    AlignedBuf::zeroed(bytes).ok_or_else(|| {
-        RunError::data(format!(
-            "not enough memory for a value of type {} ({bytes} bytes)",
-            concrete_text(d.dtype, shape)
-        ))
-    })
-}
-
-fn copy_in(arr: &crate::NpyArray) -> Result<AlignedBuf, RunError> {
-    AlignedBuf::from_npy(arr).ok_or_else(|| {
-        RunError::data(format!(
-            "not enough memory for a value of type {}",
-            concrete_text(arr.dtype(), &arr.shape)
-        ))
-    })
-}
-
 /// Binds the data, runs the steps and returns the outputs in declaration
 /// order. `log_sink(step, name, value)` receives the `--log` outputs.
 pub fn run(
@@ -255,11 +235,6 @@ pub fn run_observed(
     bind::check_names(desc, &flags.inputs, &flags.params)?;
     let logged = check_log(desc, flags)?;
     let bound = bind::bind(desc, &flags.inputs, &flags.params, true)?;
-    let dims = bound.all_dims(desc)?;
-    let dims: Vec<i64> = dims
-        .iter()
-        .map(|&d| i64::try_from(d).map_err(|_| RunError::data(format!("size {d} is too large"))))
-        .collect::<Result<_, _>>()?;
     // Mapped inputs are used in place; the others are copied into aligned buffers.
     let mut inputs: Vec<Option<AlignedBuf>> = Vec::with_capacity(bound.inputs.len());
     let mut mapped: Vec<&crate::mmap::Mapped> = Vec::new();
@@ -273,61 +248,16 @@ pub fn run_observed(
         }
     }
     let mut params: Vec<AlignedBuf> = Vec::with_capacity(bound.params.len());
-    for arr in bound.params {
-        params.push(copy_in(&arr)?);
+    for arr in &bound.params {
+        params.push(copy_in(arr)?);
     }
-    let param_shapes: Vec<Vec<usize>> = desc
-        .params
-        .iter()
-        .map(|p| bind::resolve_shape(desc, &bound.dims, &p.decl))
-        .collect::<Result<_, _>>()?;
-    // Step outputs, by step index (the `until` conditions last).
-    let until_decl = TensorDecl {
-        name: "until".into(),
-        dtype: crate::DType::Bool,
-        shape: vec![],
-    };
-    let mut step_decls: Vec<Option<(&TensorDecl, Vec<usize>)>> = vec![None; desc.step_outputs()];
-    for &u in &desc.until {
-        if let Some(slot) = step_decls.get_mut(u) {
-            *slot = Some((&until_decl, vec![]));
-        }
-    }
-
-    for o in &desc.outputs {
-        if let OutputSrc::Step(i) = o.src {
-            let shape = bind::resolve_shape(desc, &bound.dims, &o.decl)?;
-            step_decls[i] = Some((&o.decl, shape));
-        }
-    }
-    let mut outputs = Vec::with_capacity(step_decls.len());
-    let mut step_shapes = Vec::with_capacity(step_decls.len());
-    for sd in step_decls {
-        // `validate` checked that every step output is declared once.
-        let (d, shape) = sd.ok_or_else(|| RunError::data("a step output is not declared"))?;
-        outputs.push(alloc_for(desc, d, &shape)?);
-        step_shapes.push(shape);
-    }
-    let mut updates = Vec::with_capacity(desc.updates.len());
-    for &p in &desc.updates {
-        updates.push(alloc_for(desc, &desc.params[p].decl, &param_shapes[p])?);
-    }
-    let arena_bytes = prog.arena_bytes(&dims);
-    let mut arena = usize::try_from(arena_bytes)
-        .ok()
-        .and_then(AlignedBuf::zeroed)
-        .ok_or_else(|| {
-            RunError::data(format!(
-                "not enough memory for the program's scratch space ({arena_bytes} bytes)"
-            ))
-        })?;
+    let mut stepper = Stepper::new(prog, desc, &bound.dims)?;
     let steps = if desc.steps_matter() {
         flags.steps.max(1)
     } else {
         1
     };
-    let mut feeds = Feeds::new(desc, &bound.dims)?;
-    let mut input_ptrs: Vec<*const c_void> = Vec::with_capacity(inputs.len() + desc.feeds.len());
+    let mut input_ptrs: Vec<*const c_void> = Vec::with_capacity(inputs.len());
     let mut next_mapped = mapped.iter();
     for b in &inputs {
         input_ptrs.push(match b {
@@ -337,64 +267,14 @@ pub fn run_observed(
                 .map_or(std::ptr::null(), |m| m.data_ptr().cast()),
         });
     }
-    input_ptrs.extend(feeds.bufs.iter().map(|b| b.as_ptr().cast::<c_void>()));
-    let value_of = |i: usize, params: &[AlignedBuf], outputs: &[AlignedBuf]| {
-        let o = &desc.outputs[i];
-        match o.src {
-            OutputSrc::Step(k) => outputs[k].to_npy(o.decl.dtype, &step_shapes[k]),
-            OutputSrc::Param(p) => params[p].to_npy(desc.params[p].decl.dtype, &param_shapes[p]),
-        }
-    };
     for k in 1..=steps {
-        let ctx = StepCtx {
-            step: k - 1,
-            ..StepCtx::default()
-        };
-        if feeds.refresh(desc, ctx, k == 1)? {
-            input_ptrs.truncate(inputs.len());
-            input_ptrs.extend(feeds.bufs.iter().map(|b| b.as_ptr().cast::<c_void>()));
-        }
-        let param_ptrs: Vec<*const c_void> = params.iter().map(|b| b.as_ptr().cast()).collect();
-        let output_ptrs: Vec<*mut c_void> =
-            outputs.iter_mut().map(|b| b.as_mut_ptr().cast()).collect();
-        let update_ptrs: Vec<*mut c_void> =
-            updates.iter_mut().map(|b| b.as_mut_ptr().cast()).collect();
-        // SAFETY: one buffer of the declared size per input, param, step
-        // output and update, and `weft_arena_bytes(dims)` bytes of arena, all
-        // 64-byte aligned (docs/abi.md).
-        let code = unsafe {
-            prog.step(
-                dims.as_ptr(),
-                input_ptrs.as_ptr(),
-                param_ptrs.as_ptr(),
-                output_ptrs.as_ptr(),
-                update_ptrs.as_ptr(),
-                arena.as_mut_ptr().cast(),
-            )
-        };
-        if code != 0 {
-            return Err(RunError::data(match desc.error_message(code) {
-                Some(m) => m.to_string(),
-                None => format!("the program failed with error code {code}"),
-            }));
-        }
+        let stop = stepper.step(prog, desc, &input_ptrs, &mut params, k - 1)?;
         // Pages of mapped datasets read by this step leave the process now and then.
         if k % RELEASE_EVERY == 0 {
             mapped.iter().for_each(|m| m.release());
         }
-        // All updates are assigned together, after the step: each update
-        // buffer becomes its param, and the old value's buffer the next
-        // step's update buffer (the step writes every element of it).
-        for (u, &p) in desc.updates.iter().enumerate() {
-            std::mem::swap(&mut params[p], &mut updates[u]);
-        }
         progress(k, steps);
         // `until`: the run ends after a step in which a condition is true.
-        let stop = desc.until.iter().any(|&u| {
-            outputs
-                .get(u)
-                .is_some_and(|b| b.bytes().first().is_some_and(|&x| x != 0))
-        });
         let last = k == steps || stop;
         let log_now =
             !logged.is_empty() && (last || (flags.log_every > 0 && k % flags.log_every == 0));
@@ -403,7 +283,7 @@ pub fn run_observed(
                 log_sink(
                     k,
                     &desc.outputs[i].decl.name,
-                    &value_of(i, &params, &outputs),
+                    &stepper.output_value(desc, i, &params),
                 );
             }
         }
@@ -415,7 +295,7 @@ pub fn run_observed(
         .map(|i| {
             (
                 desc.outputs[i].decl.name.clone(),
-                value_of(i, &params, &outputs),
+                stepper.output_value(desc, i, &params),
             )
         })
         .collect())
@@ -423,57 +303,6 @@ pub fn run_observed(
 
 /// Steps between two releases of mapped inputs' resident pages.
 const RELEASE_EVERY: u64 = 8;
-
-/// The feeds' buffers, refreshed before each step.
-struct Feeds {
-    bufs: Vec<AlignedBuf>,
-    shapes: Vec<Vec<usize>>,
-    resolved: Vec<Feed<u64>>,
-    states: Vec<FeedState>,
-}
-
-impl Feeds {
-    fn new(desc: &ProgramDesc, dims: &[Option<usize>]) -> Result<Feeds, RunError> {
-        let mut f = Feeds {
-            bufs: Vec::new(),
-            shapes: Vec::new(),
-            resolved: Vec::new(),
-            states: Vec::new(),
-        };
-        for fd in &desc.feeds {
-            f.shapes.push(bind::resolve_shape(desc, dims, &fd.decl)?);
-            f.resolved.push(resolve_feed(desc, dims, &fd.feed)?);
-            f.states.push(FeedState::default());
-            f.bufs.push(alloc_for(
-                desc,
-                &fd.decl,
-                f.shapes.last().map_or(&[][..], |s| s),
-            )?);
-        }
-        Ok(f)
-    }
-
-    /// Computes the feeds that change at this step (all of them on the
-    /// first); true when a buffer was replaced.
-    fn refresh(&mut self, desc: &ProgramDesc, ctx: StepCtx, first: bool) -> Result<bool, RunError> {
-        let mut changed = false;
-        for (i, fd) in desc.feeds.iter().enumerate() {
-            if !first && !fd.feed.per_step() {
-                continue;
-            }
-            let v = feed::value(
-                &self.resolved[i],
-                fd.decl.dtype,
-                &self.shapes[i],
-                ctx,
-                &mut self.states[i],
-            )?;
-            self.bufs[i] = copy_in(&v)?;
-            changed = true;
-        }
-        Ok(changed)
-    }
-}
 
 /// A feed with the number of rows of its batch known.
 pub fn resolve_feed(

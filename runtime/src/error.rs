@@ -71,6 +71,14 @@ impl RunError {
         }
     }
 
+    /// An error with the given status.
+    pub fn new(exit_code: i32, message: impl Into<String>) -> Self {
+        RunError {
+            exit_code,
+            message: message.into(),
+        }
+    }
+
     /// Bad command-line usage (exit status 2).
     pub fn usage(message: impl Into<String>) -> Self {
         RunError {

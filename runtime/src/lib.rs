@@ -28,6 +28,8 @@ pub mod npy;
 pub mod print;
 pub mod program;
 pub mod rng;
+pub mod session;
+pub mod stepper;
 
 pub use error::{Exit, RunError};
 pub use flags::{parse_run_flags, usage_text, FlagSpec, InputArg, RunArgs, ScalarLit, UsageError};

@@ -50,6 +50,9 @@ pub(crate) struct Gen<'c, 'p> {
     /// When set, the next loop [`Gen::loops`] opens runs over `[lo, hi)`
     /// instead of `[0, n)`: the outer axis of a parallel kernel's range.
     pub outer_range: Option<(IntValue<'c>, IntValue<'c>)>,
+    /// The prefix of the object's external symbols: `weft_` (`weft_step`),
+    /// or `weft_vjp_` for a library's vector-Jacobian product.
+    pub prefix: &'static str,
 }
 
 impl<'c, 'p> Gen<'c, 'p> {
@@ -64,6 +67,7 @@ impl<'c, 'p> Gen<'c, 'p> {
             dims: Vec::new(),
             bufs: vec![None; prog.buffers.len()],
             outer_range: None,
+            prefix: "weft_",
         }
     }
 
@@ -362,9 +366,11 @@ impl<'c, 'p> Gen<'c, 'p> {
     pub fn entry_points(&mut self, kernels: &[(FunctionValue<'c>, Vec<BufId>)]) -> R<()> {
         let (i64t, i32t, ptr) = (self.ctx.i64_type(), self.ctx.i32_type(), self.ptr_t());
         // weft_arena_bytes
-        let f =
-            self.module
-                .add_function("weft_arena_bytes", i64t.fn_type(&[ptr.into()], false), None);
+        let f = self.module.add_function(
+            &format!("{}arena_bytes", self.prefix),
+            i64t.fn_type(&[ptr.into()], false),
+            None,
+        );
         self.add_fn_attrs(f);
         self.func = Some(f);
         self.b
@@ -377,9 +383,11 @@ impl<'c, 'p> Gen<'c, 'p> {
         }
         self.b.build_return(Some(&total)).s()?;
         // weft_step
-        let f = self
-            .module
-            .add_function("weft_step", i32t.fn_type(&[ptr.into(); 6], false), None);
+        let f = self.module.add_function(
+            &format!("{}step", self.prefix),
+            i32t.fn_type(&[ptr.into(); 6], false),
+            None,
+        );
         self.add_fn_attrs(f);
         self.func = Some(f);
         self.b

@@ -139,6 +139,18 @@ pub(crate) fn build<'c>(
     prog: &Program,
     opts: &LlvmOptions,
 ) -> R<(Module<'c>, TargetMachine)> {
+    build_prefixed(ctx, prog, opts, "weft_")
+}
+
+/// [`build`] with the external symbols named `{prefix}step`,
+/// `{prefix}arena_bytes`, `{prefix}program_desc` and
+/// `{prefix}program_desc_len`.
+fn build_prefixed<'c>(
+    ctx: &'c Context,
+    prog: &Program,
+    opts: &LlvmOptions,
+    prefix: &'static str,
+) -> R<(Module<'c>, TargetMachine)> {
     for b in &prog.buffers {
         if matches!(b.dtype, DType::F16 | DType::BF16) {
             return Err(format!(
@@ -156,6 +168,7 @@ pub(crate) fn build<'c>(
         ),
     ];
     let mut g = Gen::new(ctx, prog, attrs);
+    g.prefix = prefix;
     g.module.set_triple(&tm.get_triple());
     g.module
         .set_data_layout(&tm.get_target_data().get_data_layout());
@@ -189,6 +202,19 @@ pub(crate) fn build<'c>(
 pub fn compile_object(prog: &Program, opts: &LlvmOptions) -> Result<Vec<u8>, String> {
     let ctx = Context::create();
     let (m, tm) = build(&ctx, prog, opts)?;
+    let buf = tm
+        .write_to_memory_buffer(&m, FileType::Object)
+        .map_err(|e| e.to_string())?;
+    Ok(buf.as_slice().to_vec())
+}
+
+/// The object of a library's vector-Jacobian product program: its symbols
+/// are `weft_vjp_step`, `weft_vjp_arena_bytes`, `weft_vjp_program_desc` and
+/// `weft_vjp_program_desc_len` (docs/embedding.md), so that it links beside
+/// the program's own object.
+pub fn compile_vjp_object(prog: &Program, opts: &LlvmOptions) -> Result<Vec<u8>, String> {
+    let ctx = Context::create();
+    let (m, tm) = build_prefixed(&ctx, prog, opts, "weft_vjp_")?;
     let buf = tm
         .write_to_memory_buffer(&m, FileType::Object)
         .map_err(|e| e.to_string())?;

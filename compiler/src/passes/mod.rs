@@ -7,6 +7,7 @@
 
 pub mod autodiff;
 pub mod simplify;
+pub mod vjp;
 
 use crate::ir::graph::{FeedDecl, Graph, NodeId};
 use crate::ir::verify::{verify, Stage};

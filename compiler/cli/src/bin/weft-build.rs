@@ -31,6 +31,8 @@ use weft_llvm::{self as llvm, LlvmOptions};
 
 #[path = "../common.rs"]
 mod common;
+#[path = "../library.rs"]
+mod library;
 
 use common::{compile, on_compiler_thread, parse_sets, MessageFormat, EXIT_COMPILE, EXIT_USAGE};
 
@@ -39,9 +41,14 @@ use common::{compile, on_compiler_thread, parse_sets, MessageFormat, EXIT_COMPIL
 #[command(name = "weft build", bin_name = "weft build")]
 struct BuildCli {
     file: PathBuf,
-    /// The executable to write (default: the file's stem, in the current directory).
+    /// The executable to write (default: the file's stem, in the current
+    /// directory); with --lib, the directory to write the library into.
     #[arg(short = 'o', value_name = "EXE")]
     output: Option<PathBuf>,
+    /// Build a library for C and Python instead of an executable:
+    /// libNAME.so, libNAME.a and NAME.h (docs/embedding.md).
+    #[arg(long, conflicts_with = "emit")]
+    lib: bool,
     /// Override a `const` (NAME=VALUE).
     #[arg(long = "set", value_name = "NAME=VALUE")]
     sets: Vec<String>,
@@ -85,6 +92,7 @@ fn main() -> ExitCode {
             emit: cli.emit,
             target_cpu: cli.target_cpu,
             deny,
+            lib: cli.lib,
         })
     })
 }
@@ -220,6 +228,7 @@ struct BuildArgs {
     emit: Option<Emit>,
     target_cpu: Option<String>,
     deny: bool,
+    lib: bool,
 }
 
 fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
@@ -274,6 +283,9 @@ fn build(args: &BuildArgs) -> ExitCode {
             ),
         }
     };
+    if args.lib {
+        return build_library(args, &stem, &prog, &c.graph, &opts);
+    }
     if args.emit == Some(Emit::Kernels) {
         return write(
             &out_path(".kernels"),
@@ -297,7 +309,7 @@ fn build(args: &BuildArgs) -> ExitCode {
         Some(Emit::Obj) => return write(&out_path(".o"), &bytes),
         None => {}
     }
-    let lib = match runtime_lib() {
+    let lib = match runtime_lib(RUNTIME_LIB, "WEFT_RUNTIME_LIB", "weft-runtime-exe") {
         Ok(l) => l,
         Err(msg) => return fail(EXIT_USAGE, msg),
     };
@@ -312,6 +324,53 @@ fn build(args: &BuildArgs) -> ExitCode {
 }
 
 /// Whether `a` and `b` name one existing file (through links and `..` too).
+/// The library's runtime archive (crate weft-runtime-lib).
+const RUNTIME_API_LIB: &str = "libweft_runtime_lib.a";
+
+/// `--lib`: the program's and its VJP's objects, linked into libNAME.so and
+/// libNAME.a beside NAME.h.
+fn build_library(
+    args: &BuildArgs,
+    stem: &str,
+    prog: &kernel::Program,
+    graph: &weft_compiler::ir::graph::Graph,
+    opts: &LlvmOptions,
+) -> ExitCode {
+    let shown = args.file.display();
+    let objects = llvm::compile_object(prog, opts).and_then(|main| {
+        let vjp = weft_compiler::pipeline::vjp_program(graph)
+            .map_err(|e| format!("its vector-Jacobian product: {e}"))?;
+        Ok((main, llvm::compile_vjp_object(&vjp, opts)?))
+    });
+    let (main, vjp) = match objects {
+        Ok(o) => o,
+        Err(e) => return fail(EXIT_COMPILE, format_args!("cannot build {shown}: {e}")),
+    };
+    let runtime = match runtime_lib(RUNTIME_API_LIB, "WEFT_RUNTIME_API_LIB", "weft-runtime-lib") {
+        Ok(l) => l,
+        Err(msg) => return fail(EXIT_USAGE, msg),
+    };
+    let dir = args.output.clone().unwrap_or_else(|| PathBuf::from("."));
+    let tmp = match temp_dir() {
+        Ok(t) => t,
+        Err(msg) => return fail(EXIT_USAGE, msg),
+    };
+    let r = library::write_library(
+        stem,
+        prog,
+        [&main, &vjp],
+        &runtime,
+        &dir,
+        &tmp,
+        &NATIVE_LIBS,
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+    match r {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(msg) => fail(EXIT_USAGE, msg),
+    }
+}
+
 fn same_file(a: &Path, b: &Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(x), Ok(y)) => x == y,
@@ -331,19 +390,20 @@ fn overwrite_refused(path: &Path) -> ExitCode {
 }
 
 /// The runtime library: `$WEFT_RUNTIME_LIB`, or beside this executable.
-fn runtime_lib() -> Result<PathBuf, String> {
-    if let Some(v) = std::env::var_os("WEFT_RUNTIME_LIB") {
+fn runtime_lib(file: &str, env: &str, krate: &str) -> Result<PathBuf, String> {
+    if let Some(v) = std::env::var_os(env) {
         let p = PathBuf::from(v);
-        let p = if p.is_dir() { p.join(RUNTIME_LIB) } else { p };
+        let p = if p.is_dir() { p.join(file) } else { p };
         return if p.is_file() {
             Ok(p)
         } else {
             Err(format!(
-                "WEFT_RUNTIME_LIB is {}, which is not the runtime library {RUNTIME_LIB}",
+                "{env} is {}, which is not the runtime library {file}",
                 p.display()
             ))
         };
     }
+    let prefix = format!("{}-", file.trim_end_matches(".a"));
     let dir = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(Path::to_path_buf))
@@ -351,14 +411,14 @@ fn runtime_lib() -> Result<PathBuf, String> {
     // The library beside the executable (an install), or cargo's
     // `deps/libweft_runtime_exe-HASH.a`: the newest of them, so that a
     // library left by an older build never wins over the current one.
-    let beside = dir.join(RUNTIME_LIB);
+    let beside = dir.join(file);
     let deps = std::fs::read_dir(dir.join("deps"))
         .into_iter()
         .flatten()
         .filter_map(|e| e.ok())
         .filter(|e| {
             let n = e.file_name().to_string_lossy().into_owned();
-            n.starts_with("libweft_runtime_exe-") && n.ends_with(".a")
+            n.starts_with(&prefix) && n.ends_with(".a")
         })
         .map(|e| e.path());
     let newest = std::iter::once(beside)
@@ -368,8 +428,8 @@ fn runtime_lib() -> Result<PathBuf, String> {
     match newest {
         Some((_, p)) => Ok(p),
         None => Err(format!(
-            "cannot find the weft runtime library {RUNTIME_LIB} beside {} (or in its deps/); \
-             build it with `cargo build -p weft-runtime-exe`, or set WEFT_RUNTIME_LIB to its path",
+            "cannot find the weft runtime library {file} beside {} (or in its deps/); \
+             build it with `cargo build -p {krate}`, or set {env} to its path",
             dir.display()
         )),
     }
