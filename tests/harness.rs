@@ -21,6 +21,8 @@ use weft_compiler::ir;
 use weft_compiler::pipeline::{self, Compilation, Failure, Stage};
 use weft_runtime::npy::{read_npy_file, Data, NpyArray};
 
+mod library;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -706,7 +708,12 @@ fn front_end_never_panics_on_mutated_programs() {
 fn docs_examples() {
     let mut fails = Vec::new();
     let mut total = 0;
-    for doc in ["README.md", "docs/language.md", "ARCHITECTURE.md"] {
+    for doc in [
+        "README.md",
+        "docs/language.md",
+        "ARCHITECTURE.md",
+        "docs/embedding.md",
+    ] {
         let text = std::fs::read_to_string(root().join(doc)).unwrap_or_default();
         let mut rest = text.as_str();
         while let Some(start) = rest.find("```weft\n") {

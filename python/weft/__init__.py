@@ -321,7 +321,7 @@ class Model:
                 % (who, decl.type_text(), dt.name, _dims_text(arr.shape) or "[]", dt.name)
             )
         if not arr.flags.c_contiguous:
-            arr = np.ascontiguousarray(arr)
+            arr = arr.copy(order="C")
         shape = (ctypes.c_int64 * arr.ndim)(*arr.shape) if arr.ndim else None
         return arr, code, shape
 

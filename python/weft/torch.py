@@ -138,7 +138,7 @@ class _WeftFunction(torch.autograd.Function):
                 continue
             if tuple(g.shape) != shape and g.numel() == int(np.prod(shape)):
                 g = g.reshape(shape)  # autograd may hand a scalar's as [1]
-            cotangents[decl.name] = np.ascontiguousarray(_to_numpy(g))
+            cotangents[decl.name] = _to_numpy(g)
         inputs = {}
         for name, value in zip(spec.names, args):
             if name in model._by_name[_capi.INPUT]:
