@@ -129,3 +129,61 @@ fn library_doc_example() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The newest `deps/NAME-HASH.a` beside the `weft` under test (what
+/// `cargo build -p NAME` would put beside it).
+fn archive(name: &str) -> PathBuf {
+    let deps = Path::new(weft()).parent().expect("a directory").join("deps");
+    std::fs::read_dir(&deps)
+        .expect("cargo's deps directory")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            n.starts_with(&format!("{name}-")) && n.ends_with(".a")
+        })
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .max()
+        .map(|(_, p)| p)
+        .unwrap_or_else(|| panic!("no {name}-*.a in {}", deps.display()))
+}
+
+/// Installed as the README says (PREFIX/bin and PREFIX/lib/weft), weft
+/// builds executables and libraries from any directory: nothing is looked
+/// up beside cargo's target directory.
+#[test]
+fn installed_weft_builds_anywhere() {
+    let prefix = scratch("prefix");
+    let (bin, lib) = (prefix.join("bin"), prefix.join("lib/weft"));
+    std::fs::create_dir_all(&bin).expect("bin");
+    std::fs::create_dir_all(&lib).expect("lib");
+    let exe_dir = Path::new(weft()).parent().expect("a directory");
+    for b in ["weft", "weft-build"] {
+        std::fs::copy(exe_dir.join(b), bin.join(b)).expect("copy a binary");
+    }
+    for a in ["libweft_runtime_exe", "libweft_runtime_lib"] {
+        std::fs::copy(archive(a), lib.join(format!("{a}.a"))).expect("copy a runtime archive");
+    }
+    let work = scratch("elsewhere");
+    std::fs::copy(root().join("tests/lib/layer.weft"), work.join("layer.weft")).expect("copy");
+    let installed = |args: &[&str]| {
+        run(Command::new(bin.join("weft"))
+            .args(args)
+            .current_dir(&work)
+            .env_remove("WEFT_RUNTIME_LIB")
+            .env_remove("WEFT_RUNTIME_API_LIB"))
+    };
+    installed(&["build", "layer.weft", "--lib", "-o", "out"]);
+    assert!(work.join("out/liblayer.so").is_file());
+    installed(&["build", "layer.weft", "-o", "layer"]);
+    let xs: Vec<f64> = (0..6).map(f64::from).collect();
+    let x = weft_runtime::npy::NpyArray {
+        shape: vec![2, 3],
+        data: weft_runtime::npy::Data::F64(xs),
+    };
+    weft_runtime::npy::write_npy_file(&work.join("x.npy"), &x).expect("write x.npy");
+    let out = run(Command::new(work.join("layer")).arg("--input").arg("x=x.npy").current_dir(&work));
+    assert!(out.starts_with("y = "), "{out}");
+    let _ = std::fs::remove_dir_all(&prefix);
+    let _ = std::fs::remove_dir_all(&work);
+}

@@ -99,6 +99,23 @@ def test_build_out_dir_writes_lib_archive_and_header(tmp_path):
     assert (tmp_path / "out" / "libaffine.so").exists()  # out_dir is kept
 
 
+def test_rebuild_into_the_same_directory(tmp_path):
+    # dlopen hands back a library already loaded from the same path: a
+    # rebuilt one must be loaded anew.
+    x, y = linreg_data()
+    a = weft.build(PROGRAMS / "linreg.weft", out_dir=tmp_path, sets={"lr": 0.1})
+    b = weft.build(PROGRAMS / "linreg.weft", out_dir=tmp_path, sets={"lr": 0.5})
+    c = weft.load(tmp_path / "liblinreg.so")
+    try:
+        assert a.path == b.path == c.path
+        np.testing.assert_allclose(a.run(x=x, y=y)["w"], linreg_numpy(x, y, 1, 0.1)[1], rtol=1e-12)
+        np.testing.assert_allclose(b.run(x=x, y=y)["w"], linreg_numpy(x, y, 1, 0.5)[1], rtol=1e-12)
+        np.testing.assert_allclose(c.run(x=x, y=y)["w"], linreg_numpy(x, y, 1, 0.5)[1], rtol=1e-12)
+    finally:
+        for m in (a, b, c):
+            m.close()
+
+
 def test_build_error_has_diagnostics():
     with pytest.raises(weft.BuildError) as e:
         weft.build(PROGRAMS / "broken.weft")

@@ -218,9 +218,10 @@ class Model:
     independent of each other, also when they come from the same library.
     """
 
-    def __init__(self, library, keep=None):
+    def __init__(self, library, path=None, keep=()):
         self._lib = library
-        self._keep = keep  # a TemporaryDirectory that holds the library, if any
+        # TemporaryDirectory objects that hold the library file: removed at close.
+        self._keep = list(keep)
         self._m = None
         self._lock = threading.RLock()
         self._threads = None
@@ -228,8 +229,8 @@ class Model:
         # it was lent after weft_vjp returns, so such an output gets explicit
         # zeros when a later vjp gives it none (see _zeros_like_output).
         self._cotangent_lent = set()
-        self.path = library.path
-        base = os.path.basename(library.path)
+        self.path = path or library.path
+        base = os.path.basename(self.path)
         if base.startswith("lib"):
             base = base[3:]
         self.name = base.split(".so")[0]
@@ -531,9 +532,9 @@ class Model:
             m, self._m = self._m, None
             if m is not None:
                 self._lib.weft_free(m)
-            keep, self._keep = self._keep, None
-            if keep is not None:
-                keep.cleanup()
+            keep, self._keep = self._keep, []
+            for k in keep:
+                k.cleanup()
 
     @property
     def closed(self):
@@ -576,13 +577,37 @@ def load(path):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError("no weft library at %s" % path)
-    lib = _capi.Library(os.path.abspath(path))
-    if lib.missing:
-        raise UsageError(
-            "%s is not a library built by `weft build --lib`: it lacks %s"
-            % (path, ", ".join(lib.missing))
-        )
-    return Model(lib)
+    abspath = os.path.abspath(path)
+    keep = []
+    with _loaded_lock:
+        st = os.stat(abspath)
+        ident = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        if _loaded.setdefault(abspath, ident) != ident:
+            # The file changed since this process loaded it (rebuilt in
+            # place): dlopen would hand back the old library, so load a copy.
+            tmp = tempfile.TemporaryDirectory(prefix="weft-load-")
+            keep.append(tmp)
+            target = os.path.join(tmp.name, os.path.basename(abspath))
+            shutil.copyfile(abspath, target)
+        else:
+            target = abspath
+    try:
+        lib = _capi.Library(target)
+        if lib.missing:
+            raise UsageError(
+                "%s is not a library built by `weft build --lib`: it lacks %s"
+                % (path, ", ".join(lib.missing))
+            )
+        return Model(lib, abspath, keep)
+    except BaseException:
+        for k in keep:
+            k.cleanup()
+        raise
+
+
+# Libraries loaded by this process: path -> the file's identity then.
+_loaded = {}
+_loaded_lock = threading.Lock()
 
 
 def _repo_root():
@@ -676,7 +701,8 @@ def build(file, sets=None, target_cpu=None, out_dir=None):
         if tmp is not None:
             tmp.cleanup()
         raise
-    model._keep = tmp
+    if tmp is not None:
+        model._keep.append(tmp)
     return model
 
 

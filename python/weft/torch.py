@@ -10,10 +10,13 @@ The function runs one forward step of the program (``Model.run(1)``) and its
 backward is the program's vector-Jacobian product (``Model.vjp``). It leaves
 the model's params as they were, also for a program with ``update``s: a
 param given as an argument is used for that call only, and the updates the
-step computes are undone. (The library's step counter does advance with each
-forward call, so a program whose values depend on ``step`` sees a new step at
-each call.) Arrays go through the CPU; results come back on the device of the
-first tensor argument.
+step computes are undone. The library's step counter does advance with each
+forward call (the C API cannot run a step without advancing it), so a
+program whose values depend on ``step`` (``batch``, per-step seeds,
+``nn.dropout``) sees a new step at each call and its backward pass
+differentiates the next step: use programs that do not depend on ``step``.
+Arrays go through the CPU; results come back on the device of the first
+tensor argument.
 
 This module needs PyTorch and is imported only when used: ``import weft``
 does not import it.

@@ -408,9 +408,17 @@ fn runtime_lib(file: &str, env: &str, krate: &str) -> Result<PathBuf, String> {
         .ok()
         .and_then(|e| e.parent().map(Path::to_path_buf))
         .ok_or_else(|| "cannot tell where the weft-build executable is".to_string())?;
-    // The library beside the executable (an install), or cargo's
-    // `deps/libweft_runtime_exe-HASH.a`: the newest of them, so that a
+    // An install puts the libraries in PREFIX/lib/weft beside PREFIX/bin
+    // (README, "Installing"); a cargo build has them beside the executable,
+    // or as `deps/libweft_runtime_exe-HASH.a`: the newest of them, so that a
     // library left by an older build never wins over the current one.
+    if let Some(p) = dir
+        .parent()
+        .map(|prefix| prefix.join("lib").join("weft").join(file))
+        .filter(|p| p.is_file())
+    {
+        return Ok(p);
+    }
     let beside = dir.join(file);
     let deps = std::fs::read_dir(dir.join("deps"))
         .into_iter()
@@ -428,8 +436,10 @@ fn runtime_lib(file: &str, env: &str, krate: &str) -> Result<PathBuf, String> {
     match newest {
         Some((_, p)) => Ok(p),
         None => Err(format!(
-            "cannot find the weft runtime library {file} beside {} (or in its deps/); \
-             build it with `cargo build -p {krate}`, or set {env} to its path",
+            "cannot find the weft runtime library {file} in {} or beside {} (or in its deps/); \
+             install weft as the README says, build it with `cargo build -p {krate}`, or set \
+             {env} to its path",
+            dir.parent().unwrap_or(&dir).join("lib/weft").display(),
             dir.display()
         )),
     }
