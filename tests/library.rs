@@ -133,7 +133,10 @@ fn library_doc_example() {
 /// The newest `deps/NAME-HASH.a` beside the `weft` under test (what
 /// `cargo build -p NAME` would put beside it).
 fn archive(name: &str) -> PathBuf {
-    let deps = Path::new(weft()).parent().expect("a directory").join("deps");
+    let deps = Path::new(weft())
+        .parent()
+        .expect("a directory")
+        .join("deps");
     std::fs::read_dir(&deps)
         .expect("cargo's deps directory")
         .filter_map(|e| e.ok())
@@ -182,7 +185,10 @@ fn installed_weft_builds_anywhere() {
         data: weft_runtime::npy::Data::F64(xs),
     };
     weft_runtime::npy::write_npy_file(&work.join("x.npy"), &x).expect("write x.npy");
-    let out = run(Command::new(work.join("layer")).arg("--input").arg("x=x.npy").current_dir(&work));
+    let out = run(Command::new(work.join("layer"))
+        .arg("--input")
+        .arg("x=x.npy")
+        .current_dir(&work));
     assert!(out.starts_with("y = "), "{out}");
     let _ = std::fs::remove_dir_all(&prefix);
     let _ = std::fs::remove_dir_all(&work);

@@ -1,11 +1,14 @@
 //! A library's model (docs/embedding.md): one instance of a built program
 //! that a caller drives through the C API (`weft-runtime-lib`) — params
 //! owned and kept between runs, inputs and cotangents borrowed from the
-//! caller's memory, outputs and gradients readable in place.
+//! caller's memory, outputs and gradients read in place from the step's own
+//! buffers.
 //!
 //! Binding goes through [`bind::bind_shapes`] and steps through
 //! [`Stepper`], so a library reports bad data with the executables'
-//! messages and computes exactly what they compute.
+//! messages and computes exactly what they compute. A call with the same
+//! dtypes and shapes as the one before reuses its binding and its buffers:
+//! a small program's call costs little more than its step.
 
 use std::ffi::c_void;
 
@@ -13,7 +16,7 @@ use crate::bind;
 use crate::buf::AlignedBuf;
 use crate::driver::Program;
 use crate::npy::DType;
-use crate::program::{parse_descriptor, ProgramDesc, TensorDecl};
+use crate::program::{parse_descriptor, OutputSrc, ProgramDesc};
 use crate::stepper::{alloc_for, copy_in, Stepper};
 use crate::RunError;
 
@@ -31,46 +34,61 @@ pub struct Lent {
     pub shape: Vec<usize>,
 }
 
-/// A value the model owns.
-pub struct Owned {
-    pub buf: AlignedBuf,
+/// A value read in place: valid until the model changes it.
+#[derive(Clone, Copy, Debug)]
+pub struct View<'a> {
+    pub data: *const u8,
     pub dtype: DType,
-    pub shape: Vec<usize>,
+    pub shape: &'a [usize],
+}
+
+/// A param's value.
+struct Owned {
+    buf: AlignedBuf,
+    shape: Vec<usize>,
+}
+
+/// The dtypes and shapes a binding was made for.
+type Key = Vec<(DType, Vec<usize>)>;
+
+/// A binding and the buffers of its steps.
+struct Bound {
+    key: Key,
+    dims: Vec<Option<usize>>,
+    stepper: Stepper,
+}
+
+/// Where the VJP program's pieces are: for each of its extra inputs, the
+/// output whose cotangent it is; for each of its outputs, the input or
+/// param whose gradient it is.
+#[derive(Default)]
+struct VjpMap {
+    cotangent_of: Vec<usize>,
+    grad_input: Vec<Option<usize>>,
+    grad_param: Vec<Option<usize>>,
 }
 
 pub struct Session {
     pub desc: ProgramDesc,
     /// The VJP program's descriptor, when the library has one.
     pub vjp: Option<ProgramDesc>,
+    vmap: VjpMap,
     inputs: Vec<Option<Lent>>,
     cotangents: Vec<Option<Lent>>,
     /// Current param values (None: not initialised yet, its sizes unknown).
     params: Vec<Option<Owned>>,
-    /// Outputs of the last run, by output index.
-    outputs: Vec<Option<Owned>>,
-    /// Gradients of the last VJP, by input and by param index.
-    grad_inputs: Vec<Option<Owned>>,
-    grad_params: Vec<Option<Owned>>,
+    main: Option<Bound>,
+    /// Whether `main`'s step outputs hold the last run's values.
+    ran: bool,
+    back: Option<Bound>,
+    /// Zero cotangents of the outputs given none, for `back`.
+    zeros: Vec<Option<AlignedBuf>>,
+    /// Whether `back`'s outputs hold the last VJP's gradients.
+    differentiated: bool,
     /// Sizes of the last binding.
     pub dims: Vec<Option<usize>>,
     /// Steps taken.
     pub step: u64,
-}
-
-fn owned_copy(
-    desc: &ProgramDesc,
-    d: &TensorDecl,
-    shape: &[usize],
-    bytes: &[u8],
-) -> Result<Owned, RunError> {
-    let mut buf = alloc_for(desc, d, shape)?;
-    let n = buf.len().min(bytes.len());
-    buf.bytes_mut()[..n].copy_from_slice(&bytes[..n]);
-    Ok(Owned {
-        buf,
-        dtype: d.dtype,
-        shape: shape.to_vec(),
-    })
 }
 
 fn byte_len(l: &Lent) -> Result<usize, RunError> {
@@ -82,27 +100,66 @@ fn byte_len(l: &Lent) -> Result<usize, RunError> {
     })
 }
 
+fn internal(msg: String) -> RunError {
+    RunError::new(crate::error::EXIT_INTERNAL, msg)
+}
+
+impl VjpMap {
+    fn new(desc: &ProgramDesc, vjp: &ProgramDesc) -> Result<VjpMap, RunError> {
+        let mut m = VjpMap::default();
+        for d in vjp.inputs.iter().skip(desc.inputs.len()) {
+            let out = d.name.strip_prefix(COTANGENT).unwrap_or(&d.name);
+            let i = desc
+                .outputs
+                .iter()
+                .position(|o| o.decl.name == out)
+                .ok_or_else(|| internal(format!("the VJP's input `{}` is no output", d.name)))?;
+            m.cotangent_of.push(i);
+        }
+        m.grad_input = vec![None; desc.inputs.len()];
+        m.grad_param = vec![None; desc.params.len()];
+        for (k, o) in vjp.outputs.iter().enumerate() {
+            if let Some(name) = o.decl.name.strip_prefix(GRAD_INPUT) {
+                if let Some(i) = desc.inputs.iter().position(|d| d.name == name) {
+                    m.grad_input[i] = Some(k);
+                }
+            } else if let Some(name) = o.decl.name.strip_prefix(GRAD_PARAM) {
+                if let Some(i) = desc.params.iter().position(|p| p.decl.name == name) {
+                    m.grad_param[i] = Some(k);
+                }
+            }
+        }
+        Ok(m)
+    }
+}
+
 impl Session {
     /// A model of the program described by `desc` (and `vjp`), its params
     /// initialised where their sizes are literals.
     pub fn new(desc: &[u8], vjp: Option<&[u8]>) -> Result<Session, RunError> {
         let damaged = |e: crate::program::DescError| {
-            RunError::new(
-                crate::error::EXIT_INTERNAL,
-                format!("the library is damaged or was built by another weft: {e}"),
-            )
+            internal(format!(
+                "the library is damaged or was built by another weft: {e}"
+            ))
         };
         let desc = parse_descriptor(desc).map_err(damaged)?;
         let vjp = vjp.map(parse_descriptor).transpose().map_err(damaged)?;
+        let vmap = match &vjp {
+            Some(v) => VjpMap::new(&desc, v)?,
+            None => VjpMap::default(),
+        };
         let mut s = Session {
             inputs: vec![None; desc.inputs.len()],
             cotangents: vec![None; desc.outputs.len()],
             params: (0..desc.params.len()).map(|_| None).collect(),
-            outputs: (0..desc.outputs.len()).map(|_| None).collect(),
-            grad_inputs: (0..desc.inputs.len()).map(|_| None).collect(),
-            grad_params: (0..desc.params.len()).map(|_| None).collect(),
+            main: None,
+            ran: false,
+            back: None,
+            zeros: Vec::new(),
+            differentiated: false,
             dims: vec![None; desc.n_dims()],
             step: 0,
+            vmap,
             desc,
             vjp,
         };
@@ -124,7 +181,6 @@ impl Session {
                 bind::init_value(&p.init, p.decl.dtype, &shape).map_err(|e| e.context(&who))?;
             self.params[i] = Some(Owned {
                 buf: copy_in(&arr)?,
-                dtype: p.decl.dtype,
                 shape,
             });
         }
@@ -160,8 +216,8 @@ impl Session {
         Ok(())
     }
 
-    /// Copies a param's new value in (checked against its type with the
-    /// sizes bound so far).
+    /// Copies a param's new value in (its dtype, rank and literal lengths
+    /// checked now, its sizes at the next run).
     pub fn set_param(&mut self, i: usize, v: &Lent) -> Result<(), RunError> {
         let p = self
             .desc
@@ -169,20 +225,36 @@ impl Session {
             .get(i)
             .ok_or_else(|| RunError::usage(format!("there is no param {i}")))?;
         let n = byte_len(v)?;
-        bind::check_value(
-            &self.desc,
-            &p.decl,
-            &format!("param `{}`", p.decl.name),
-            v.dtype,
-            &v.shape,
-        )?;
-        // SAFETY: the caller lends `n` readable bytes at `data` (docs/embedding.md).
-        let bytes = unsafe { std::slice::from_raw_parts(v.data, n) };
-        self.params[i] = Some(owned_copy(&self.desc, &p.decl, &v.shape, bytes)?);
+        let who = format!("param `{}`", p.decl.name);
+        bind::check_value(&self.desc, &p.decl, &who, v.dtype, &v.shape)?;
+        let mut buf = alloc_for(&self.desc, &p.decl, &v.shape)?;
+        if n > 0 {
+            // SAFETY: the caller lends `n` readable bytes at `data` (weft.h).
+            let bytes = unsafe { std::slice::from_raw_parts(v.data, n) };
+            buf.bytes_mut()[..n].copy_from_slice(bytes);
+        }
+        self.params[i] = Some(Owned {
+            buf,
+            shape: v.shape.clone(),
+        });
         Ok(())
     }
 
-    /// The sizes of the inputs and params now.
+    /// The dtypes and shapes of the inputs (then `extra`) and params now.
+    fn key(&self, extra: &[Option<Lent>]) -> Key {
+        let lent = self.inputs.iter().chain(extra).map(|l| {
+            l.as_ref().map_or((DType::Bool, vec![usize::MAX]), |l| {
+                (l.dtype, l.shape.clone())
+            })
+        });
+        let params = self.params.iter().enumerate().map(|(i, p)| match p {
+            Some(p) => (self.desc.params[i].decl.dtype, p.shape.clone()),
+            None => (DType::Bool, vec![usize::MAX]),
+        });
+        lent.chain(params).collect()
+    }
+
+    /// The sizes of the inputs (then `extra`) and params now.
     fn bind(
         &self,
         desc: &ProgramDesc,
@@ -197,51 +269,87 @@ impl Session {
         let params: Vec<Option<(DType, &[usize])>> = self
             .params
             .iter()
-            .map(|p| p.as_ref().map(|p| (p.dtype, p.shape.as_slice())))
+            .enumerate()
+            .map(|(i, p)| {
+                p.as_ref()
+                    .map(|p| (self.desc.params[i].decl.dtype, p.shape.as_slice()))
+            })
             .collect();
         bind::bind_shapes(desc, &inputs, &params)
     }
 
+    fn param_shapes(&self) -> Vec<Vec<usize>> {
+        self.params
+            .iter()
+            .map(|p| p.as_ref().map(|p| p.shape.clone()).unwrap_or_default())
+            .collect()
+    }
+
     fn take_params(&mut self) -> Result<Vec<AlignedBuf>, RunError> {
-        let mut out = Vec::with_capacity(self.params.len());
-        for (i, p) in self.params.iter_mut().enumerate() {
-            match p.take() {
-                Some(o) => out.push(o.buf),
-                None => {
-                    return Err(RunError::data(format!(
-                        "param `{}` has type {}, but its sizes are not bound; set it with weft_set_param",
-                        self.desc.params[i].decl.name,
-                        self.desc.type_text(&self.desc.params[i].decl)
-                    )))
-                }
-            }
+        if let Some(i) = self.params.iter().position(Option::is_none) {
+            let d = &self.desc.params[i].decl;
+            return Err(RunError::data(format!(
+                "param `{}` has type {}, but its sizes are not bound; set it with weft_set_param",
+                d.name,
+                self.desc.type_text(d)
+            )));
         }
-        Ok(out)
+        Ok(self
+            .params
+            .iter_mut()
+            .filter_map(|p| p.take().map(|o| o.buf))
+            .collect())
     }
 
     fn give_params(&mut self, bufs: Vec<AlignedBuf>, shapes: &[Vec<usize>]) {
-        for (i, b) in bufs.into_iter().enumerate() {
-            self.params[i] = Some(Owned {
-                buf: b,
-                dtype: self.desc.params[i].decl.dtype,
-                shape: shapes[i].clone(),
+        for ((slot, buf), shape) in self.params.iter_mut().zip(bufs).zip(shapes) {
+            *slot = Some(Owned {
+                buf,
+                shape: shape.clone(),
             });
         }
+    }
+
+    fn input_ptrs(&self, extra: &[Option<Lent>]) -> Vec<*const c_void> {
+        self.inputs
+            .iter()
+            .chain(extra)
+            .map(|l| l.as_ref().map_or(std::ptr::null(), |l| l.data.cast()))
+            .collect()
     }
 
     /// Runs `steps` steps (one when the program's values do not change
     /// from step to step), as the executable does.
     pub fn run(&mut self, prog: &dyn Program, steps: u64) -> Result<(), RunError> {
-        let dims = self.bind(&self.desc, &[])?;
-        self.init_params(&dims)?;
-        let desc = self.desc.clone();
-        let mut stepper = Stepper::new(prog, &desc, &dims)?;
-        let inputs = self.input_ptrs()?;
+        self.ran = false;
+        let key = self.key(&[]);
+        let mut bound = match self.main.take() {
+            Some(b) if b.key == key => b,
+            _ => {
+                let dims = self.bind(&self.desc, &[])?;
+                self.init_params(&dims)?;
+                let stepper = Stepper::new(prog, &self.desc, &dims)?;
+                Bound {
+                    key: self.key(&[]),
+                    dims,
+                    stepper,
+                }
+            }
+        };
+        let inputs = self.input_ptrs(&[]);
+        let shapes = self.param_shapes();
         let mut params = self.take_params()?;
-        let steps = if desc.steps_matter() { steps.max(1) } else { 1 };
+        let steps = if self.desc.steps_matter() {
+            steps.max(1)
+        } else {
+            1
+        };
         let mut result = Ok(());
         for _ in 0..steps {
-            match stepper.step(prog, &desc, &inputs, &mut params, self.step) {
+            match bound
+                .stepper
+                .step(prog, &self.desc, &inputs, &mut params, self.step)
+            {
                 Ok(stop) => {
                     self.step += 1;
                     if stop {
@@ -254,158 +362,145 @@ impl Session {
                 }
             }
         }
-        if result.is_ok() {
-            for i in 0..desc.outputs.len() {
-                let arr = stepper.output_value(&desc, i, &params);
-                self.outputs[i] = Some(Owned {
-                    buf: copy_in(&arr)?,
-                    dtype: arr.dtype(),
-                    shape: arr.shape.clone(),
-                });
-            }
-        }
-        self.give_params(params, &stepper.param_shapes);
-        self.dims = dims;
+        self.give_params(params, &shapes);
+        self.dims.clone_from(&bound.dims);
+        self.ran = result.is_ok();
+        self.main = Some(bound);
         result
-    }
-
-    fn input_ptrs(&self) -> Result<Vec<*const c_void>, RunError> {
-        Ok(self
-            .inputs
-            .iter()
-            .map(|l| l.as_ref().map_or(std::ptr::null(), |l| l.data.cast()))
-            .collect())
     }
 
     /// The vector-Jacobian product of one forward step at the current
     /// inputs, params and step (params do not change).
     pub fn vjp(&mut self, prog: &dyn Program) -> Result<(), RunError> {
-        let vdesc = self.vjp.clone().ok_or_else(|| {
-            RunError::usage("this library has no vector-Jacobian product".to_string())
-        })?;
-        let dims0 = self.bind(&self.desc, &[])?;
-        self.init_params(&dims0)?;
-        // The cotangents are the VJP program's inputs after the program's own,
-        // one per floating output, zero when not given.
-        let mut extra: Vec<Option<Lent>> = Vec::new();
-        let mut zeros: Vec<AlignedBuf> = Vec::new();
-        for d in &vdesc.inputs[self.desc.inputs.len()..] {
-            let out_name = d.name.strip_prefix(COTANGENT).unwrap_or(&d.name);
-            let i = self
-                .desc
-                .outputs
-                .iter()
-                .position(|o| o.decl.name == out_name)
-                .ok_or_else(|| {
-                    RunError::new(
-                        crate::error::EXIT_INTERNAL,
-                        format!("the VJP's input `{}` is no output", d.name),
-                    )
-                })?;
-            match &self.cotangents[i] {
-                Some(l) => extra.push(Some(Lent {
-                    data: l.data,
-                    dtype: l.dtype,
-                    shape: l.shape.clone(),
-                })),
-                None => {
-                    let shape =
-                        bind::resolve_shape(&self.desc, &dims0, &self.desc.outputs[i].decl)?;
-                    let z = alloc_for(&vdesc, d, &shape)?;
-                    extra.push(Some(Lent {
-                        data: z.as_ptr(),
-                        dtype: d.dtype,
-                        shape,
-                    }));
-                    zeros.push(z);
-                }
-            }
-        }
-        let dims = self.bind(&vdesc, &extra).map_err(|e| {
-            // Name the output, not the VJP's internal input.
-            RunError::new(
-                e.exit_code,
-                e.message
-                    .replace("input `__cotangent.", "the cotangent of output `"),
-            )
-        })?;
-        let mut stepper = Stepper::new(prog, &vdesc, &dims)?;
-        let mut inputs = self.input_ptrs()?;
-        inputs.extend(
-            extra
-                .iter()
-                .map(|l| l.as_ref().map_or(std::ptr::null(), |l| l.data.cast())),
-        );
-        let mut params = self.take_params()?;
-        let result = stepper.step(prog, &vdesc, &inputs, &mut params, self.step);
-        let shapes: Vec<Vec<usize>> = self
-            .desc
-            .params
-            .iter()
-            .map(|p| bind::resolve_shape(&self.desc, &dims0, &p.decl))
-            .collect::<Result<_, _>>()?;
-        self.give_params(params, &shapes);
-        drop(zeros);
-        result?;
-        let no_params: Vec<AlignedBuf> = Vec::new();
-        for g in self
-            .grad_inputs
-            .iter_mut()
-            .chain(self.grad_params.iter_mut())
-        {
-            *g = None;
-        }
-        for (k, o) in vdesc.outputs.iter().enumerate() {
-            let arr = stepper.output_value(&vdesc, k, &no_params);
-            let owned = Owned {
-                buf: copy_in(&arr)?,
-                dtype: arr.dtype(),
-                shape: arr.shape.clone(),
-            };
-            if let Some(name) = o.decl.name.strip_prefix(GRAD_INPUT) {
-                if let Some(i) = self.desc.inputs.iter().position(|d| d.name == name) {
-                    self.grad_inputs[i] = Some(owned);
-                }
-            } else if let Some(name) = o.decl.name.strip_prefix(GRAD_PARAM) {
-                if let Some(i) = self.desc.params.iter().position(|p| p.decl.name == name) {
-                    self.grad_params[i] = Some(owned);
-                }
-            }
-        }
-        self.dims = dims0;
-        Ok(())
+        self.differentiated = false;
+        let vdesc = self
+            .vjp
+            .take()
+            .ok_or_else(|| RunError::usage("this library has no vector-Jacobian product"))?;
+        let r = self.vjp_with(prog, &vdesc);
+        self.vjp = Some(vdesc);
+        self.differentiated = r.is_ok();
+        r
     }
 
-    pub fn param(&self, i: usize) -> Result<&Owned, RunError> {
+    fn vjp_with(&mut self, prog: &dyn Program, vdesc: &ProgramDesc) -> Result<(), RunError> {
+        // The sizes first, from the program's own inputs: the zero
+        // cotangents of outputs given none have the outputs' shapes.
+        let dims0 = self.bind(&self.desc, &[])?;
+        self.init_params(&dims0)?;
+        self.zeros
+            .resize_with(self.vmap.cotangent_of.len(), || None);
+        let mut extra: Vec<Option<Lent>> = Vec::with_capacity(self.vmap.cotangent_of.len());
+        for (j, &i) in self.vmap.cotangent_of.iter().enumerate() {
+            if let Some(l) = &self.cotangents[i] {
+                extra.push(Some(l.clone()));
+                continue;
+            }
+            let decl = &self.desc.outputs[i].decl;
+            let shape = bind::resolve_shape(&self.desc, &dims0, decl)?;
+            let fits = self.zeros[j]
+                .as_ref()
+                .is_some_and(|z| Some(z.len()) == bind::byte_size(decl.dtype, &shape));
+            if !fits {
+                self.zeros[j] = Some(alloc_for(&self.desc, decl, &shape)?);
+            }
+            let data = self.zeros[j]
+                .as_ref()
+                .map_or(std::ptr::null(), |z| z.as_ptr());
+            extra.push(Some(Lent {
+                data,
+                dtype: decl.dtype,
+                shape,
+            }));
+        }
+        let key = self.key(&extra);
+        let mut bound = match self.back.take() {
+            Some(b) if b.key == key => b,
+            _ => {
+                let dims = self.bind(vdesc, &extra).map_err(|e| {
+                    // Name the output, not the VJP's internal input.
+                    RunError::new(
+                        e.exit_code,
+                        e.message
+                            .replace("input `__cotangent.", "the cotangent of output `"),
+                    )
+                })?;
+                Bound {
+                    key,
+                    stepper: Stepper::new(prog, vdesc, &dims)?,
+                    dims,
+                }
+            }
+        };
+        let inputs = self.input_ptrs(&extra);
+        let shapes = self.param_shapes();
+        let mut params = self.take_params()?;
+        let result = bound
+            .stepper
+            .step(prog, vdesc, &inputs, &mut params, self.step);
+        self.give_params(params, &shapes);
+        self.dims = dims0;
+        self.back = Some(bound);
+        result.map(|_| ())
+    }
+
+    pub fn param(&self, i: usize) -> Result<View<'_>, RunError> {
         let p = self
             .desc
             .params
             .get(i)
             .ok_or_else(|| RunError::usage(format!("there is no param {i}")))?;
-        self.params[i].as_ref().ok_or_else(|| {
+        let v = self.params[i].as_ref().ok_or_else(|| {
             RunError::usage(format!(
                 "param `{}` has no value yet: its type {} uses sizes that no run has bound",
                 p.decl.name,
                 self.desc.type_text(&p.decl)
             ))
+        })?;
+        Ok(View {
+            data: v.buf.as_ptr(),
+            dtype: p.decl.dtype,
+            shape: &v.shape,
         })
     }
 
-    pub fn output(&self, i: usize) -> Result<&Owned, RunError> {
+    pub fn output(&self, i: usize) -> Result<View<'_>, RunError> {
         let o = self
             .desc
             .outputs
             .get(i)
             .ok_or_else(|| RunError::usage(format!("there is no output {i}")))?;
-        self.outputs[i].as_ref().ok_or_else(|| {
+        let none = || {
             RunError::usage(format!(
                 "output `{}` has no value: run the model first",
                 o.decl.name
             ))
-        })
+        };
+        match (o.src, &self.main) {
+            (OutputSrc::Step(k), Some(b)) if self.ran => Ok(View {
+                data: b.stepper.outputs[k].as_ptr(),
+                dtype: o.decl.dtype,
+                shape: &b.stepper.step_shapes[k],
+            }),
+            (OutputSrc::Param(p), _) if self.ran => self.param(p),
+            _ => Err(none()),
+        }
     }
 
-    pub fn grad_input(&self, i: usize) -> Result<&Owned, RunError> {
+    fn gradient(&self, k: Option<usize>, what: &str) -> Result<View<'_>, RunError> {
+        match (k, &self.back, &self.vjp) {
+            (Some(k), Some(b), Some(v)) if self.differentiated => Ok(View {
+                data: b.stepper.outputs[k].as_ptr(),
+                dtype: v.outputs[k].decl.dtype,
+                shape: &b.stepper.step_shapes[k],
+            }),
+            _ => Err(RunError::usage(format!(
+                "{what} has no gradient: call weft_vjp first"
+            ))),
+        }
+    }
+
+    pub fn grad_input(&self, i: usize) -> Result<View<'_>, RunError> {
         let d = self
             .desc
             .inputs
@@ -417,15 +512,10 @@ impl Session {
                 d.name
             )));
         }
-        self.grad_inputs[i].as_ref().ok_or_else(|| {
-            RunError::usage(format!(
-                "input `{}` has no gradient: call weft_vjp first",
-                d.name
-            ))
-        })
+        self.gradient(self.vmap.grad_input[i], &format!("input `{}`", d.name))
     }
 
-    pub fn grad_param(&self, i: usize) -> Result<&Owned, RunError> {
+    pub fn grad_param(&self, i: usize) -> Result<View<'_>, RunError> {
         let d = &self
             .desc
             .params
@@ -438,11 +528,6 @@ impl Session {
                 d.name
             )));
         }
-        self.grad_params[i].as_ref().ok_or_else(|| {
-            RunError::usage(format!(
-                "param `{}` has no gradient: call weft_vjp first",
-                d.name
-            ))
-        })
+        self.gradient(self.vmap.grad_param[i], &format!("param `{}`", d.name))
     }
 }

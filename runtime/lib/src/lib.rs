@@ -20,7 +20,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 pub use weft_runtime::driver::Program;
 use weft_runtime::npy::DType;
 use weft_runtime::program::TensorDecl;
-use weft_runtime::session::{Lent, Owned, Session};
+use weft_runtime::session::{Lent, Session, View};
 use weft_runtime::RunError;
 pub use weft_runtime_native::{par, rt};
 
@@ -166,7 +166,7 @@ impl Model {
         self.session.vjp(prog)
     }
 
-    fn value(&self, kind: i32, i: i32) -> Result<&Owned, RunError> {
+    fn value(&self, kind: i32, i: i32) -> Result<View<'_>, RunError> {
         let i =
             usize::try_from(i).map_err(|_| RunError::usage(format!("index {i} is negative")))?;
         match kind {
@@ -535,7 +535,7 @@ pub unsafe extern "C" fn weft_get(
     with_model(m.cast_mut(), |model| {
         let v = model.value(kind, i)?;
         if !data.is_null() {
-            *data = v.buf.as_ptr().cast();
+            *data = v.data.cast();
         }
         if !shape.is_null() {
             *shape = v.shape.as_ptr().cast();
