@@ -106,6 +106,21 @@ def test_backward_matches_torch(load):
         torch.testing.assert_close(a.grad, r.grad, rtol=1e-12, atol=1e-14)
 
 
+def test_backward_uses_the_params_of_the_forward(load):
+    m = load("layer")
+    f = weft.torch.function(m)
+    x = torch.randn(2, 4, dtype=torch.float64, requires_grad=True)
+    w0 = torch.from_numpy(m.get_param("w"))
+    (y,) = f(x=x)  # w, b: the model's values now
+    other = np.full((4, 3), 3.0)
+    m.set_param("w", other)  # changed between forward and backward
+    y.sum().backward()
+    b = torch.from_numpy(m.get_param("b"))
+    want = ((1 - torch.tanh(x.detach() @ w0 + b) ** 2) @ w0.T)
+    torch.testing.assert_close(x.grad, want, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(m.get_param("w"), other)  # and left as set
+
+
 def test_program_with_updates_does_not_advance(load):
     m = load("linreg")  # loss of x @ w + b, with updates of w and b
     f = weft.torch.function(m)
@@ -226,3 +241,19 @@ def test_training_matches_pytorch(load, opt_cls, opt):
         torch.testing.assert_close(getattr(ours, name), getattr(ref, name), rtol=1e-3, atol=1e-4)
     # The model's own params were never touched by the PyTorch training.
     torch.testing.assert_close(torch.from_numpy(m.get_param("w1")), init["w1"])
+
+
+def test_backward_differentiates_the_step_its_forward_ran(load):
+    """A program reading `step` (per-step noise): each forward call sees a new
+    step, and its backward differentiates that step, not the next one."""
+    m = load("noise")
+    f = weft.torch.function(m)
+    x = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    (y0,) = f(x=x)
+    (y1,) = f(x=x)
+    assert not torch.equal(y0, y1)  # steps 0 and 1: different noise
+    assert m.step == 2
+    y0.sum().backward()
+    # y = x * n, so dy/dx = n: the noise of step 0, which y0 holds (x = 1).
+    assert torch.equal(x.grad, y0.detach())
+    assert m.step == 2

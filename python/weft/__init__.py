@@ -503,6 +503,22 @@ class Model:
             self._set(self._lib.weft_set_param, decl, value, keep)
 
     @property
+    def step(self):
+        """The step counter: the index of the next step (``run`` advances
+        it, ``vjp`` does not). Programs read it through ``step``, ``batch``
+        and per-step seeds."""
+        with self._lock:
+            return int(self._lib.weft_get_step(self._handle()))
+
+    @step.setter
+    def step(self, k):
+        k = operator.index(k)
+        if not 0 <= k < 2**63:
+            raise UsageError("the step must be a non-negative 64-bit integer, got %d" % k)
+        with self._lock:
+            self._check(self._lib.weft_set_step(self._handle(), k))
+
+    @property
     def threads(self):
         """Threads for the program's parallel kernels: None until set (the
         library's default: all CPUs)."""

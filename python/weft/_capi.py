@@ -74,6 +74,8 @@ SIGNATURES = {
         [c_model_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32, c_int64_p],
     ),
     "weft_vjp": (ctypes.c_int, [c_model_p]),
+    "weft_get_step": (ctypes.c_int64, [c_model_p]),
+    "weft_set_step": (ctypes.c_int, [c_model_p, ctypes.c_int64]),
 }
 
 

@@ -10,11 +10,11 @@ The function runs one forward step of the program (``Model.run(1)``) and its
 backward is the program's vector-Jacobian product (``Model.vjp``). It leaves
 the model's params as they were, also for a program with ``update``s: a
 param given as an argument is used for that call only, and the updates the
-step computes are undone. The library's step counter does advance with each
-forward call (the C API cannot run a step without advancing it), so a
-program whose values depend on ``step`` (``batch``, per-step seeds,
-``nn.dropout``) sees a new step at each call and its backward pass
-differentiates the next step: use programs that do not depend on ``step``.
+step computes are undone. The model's step counter advances with each
+forward call, so a program whose values depend on ``step`` (``batch``,
+per-step seeds, ``nn.dropout``) sees a new step at each call, as a PyTorch
+module sees a new dropout mask; the backward pass differentiates the step
+its forward call ran.
 Arrays go through the CPU; results come back on the device of the first
 tensor argument.
 
@@ -95,19 +95,19 @@ class _WeftFunction(torch.autograd.Function):
             target = inputs if name in model._by_name[_capi.INPUT] else given
             target[name] = _to_numpy(value)
         with model._lock:
-            # The param values of this call: the model's own, overridden by
-            # those given. The backward pass runs the vjp at the same ones.
-            used = {}
+            # The values of the params not given: the backward pass runs the
+            # vjp at these (copies), and at the given ones (saved tensors).
+            omitted = {}
             for name in model._by_name[_capi.PARAM]:
                 if name not in given:
                     try:
-                        used[name] = model.get_param(name)
+                        omitted[name] = model.get_param(name)
                     except WeftError:
                         pass
-            used.update(given)
+            ctx.step = model.step
             outs = _with_params(model, given, lambda: model.run(1, **inputs))
         ctx.spec = spec
-        ctx.params = used
+        ctx.omitted = omitted
         ctx.out_shapes = [outs[d.name].shape for d in model._outputs]
         ctx.tensor_slots = [i for i, a in enumerate(args) if isinstance(a, torch.Tensor)]
         ctx.others = [None if isinstance(a, torch.Tensor) else a for a in args]
@@ -142,11 +142,19 @@ class _WeftFunction(torch.autograd.Function):
             if tuple(g.shape) != shape and g.numel() == int(np.prod(shape)):
                 g = g.reshape(shape)  # autograd may hand a scalar's as [1]
             cotangents[decl.name] = _to_numpy(g)
-        inputs = {}
+        inputs, params = {}, dict(ctx.omitted)
         for name, value in zip(spec.names, args):
-            if name in model._by_name[_capi.INPUT]:
-                inputs[name] = _to_numpy(value)
-        grads = _with_params(model, ctx.params, lambda: model.vjp(cotangents, **inputs))
+            target = inputs if name in model._by_name[_capi.INPUT] else params
+            target[name] = _to_numpy(value)
+        def at_forward_step():
+            now = model.step
+            model.step = ctx.step
+            try:
+                return model.vjp(cotangents, **inputs)
+            finally:
+                model.step = now
+
+        grads = _with_params(model, params, at_forward_step)
         result = [None]  # the spec
         for k, (name, value) in enumerate(zip(spec.names, args)):
             g = grads.get(name)

@@ -216,6 +216,17 @@ impl Session {
         Ok(())
     }
 
+    /// Takes back output `i`'s cotangent (a zero one from now on).
+    pub fn clear_cotangent(&mut self, i: usize) -> Result<(), RunError> {
+        match self.cotangents.get_mut(i) {
+            Some(c) => {
+                *c = None;
+                Ok(())
+            }
+            None => Err(RunError::usage(format!("there is no output {i}"))),
+        }
+    }
+
     /// Copies a param's new value in (its dtype, rank and literal lengths
     /// checked now, its sizes at the next run).
     pub fn set_param(&mut self, i: usize, v: &Lent) -> Result<(), RunError> {

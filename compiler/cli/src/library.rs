@@ -17,7 +17,7 @@ use weft_compiler::kernel::Program;
 pub const API_HEADER: &str = include_str!("../../../runtime/lib/include/weft.h");
 
 /// The functions the shared library exports (weft.h).
-pub const API: [&str; 17] = [
+pub const API: [&str; 19] = [
     "weft_new",
     "weft_free",
     "weft_error",
@@ -35,6 +35,8 @@ pub const API: [&str; 17] = [
     "weft_get",
     "weft_set_cotangent",
     "weft_vjp",
+    "weft_get_step",
+    "weft_set_step",
 ];
 
 /// A C identifier made of `s` (`net.w` → `net_w`).

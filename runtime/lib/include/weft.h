@@ -62,7 +62,7 @@ int weft_set_threads(weft_model *m, int32_t threads);
 
 /* Introspection (WEFT_INPUT, WEFT_PARAM, WEFT_OUTPUT). weft_find gives the
  * index of a name, or -1. weft_dim gives a literal length, the value of a
- * size bound by the last run (or by the inputs set), or -1; weft_dim_name
+ * size bound by the last weft_run or weft_vjp, or -1; weft_dim_name
  * gives the size's name or expression (`N`, `N + 1`), or NULL for a
  * literal. Strings are owned by the model. */
 int32_t weft_count(const weft_model *m, int32_t kind);
@@ -73,10 +73,11 @@ int32_t weft_rank(const weft_model *m, int32_t kind, int32_t i);
 int64_t weft_dim(const weft_model *m, int32_t kind, int32_t i, int32_t axis);
 const char *weft_dim_name(const weft_model *m, int32_t kind, int32_t i, int32_t axis);
 
-/* Input i reads `data` (C order, `rank` lengths in `shape`) in place: the
- * memory must stay valid and unchanged until the next weft_run or weft_vjp
- * returns. A scalar has rank 0 (shape may be NULL). Dtype and shape are
- * checked against the program at the next run. */
+/* Input i reads `data` (C order, `rank` lengths in `shape`) in place, at
+ * every weft_run and weft_vjp until it is set again: the memory must stay
+ * valid and unchanged as long as it is lent. A scalar has rank 0 (shape may
+ * be NULL). Dtype and shape are checked against the program at the next
+ * run. */
 int weft_set_input(weft_model *m, int32_t i, const void *data, int32_t dtype, int32_t rank,
                    const int64_t *shape);
 
@@ -85,9 +86,15 @@ int weft_set_input(weft_model *m, int32_t i, const void *data, int32_t dtype, in
 int weft_set_param(weft_model *m, int32_t i, const void *data, int32_t dtype, int32_t rank,
                    const int64_t *shape);
 
-/* Runs `steps` steps (a program without updates or per-step values runs
- * one), as the executable does: params advance after each step. */
+/* Runs `steps` (>= 1) steps (a program without updates or per-step values
+ * runs one), as the executable does: params advance after each step. */
 int weft_run(weft_model *m, int64_t steps);
+
+/* The step counter: the index of the next step (0 for a new model). A step
+ * reads it (`step`, `batch`, per-step seeds); weft_run advances it, weft_vjp
+ * does not. Setting it lets a caller compute the VJP of the step it ran. */
+int64_t weft_get_step(const weft_model *m);
+int weft_set_step(weft_model *m, int64_t step);
 
 /* The current value of a param, an output of the last run, or a gradient of
  * the last weft_vjp: *data points into the model (valid until the next call
@@ -95,9 +102,9 @@ int weft_run(weft_model *m, int64_t steps);
 int weft_get(const weft_model *m, int32_t kind, int32_t i, const void **data,
              const int64_t **shape);
 
-/* The cotangent of output i for the next weft_vjp, read in place like an
- * input (same dtype and shape as the output). An output without one has a
- * zero cotangent. */
+/* The cotangent of output i for weft_vjp, lent like an input (same dtype and
+ * shape as the output) until it is set again; `data` NULL takes it back. An
+ * output without one has a zero cotangent. */
 int weft_set_cotangent(weft_model *m, int32_t i, const void *data, int32_t dtype, int32_t rank,
                        const int64_t *shape);
 

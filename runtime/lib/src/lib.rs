@@ -47,7 +47,9 @@ pub fn dtype_code(d: DType) -> i32 {
         DType::I64 => 4,
         DType::U8 => 5,
         DType::Bool => 6,
-        DType::F16 => 7,
+        // Not in weft.h: no program of a library has f16 values (weft build
+        // refuses them).
+        DType::F16 => -1,
     }
 }
 
@@ -59,7 +61,6 @@ fn dtype_of(code: i32) -> Option<DType> {
         4 => DType::I64,
         5 => DType::U8,
         6 => DType::Bool,
-        7 => DType::F16,
         _ => return None,
     })
 }
@@ -497,6 +498,9 @@ pub unsafe extern "C" fn weft_set_cotangent(
     shape: *const i64,
 ) -> i32 {
     with_model(m, |model| {
+        if data.is_null() {
+            return model.session.clear_cotangent(index(i)?);
+        }
         let v = lent(data, dtype, rank, shape)?;
         model.session.set_cotangent(index(i)?, v)
     })
@@ -508,8 +512,31 @@ pub unsafe extern "C" fn weft_set_cotangent(
 pub unsafe extern "C" fn weft_run(m: *mut weft_model, steps: i64) -> i32 {
     with_model(m, |model| {
         let steps = u64::try_from(steps)
-            .map_err(|_| RunError::usage(format!("steps must be at least 1, not {steps}")))?;
+            .ok()
+            .filter(|&s| s >= 1)
+            .ok_or_else(|| RunError::usage(format!("steps must be at least 1, not {steps}")))?;
         model.run(steps)
+    })
+}
+
+/// # Safety
+/// `m` is NULL or a live model.
+#[no_mangle]
+pub unsafe extern "C" fn weft_get_step(m: *const weft_model) -> i64 {
+    if m.is_null() {
+        return -1;
+    }
+    i64::try_from((*m).0.session.step).unwrap_or(i64::MAX)
+}
+
+/// # Safety
+/// `m` is a live model.
+#[no_mangle]
+pub unsafe extern "C" fn weft_set_step(m: *mut weft_model, step: i64) -> i32 {
+    with_model(m, |model| {
+        model.session.step = u64::try_from(step)
+            .map_err(|_| RunError::usage(format!("the step must be at least 0, not {step}")))?;
+        Ok(())
     })
 }
 

@@ -1,0 +1,6 @@
+"""The tests import `weft` from this checkout (python/weft), installed or not."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
