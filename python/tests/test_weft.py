@@ -758,3 +758,28 @@ def test_step_counter(load):
     np.testing.assert_array_equal(m.run(x=x)["y"], y0)
     with pytest.raises(weft.UsageError):
         m.step = -1
+
+
+def test_repeated_calls_take_the_fast_path_and_agree(load):
+    """Calls with the same input dtypes and shapes as the last one go through
+    one library call (weft_run_with); they give the general path's results,
+    fresh arrays each time, and any other call falls back to the general path."""
+    m = load("affine")
+    xs = [rng(k).standard_normal((3, 4)).astype(np.float32) for k in range(3)]
+    want = [m.run(x=x)["y"].copy() for x in xs]
+    assert m._fast is not None
+    got = [m.run(x=x)["y"] for x in xs]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    assert got[0] is not got[1]
+    ro = xs[0].copy()
+    ro.flags.writeable = False  # read-only arrays are passed by address too
+    np.testing.assert_array_equal(m.run(x=ro)["y"], want[0])
+    other = rng(9).standard_normal((5, 4)).astype(np.float32)  # another shape
+    np.testing.assert_allclose(
+        m.run(x=other)["y"], other @ m.get_param("w") + m.get_param("b"), rtol=1e-6, atol=1e-6
+    )
+    np.testing.assert_array_equal(m.run(x=xs[2])["y"], want[2])
+    with pytest.raises(weft.DataError):
+        m.run(x=xs[0].astype(np.float64))
+    np.testing.assert_array_equal(m.run(x=xs[1])["y"], want[1])

@@ -225,6 +225,8 @@ class Model:
         self._m = None
         self._lock = threading.RLock()
         self._threads = None
+        # The fast path of `run` for a call like the last one (_FastCall).
+        self._fast = None
         # Outputs whose cotangent has been set: the library keeps a cotangent
         # it was lent after weft_vjp returns, so such an output gets explicit
         # zeros when a later vjp gives it none (see _zeros_like_output).
@@ -366,6 +368,8 @@ class Model:
         self._check(fn(self._m, decl.index, ctypes.c_void_p(arr.ctypes.data), code, arr.ndim, shape))
 
     def _bind_inputs(self, inputs, keep):
+        # The inputs set now may differ from those the fast path was made for.
+        self._fast = None
         for name in inputs:
             self._lookup(_capi.INPUT, name)
         for decl in self._inputs:
@@ -445,6 +449,12 @@ class Model:
         """Run ``steps`` steps on the given inputs (every input, by name) and
         return ``{output name: array}`` (copies). Params advance after each
         step, as in a run of the executable."""
+        fast = self._fast
+        if fast is not None and type(steps) is int and steps >= 1:
+            with self._lock:
+                out = fast.call(self, steps, inputs)
+            if out is not None:
+                return out
         steps = operator.index(steps)
         if steps < 1:
             raise UsageError("steps must be a positive integer, got %d" % steps)
@@ -454,7 +464,9 @@ class Model:
             self._bind_inputs(inputs, keep)
             self._check(self._lib.weft_run(self._m, steps))
             del keep
-            return {d.name: self._read(_capi.OUTPUT, d) for d in self._outputs}
+            out = {d.name: self._read(_capi.OUTPUT, d) for d in self._outputs}
+            self._fast = _FastCall.make(self, inputs, out)
+            return out
 
     def vjp(self, cotangents=None, **inputs):
         """The vector-Jacobian product of one forward step at these inputs
@@ -729,3 +741,55 @@ def __getattr__(name):
 
         return importlib.import_module(".torch", __name__)
     raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
+
+def _address(a):
+    """The address of an array's data: through the buffer protocol (fast),
+    or NumPy's ctypes interface for a read-only array."""
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+    except (TypeError, ValueError):
+        return a.ctypes.data
+
+
+class _FastCall:
+    """`Model.run` for a call with the same input names, dtypes and shapes
+    as the last one: the inputs are passed by address and the outputs copied
+    into fresh arrays in one call of the library (`weft_run_with`), with
+    nothing checked twice. Any other call takes the general path."""
+
+    __slots__ = ("ins", "outs", "inptrs", "outptrs")
+
+    @staticmethod
+    def make(model, inputs, out):
+        ins = []
+        for d in model._inputs:
+            a = inputs[d.name]
+            if type(a) is not np.ndarray or not a.flags.c_contiguous or a.dtype != d.np_dtype:
+                return None
+            ins.append((d.name, a.dtype, a.shape))
+        f = _FastCall()
+        f.ins = tuple(ins)
+        f.outs = tuple((d.name, out[d.name].dtype, out[d.name].shape) for d in model._outputs)
+        f.inptrs = (ctypes.c_void_p * max(1, len(ins)))()
+        f.outptrs = (ctypes.c_void_p * max(1, len(f.outs)))()
+        return f
+
+    def call(self, model, steps, inputs):
+        if len(inputs) != len(self.ins) or model._m is None:
+            return None
+        ptrs = self.inptrs
+        for i, (name, dt, shape) in enumerate(self.ins):
+            a = inputs.get(name)
+            if type(a) is not np.ndarray or a.dtype != dt or a.shape != shape or not a.flags.c_contiguous:
+                return None
+            ptrs[i] = _address(a)
+        res = {}
+        outptrs = self.outptrs
+        for j, (name, dt, shape) in enumerate(self.outs):
+            o = np.empty(shape, dt)
+            res[name] = o
+            outptrs[j] = _address(o) if o.size else None
+        model._check(model._lib.weft_run_with(model._m, steps, ptrs, outptrs))
+        return res
+

@@ -59,6 +59,10 @@ SIGNATURES = {
         [c_model_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32, c_int64_p],
     ),
     "weft_run": (ctypes.c_int, [c_model_p, ctypes.c_int64]),
+    "weft_run_with": (
+        ctypes.c_int,
+        [c_model_p, ctypes.c_int64, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p)],
+    ),
     "weft_get": (
         ctypes.c_int,
         [

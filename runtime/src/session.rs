@@ -42,12 +42,6 @@ pub struct View<'a> {
     pub shape: &'a [usize],
 }
 
-/// A param's value.
-struct Owned {
-    buf: AlignedBuf,
-    shape: Vec<usize>,
-}
-
 /// The dtypes and shapes a binding was made for.
 type Key = Vec<(DType, Vec<usize>)>;
 
@@ -75,8 +69,10 @@ pub struct Session {
     vmap: VjpMap,
     inputs: Vec<Option<Lent>>,
     cotangents: Vec<Option<Lent>>,
-    /// Current param values (None: not initialised yet, its sizes unknown).
-    params: Vec<Option<Owned>>,
+    /// Current param values, and their shapes (None: not initialised yet,
+    /// its sizes unknown; its buffer is then empty).
+    params: Vec<AlignedBuf>,
+    param_shapes: Vec<Option<Vec<usize>>>,
     main: Option<Bound>,
     /// Whether `main`'s step outputs hold the last run's values.
     ran: bool,
@@ -151,7 +147,10 @@ impl Session {
         let mut s = Session {
             inputs: vec![None; desc.inputs.len()],
             cotangents: vec![None; desc.outputs.len()],
-            params: (0..desc.params.len()).map(|_| None).collect(),
+            params: (0..desc.params.len())
+                .map(|_| AlignedBuf::zeroed(0).ok_or_else(|| RunError::data("out of memory")))
+                .collect::<Result<_, _>>()?,
+            param_shapes: vec![None; desc.params.len()],
             main: None,
             ran: false,
             back: None,
@@ -170,7 +169,7 @@ impl Session {
     /// Initialises every param without a value whose sizes `dims` binds.
     fn init_params(&mut self, dims: &[Option<usize>]) -> Result<(), RunError> {
         for (i, p) in self.desc.params.iter().enumerate() {
-            if self.params[i].is_some() {
+            if self.param_shapes[i].is_some() {
                 continue;
             }
             let Ok(shape) = bind::resolve_shape(&self.desc, dims, &p.decl) else {
@@ -179,10 +178,8 @@ impl Session {
             let who = format!("param `{}`", p.decl.name);
             let arr =
                 bind::init_value(&p.init, p.decl.dtype, &shape).map_err(|e| e.context(&who))?;
-            self.params[i] = Some(Owned {
-                buf: copy_in(&arr)?,
-                shape,
-            });
+            self.params[i] = copy_in(&arr)?;
+            self.param_shapes[i] = Some(shape);
         }
         Ok(())
     }
@@ -244,10 +241,8 @@ impl Session {
             let bytes = unsafe { std::slice::from_raw_parts(v.data, n) };
             buf.bytes_mut()[..n].copy_from_slice(bytes);
         }
-        self.params[i] = Some(Owned {
-            buf,
-            shape: v.shape.clone(),
-        });
+        self.params[i] = buf;
+        self.param_shapes[i] = Some(v.shape.clone());
         Ok(())
     }
 
@@ -258,11 +253,30 @@ impl Session {
                 (l.dtype, l.shape.clone())
             })
         });
-        let params = self.params.iter().enumerate().map(|(i, p)| match p {
-            Some(p) => (self.desc.params[i].decl.dtype, p.shape.clone()),
+        let params = self.param_shapes.iter().enumerate().map(|(i, p)| match p {
+            Some(s) => (self.desc.params[i].decl.dtype, s.clone()),
             None => (DType::Bool, vec![usize::MAX]),
         });
         lent.chain(params).collect()
+    }
+
+    /// Whether `key` is [`Session::key`] now (without building it).
+    fn key_is(&self, key: &Key, extra: &[Option<Lent>]) -> bool {
+        let n = self.inputs.len() + extra.len();
+        if key.len() != n + self.param_shapes.len() {
+            return false;
+        }
+        let lent = self
+            .inputs
+            .iter()
+            .chain(extra)
+            .zip(&key[..n])
+            .all(|(l, (d, s))| l.as_ref().is_some_and(|l| l.dtype == *d && l.shape == *s));
+        lent && self
+            .param_shapes
+            .iter()
+            .zip(&key[n..])
+            .all(|(p, (_, s))| p.as_ref() == Some(s))
     }
 
     /// The sizes of the inputs (then `extra`) and params now.
@@ -278,46 +292,29 @@ impl Session {
             .map(|l| l.as_ref().map(|l| (l.dtype, l.shape.as_slice())))
             .collect();
         let params: Vec<Option<(DType, &[usize])>> = self
-            .params
+            .param_shapes
             .iter()
             .enumerate()
             .map(|(i, p)| {
                 p.as_ref()
-                    .map(|p| (self.desc.params[i].decl.dtype, p.shape.as_slice()))
+                    .map(|s| (self.desc.params[i].decl.dtype, s.as_slice()))
             })
             .collect();
         bind::bind_shapes(desc, &inputs, &params)
     }
 
-    fn param_shapes(&self) -> Vec<Vec<usize>> {
-        self.params
-            .iter()
-            .map(|p| p.as_ref().map(|p| p.shape.clone()).unwrap_or_default())
-            .collect()
-    }
-
-    fn take_params(&mut self) -> Result<Vec<AlignedBuf>, RunError> {
-        if let Some(i) = self.params.iter().position(Option::is_none) {
-            let d = &self.desc.params[i].decl;
-            return Err(RunError::data(format!(
-                "param `{}` has type {}, but its sizes are not bound; set it with weft_set_param",
-                d.name,
-                self.desc.type_text(d)
-            )));
-        }
-        Ok(self
-            .params
-            .iter_mut()
-            .filter_map(|p| p.take().map(|o| o.buf))
-            .collect())
-    }
-
-    fn give_params(&mut self, bufs: Vec<AlignedBuf>, shapes: &[Vec<usize>]) {
-        for ((slot, buf), shape) in self.params.iter_mut().zip(bufs).zip(shapes) {
-            *slot = Some(Owned {
-                buf,
-                shape: shape.clone(),
-            });
+    /// Every param has a value, or the error naming the first without one.
+    fn params_ready(&self) -> Result<(), RunError> {
+        match self.param_shapes.iter().position(Option::is_none) {
+            None => Ok(()),
+            Some(i) => {
+                let d = &self.desc.params[i].decl;
+                Err(RunError::data(format!(
+                    "param `{}` has type {}, but its sizes are not bound; set it with weft_set_param",
+                    d.name,
+                    self.desc.type_text(d)
+                )))
+            }
         }
     }
 
@@ -333,9 +330,8 @@ impl Session {
     /// from step to step), as the executable does.
     pub fn run(&mut self, prog: &dyn Program, steps: u64) -> Result<(), RunError> {
         self.ran = false;
-        let key = self.key(&[]);
         let mut bound = match self.main.take() {
-            Some(b) if b.key == key => b,
+            Some(b) if self.key_is(&b.key, &[]) => b,
             _ => {
                 let dims = self.bind(&self.desc, &[])?;
                 self.init_params(&dims)?;
@@ -348,8 +344,10 @@ impl Session {
             }
         };
         let inputs = self.input_ptrs(&[]);
-        let shapes = self.param_shapes();
-        let mut params = self.take_params()?;
+        if let Err(e) = self.params_ready() {
+            self.main = Some(bound);
+            return Err(e);
+        }
         let steps = if self.desc.steps_matter() {
             steps.max(1)
         } else {
@@ -359,7 +357,7 @@ impl Session {
         for _ in 0..steps {
             match bound
                 .stepper
-                .step(prog, &self.desc, &inputs, &mut params, self.step)
+                .step(prog, &self.desc, &inputs, &mut self.params, self.step)
             {
                 Ok(stop) => {
                     self.step += 1;
@@ -373,11 +371,54 @@ impl Session {
                 }
             }
         }
-        self.give_params(params, &shapes);
         self.dims.clone_from(&bound.dims);
         self.ran = result.is_ok();
         self.main = Some(bound);
         result
+    }
+
+    /// [`Session::run`] with input `i` reading `inputs[i]` instead (same
+    /// dtype and shape as when it was set; NULL keeps it), then output `j`
+    /// copied into `outputs[j]` (when not NULL and there are as many; the
+    /// caller's buffer holds the output's bytes).
+    ///
+    /// # Safety
+    /// Each non-NULL pointer of `inputs` holds the bytes of the input as it
+    /// was set, each of `outputs` room for the output after the run.
+    pub unsafe fn run_with(
+        &mut self,
+        prog: &dyn Program,
+        steps: u64,
+        inputs: &[*const u8],
+        outputs: &[*mut u8],
+    ) -> Result<(), RunError> {
+        for (i, &p) in inputs.iter().enumerate() {
+            if p.is_null() {
+                continue;
+            }
+            match self.inputs.get_mut(i) {
+                Some(Some(l)) => l.data = p,
+                Some(None) => {
+                    return Err(RunError::usage(format!(
+                        "input `{}` was not set: set it once with weft_set_input",
+                        self.desc.inputs[i].name
+                    )))
+                }
+                None => return Err(RunError::usage(format!("there is no input {i}"))),
+            }
+        }
+        self.run(prog, steps)?;
+        for (j, &out) in outputs.iter().enumerate() {
+            if out.is_null() || j >= self.desc.outputs.len() {
+                continue;
+            }
+            let v = self.output(j)?;
+            let n = bind::byte_size(v.dtype, v.shape).unwrap_or(0);
+            if n > 0 {
+                std::ptr::copy_nonoverlapping(v.data, out, n);
+            }
+        }
+        Ok(())
     }
 
     /// The vector-Jacobian product of one forward step at the current
@@ -424,9 +465,8 @@ impl Session {
                 shape,
             }));
         }
-        let key = self.key(&extra);
         let mut bound = match self.back.take() {
-            Some(b) if b.key == key => b,
+            Some(b) if self.key_is(&b.key, &extra) => b,
             _ => {
                 let dims = self.bind(vdesc, &extra).map_err(|e| {
                     // Name the output, not the VJP's internal input.
@@ -437,19 +477,20 @@ impl Session {
                     )
                 })?;
                 Bound {
-                    key,
+                    key: self.key(&extra),
                     stepper: Stepper::new(prog, vdesc, &dims)?,
                     dims,
                 }
             }
         };
         let inputs = self.input_ptrs(&extra);
-        let shapes = self.param_shapes();
-        let mut params = self.take_params()?;
+        if let Err(e) = self.params_ready() {
+            self.back = Some(bound);
+            return Err(e);
+        }
         let result = bound
             .stepper
-            .step(prog, vdesc, &inputs, &mut params, self.step);
-        self.give_params(params, &shapes);
+            .step(prog, vdesc, &inputs, &mut self.params, self.step);
         self.dims = dims0;
         self.back = Some(bound);
         result.map(|_| ())
@@ -461,7 +502,7 @@ impl Session {
             .params
             .get(i)
             .ok_or_else(|| RunError::usage(format!("there is no param {i}")))?;
-        let v = self.params[i].as_ref().ok_or_else(|| {
+        let shape = self.param_shapes[i].as_ref().ok_or_else(|| {
             RunError::usage(format!(
                 "param `{}` has no value yet: its type {} uses sizes that no run has bound",
                 p.decl.name,
@@ -469,9 +510,9 @@ impl Session {
             ))
         })?;
         Ok(View {
-            data: v.buf.as_ptr(),
+            data: self.params[i].as_ptr(),
             dtype: p.decl.dtype,
-            shape: &v.shape,
+            shape,
         })
     }
 

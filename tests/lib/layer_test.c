@@ -151,6 +151,22 @@ int main(void) {
     CHECK(close_to(*(const double *)p, s, 1e-12), "m is unchanged by m2");
     weft_free(m2);
 
+    /* weft_run_with: another x read in place, the outputs copied out. */
+    double x2[B * I], y2[B * O], s2, ywant[B * O], swant;
+    for (int k = 0; k < B * I; k++) x2[k] = cos(3.0 + k);
+    forward(x2, w, b, ywant, &swant);
+    const void *ins[1] = {x2};
+    void *outs[2] = {y2, &s2};
+    OK(weft_run_with(m, 1, ins, outs));
+    for (int k = 0; k < B * O; k++) CHECK(close_to(y2[k], ywant[k], 1e-12), "run_with y[%d]", k);
+    CHECK(close_to(s2, swant, 1e-12), "run_with s = %g, want %g", s2, swant);
+    OK(weft_get(m, WEFT_OUTPUT, LAYER_OUTPUT_s, &p, &shape));
+    CHECK(*(const double *)p == s2, "weft_get after weft_run_with");
+    CHECK(weft_get_step(m) > 0, "the step counter advanced");
+    OK(weft_set_step(m, 0));
+    CHECK(weft_get_step(m) == 0, "the step counter was set");
+    CHECK(weft_run(m, 0) == WEFT_ERR_USAGE, "zero steps");
+
     /* Errors: a status and a message, never an exit. */
     float xf[B * I] = {0};
     OK(weft_set_input(m, LAYER_INPUT_x, xf, WEFT_F32, 2, xshape));

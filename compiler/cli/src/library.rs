@@ -17,7 +17,7 @@ use weft_compiler::kernel::Program;
 pub const API_HEADER: &str = include_str!("../../../runtime/lib/include/weft.h");
 
 /// The functions the shared library exports (weft.h).
-pub const API: [&str; 19] = [
+pub const API: [&str; 20] = [
     "weft_new",
     "weft_free",
     "weft_error",
@@ -37,6 +37,7 @@ pub const API: [&str; 19] = [
     "weft_vjp",
     "weft_get_step",
     "weft_set_step",
+    "weft_run_with",
 ];
 
 /// A C identifier made of `s` (`net.w` → `net_w`).

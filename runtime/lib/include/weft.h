@@ -90,6 +90,14 @@ int weft_set_param(weft_model *m, int32_t i, const void *data, int32_t dtype, in
  * runs one), as the executable does: params advance after each step. */
 int weft_run(weft_model *m, int64_t steps);
 
+/* weft_run for a caller that repeats a call: input i reads inputs[i]
+ * instead of its memory (same dtype and shape as its last weft_set_input,
+ * which must have been made; NULL keeps that memory), and after the run
+ * each output i with outputs[i] non-NULL is copied into outputs[i] (room
+ * for its bytes: its dtype and shape after the run). `inputs` and `outputs`
+ * hold one pointer per input and per output, or are NULL. */
+int weft_run_with(weft_model *m, int64_t steps, const void *const *inputs, void *const *outputs);
+
 /* The step counter: the index of the next step (0 for a new model). A step
  * reads it (`step`, `batch`, per-step seeds); weft_run advances it, weft_vjp
  * does not. Setting it lets a caller compute the VJP of the step it ran. */

@@ -520,6 +520,43 @@ pub unsafe extern "C" fn weft_run(m: *mut weft_model, steps: i64) -> i32 {
 }
 
 /// # Safety
+/// `m` is a live model; `inputs` holds `weft_count(m, WEFT_INPUT)` pointers
+/// (or is NULL), `outputs` `weft_count(m, WEFT_OUTPUT)` (or is NULL), as
+/// weft.h says.
+#[no_mangle]
+pub unsafe extern "C" fn weft_run_with(
+    m: *mut weft_model,
+    steps: i64,
+    inputs: *const *const c_void,
+    outputs: *const *mut c_void,
+) -> i32 {
+    with_model(m, |model| {
+        let steps = u64::try_from(steps)
+            .ok()
+            .filter(|&s| s >= 1)
+            .ok_or_else(|| RunError::usage(format!("steps must be at least 1, not {steps}")))?;
+        let (ni, no) = (
+            model.session.desc.inputs.len(),
+            model.session.desc.outputs.len(),
+        );
+        let ins: Vec<*const u8> = if inputs.is_null() {
+            Vec::new()
+        } else {
+            (0..ni).map(|i| (*inputs.add(i)).cast()).collect()
+        };
+        let outs: Vec<*mut u8> = if outputs.is_null() {
+            Vec::new()
+        } else {
+            (0..no).map(|i| (*outputs.add(i)).cast()).collect()
+        };
+        rt::set_threads(model.threads);
+        model
+            .session
+            .run_with(model.main.as_ref(), steps, &ins, &outs)
+    })
+}
+
+/// # Safety
 /// `m` is NULL or a live model.
 #[no_mangle]
 pub unsafe extern "C" fn weft_get_step(m: *const weft_model) -> i64 {
