@@ -583,3 +583,6 @@ impl Session {
         self.gradient(self.vmap.grad_param[i], &format!("param `{}`", d.name))
     }
 }
+
+#[cfg(test)]
+mod tests;
