@@ -46,6 +46,61 @@ pub trait Program {
     ) -> i32;
 }
 
+/// Declares a program object's four symbols (docs/abi.md) and a unit type
+/// `$ty` implementing [`Program`] over them: what an executable (`weft_`
+/// symbols) and a library (also `weft_vjp_` ones) link against.
+/// `linked_program!(Main, weft_program_desc, weft_program_desc_len,
+/// weft_arena_bytes, weft_step)`.
+#[macro_export]
+macro_rules! linked_program {
+    ($ty:ident, $desc:ident, $len:ident, $arena:ident, $step:ident) => {
+        extern "C" {
+            static $desc: [u8; 0];
+            static $len: u64;
+            fn $arena(dims: *const i64) -> u64;
+            fn $step(
+                dims: *const i64,
+                inputs: *const *const ::std::ffi::c_void,
+                params: *const *const ::std::ffi::c_void,
+                outputs: *const *mut ::std::ffi::c_void,
+                updates: *const *mut ::std::ffi::c_void,
+                arena: *mut ::std::ffi::c_void,
+            ) -> i32;
+        }
+
+        /// The program object linked in.
+        pub struct $ty;
+
+        impl $crate::driver::Program for $ty {
+            fn descriptor(&self) -> &[u8] {
+                // SAFETY: the program object defines both symbols
+                // (docs/abi.md): `$len` bytes of constant data.
+                unsafe {
+                    let len = usize::try_from($len).unwrap_or(0);
+                    ::std::slice::from_raw_parts(::std::ptr::addr_of!($desc).cast::<u8>(), len)
+                }
+            }
+
+            fn arena_bytes(&self, dims: &[i64]) -> u64 {
+                // SAFETY: `dims` has one value per size of the descriptor.
+                unsafe { $arena(dims.as_ptr()) }
+            }
+
+            unsafe fn step(
+                &self,
+                dims: *const i64,
+                inputs: *const *const ::std::ffi::c_void,
+                params: *const *const ::std::ffi::c_void,
+                outputs: *const *mut ::std::ffi::c_void,
+                updates: *const *mut ::std::ffi::c_void,
+                arena: *mut ::std::ffi::c_void,
+            ) -> i32 {
+                $step(dims, inputs, params, outputs, updates, arena)
+            }
+        }
+    };
+}
+
 /// Runs the program with the process's arguments (`args[0]` is its name);
 /// returns the exit status. Output goes to the process's stdout/stderr.
 /// `set_threads` sizes the caller's thread pool from `--threads`.

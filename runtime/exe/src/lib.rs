@@ -22,54 +22,17 @@ pub use weft_runtime_native::{par, rt};
 
 #[cfg(not(test))]
 mod entry {
-    use std::ffi::{c_char, c_int, c_void, CStr};
+    use std::ffi::{c_char, c_int, CStr};
 
-    use crate::driver::{self, Program};
+    use crate::driver;
 
-    extern "C" {
-        static weft_program_desc: [u8; 0];
-        static weft_program_desc_len: u64;
-        fn weft_arena_bytes(dims: *const i64) -> u64;
-        fn weft_step(
-            dims: *const i64,
-            inputs: *const *const c_void,
-            params: *const *const c_void,
-            outputs: *const *mut c_void,
-            updates: *const *mut c_void,
-            arena: *mut c_void,
-        ) -> i32;
-    }
-
-    /// The program object linked into this executable.
-    struct Linked;
-
-    impl Program for Linked {
-        fn descriptor(&self) -> &[u8] {
-            // SAFETY: the program object defines both symbols (docs/abi.md):
-            // `weft_program_desc_len` bytes of constant data.
-            unsafe {
-                let len = usize::try_from(weft_program_desc_len).unwrap_or(0);
-                std::slice::from_raw_parts(std::ptr::addr_of!(weft_program_desc).cast::<u8>(), len)
-            }
-        }
-
-        fn arena_bytes(&self, dims: &[i64]) -> u64 {
-            // SAFETY: `dims` has one value per size name of the descriptor.
-            unsafe { weft_arena_bytes(dims.as_ptr()) }
-        }
-
-        unsafe fn step(
-            &self,
-            dims: *const i64,
-            inputs: *const *const c_void,
-            params: *const *const c_void,
-            outputs: *const *mut c_void,
-            updates: *const *mut c_void,
-            arena: *mut c_void,
-        ) -> i32 {
-            weft_step(dims, inputs, params, outputs, updates, arena)
-        }
-    }
+    weft_runtime::linked_program!(
+        Linked,
+        weft_program_desc,
+        weft_program_desc_len,
+        weft_arena_bytes,
+        weft_step
+    );
 
     /// The process entry point.
     ///

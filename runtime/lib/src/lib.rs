@@ -611,88 +611,18 @@ pub unsafe extern "C" fn weft_get(
 /// The program objects' symbols (docs/abi.md; `weft_vjp_*` for the VJP).
 #[cfg(not(test))]
 mod linked {
-    use std::ffi::c_void;
-
-    use weft_runtime::driver::Program;
-
-    extern "C" {
-        static weft_program_desc: [u8; 0];
-        static weft_program_desc_len: u64;
-        fn weft_arena_bytes(dims: *const i64) -> u64;
-        fn weft_step(
-            dims: *const i64,
-            inputs: *const *const c_void,
-            params: *const *const c_void,
-            outputs: *const *mut c_void,
-            updates: *const *mut c_void,
-            arena: *mut c_void,
-        ) -> i32;
-        static weft_vjp_program_desc: [u8; 0];
-        static weft_vjp_program_desc_len: u64;
-        fn weft_vjp_arena_bytes(dims: *const i64) -> u64;
-        fn weft_vjp_step(
-            dims: *const i64,
-            inputs: *const *const c_void,
-            params: *const *const c_void,
-            outputs: *const *mut c_void,
-            updates: *const *mut c_void,
-            arena: *mut c_void,
-        ) -> i32;
-    }
-
-    pub struct Main;
-    pub struct Vjp;
-
-    impl Program for Main {
-        fn descriptor(&self) -> &[u8] {
-            // SAFETY: the program object defines both symbols.
-            unsafe {
-                let len = usize::try_from(weft_program_desc_len).unwrap_or(0);
-                std::slice::from_raw_parts(std::ptr::addr_of!(weft_program_desc).cast::<u8>(), len)
-            }
-        }
-        fn arena_bytes(&self, dims: &[i64]) -> u64 {
-            // SAFETY: `dims` has one value per size of the descriptor.
-            unsafe { weft_arena_bytes(dims.as_ptr()) }
-        }
-        unsafe fn step(
-            &self,
-            dims: *const i64,
-            inputs: *const *const c_void,
-            params: *const *const c_void,
-            outputs: *const *mut c_void,
-            updates: *const *mut c_void,
-            arena: *mut c_void,
-        ) -> i32 {
-            weft_step(dims, inputs, params, outputs, updates, arena)
-        }
-    }
-
-    impl Program for Vjp {
-        fn descriptor(&self) -> &[u8] {
-            // SAFETY: the VJP object defines both symbols.
-            unsafe {
-                let len = usize::try_from(weft_vjp_program_desc_len).unwrap_or(0);
-                std::slice::from_raw_parts(
-                    std::ptr::addr_of!(weft_vjp_program_desc).cast::<u8>(),
-                    len,
-                )
-            }
-        }
-        fn arena_bytes(&self, dims: &[i64]) -> u64 {
-            // SAFETY: `dims` has one value per size of the VJP's descriptor.
-            unsafe { weft_vjp_arena_bytes(dims.as_ptr()) }
-        }
-        unsafe fn step(
-            &self,
-            dims: *const i64,
-            inputs: *const *const c_void,
-            params: *const *const c_void,
-            outputs: *const *mut c_void,
-            updates: *const *mut c_void,
-            arena: *mut c_void,
-        ) -> i32 {
-            weft_vjp_step(dims, inputs, params, outputs, updates, arena)
-        }
-    }
+    weft_runtime::linked_program!(
+        Main,
+        weft_program_desc,
+        weft_program_desc_len,
+        weft_arena_bytes,
+        weft_step
+    );
+    weft_runtime::linked_program!(
+        Vjp,
+        weft_vjp_program_desc,
+        weft_vjp_program_desc_len,
+        weft_vjp_arena_bytes,
+        weft_vjp_step
+    );
 }
