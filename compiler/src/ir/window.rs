@@ -28,21 +28,9 @@ impl Window {
     /// length `n`: `(n + 2p − d·(k − 1) − 1) div s + 1`, or None when no
     /// window fits (an empty output) or the geometry is degenerate.
     pub fn out_len(&self, a: usize, n: u64) -> Option<u64> {
-        let (k, s, p, d) = (
-            self.kernel[a],
-            self.stride[a],
-            self.padding[a],
-            self.dilation[a],
-        );
-        if k == 0 || s == 0 || d == 0 {
-            return None;
-        }
-        let span = d.checked_mul(k - 1)?.checked_add(1)?;
-        let padded = n.checked_add(p.checked_mul(2)?)?;
-        if padded < span {
-            return None;
-        }
-        Some((padded - span) / s + 1)
+        // A window fits exactly when the length is at least 1.
+        let len = self.out_poly(a, &Poly::constant(i64::try_from(n).ok()?))?;
+        u64::try_from(len.as_constant()?).ok().filter(|&l| l >= 1)
     }
 
     /// [`Window::out_len`] of a size expression `n`:

@@ -255,6 +255,16 @@ unsafe fn lent(
     })
 }
 
+/// Which of [`Model`]'s name tables a kind reads (inputs, params, outputs).
+fn table(kind: i32) -> Option<usize> {
+    match kind {
+        WEFT_INPUT | WEFT_GRAD_INPUT => Some(0),
+        WEFT_PARAM | WEFT_GRAD_PARAM => Some(1),
+        WEFT_OUTPUT => Some(2),
+        _ => None,
+    }
+}
+
 fn index(i: i32) -> Result<usize, RunError> {
     usize::try_from(i).map_err(|_| RunError::usage(format!("index {i} is negative")))
 }
@@ -362,11 +372,8 @@ pub unsafe extern "C" fn weft_name(m: *const weft_model, kind: i32, i: i32) -> *
     if m.is_null() {
         return std::ptr::null();
     }
-    let k = match kind {
-        WEFT_INPUT | WEFT_GRAD_INPUT => 0,
-        WEFT_PARAM | WEFT_GRAD_PARAM => 1,
-        WEFT_OUTPUT => 2,
-        _ => return std::ptr::null(),
+    let Some(k) = table(kind) else {
+        return std::ptr::null();
     };
     let model = &(*m).0;
     match usize::try_from(i).ok().and_then(|i| model.names[k].get(i)) {
@@ -436,11 +443,8 @@ pub unsafe extern "C" fn weft_dim_name(
     if m.is_null() {
         return std::ptr::null();
     }
-    let k = match kind {
-        WEFT_INPUT | WEFT_GRAD_INPUT => 0,
-        WEFT_PARAM | WEFT_GRAD_PARAM => 1,
-        WEFT_OUTPUT => 2,
-        _ => return std::ptr::null(),
+    let Some(k) = table(kind) else {
+        return std::ptr::null();
     };
     let model = &(*m).0;
     let name = usize::try_from(i)
