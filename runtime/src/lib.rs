@@ -14,6 +14,7 @@
 //! - [`bind`]: binding `--input`/`--param` data to a program's declared types,
 //!   with the run-time data checks shared by `weft run` and built programs.
 
+pub mod atomic;
 pub mod bind;
 pub mod buf;
 pub mod cpu;

@@ -22,7 +22,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 mod header;
@@ -606,11 +606,9 @@ pub fn write_npy_file(path: &Path, arr: &NpyArray) -> Result<(), NpyError> {
             arr.len()
         )));
     }
-    let bytes = write_npy(arr);
-    let mut file =
-        File::create(path).map_err(|e| NpyError::new(format!("{shown}: cannot create: {e}")))?;
-    file.write_all(&bytes)
-        .and_then(|()| file.flush())
+    // Complete or not at all: a full disk or a killed run never leaves a
+    // truncated array behind.
+    crate::atomic::write_atomic(path, &write_npy(arr))
         .map_err(|e| NpyError::new(format!("{shown}: cannot write: {e}")))
 }
 
