@@ -21,6 +21,7 @@ use weft_compiler::ir;
 use weft_compiler::pipeline::{self, Compilation, Failure, Stage};
 use weft_runtime::npy::{read_npy_file, Data, NpyArray};
 
+mod checkpoints;
 mod library;
 
 fn root() -> PathBuf {
@@ -1457,6 +1458,7 @@ fn architecture_invariants() {
         "runtime/Cargo.toml",
         "runtime/native/Cargo.toml",
         "runtime/exe/Cargo.toml",
+        "runtime/lib/Cargo.toml",
     ] {
         let text = std::fs::read_to_string(root().join(manifest)).expect("manifest");
         for dep in ["weft-compiler", "weft-grammar", "weft-llvm", "weft-cli"] {

@@ -41,8 +41,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
+    } else {
+        remove_stale(path);
     }
     result
+}
+
+/// Removes the temporary files that interrupted writes of `path` left.
+fn remove_stale(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{}.weft-tmp-", name.to_string_lossy());
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.filter_map(|e| e.ok()) {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Flushes the directory holding `path` (the entry a rename changed).
@@ -82,6 +105,10 @@ mod tests {
         write_atomic(&p, b"old").expect("first");
         write_atomic(&p, b"new contents").expect("second");
         assert_eq!(std::fs::read(&p).expect("read"), b"new contents");
+        assert_eq!(names(&d), vec!["y.npy"]);
+        // A killed write's temporary file goes with the next write.
+        std::fs::write(d.join(".y.npy.weft-tmp-1-0"), b"torn").expect("stale");
+        write_atomic(&p, b"again").expect("third");
         assert_eq!(names(&d), vec!["y.npy"]);
         let _ = std::fs::remove_dir_all(&d);
     }

@@ -8,6 +8,7 @@ use std::io::Write;
 
 use crate::bind;
 use crate::buf::AlignedBuf;
+use crate::checkpoint;
 use crate::feed::Feed;
 use crate::flags::{parse_run_flags, usage_text, FlagSpec, RunArgs};
 use crate::npy::write_npy_file;
@@ -171,12 +172,13 @@ pub fn run_with(
             .unwrap_or(1)
     });
     set_threads(threads);
-    let outputs = {
+    let finished = {
+        let err = std::cell::RefCell::new(&mut *err);
         let mut csv = match &flags.log_file {
             Some(path) => match crate::logcsv::CsvLog::create(path, log_names(&desc, &flags)) {
                 Ok(c) => Some(c),
                 Err(e) => {
-                    let _ = writeln!(err, "error: {e}");
+                    let _ = writeln!(err.borrow_mut(), "error: {e}");
                     return e.exit_code;
                 }
             },
@@ -190,19 +192,27 @@ pub fn run_with(
                 }
             }
             None => {
-                let _ = writeln!(err, "step {step}: {}", format_output(name, arr));
+                let _ = writeln!(
+                    err.borrow_mut(),
+                    "step {step}: {}",
+                    format_output(name, arr)
+                );
             }
         };
-        let result = run(prog, &desc, &flags, &mut log_sink);
+        let mut note = |msg: &str| {
+            let _ = writeln!(err.borrow_mut(), "{msg}");
+        };
+        let result = run(prog, &desc, &flags, &mut log_sink, &mut note);
         let finished = csv.map_or(Ok(()), |c| c.finish());
         match (result, csv_err.map_or(finished, Err)) {
             (Ok(o), Ok(())) => o,
             (Err(e), _) | (_, Err(e)) => {
-                let _ = writeln!(err, "error: {e}");
+                let _ = writeln!(err.borrow_mut(), "error: {e}");
                 return e.exit_code;
             }
         }
     };
+    let outputs = &finished.outputs;
     match &flags.out {
         Some(dir) => {
             if let Err(e) = std::fs::create_dir_all(dir) {
@@ -213,7 +223,7 @@ pub fn run_with(
                 );
                 return 3;
             }
-            for (name, arr) in &outputs {
+            for (name, arr) in outputs {
                 let path = dir.join(format!("{name}.npy"));
                 if let Err(e) = write_npy_file(&path, arr) {
                     let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
@@ -222,10 +232,17 @@ pub fn run_with(
             }
         }
         None => {
-            for (name, arr) in &outputs {
+            for (name, arr) in outputs {
                 let _ = writeln!(out, "{}", format_output(name, arr));
             }
+            let _ = out.flush();
         }
+    }
+    // The last step's checkpoint once the outputs are delivered: a run
+    // resumed from it has nothing left to do.
+    if let Err(e) = finished.checkpoint() {
+        let _ = writeln!(err, "error: {e}");
+        return e.exit_code;
     }
     0
 }
@@ -268,14 +285,73 @@ fn check_log(desc: &ProgramDesc, flags: &RunArgs) -> Result<Vec<usize>, RunError
 }
 
 /// Binds the data, runs the steps and returns the outputs in declaration
-/// order. `log_sink(step, name, value)` receives the `--log` outputs.
+/// order. `log_sink(step, name, value)` receives the `--log` outputs,
+/// `note` what a user should know (a resumed run, a damaged checkpoint
+/// passed over).
 pub fn run(
     prog: &dyn Program,
     desc: &ProgramDesc,
     flags: &RunArgs,
     log_sink: &mut dyn FnMut(u64, &str, &crate::NpyArray),
-) -> Result<Vec<(String, crate::NpyArray)>, RunError> {
-    run_observed(prog, desc, flags, log_sink, &mut |_, _| {})
+    note: &mut dyn FnMut(&str),
+) -> Result<Finished, RunError> {
+    run_observed(prog, desc, flags, log_sink, &mut |_, _| {}, note)
+}
+
+/// What a run leaves to its caller: the outputs, in declaration order, and
+/// the checkpoint of its last step, which the caller writes with
+/// [`Finished::checkpoint`] once the outputs are delivered — so that a
+/// final checkpoint exists only when the run's outputs do, and a run
+/// resumed from it has nothing left to do.
+pub struct Finished {
+    pub outputs: Vec<(String, crate::NpyArray)>,
+    /// Some(step) when a resumed run found its checkpoint at the last step:
+    /// it ran nothing and has no outputs to deliver.
+    pub complete_at: Option<u64>,
+    last: Option<PendingCheckpoint>,
+}
+
+struct PendingCheckpoint {
+    dir: std::path::PathBuf,
+    program: String,
+    step: u64,
+    keep: Option<u64>,
+    params: Vec<(String, crate::NpyArray)>,
+}
+
+impl PendingCheckpoint {
+    fn write(&self) -> Result<std::path::PathBuf, RunError> {
+        let leaves: Vec<checkpoint::Leaf> = self
+            .params
+            .iter()
+            .map(|(name, value)| checkpoint::Leaf { name, value })
+            .collect();
+        checkpoint::write(&self.dir, &self.program, self.step, &leaves, self.keep)
+    }
+}
+
+impl Finished {
+    /// Writes the checkpoint of the last step (with `--checkpoint`).
+    pub fn checkpoint(&self) -> Result<(), RunError> {
+        match &self.last {
+            Some(p) => p.write().map(|_| ()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The params as checkpoint leaves.
+fn param_leaves(
+    desc: &ProgramDesc,
+    params: &[AlignedBuf],
+    shapes: &[Vec<usize>],
+) -> Vec<(String, crate::NpyArray)> {
+    desc.params
+        .iter()
+        .zip(params)
+        .zip(shapes)
+        .map(|((p, b), s)| (p.decl.name.clone(), b.to_npy(p.decl.dtype, s)))
+        .collect()
 }
 
 /// [`run`], calling `progress(step, steps)` after each step (`weft run`'s
@@ -286,7 +362,8 @@ pub fn run_observed(
     flags: &RunArgs,
     log_sink: &mut dyn FnMut(u64, &str, &crate::NpyArray),
     progress: &mut dyn FnMut(u64, u64),
-) -> Result<Vec<(String, crate::NpyArray)>, RunError> {
+    note: &mut dyn FnMut(&str),
+) -> Result<Finished, RunError> {
     bind::check_names(desc, &flags.inputs, &flags.params)?;
     let logged = check_log(desc, flags)?;
     let bound = bind::bind(desc, &flags.inputs, &flags.params, true)?;
@@ -312,6 +389,36 @@ pub fn run_observed(
     } else {
         1
     };
+    let program = checkpoint::program_id(prog.descriptor());
+    let mut start = 0;
+    if let Some(from) = &flags.resume {
+        match checkpoint::newest(from, &mut |w| note(&format!("warning: {w}")))? {
+            Some((path, ck)) => {
+                let step = ck.step;
+                let values =
+                    checkpoint::params_from(ck, &path, desc, &program, &stepper.param_shapes)?;
+                for (p, v) in params.iter_mut().zip(&values) {
+                    *p = copy_in(v)?;
+                }
+                start = step;
+                note(&format!("resuming from {} (step {step})", path.display()));
+            }
+            None => note(&format!(
+                "no checkpoint in {}: starting from step 0",
+                from.display()
+            )),
+        }
+    }
+    if start >= steps && flags.resume.is_some() && start > 0 {
+        note(&format!(
+            "the run was complete: its checkpoint is at step {start} of {steps}; nothing to do"
+        ));
+        return Ok(Finished {
+            outputs: Vec::new(),
+            complete_at: Some(start),
+            last: None,
+        });
+    }
     let mut input_ptrs: Vec<*const c_void> = Vec::with_capacity(inputs.len());
     let mut next_mapped = mapped.iter();
     for b in &inputs {
@@ -322,8 +429,10 @@ pub fn run_observed(
                 .map_or(std::ptr::null(), |m| m.data_ptr().cast()),
         });
     }
-    for k in 1..=steps {
+    let mut taken = start;
+    for k in start + 1..=steps {
         let stop = stepper.step(prog, desc, &input_ptrs, &mut params, k - 1)?;
+        taken = k;
         // Pages of mapped datasets read by this step leave the process now and then.
         if k % RELEASE_EVERY == 0 {
             mapped.iter().for_each(|m| m.release());
@@ -331,6 +440,18 @@ pub fn run_observed(
         progress(k, steps);
         // `until`: the run ends after a step in which a condition is true.
         let last = k == steps || stop;
+        if let Some(dir) = &flags.checkpoint {
+            if !last && flags.checkpoint_every > 0 && k % flags.checkpoint_every == 0 {
+                PendingCheckpoint {
+                    dir: dir.clone(),
+                    program: program.clone(),
+                    step: k,
+                    keep: flags.keep,
+                    params: param_leaves(desc, &params, &stepper.param_shapes),
+                }
+                .write()?;
+            }
+        }
         let log_now =
             !logged.is_empty() && (last || (flags.log_every > 0 && k % flags.log_every == 0));
         if log_now {
@@ -346,14 +467,26 @@ pub fn run_observed(
             break;
         }
     }
-    Ok((0..desc.outputs.len())
+    let outputs = (0..desc.outputs.len())
         .map(|i| {
             (
                 desc.outputs[i].decl.name.clone(),
                 stepper.output_value(desc, i, &params),
             )
         })
-        .collect())
+        .collect();
+    let last = flags.checkpoint.as_ref().map(|dir| PendingCheckpoint {
+        dir: dir.clone(),
+        program,
+        step: taken,
+        keep: flags.keep,
+        params: param_leaves(desc, &params, &stepper.param_shapes),
+    });
+    Ok(Finished {
+        outputs,
+        complete_at: None,
+        last,
+    })
 }
 
 /// Steps between two releases of mapped inputs' resident pages.

@@ -51,6 +51,12 @@ pub struct RunArgs {
     pub log_every: u64,
     /// `--log-file FILE`: the logged values as CSV.
     pub log_file: Option<PathBuf>,
+    /// `--checkpoint DIR`, `--checkpoint-every K` (0: after the last step
+    /// only), `--keep N` (None: keep all), `--resume DIR|FILE`.
+    pub checkpoint: Option<PathBuf>,
+    pub checkpoint_every: u64,
+    pub keep: Option<u64>,
+    pub resume: Option<PathBuf>,
     /// The caller's extra flags, as (`--name` exactly as in
     /// [`FlagSpec::extra_flags`], value), in command-line order.
     pub extra: Vec<(String, String)>,
@@ -133,7 +139,11 @@ impl fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 /// The flags every caller accepts (plus `--set` and the extras).
-const COMMON: [&str; 9] = [
+const COMMON: [&str; 13] = [
+    "--checkpoint",
+    "--checkpoint-every",
+    "--keep",
+    "--resume",
     "--input",
     "--param",
     "--steps",
@@ -278,10 +288,15 @@ pub fn parse_run_flags(args: &[String], spec: &FlagSpec) -> Result<RunArgs, Usag
         log: Vec::new(),
         log_every: 1,
         log_file: None,
+        checkpoint: None,
+        checkpoint_every: 0,
+        keep: None,
+        resume: None,
         extra: Vec::new(),
     };
     let mut steps = None;
     let mut log_every = None;
+    let mut every = None;
     let extras: Vec<String> = spec.extra_flags.iter().map(|f| dashed(f)).collect();
 
     let mut i = 0;
@@ -387,6 +402,22 @@ pub fn parse_run_flags(args: &[String], spec: &FlagSpec) -> Result<RunArgs, Usag
                 once(run.log_file.is_some())?;
                 run.log_file = Some(PathBuf::from(value));
             }
+            "--checkpoint" => {
+                once(run.checkpoint.is_some())?;
+                run.checkpoint = Some(PathBuf::from(value));
+            }
+            "--checkpoint-every" => {
+                once(every.is_some())?;
+                every = Some(parse_count(flag, value)?);
+            }
+            "--keep" => {
+                once(run.keep.is_some())?;
+                run.keep = Some(parse_count(flag, value)?);
+            }
+            "--resume" => {
+                once(run.resume.is_some())?;
+                run.resume = Some(PathBuf::from(value));
+            }
             "--log" => {
                 check_name(flag, value)?;
                 if !run.log.iter().any(|n| n == value) {
@@ -406,6 +437,17 @@ pub fn parse_run_flags(args: &[String], spec: &FlagSpec) -> Result<RunArgs, Usag
         }
     }
     run.steps = steps.unwrap_or(1);
+    for (given, flag) in [
+        (every.is_some(), "--checkpoint-every"),
+        (run.keep.is_some(), "--keep"),
+    ] {
+        if given && run.checkpoint.is_none() {
+            return Err(UsageError::new(format!(
+                "{flag} needs --checkpoint DIR: where checkpoints are written"
+            )));
+        }
+    }
+    run.checkpoint_every = every.unwrap_or(0);
     run.log_every = log_every.unwrap_or_else(|| {
         if run.log_file.is_some() {
             1
@@ -457,6 +499,22 @@ pub fn usage_text(program: &str, spec: &FlagSpec) -> String {
             "override const NAME (repeatable)",
         ));
     }
+    rows.push((
+        "--checkpoint DIR".into(),
+        "write checkpoints DIR/ckpt-STEP.arrow (Arrow IPC) after the last step",
+    ));
+    rows.push((
+        "--checkpoint-every K".into(),
+        "with --checkpoint, also after every K steps",
+    ));
+    rows.push((
+        "--keep N".into(),
+        "with --checkpoint, keep only the N newest checkpoints",
+    ));
+    rows.push((
+        "--resume DIR|FILE".into(),
+        "continue from the newest complete checkpoint in DIR (or from FILE); --steps is the total",
+    ));
     rows.push((
         "--log NAME".into(),
         "print output NAME while running (repeatable)",

@@ -17,6 +17,7 @@
 pub mod atomic;
 pub mod bind;
 pub mod buf;
+pub mod checkpoint;
 pub mod cpu;
 pub mod driver;
 pub mod error;

@@ -367,10 +367,15 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
         Err(code) => return code,
     };
     let front = t0.elapsed();
+    if reference && (flags.checkpoint.is_some() || flags.resume.is_some()) {
+        eprintln!("error: --checkpoint and --resume need the kernel engine (--engine kernels, the default)");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let mut last_checkpoint = None;
     let outputs = if reference {
         run_reference(&c.graph, &flags)
     } else {
-        run_kernels(c.program, &flags, jit, stats)
+        run_kernels(c.program, &flags, jit, stats, &mut last_checkpoint)
     };
     if stats {
         eprintln!(
@@ -418,6 +423,12 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
                 println!("{}", weft_runtime::print::format_output(name, arr));
             }
         }
+    }
+    // The last step's checkpoint once the outputs are delivered (see
+    // `weft_runtime::driver::Finished`).
+    if let Some(Err(e)) = last_checkpoint.as_ref().map(|f| f.checkpoint()) {
+        eprintln!("error: {e}");
+        return ExitCode::from(u8::try_from(e.exit_code).unwrap_or(EXIT_DATA));
     }
     ExitCode::SUCCESS
 }
@@ -502,6 +513,7 @@ fn run_kernels(
     flags: &weft_runtime::RunArgs,
     mode: JitMode,
     stats: bool,
+    last_checkpoint: &mut Option<weft_runtime::driver::Finished>,
 ) -> Outputs {
     let prog = prog.map_err(|e| weft_runtime::RunError {
         exit_code: weft_runtime::Exit::Compile.code(),
@@ -537,7 +549,14 @@ fn run_kernels(
             b.set_position(k);
         }
     };
-    let result = weft_runtime::driver::run_observed(&jp, &desc, flags, &mut sink, &mut progress);
+    let mut note = |msg: &str| eprintln!("{msg}");
+    let result =
+        weft_runtime::driver::run_observed(&jp, &desc, flags, &mut sink, &mut progress, &mut note)
+            .map(|mut finished| {
+                let outputs = std::mem::take(&mut finished.outputs);
+                *last_checkpoint = Some(finished);
+                outputs
+            });
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

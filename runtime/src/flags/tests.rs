@@ -46,6 +46,10 @@ fn defaults() {
             log: vec![],
             log_every: 1,
             log_file: None,
+            checkpoint: None,
+            checkpoint_every: 0,
+            keep: None,
+            resume: None,
             extra: vec![],
         }
     );
