@@ -67,18 +67,20 @@ fn value_type(d: DType) -> DataType {
     }
 }
 
-fn values(d: &Data) -> ArrayRef {
+/// The values as an Arrow array, taking over their memory (no copy).
+fn values(d: Data) -> ArrayRef {
     match d {
         Data::F16(v) => {
-            let buf = ScalarBuffer::new(Buffer::from_vec(v.clone()), 0, v.len());
+            let n = v.len();
+            let buf = ScalarBuffer::new(Buffer::from_vec(v), 0, n);
             Arc::new(PrimitiveArray::<Float16Type>::new(buf, None))
         }
-        Data::F32(v) => Arc::new(Float32Array::from(v.clone())),
-        Data::F64(v) => Arc::new(Float64Array::from(v.clone())),
-        Data::I32(v) => Arc::new(Int32Array::from(v.clone())),
-        Data::I64(v) => Arc::new(Int64Array::from(v.clone())),
-        Data::U8(v) => Arc::new(UInt8Array::from(v.clone())),
-        Data::Bool(v) => Arc::new(BooleanArray::from(v.clone())),
+        Data::F32(v) => Arc::new(Float32Array::from(v)),
+        Data::F64(v) => Arc::new(Float64Array::from(v)),
+        Data::I32(v) => Arc::new(Int32Array::from(v)),
+        Data::I64(v) => Arc::new(Int64Array::from(v)),
+        Data::U8(v) => Arc::new(UInt8Array::from(v)),
+        Data::Bool(v) => Arc::new(BooleanArray::from(v)),
     }
 }
 
@@ -107,11 +109,8 @@ fn data_of(a: &dyn Array, dtype: DType) -> Option<Data> {
     })
 }
 
-/// One param leaf of a checkpoint.
-pub struct Leaf<'a> {
-    pub name: &'a str,
-    pub value: &'a NpyArray,
-}
+/// The param leaves of a checkpoint: (path, value), in declaration order.
+pub type Leaves = Vec<(String, NpyArray)>;
 
 fn shape_json(shape: &[usize]) -> String {
     let parts: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
@@ -134,34 +133,30 @@ fn parse_shape_json(s: &str) -> Option<Vec<usize>> {
 }
 
 /// The bytes of a checkpoint file.
-pub fn encode(program: &str, step: u64, leaves: &[Leaf]) -> Result<Vec<u8>, String> {
+pub fn encode(program: &str, step: u64, leaves: Leaves) -> Result<Vec<u8>, String> {
     let mut fields = Vec::with_capacity(leaves.len());
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(leaves.len());
-    for l in leaves {
-        let n = l.value.len();
-        let size = i32::try_from(n)
-            .map_err(|_| format!("param `{}` has too many elements for an Arrow list", l.name))?;
-        let dt = value_type(l.value.dtype());
+    for (name, value) in leaves {
+        let size = i32::try_from(value.len())
+            .map_err(|_| format!("param `{name}` has too many elements for an Arrow list"))?;
+        let dt = value_type(value.dtype());
+        let shape = shape_json(&value.shape);
         let item = Arc::new(Field::new("item", dt, false));
         // One row (a zero-size tensor's list has no values to count rows by).
         let list = FixedSizeListArray::try_new_with_length(
             item.clone(),
             size,
-            values(&l.value.data),
+            values(value.data),
             None,
             1,
         )
         .map_err(|e| e.to_string())?;
         let meta = HashMap::from([
             ("ARROW:extension:name".to_string(), EXTENSION.to_string()),
-            (
-                "ARROW:extension:metadata".to_string(),
-                shape_json(&l.value.shape),
-            ),
+            ("ARROW:extension:metadata".to_string(), shape),
         ]);
-        fields.push(
-            Field::new(l.name, DataType::FixedSizeList(item, size), false).with_metadata(meta),
-        );
+        fields
+            .push(Field::new(name, DataType::FixedSizeList(item, size), false).with_metadata(meta));
         columns.push(Arc::new(list));
     }
     let meta = HashMap::from([
@@ -284,7 +279,7 @@ pub fn write(
     dir: &Path,
     program: &str,
     step: u64,
-    leaves: &[Leaf],
+    leaves: Leaves,
     keep: Option<u64>,
 ) -> Result<PathBuf, RunError> {
     std::fs::create_dir_all(dir).map_err(|e| {
@@ -416,14 +411,14 @@ mod tests {
         ]
     }
 
-    fn leaves(v: &[(String, NpyArray)]) -> Vec<Leaf<'_>> {
-        v.iter().map(|(name, value)| Leaf { name, value }).collect()
+    fn leaves(v: &[(String, NpyArray)]) -> Leaves {
+        v.to_vec()
     }
 
     #[test]
     fn every_dtype_round_trips_bit_for_bit() {
         let v = arrays();
-        let bytes = encode("prog", 42, &leaves(&v)).expect("encode");
+        let bytes = encode("prog", 42, leaves(&v)).expect("encode");
         let ck = decode(&bytes).expect("decode");
         assert_eq!((ck.step, ck.program.as_str()), (42, "prog"));
         assert_eq!(ck.leaves.len(), v.len());
@@ -441,7 +436,7 @@ mod tests {
     #[test]
     fn a_truncated_or_foreign_file_is_damaged() {
         let v = arrays();
-        let bytes = encode("prog", 1, &leaves(&v)).expect("encode");
+        let bytes = encode("prog", 1, leaves(&v)).expect("encode");
         for cut in [0, 8, bytes.len() / 2, bytes.len() - 1] {
             assert!(decode(&bytes[..cut]).is_err(), "{cut} bytes decoded");
         }
@@ -459,7 +454,7 @@ mod tests {
         let d = scratch("keep");
         let v = arrays();
         for step in [3, 10, 7, 12] {
-            write(&d, "prog", step, &leaves(&v), Some(2)).expect("write");
+            write(&d, "prog", step, leaves(&v), Some(2)).expect("write");
         }
         let steps: Vec<u64> = list(&d)
             .expect("list")
@@ -497,7 +492,7 @@ mod tests {
         let n = a(vec![], Data::I64(vec![5]));
         let shapes = vec![vec![2], vec![]];
         let check = |program: &str, v: Vec<(String, NpyArray)>| {
-            let bytes = encode(program, 5, &leaves(&v)).expect("encode");
+            let bytes = encode(program, 5, leaves(&v)).expect("encode");
             params_from(
                 decode(&bytes).expect("decode"),
                 Path::new("c.arrow"),

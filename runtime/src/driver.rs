@@ -172,7 +172,7 @@ pub fn run_with(
             .unwrap_or(1)
     });
     set_threads(threads);
-    let finished = {
+    let mut finished = {
         let err = std::cell::RefCell::new(&mut *err);
         let mut csv = match &flags.log_file {
             Some(path) => match crate::logcsv::CsvLog::create(path, log_names(&desc, &flags)) {
@@ -320,21 +320,43 @@ struct PendingCheckpoint {
 }
 
 impl PendingCheckpoint {
-    fn write(&self) -> Result<std::path::PathBuf, RunError> {
-        let leaves: Vec<checkpoint::Leaf> = self
-            .params
-            .iter()
-            .map(|(name, value)| checkpoint::Leaf { name, value })
-            .collect();
-        checkpoint::write(&self.dir, &self.program, self.step, &leaves, self.keep)
+    fn write(self) -> Result<std::path::PathBuf, RunError> {
+        checkpoint::write(&self.dir, &self.program, self.step, self.params, self.keep)
     }
 }
 
 impl Finished {
     /// Writes the checkpoint of the last step (with `--checkpoint`).
-    pub fn checkpoint(&self) -> Result<(), RunError> {
-        match &self.last {
+    pub fn checkpoint(&mut self) -> Result<(), RunError> {
+        match self.last.take() {
             Some(p) => p.write().map(|_| ()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Periodic checkpoints, encoded and written on a thread of their own from
+/// a snapshot of the params, so that a step waits only for the copy (and
+/// for the previous checkpoint, when it is still being written).
+#[derive(Default)]
+struct Background {
+    writing: Option<std::thread::JoinHandle<Result<std::path::PathBuf, RunError>>>,
+}
+
+impl Background {
+    fn submit(&mut self, p: PendingCheckpoint) -> Result<(), RunError> {
+        self.wait()?;
+        self.writing = Some(std::thread::spawn(move || p.write()));
+        Ok(())
+    }
+
+    /// Waits for the checkpoint being written; its error, if any.
+    fn wait(&mut self) -> Result<(), RunError> {
+        match self.writing.take() {
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(RunError::data("the checkpoint writer failed")))
+                .map(|_| ()),
             None => Ok(()),
         }
     }
@@ -430,6 +452,7 @@ pub fn run_observed(
         });
     }
     let mut taken = start;
+    let mut background = Background::default();
     for k in start + 1..=steps {
         let stop = stepper.step(prog, desc, &input_ptrs, &mut params, k - 1)?;
         taken = k;
@@ -442,14 +465,13 @@ pub fn run_observed(
         let last = k == steps || stop;
         if let Some(dir) = &flags.checkpoint {
             if !last && flags.checkpoint_every > 0 && k % flags.checkpoint_every == 0 {
-                PendingCheckpoint {
+                background.submit(PendingCheckpoint {
                     dir: dir.clone(),
                     program: program.clone(),
                     step: k,
                     keep: flags.keep,
                     params: param_leaves(desc, &params, &stepper.param_shapes),
-                }
-                .write()?;
+                })?;
             }
         }
         let log_now =
@@ -467,6 +489,7 @@ pub fn run_observed(
             break;
         }
     }
+    background.wait()?;
     let outputs = (0..desc.outputs.len())
         .map(|i| {
             (

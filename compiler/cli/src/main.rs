@@ -426,7 +426,7 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
     }
     // The last step's checkpoint once the outputs are delivered (see
     // `weft_runtime::driver::Finished`).
-    if let Some(Err(e)) = last_checkpoint.as_ref().map(|f| f.checkpoint()) {
+    if let Some(Err(e)) = last_checkpoint.as_mut().map(|f| f.checkpoint()) {
         eprintln!("error: {e}");
         return ExitCode::from(u8::try_from(e.exit_code).unwrap_or(EXIT_DATA));
     }
