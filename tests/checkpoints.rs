@@ -11,10 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::{root, weft};
+use super::{root, weft, Rng};
 use weft_runtime::npy::{write_npy_file, Data, NpyArray};
 
 const STEPS: &str = "120";
+/// Kills per trial at most.
+const KILLS: u64 = 3;
 
 fn scratch(tag: &str) -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -22,19 +24,6 @@ fn scratch(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("a scratch directory under target/tmp");
     d
-}
-
-/// A small deterministic generator (SplitMix64) for data and kill times.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
 }
 
 fn data(dir: &Path) -> [String; 2] {
@@ -128,7 +117,8 @@ fn killed_runs_resume_bit_identical() {
         let out = work.join(format!("out{t}"));
         let which = (t % 2 == 0).then_some(exe.as_path());
         let mut finished = false;
-        for attempt in 0..50 {
+        // Up to KILLS runs of a trial are killed; the next one finishes.
+        for attempt in 0..=KILLS {
             let mut c = command(which, &inputs, &out);
             c.arg("--checkpoint")
                 .arg(&ck)
@@ -136,15 +126,14 @@ fn killed_runs_resume_bit_identical() {
             c.arg("--resume").arg(&ck);
             let mut child = c.spawn().expect("spawn");
             runs += 1;
-            // Kill at a random moment within 1.2 run times; the last attempts
-            // are left to finish.
+            // Kill at a random moment within 1.2 run times.
             let wait = span.mul_f64((rng.next() % 1200) as f64 / 1000.0);
             let deadline = Instant::now() + wait;
             let status = loop {
                 if let Some(s) = child.try_wait().expect("wait") {
                     break Some(s);
                 }
-                if attempt < 40 && Instant::now() >= deadline {
+                if attempt < KILLS && Instant::now() >= deadline {
                     let _ = child.kill(); // SIGKILL
                     let _ = child.wait();
                     kills += 1;
