@@ -22,6 +22,7 @@ use weft_compiler::pipeline::{self, Compilation, Failure, Stage};
 use weft_runtime::npy::{read_npy_file, Data, NpyArray};
 
 mod checkpoints;
+mod determinism;
 mod library;
 
 fn root() -> PathBuf {
@@ -976,12 +977,12 @@ fn built_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("weft-built-{}", std::process::id()))
 }
 
-/// Called by each test that uses [`built`] when it ends: the last of the two
+/// Called by each test that uses [`built`] when it ends: the last of the three
 /// removes the executables.
 fn built_done() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static DONE: AtomicUsize = AtomicUsize::new(0);
-    if DONE.fetch_add(1, Ordering::SeqCst) + 1 == 2 {
+    if DONE.fetch_add(1, Ordering::SeqCst) + 1 == 3 {
         let _ = std::fs::remove_dir_all(built_dir());
     }
 }
@@ -1069,31 +1070,7 @@ fn built_run_cases() {
     report("built run cases", fails, cases.len());
 }
 
-/// Whether two printed outputs agree: the same text, or the same tokens
-/// with numbers within the case's tolerance (compiled float code may sum
-/// in another order, and NumPy's printing then pads differently).
-fn same_printed(a: &str, b: &str, rtol: f64, atol: f64) -> bool {
-    if a == b {
-        return true;
-    }
-    let toks = |s: &str| -> Vec<String> {
-        s.split(|c: char| c.is_whitespace() || c == '[' || c == ']')
-            .filter(|t| !t.is_empty())
-            .map(String::from)
-            .collect()
-    };
-    let (ta, tb) = (toks(a), toks(b));
-    ta.len() == tb.len()
-        && ta.iter().zip(&tb).all(|(x, y)| {
-            x == y
-                || match (x.parse::<f64>(), y.parse::<f64>()) {
-                    (Ok(u), Ok(v)) => (u - v).abs() <= atol + rtol * v.abs(),
-                    _ => false,
-                }
-        })
-}
-
-/// `weft run` and the built executable side by side: the same printed
+/// `weft run` and the built executable side by side: byte-identical printed
 /// outputs for every run case (without `--out`), and the same exit status
 /// and stderr for every bad-data case.
 #[test]
@@ -1148,13 +1125,12 @@ fn built_matches_weft_run() {
                     ))
                 };
             }
-            let rtol = meta["rtol"].as_f64().unwrap_or(1e-4);
-            let atol = meta["atol"].as_f64().unwrap_or(1e-5);
             if !a.status.success() {
                 return Err(format!("exit {:?}: {ea}", a.status.code()));
             }
-            if same_printed(&sa, &sb, rtol, atol) {
-                Ok(sa == sb)
+            // Bit-identical results print identically (language.md §14).
+            if sa == sb {
+                Ok(true)
             } else {
                 Err(format!(
                     "stdout differs:\n--- weft run\n{sa}--- built\n{sb}"

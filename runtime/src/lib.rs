@@ -33,6 +33,13 @@ pub mod rng;
 pub mod session;
 pub mod stepper;
 
+/// The largest `batch * m * k * n` of a float matrix product computed by
+/// the small-product rule (docs/abi.md): each output element starts at 0 and
+/// accumulates `fma(a[i, p], b[p, j], acc)` for `p` in order. Larger ones
+/// call the `gemm` crate. Compiled code inlines the rule and the runtime's
+/// GEMM entry points apply it, so every engine gives the same bits.
+pub const SMALL_GEMM_WORK: u64 = 1 << 15;
+
 pub use error::{Exit, RunError};
 pub use flags::{parse_run_flags, usage_text, FlagSpec, InputArg, RunArgs, ScalarLit, UsageError};
 pub use npy::{

@@ -2,18 +2,18 @@
 //! through the semantics table: [`Llvm`] implements `weft_compiler::ops::Emit`,
 //! and every unary, binary, cast and reduction step is the table's lowering
 //! (`f32` exp/log/tanh/sigmoid included: `ops::vmath`, plain arithmetic that
-//! the loop vectoriser widens like any other). `fmul`/`fadd`/`fsub` carry
-//! `contract`, so LLVM may form FMAs: built executables agree with the
-//! interpreter within an ulp or so there, not bit for bit. Float sums carry
-//! `reassoc` too (vectorised reductions). Measured maximum errors of the
+//! the loop vectoriser widens like any other). No instruction carries a
+//! fast-math flag: LLVM may neither contract a multiply and an add into an
+//! FMA nor reassociate a sum, so built executables give the interpreter's
+//! bits (an FMA is the table's `float_fma`, `llvm.fma`; reductions vectorise
+//! through the table's interleaved partials). C library calls are
+//! `nobuiltin` ([`LIBM_ATTRS`]). Measured maximum errors of the
 //! vector math against `f64` references are in `llvm/tests.rs`
 //! (`vector_math_accuracy`).
 
 use inkwell::intrinsics::Intrinsic;
 use inkwell::types::BasicTypeEnum;
-use inkwell::values::{
-    BasicMetadataValueEnum, BasicValueEnum, FastMathFlags, FloatValue, IntValue,
-};
+use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, FloatValue, IntValue};
 use inkwell::{FloatPredicate, IntPredicate};
 
 use crate::gen::{Gen, OrStr, R};
@@ -51,6 +51,15 @@ impl<'c> Emit for Llvm<'_, 'c, '_> {
             FUn::Ceil => g.funary("llvm.ceil", x)?.into(),
             FUn::Nearest => g.funary("llvm.roundeven", x)?.into(),
         })
+    }
+
+    fn float_fma(&mut self, a: Self::V, b: Self::V, c: Self::V) -> R<Self::V> {
+        let (a, b, c) = (
+            a.into_float_value(),
+            b.into_float_value(),
+            c.into_float_value(),
+        );
+        Ok(self.0.fma(a, b, c)?.into())
     }
 
     fn float_binary(&mut self, op: FBin, a: Self::V, b: Self::V) -> R<Self::V> {
@@ -247,6 +256,13 @@ impl<'c> Emit for Llvm<'_, 'c, '_> {
     }
 }
 
+/// Attributes of a C library function's declaration: it does not touch
+/// memory and does not unwind; `nobuiltin`: LLVM must call it, never fold it
+/// at compile time (its folder computes `atan2f` and the like in `double`,
+/// one rounding away from the library the interpreters call) nor rewrite it
+/// (`powf(x, 2)` as `x * x`).
+const LIBM_ATTRS: [&str; 3] = ["memory", "nounwind", "nobuiltin"];
+
 impl<'c> Gen<'c, '_> {
     pub fn intr(
         &self,
@@ -263,12 +279,6 @@ impl<'c> Gen<'c, '_> {
             .ok_or_else(|| format!("{name} returns nothing"))
     }
 
-    fn fflags(&self, v: FloatValue<'c>, flags: FastMathFlags) {
-        if let Some(i) = v.as_instruction() {
-            let _ = i.set_fast_math_flags(flags);
-        }
-    }
-
     fn fbin(&self, op: char, a: FloatValue<'c>, b: FloatValue<'c>) -> R<FloatValue<'c>> {
         let v = match op {
             '+' => self.b.build_float_add(a, b, "").s()?,
@@ -276,7 +286,6 @@ impl<'c> Gen<'c, '_> {
             '*' => self.b.build_float_mul(a, b, "").s()?,
             _ => self.b.build_float_div(a, b, "").s()?,
         };
-        self.fflags(v, FastMathFlags::AllowContract);
         Ok(v)
     }
 
@@ -299,6 +308,22 @@ impl<'c> Gen<'c, '_> {
             .into_float_value())
     }
 
+    /// `a * b + c` rounded once (`llvm.fma`, never a separate multiply and add).
+    pub(crate) fn fma(
+        &self,
+        a: FloatValue<'c>,
+        b: FloatValue<'c>,
+        c: FloatValue<'c>,
+    ) -> R<FloatValue<'c>> {
+        Ok(self
+            .intr(
+                "llvm.fma",
+                &[a.get_type().into()],
+                &[a.into(), b.into(), c.into()],
+            )?
+            .into_float_value())
+    }
+
     fn funary2(&self, name: &str, a: FloatValue<'c>, b: FloatValue<'c>) -> R<FloatValue<'c>> {
         Ok(self
             .intr(name, &[a.get_type().into()], &[a.into(), b.into()])?
@@ -309,14 +334,12 @@ impl<'c> Gen<'c, '_> {
     fn libm(&self, name: &str, x: FloatValue<'c>) -> R<FloatValue<'c>> {
         let t = x.get_type();
         let f = self.extern_fn(name, Some(t.into()), &[t.into()]);
-        f.add_attribute(
-            inkwell::attributes::AttributeLoc::Function,
-            self.enum_attr("memory", 0),
-        );
-        f.add_attribute(
-            inkwell::attributes::AttributeLoc::Function,
-            self.enum_attr("nounwind", 0),
-        );
+        for attr in LIBM_ATTRS {
+            f.add_attribute(
+                inkwell::attributes::AttributeLoc::Function,
+                self.enum_attr(attr, 0),
+            );
+        }
         Ok(self
             .call(f, &[x.into()])?
             .ok_or("libm result")?
@@ -327,7 +350,7 @@ impl<'c> Gen<'c, '_> {
     fn libm2(&self, name: &str, x: FloatValue<'c>, y: FloatValue<'c>) -> R<FloatValue<'c>> {
         let t = x.get_type();
         let f = self.extern_fn(name, Some(t.into()), &[t.into(), t.into()]);
-        for attr in ["memory", "nounwind"] {
+        for attr in LIBM_ATTRS {
             f.add_attribute(
                 inkwell::attributes::AttributeLoc::Function,
                 self.enum_attr(attr, 0),
@@ -430,12 +453,7 @@ impl<'c> Gen<'c, '_> {
         Llvm(self).konst(op.identity(acc_d)?)
     }
 
-    /// One step of a reduction: the table's fold, except where the loop
-    /// layer trades bits for vectorisation: float sums may be reassociated,
-    /// and float max/min are `llvm.maximum`/`llvm.minimum` (NaN-propagating
-    /// like the table's rule, which they differ from only in which of -0
-    /// and +0 a tie keeps), which the loop vectoriser turns into vector
-    /// reductions, unlike the compare-and-select.
+    /// One step of a reduction: the table's fold (every engine's bits).
     pub fn reduce_step(
         &self,
         op: ReduceOp,
@@ -443,24 +461,17 @@ impl<'c> Gen<'c, '_> {
         acc: BasicValueEnum<'c>,
         v: BasicValueEnum<'c>,
     ) -> R<BasicValueEnum<'c>> {
-        let minmax = match op {
-            ReduceOp::Max => Some("llvm.maximum"),
-            ReduceOp::Min => Some("llvm.minimum"),
-            ReduceOp::Sum | ReduceOp::Prod => None,
-        };
-        if let (Some(name), true) = (minmax, acc_d.is_float()) {
-            return Ok(self
-                .funary2(name, acc.into_float_value(), v.into_float_value())?
-                .into());
-        }
-        let r = op.lower_fold(&mut Llvm(self), acc_d, acc, v)?;
-        if op == ReduceOp::Sum && acc_d.is_float() {
-            self.fflags(
-                r.into_float_value(),
-                FastMathFlags::AllowContract | FastMathFlags::AllowReassoc,
-            );
-        }
-        Ok(r)
+        op.lower_fold(&mut Llvm(self), acc_d, acc, v)
+    }
+
+    /// The table's tree over interleaved partials.
+    pub fn combine_partials(
+        &self,
+        op: ReduceOp,
+        acc_d: DType,
+        p: [BasicValueEnum<'c>; weft_compiler::ops::PARTIALS],
+    ) -> R<BasicValueEnum<'c>> {
+        weft_compiler::ops::lower_partials(&mut Llvm(self), op, acc_d, p)
     }
 
     /// `argmax`'s update rule (the table's): whether `v` replaces the best `b`.

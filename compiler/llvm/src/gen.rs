@@ -244,6 +244,36 @@ impl<'c, 'p> Gen<'c, 'p> {
         Ok(())
     }
 
+    /// `for j in (0..to).step_by(step) { body(j) }` (`to` a multiple of `step`).
+    pub fn step_loop(
+        &mut self,
+        to: IntValue<'c>,
+        step: u64,
+        body: &mut dyn FnMut(&mut Self, IntValue<'c>) -> R<()>,
+    ) -> R<()> {
+        let pre = self.b.get_insert_block().ok_or("no block")?;
+        let (head, bodyb, exit) = (
+            self.block("loop")?,
+            self.block("body")?,
+            self.block("done")?,
+        );
+        self.b.build_unconditional_branch(head).s()?;
+        self.b.position_at_end(head);
+        let phi = self.b.build_phi(self.ctx.i64_type(), "j").s()?;
+        phi.add_incoming(&[(&self.i64c(0), pre)]);
+        let j = phi.as_basic_value().into_int_value();
+        let cond = self.b.build_int_compare(IntPredicate::SLT, j, to, "").s()?;
+        self.b.build_conditional_branch(cond, bodyb, exit).s()?;
+        self.b.position_at_end(bodyb);
+        body(self, j)?;
+        let next = self.b.build_int_nsw_add(j, self.i64c(step), "").s()?;
+        let latch = self.b.get_insert_block().ok_or("no block")?;
+        self.b.build_unconditional_branch(head).s()?;
+        phi.add_incoming(&[(&next, latch)]);
+        self.b.position_at_end(exit);
+        Ok(())
+    }
+
     /// Returns `code` from the current function unless `ok`.
     pub fn fail_unless(&self, ok: IntValue<'c>, code: u32) -> R<()> {
         let (fail, cont) = (self.block("fail")?, self.block("ok")?);

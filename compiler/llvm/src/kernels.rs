@@ -5,11 +5,12 @@
 //! lowering of `weft_compiler::kernel::lower` (`loops.rs`).
 
 use crate::gen::{Gen, OrStr, R};
-use inkwell::values::{BasicMetadataValueEnum, IntValue};
+use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum, IntValue};
 use inkwell::IntPredicate;
 use weft_compiler::ir::op::{Distribution, ReduceOp};
 use weft_compiler::ir::types::{DType, Dim};
 use weft_compiler::kernel::{lower, BufId, Check, ConvArg, Kernel};
+use weft_compiler::ops::PARTIALS;
 
 impl<'c> Gen<'c, '_> {
     pub(crate) fn kernel_body(&mut self, kern: &Kernel) -> R<()> {
@@ -339,7 +340,17 @@ impl<'c> Gen<'c, '_> {
         let d = self.prog.buffers[out].dtype;
         let acc_d = op.accumulator(d);
         let acc_t = self.val_t(acc_d);
-        let acc = self.entry_alloca(acc_t, "acc")?;
+        // One accumulator, or the table's interleaved partials: element `j`
+        // of the last axis folds into partial `j mod 8` — eight independent
+        // chains that the SLP vectoriser turns into vector operations.
+        let parts = if op.interleaved(acc_d, shape.len(), axes) {
+            PARTIALS
+        } else {
+            1
+        };
+        let accs = (0..parts)
+            .map(|_| self.entry_alloca(acc_t, "acc"))
+            .collect::<R<Vec<_>>>()?;
         let mut kept: Vec<IntValue<'c>> = shape.iter().map(|d| self.dim(d)).collect();
         let lane: Vec<IntValue<'c>> = axes.iter().map(|&a| kept[a]).collect();
         for &a in axes {
@@ -348,20 +359,65 @@ impl<'c> Gen<'c, '_> {
         let oshape = self.prog.buffers[out].shape.clone();
         self.loops(&kept, &mut |g, o| {
             let init = g.reduce_init(op, acc_d)?;
-            g.b.build_store(acc, init).s()?;
-            g.loops(&lane, &mut |g, l| {
+            for &acc in &accs {
+                g.b.build_store(acc, init).s()?;
+            }
+            // Folds the element at lane indices `l` into partial `p`.
+            let step = |g: &mut Gen<'c, '_>, p: usize, l: &[IntValue<'c>]| -> R<()> {
                 let mut ix = o.to_vec();
                 for (n, &a) in axes.iter().enumerate() {
                     ix[a] = l[n];
                 }
                 let v = g.expr(expr, &ix)?;
                 let v = g.cast(v, d, acc_d)?;
-                let a = g.b.build_load(acc_t, acc, "").s()?;
+                let a = g.b.build_load(acc_t, accs[p], "").s()?;
                 let r = g.reduce_step(op, acc_d, a, v)?;
-                g.b.build_store(acc, r).s()?;
+                g.b.build_store(accs[p], r).s()?;
                 Ok(())
-            })?;
-            let r = g.b.build_load(acc_t, acc, "").s()?;
+            };
+            if parts == 1 {
+                g.loops(&lane, &mut |g, l| step(g, 0, l))?;
+            } else {
+                let (outer, n) = lane.split_at(lane.len() - 1);
+                let n = n[0];
+                g.loops(outer, &mut |g, l| {
+                    let mut l = l.to_vec();
+                    // Whole groups of eight, then the rest into partials 0, 1, ...
+                    let whole = g.b.build_and(n, g.i64c(!(parts as u64 - 1)), "").s()?;
+                    g.step_loop(whole, parts as u64, &mut |g, j| {
+                        (0..parts).try_for_each(|p| {
+                            let jp = g.b.build_int_nsw_add(j, g.i64c(p as u64), "").s()?;
+                            l.push(jp);
+                            step(g, p, &l)?;
+                            l.pop();
+                            Ok(())
+                        })
+                    })?;
+                    (0..parts - 1).try_for_each(|p| {
+                        let jp = g.b.build_int_nsw_add(whole, g.i64c(p as u64), "").s()?;
+                        let c = g.b.build_int_compare(IntPredicate::SLT, jp, n, "").s()?;
+                        let (then, next) = (g.block("rest")?, g.block("rest_done")?);
+                        g.b.build_conditional_branch(c, then, next).s()?;
+                        g.b.position_at_end(then);
+                        l.push(jp);
+                        step(g, p, &l)?;
+                        l.pop();
+                        g.b.build_unconditional_branch(next).s()?;
+                        g.b.position_at_end(next);
+                        Ok(())
+                    })
+                })?;
+            }
+            let r = if parts == 1 {
+                g.b.build_load(acc_t, accs[0], "").s()?
+            } else {
+                let p = (0..parts)
+                    .map(|p| g.b.build_load(acc_t, accs[p], "").s())
+                    .collect::<R<Vec<_>>>()?;
+                let p: [BasicValueEnum<'c>; PARTIALS] =
+                    p.try_into().map_err(|_| "eight partials".to_string())?;
+                g.combine_partials(op, acc_d, p)?
+            };
             let mut r = g.cast(r, acc_d, d)?;
             if let Some(z) = op.empty(d) {
                 // A reduction over nothing (the table's value, not the identity).

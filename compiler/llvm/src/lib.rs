@@ -11,9 +11,13 @@
 //!   (the host's by default, or [`LlvmOptions::target_cpu`], e.g.
 //!   `x86-64-v3`), `RelocMode::PIC`; every function carries `target-cpu` and
 //!   `target-features` so the vectoriser's cost model sees the real target.
-//! - Float arithmetic carries `contract` (FMA); float sums in reductions also
-//!   carry `reassoc`, so LLVM may vectorise them into partial sums: results
-//!   can differ from the interpreters' sequential order in the last bits.
+//! - Bit for bit the kernel interpreter's results (language.md §14): no
+//!   fast-math flags (no FMA contraction, no reassociation); FMAs only where
+//!   the semantics table writes one; float reductions over the last axis in
+//!   the table's eight interleaved partials, which the SLP vectoriser turns
+//!   into vector operations; small matrix products by the runtime's
+//!   small-product rule; C library calls `nobuiltin` (never folded at
+//!   compile time).
 //! - Parallel kernels ([`par`]): a `Map`, or a `Reduce`/`ArgMax` that keeps
 //!   axis 0, is split along axis 0 across the runtime's threads through
 //!   `weft_rt_parallel_for` (declared `extern_weak`: without it the kernel

@@ -28,6 +28,9 @@ impl<'c> Emit for Loops<'_, 'c, '_> {
     fn float_binary(&mut self, op: FBin, a: V<'c>, b: V<'c>) -> EmitResult<V<'c>> {
         Llvm(self.0).float_binary(op, a, b)
     }
+    fn float_fma(&mut self, a: V<'c>, b: V<'c>, c: V<'c>) -> EmitResult<V<'c>> {
+        Llvm(self.0).float_fma(a, b, c)
+    }
     fn int_binary(&mut self, op: IBin, a: V<'c>, b: V<'c>) -> EmitResult<V<'c>> {
         Llvm(self.0).int_binary(op, a, b)
     }

@@ -2,19 +2,21 @@
 //!
 //! `out[b, i, :] = sum_p a[b, i, p] * b[b, p, :]`, the row of `out`
 //! accumulated in place (zeroed first), the innermost loop running along
-//! `n` over contiguous memory so that it vectorises; `fmul`/`fadd` carry
-//! `contract` (FMA). Used when `batch * m * k * n` is at most
+//! `n` over contiguous memory so that it vectorises; each step is an
+//! explicit `llvm.fma`, in the order of the small-product rule that the
+//! runtime's GEMM entry points also follow (`weft_runtime::SMALL_GEMM_WORK`),
+//! so the bits do not depend on the engine. Used when `batch * m * k * n` is at most
 //! [`SMALL_GEMM_WORK`], where a call into the runtime's GEMM (packing,
 //! dispatch) costs more than the arithmetic.
 
-use inkwell::values::{FastMathFlags, IntValue};
+use inkwell::values::IntValue;
 
 use crate::gen::{Gen, OrStr, R};
 use weft_compiler::ir::types::DType;
 use weft_compiler::kernel::{elem_bytes, BufId};
 
 /// The largest `batch * m * k * n` computed inline.
-pub const SMALL_GEMM_WORK: u64 = 1 << 15;
+pub const SMALL_GEMM_WORK: u64 = weft_runtime::SMALL_GEMM_WORK;
 
 impl<'c> Gen<'c, '_> {
     pub(crate) fn small_gemm(
@@ -53,13 +55,7 @@ impl<'c> Gen<'c, '_> {
                     let y = g.load_elem(b, bj)?.into_float_value();
                     let o = g.add(row, j)?;
                     let c = g.load_elem(out, o)?.into_float_value();
-                    let prod = g.b.build_float_mul(x, y, "").s()?;
-                    let sum = g.b.build_float_add(c, prod, "").s()?;
-                    for v in [prod, sum] {
-                        if let Some(inst) = v.as_instruction() {
-                            let _ = inst.set_fast_math_flags(FastMathFlags::AllowContract);
-                        }
-                    }
+                    let sum = g.fma(x, y, c)?;
                     g.store_elem(out, o, sum.into())
                 })
             })

@@ -203,12 +203,16 @@ fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions, bits: bool) -> Resu
         }
         for (i, &p) in prog.updates.iter().enumerate() {
             let d = prog.params[p].ty.dtype;
-            close(
-                &bytes_f64(&upds[i].bytes(), d),
-                &bytes_f64(&want.updates[i], d),
-                1e-4,
-                1e-5,
-            )
+            if bits {
+                same_bits(&upds[i].bytes(), &want.updates[i], d)
+            } else {
+                close(
+                    &bytes_f64(&upds[i].bytes(), d),
+                    &bytes_f64(&want.updates[i], d),
+                    1e-4,
+                    1e-5,
+                )
+            }
             .map_err(|e| format!("step {s}: update {}: {e}", prog.params[p].name))?;
             kparams[p] = want.updates[i].clone();
             jparams[p] = Aligned::from(&upds[i].bytes());
@@ -226,7 +230,7 @@ fn jit_all(cases: Vec<Case>, opts: &LlvmOptions) {
             continue; // the kernel tests report it
         }
         n += 1;
-        if let Err(e) = jit_compare(c, &prog, opts, false) {
+        if let Err(e) = jit_compare(c, &prog, opts, true) {
             fails.push(format!("{}: {e}", c.name));
         }
     }
@@ -240,8 +244,7 @@ fn jit_all(cases: Vec<Case>, opts: &LlvmOptions) {
 }
 
 /// A fraction of the random-program fuzzer's programs (`weft_compiler::fuzz`)
-/// through LLVM (MCJIT) against the kernel interpreter, within tolerance
-/// (LLVM may reassociate sums); `WEFT_FUZZ_LLVM_PROGRAMS` sets how many.
+/// through LLVM (MCJIT) against the kernel interpreter, bit for bit; `WEFT_FUZZ_LLVM_PROGRAMS` sets how many.
 #[test]
 fn compiled_code_agrees_with_kernel_interpreter_on_fuzz_programs() {
     let n: u64 = std::env::var("WEFT_FUZZ_LLVM_PROGRAMS")

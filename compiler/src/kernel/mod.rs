@@ -264,9 +264,12 @@ pub enum Kernel {
     Map { out: BufId, expr: Expr },
     /// `out` (the operand's shape with `axes` set to 1) is the reduction of
     /// `expr`, evaluated over the space `shape`, along `axes`. Order: each
-    /// output element folds its lane sequentially in C order of the reduced
-    /// axes; `f32` sums accumulate in `f64` and round once (backends may
-    /// reassociate the sum: LLVM vectorises it).
+    /// output element folds its lane in C order of the reduced axes — in
+    /// eight interleaved partials combined by a fixed tree when the last
+    /// axis of `shape` is reduced and the accumulator is a float
+    /// (`ReduceOp::interleaved`, `ops::lower_partials`); `f32` sums
+    /// accumulate in `f64` and round once. Every backend keeps this order
+    /// exactly (language.md §14).
     Reduce {
         out: BufId,
         op: ReduceOp,

@@ -5,9 +5,11 @@
 //!
 //! Semantics every implementation keeps (the tests run the lowerings
 //! through [`super::Eval`] against the reference evaluation):
-//! - float operations round correctly to the operand's precision; an
-//!   emitter may contract `a * b + c` into an FMA only where its
-//!   documentation says so (LLVM, see weft-llvm's `expr`);
+//! - float operations round correctly to the operand's precision, each one
+//!   on its own: no emitter contracts `a * b + c` into an FMA or reorders
+//!   arithmetic; a fused multiply-add is `float_fma`, written where the
+//!   table wants one (`vmath`'s polynomials), so every engine gives the
+//!   same bits;
 //! - integer `Add`, `Sub`, `Mul` and `Shl` wrap; `SDiv`/`SRem` are only
 //!   ever emitted with a divisor that is neither 0 nor -1; shift amounts are
 //!   below the bit width;
@@ -265,6 +267,8 @@ pub trait Emit {
     fn konst(&mut self, v: Val) -> EmitResult<Self::V>;
     fn float_unary(&mut self, op: FUn, x: Self::V) -> EmitResult<Self::V>;
     fn float_binary(&mut self, op: FBin, a: Self::V, b: Self::V) -> EmitResult<Self::V>;
+    /// `a * b + c` rounded once (a fused multiply-add, in every engine).
+    fn float_fma(&mut self, a: Self::V, b: Self::V, c: Self::V) -> EmitResult<Self::V>;
     fn int_binary(&mut self, op: IBin, a: Self::V, b: Self::V) -> EmitResult<Self::V>;
     fn fcmp(&mut self, c: FCmp, a: Self::V, b: Self::V) -> EmitResult<Self::V>;
     fn icmp(&mut self, c: ICmp, a: Self::V, b: Self::V) -> EmitResult<Self::V>;

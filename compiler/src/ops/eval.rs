@@ -230,6 +230,14 @@ impl Emit for Eval {
         fbin(op, a, b)
     }
 
+    fn float_fma(&mut self, a: Val, b: Val, c: Val) -> EmitResult<Val> {
+        match (a, b, c) {
+            (Val::F32(a), Val::F32(b), Val::F32(c)) => Ok(Val::F32(a.mul_add(b, c))),
+            (Val::F64(a), Val::F64(b), Val::F64(c)) => Ok(Val::F64(a.mul_add(b, c))),
+            _ => Err(format!("fma of {a:?}, {b:?}, {c:?}")),
+        }
+    }
+
     fn int_binary(&mut self, op: IBin, a: Val, b: Val) -> EmitResult<Val> {
         ibin(op, a, b)
     }

@@ -45,7 +45,7 @@ pub use binary::{BinaryOp, Exact};
 pub use cast::{cast, lower_cast};
 pub use emit::{Conv, Emit, EmitResult, FBin, FCmp, FUn, Host, IBin, ICmp};
 pub use eval::Eval;
-pub use reduce::{argmax_better, lower_argmax_better, ReduceOp};
+pub use reduce::{argmax_better, lower_argmax_better, lower_partials, ReduceOp, PARTIALS};
 pub use specials::special_values;
 pub use unary::UnaryOp;
 pub use val::Val;

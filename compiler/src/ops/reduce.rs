@@ -8,6 +8,16 @@
 //! and are any/all on `bool`; over nothing they are a run-time error, which
 //! a check before the kernel reports. `argmax` keeps the first maximum, a NaN
 //! counting as the maximum (the first NaN wins), like NumPy.
+//!
+//! **Interleaved lanes** (the order every engine follows, so that their bits
+//! agree and compiled code still vectorises): a float reduction whose
+//! innermost reduced axis is the last axis of its space folds
+//! [`PARTIALS`] partial accumulators, each starting at the identity —
+//! element `j` of that axis goes to partial `j mod 8`, the other reduced axes
+//! in C order around it — and combines them with [`lower_partials`]'s fixed
+//! tree `((p0 ⊕ p4) ⊕ (p2 ⊕ p6)) ⊕ ((p1 ⊕ p5) ⊕ (p3 ⊕ p7))`. Other
+//! reductions fold sequentially in C order. (The graph interpreter, the
+//! oracle, folds sequentially: it agrees within rounding, not bit for bit.)
 
 use super::emit::{Emit, EmitResult, FBin, FCmp, IBin, ICmp};
 use super::{cast, BinaryOp, Kind, OpError, Val};
@@ -101,6 +111,25 @@ impl ReduceOp {
         }
     }
 
+    /// Whether a reduction with accumulator dtype `acc_d`, reducing the
+    /// axes `axes` (in loop order) of a space of rank `rank`, folds
+    /// interleaved partials (see the module header).
+    pub fn interleaved(self, acc_d: DType, rank: usize, axes: &[usize]) -> bool {
+        let float = match self {
+            ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Max | ReduceOp::Min => acc_d.is_float(),
+        };
+        float && rank > 0 && axes.last() == Some(&(rank - 1))
+    }
+
+    /// Combines [`PARTIALS`] partial accumulators with the fixed tree.
+    pub fn combine(self, acc_d: DType, p: [Val; PARTIALS]) -> Result<Val, OpError> {
+        let mut e = super::Eval;
+        lower_partials(&mut e, self, acc_d, p).map_err(|detail| OpError::Operands {
+            op: self.name(),
+            detail,
+        })
+    }
+
     /// One fold step: `acc` and `v` of the accumulator's dtype.
     pub fn fold(self, acc: Val, v: Val) -> Result<Val, OpError> {
         match (self, acc, v) {
@@ -132,6 +161,26 @@ impl ReduceOp {
             (ReduceOp::Min, Kind::Float | Kind::Int) => BinaryOp::Min.lower(e, acc_d, acc, v),
         }
     }
+}
+
+/// The number of interleaved partial accumulators (module header).
+pub const PARTIALS: usize = 8;
+
+/// The code combining interleaved partials:
+/// `((p0 ⊕ p4) ⊕ (p2 ⊕ p6)) ⊕ ((p1 ⊕ p5) ⊕ (p3 ⊕ p7))`, `⊕` the fold step.
+pub fn lower_partials<E: Emit>(
+    e: &mut E,
+    op: ReduceOp,
+    acc_d: DType,
+    p: [E::V; PARTIALS],
+) -> EmitResult<E::V> {
+    let s0 = op.lower_fold(e, acc_d, p[0], p[4])?;
+    let s1 = op.lower_fold(e, acc_d, p[1], p[5])?;
+    let s2 = op.lower_fold(e, acc_d, p[2], p[6])?;
+    let s3 = op.lower_fold(e, acc_d, p[3], p[7])?;
+    let t0 = op.lower_fold(e, acc_d, s0, s2)?;
+    let t1 = op.lower_fold(e, acc_d, s1, s3)?;
+    op.lower_fold(e, acc_d, t0, t1)
 }
 
 /// `argmax`'s rule: `v` replaces the best value so far `best` when `best` is

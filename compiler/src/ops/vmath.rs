@@ -76,13 +76,13 @@ fn cmp<E: Emit>(e: &mut E, cc: FCmp, x: E::V, k: f64) -> EmitResult<E::V> {
     e.fcmp(cc, x, k)
 }
 
-/// `p[0] * x^(n-1) + ... + p[n-1]` by Horner's rule.
+/// `p[0] * x^(n-1) + ... + p[n-1]` by Horner's rule, each step one fused
+/// multiply-add.
 fn horner<E: Emit>(e: &mut E, x: E::V, p: &[f64]) -> EmitResult<E::V> {
     let mut y = c(e, p[0])?;
     for &k in &p[1..] {
-        let t = mul(e, y, x)?;
         let k = c(e, k)?;
-        y = add(e, t, k)?;
+        y = e.float_fma(y, x, k)?;
     }
     Ok(y)
 }

@@ -60,14 +60,73 @@ fn dims(batch: i64, m: i64, k: i64, n: i64) -> Option<(usize, usize, usize, usiz
 /// An element type GEMM multiplies.
 trait Elem: Copy + Default + 'static {
     const ONE: Self;
+    /// `self * b + c` rounded once.
+    fn fma(self, b: Self, c: Self) -> Self;
 }
 
 impl Elem for f32 {
     const ONE: f32 = 1.0;
+    #[inline(always)]
+    fn fma(self, b: f32, c: f32) -> f32 {
+        self.mul_add(b, c)
+    }
 }
 
 impl Elem for f64 {
     const ONE: f64 = 1.0;
+    #[inline(always)]
+    fn fma(self, b: f64, c: f64) -> f64 {
+        self.mul_add(b, c)
+    }
+}
+
+/// The small-product rule ([`weft_runtime::SMALL_GEMM_WORK`]): each output
+/// starts at 0 and accumulates `fma(a[i, p], b[p, j], acc)` for `p` in
+/// order, exactly as compiled code's inline loop does.
+#[inline(always)]
+unsafe fn small_body<T: Elem>(
+    [batch, m, k, n]: [usize; 4],
+    (a, b, c): (*const T, *const T, *mut T),
+    trans: i64,
+) {
+    for bi in 0..batch {
+        let (a, b) = (a.add(bi * m * k), b.add(bi * k * n));
+        for i in 0..m {
+            let row = std::slice::from_raw_parts_mut(c.add((bi * m + i) * n), n);
+            row.fill(T::default());
+            for p in 0..k {
+                let x = if trans & TRANS_A != 0 {
+                    *a.add(p * m + i)
+                } else {
+                    *a.add(i * k + p)
+                };
+                if trans & TRANS_B != 0 {
+                    for (j, o) in row.iter_mut().enumerate() {
+                        *o = x.fma(*b.add(j * k + p), *o);
+                    }
+                } else {
+                    let brow = std::slice::from_raw_parts(b.add(p * n), n);
+                    for (o, &y) in row.iter_mut().zip(brow) {
+                        *o = x.fma(y, *o);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn small_fma<T: Elem>(d: [usize; 4], p: (*const T, *const T, *mut T), trans: i64) {
+    small_body(d, p, trans)
+}
+
+unsafe fn small_gemm<T: Elem>(d: [usize; 4], p: (*const T, *const T, *mut T), trans: i64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx2") {
+        return small_fma(d, p, trans);
+    }
+    small_body(d, p, trans)
 }
 
 /// Raw pointers moved into a parallel loop (each task writes its own
@@ -99,6 +158,15 @@ unsafe fn gemm_batched<T: Elem + Send + Sync>(
     }
     if k == 0 {
         std::slice::from_raw_parts_mut(c, batch * m * n).fill(T::default());
+        return;
+    }
+    // The work as compiled code computes it (i64 products, compared unsigned).
+    let work = (batch as u64)
+        .wrapping_mul(m as u64)
+        .wrapping_mul(k as u64)
+        .wrapping_mul(n as u64);
+    if work <= weft_runtime::SMALL_GEMM_WORK {
+        small_gemm([batch, m, k, n], (a, b, c), trans);
         return;
     }
     // Strides (column, row) of a [m, k] and b [k, n], as stored.

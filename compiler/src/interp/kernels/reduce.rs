@@ -1,9 +1,11 @@
 //! Reductions (`Reduce`, `ArgMax`) and `MatMul`.
 //!
 //! Order and precision, fixed so results do not depend on layout:
-//! - `sum` adds the reduced elements sequentially, in C order of the reduced
-//!   axes; `f32` accumulates in `f64` and rounds once at the end, `f64`
-//!   accumulates in `f64`, integers wrap. A sum over nothing is 0.
+//! - float reductions follow the semantics table's order (`ops::reduce`):
+//!   over the last axis in eight interleaved partials and one tree,
+//!   otherwise sequentially in C order of the reduced axes; `f32` sums
+//!   accumulate in `f64` and round once at the end, `f64` accumulates in
+//!   `f64`, integers wrap. A sum over nothing is 0.
 //! - `max`/`min` propagate NaN (a lane holding a NaN gives NaN); on `bool`
 //!   they are any/all. Over an axis of length 0 they are an error (exit 3),
 //!   like NumPy's "zero-size array to reduction operation".
@@ -65,12 +67,44 @@ fn fold_first<T: Copy>(s: &[T], f: impl Fn(T, T) -> T) -> T {
     s[1..].iter().fold(s[0], |acc, &x| f(acc, x))
 }
 
+/// A lane folded in the table's interleaved order (`ops::reduce`'s header):
+/// element `t` of the lane lies at index `t mod n` of the last axis, and
+/// goes to partial `(t mod n) mod 8`; the partials, each from the table's
+/// identity, meet in the table's tree. Values are computed in `f64` (exact
+/// for max/min, the accumulator of sums and products).
+fn interleaved<T: Float>(op: ReduceOp, s: &[T], n: usize) -> T {
+    if s.is_empty() {
+        // Only a sum or a product: max/min over nothing fail before.
+        return T::from_f64(if op == ReduceOp::Prod { 1.0 } else { 0.0 });
+    }
+    let init = match op.identity(DType::F64) {
+        Ok(crate::ops::Val::F64(v)) => v,
+        _ => f64::NAN,
+    };
+    let mut p = [crate::ops::Val::F64(init); crate::ops::PARTIALS];
+    for (t, &x) in s.iter().enumerate() {
+        let j = (t % n.max(1)) % crate::ops::PARTIALS;
+        p[j] = op
+            .fold(p[j], crate::ops::Val::F64(x.to_f64()))
+            .unwrap_or(p[j]);
+    }
+    match op.combine(DType::F64, p) {
+        Ok(crate::ops::Val::F64(v)) => T::from_f64(v),
+        _ => T::from_f64(f64::NAN),
+    }
+}
+
 fn reduce_float<T: Float>(
     op: ReduceOp,
     a: &ArrayD<T>,
     axes: &[usize],
     out: &[usize],
 ) -> Result<ArrayD<T>, RunError> {
+    let rank = a.ndim();
+    if op.interleaved(DType::F64, rank, axes) {
+        let n = a.shape()[rank - 1];
+        return per_lane(a, axes, out, |s| interleaved(op, s, n));
+    }
     match op {
         ReduceOp::Sum => per_lane(a, axes, out, sum_float),
         ReduceOp::Max => per_lane(a, axes, out, |s| {

@@ -116,6 +116,10 @@ impl Emit for Clif<'_, '_, '_> {
         Ok(r)
     }
 
+    fn float_fma(&mut self, a: Value, b: Value, c: Value) -> R<Value> {
+        Ok(self.g.b.ins().fma(a, b, c))
+    }
+
     fn float_unary(&mut self, op: FUn, x: Value) -> R<Value> {
         let i = self.g.b.ins();
         Ok(match op {

@@ -8,6 +8,7 @@ use cranelift_module::Module;
 use super::{clif_type, trusted, Gen, IVal, Leaf, R};
 use crate::ir::op::{Distribution, ReduceOp};
 use crate::ir::types::{DType, Dim};
+use crate::ops::{lower_partials, PARTIALS};
 
 /// Whether `e` computes anything (beyond reading and moving values).
 fn arithmetic(e: &Expr) -> bool {
@@ -316,13 +317,25 @@ impl Gen<'_, '_> {
         let acc_ty = clif_type(acc_d)?;
         let oi = self.kept_index(sizes, kept, ivk);
         let init = self.konst(op.identity(acc_d)?)?;
-        let var = self.b.declare_var(acc_ty);
-        self.b.def_var(var, init);
-        let body = |g: &mut Self, v: Value| -> R<()> {
-            let acc = g.b.use_var(var);
+        // One accumulator, or the table's interleaved partials: element `j`
+        // of the last axis (the inner loop) folds into partial `j mod 8`.
+        let parts = if op.interleaved(acc_d, sizes.len(), axes) {
+            PARTIALS
+        } else {
+            1
+        };
+        let vars: Vec<_> = (0..parts)
+            .map(|_| {
+                let var = self.b.declare_var(acc_ty);
+                self.b.def_var(var, init);
+                var
+            })
+            .collect();
+        let body = |g: &mut Self, p: usize, v: Value| -> R<()> {
+            let acc = g.b.use_var(vars[p]);
             let v = g.cast(v, d, acc_d)?;
             let r = op.lower_fold(&mut Clif::new(g, false), acc_d, acc, v)?;
-            g.b.def_var(var, r);
+            g.b.def_var(vars[p], r);
             Ok(())
         };
         let mut iv = ivk.to_vec();
@@ -330,19 +343,44 @@ impl Gen<'_, '_> {
             // The innermost reduced axis is the inner loop.
             Some((&last, rest)) => self.nest(sizes, rest, &mut iv, &mut |g, ivl| {
                 g.set_rows(ivl, Some(last));
-                let mut one = |g: &mut Self, i: Value| {
+                let one = |g: &mut Self, p: usize, i: Value| {
                     g.next_leaf = 0;
                     let v = g.scalar(expr, Some((last, i)))?;
-                    body(g, v)
+                    body(g, p, v)
                 };
                 match g.unroll.get(last).copied().flatten() {
                     Some(n) => (0..n).try_for_each(|i| {
-                        let i = g.b.ins().iconst(I64, i as i64);
-                        one(g, i)
+                        let iv = g.b.ins().iconst(I64, i as i64);
+                        one(g, i as usize % parts, iv)
                     }),
-                    None => {
+                    None if parts == 1 => {
                         let z = g.b.ins().iconst(I64, 0);
-                        g.for_loop(z, sizes[last], 1, &mut one)
+                        g.for_loop(z, sizes[last], 1, &mut |g, i| one(g, 0, i))
+                    }
+                    None => {
+                        // Whole groups of `parts`, then the rest one by one
+                        // into partials 0, 1, ... (the group ends on a
+                        // multiple of `parts`).
+                        let z = g.b.ins().iconst(I64, 0);
+                        let n = sizes[last];
+                        let whole = g.round_down(z, n, parts as i64);
+                        g.for_loop(z, whole, parts as i64, &mut |g, i| {
+                            (0..parts).try_for_each(|p| {
+                                let ip = g.b.ins().iadd_imm_s(i, p as i64);
+                                one(g, p, ip)
+                            })
+                        })?;
+                        (0..parts - 1).try_for_each(|p| {
+                            let ip = g.b.ins().iadd_imm_s(whole, p as i64);
+                            let c = g.b.ins().icmp(IntCC::SignedLessThan, ip, n);
+                            let (then, next) = (g.b.create_block(), g.b.create_block());
+                            g.b.ins().brif(c, then, &[], next, &[]);
+                            g.b.switch_to_block(then);
+                            one(g, p, ip)?;
+                            g.b.ins().jump(next, &[]);
+                            g.b.switch_to_block(next);
+                            Ok(())
+                        })
                     }
                 }
             })?,
@@ -350,10 +388,15 @@ impl Gen<'_, '_> {
                 self.set_rows(&iv, None);
                 self.next_leaf = 0;
                 let v = self.scalar(expr, None)?;
-                body(self, v)?;
+                body(self, 0, v)?;
             }
         }
-        let acc = self.b.use_var(var);
+        let acc = if parts == 1 {
+            self.b.use_var(vars[0])
+        } else {
+            let p: [Value; PARTIALS] = std::array::from_fn(|p| self.b.use_var(vars[p]));
+            lower_partials(&mut Clif::new(self, false), op, acc_d, p)?
+        };
         let acc = self.cast(acc, acc_d, d)?;
         let r = match op.empty(d) {
             Some(z) => {
@@ -392,21 +435,31 @@ impl Gen<'_, '_> {
         let acc_d = op.accumulator(DType::F32);
         let ident = op.identity(acc_d)?;
         // Sums and products: lanes 0-1 and 2-3 in f64x2; max/min: one f32x4.
-        let (lo, hi) = if sum {
-            let z = self.konst(ident)?;
-            let z = self.b.ins().splat(F64X2, z);
-            let (lo, hi) = (self.b.declare_var(F64X2), self.b.declare_var(F64X2));
-            self.b.def_var(lo, z);
-            self.b.def_var(hi, z);
-            (lo, Some(hi))
+        // One set, or the table's interleaved partials (element `j` of the
+        // last axis into set `j mod 8`).
+        let parts = if op.interleaved(acc_d, sizes.len(), axes) {
+            PARTIALS
         } else {
-            let v = Clif::new(self, true).konst(ident)?;
-            let lo = self.b.declare_var(F32X4);
-            self.b.def_var(lo, v);
-            (lo, None)
+            1
         };
-        let mut iv = ivk.to_vec();
-        self.nest(sizes, axes, &mut iv, &mut |g, ivl| {
+        let mut vars = Vec::with_capacity(parts);
+        for _ in 0..parts {
+            vars.push(if sum {
+                let z = self.konst(ident)?;
+                let z = self.b.ins().splat(F64X2, z);
+                let (lo, hi) = (self.b.declare_var(F64X2), self.b.declare_var(F64X2));
+                self.b.def_var(lo, z);
+                self.b.def_var(hi, z);
+                (lo, Some(hi))
+            } else {
+                let v = Clif::new(self, true).konst(ident)?;
+                let lo = self.b.declare_var(F32X4);
+                self.b.def_var(lo, v);
+                (lo, None)
+            });
+        }
+        let fold = |g: &mut Self, p: usize, ivl: &[Value]| -> R<()> {
+            let (lo, hi) = vars[p];
             g.set_rows(ivl, Some(inner));
             g.next_leaf = 0;
             let v = g.vector(expr, inner, j)?;
@@ -426,20 +479,75 @@ impl Gen<'_, '_> {
                 g.b.def_var(lo, r);
             }
             Ok(())
-        })?;
+        };
+        let mut iv = ivk.to_vec();
+        match axes.split_last() {
+            Some((&last, rest)) if parts > 1 => {
+                self.nest(sizes, rest, &mut iv, &mut |g, ivl| {
+                    let mut ivl = ivl.to_vec();
+                    match g.unroll.get(last).copied().flatten() {
+                        Some(n) => (0..n).try_for_each(|i| {
+                            ivl[last] = g.b.ins().iconst(I64, i as i64);
+                            fold(g, i as usize % parts, &ivl)
+                        }),
+                        None => {
+                            let z = g.b.ins().iconst(I64, 0);
+                            let n = sizes[last];
+                            let whole = g.round_down(z, n, parts as i64);
+                            g.for_loop(z, whole, parts as i64, &mut |g, i| {
+                                (0..parts).try_for_each(|p| {
+                                    ivl[last] = g.b.ins().iadd_imm_s(i, p as i64);
+                                    fold(g, p, &ivl)
+                                })
+                            })?;
+                            (0..parts - 1).try_for_each(|p| {
+                                let ip = g.b.ins().iadd_imm_s(whole, p as i64);
+                                let c = g.b.ins().icmp(IntCC::SignedLessThan, ip, n);
+                                let (then, next) = (g.b.create_block(), g.b.create_block());
+                                g.b.ins().brif(c, then, &[], next, &[]);
+                                g.b.switch_to_block(then);
+                                ivl[last] = ip;
+                                fold(g, p, &ivl)?;
+                                g.b.ins().jump(next, &[]);
+                                g.b.switch_to_block(next);
+                                Ok(())
+                            })
+                        }
+                    }
+                })?
+            }
+            _ => self.nest(sizes, axes, &mut iv, &mut |g, ivl| fold(g, 0, ivl))?,
+        }
+        // The accumulators: one set, or the partials through the table's tree.
+        let (lo, hi) = if parts == 1 {
+            let (lo, hi) = vars[0];
+            (self.b.use_var(lo), hi.map(|h| self.b.use_var(h)))
+        } else {
+            let los: [Value; PARTIALS] = std::array::from_fn(|p| self.b.use_var(vars[p].0));
+            let lo = lower_partials(&mut Clif::new(self, true), op, acc_d, los)?;
+            let hi = match vars[0].1 {
+                Some(_) => {
+                    let his: [Value; PARTIALS] = std::array::from_fn(|p| {
+                        let h = vars[p].1.unwrap_or(vars[p].0);
+                        self.b.use_var(h)
+                    });
+                    Some(lower_partials(&mut Clif::new(self, true), op, acc_d, his)?)
+                }
+                None => None,
+            };
+            (lo, hi)
+        };
         let mut vals = Vec::with_capacity(4);
         if let Some(hi) = hi {
-            for var in [lo, hi] {
-                let acc = self.b.use_var(var);
+            for acc in [lo, hi] {
                 for l in 0..2u8 {
                     let x = self.b.ins().extractlane(acc, l);
                     vals.push(self.b.ins().fdemote(F32, x));
                 }
             }
         } else {
-            let acc = self.b.use_var(lo);
             for l in 0..4u8 {
-                vals.push(self.b.ins().extractlane(acc, l));
+                vals.push(self.b.ins().extractlane(lo, l));
             }
         }
         let empty = match op.empty(DType::F32) {

@@ -22,6 +22,9 @@ impl Emit for Run<'_, '_> {
     fn float_binary(&mut self, op: FBin, a: Val, b: Val) -> EmitResult<Val> {
         Eval.float_binary(op, a, b)
     }
+    fn float_fma(&mut self, a: Val, b: Val, c: Val) -> EmitResult<Val> {
+        Eval.float_fma(a, b, c)
+    }
     fn int_binary(&mut self, op: IBin, a: Val, b: Val) -> EmitResult<Val> {
         Eval.int_binary(op, a, b)
     }

@@ -21,7 +21,8 @@ use crate::ir::types::{DType, Dim};
 mod loops;
 mod scalar;
 
-use scalar::{argmax_better, fold, from_u64, identity};
+use crate::ops;
+use scalar::{argmax_better, combine, fold, from_u64, identity};
 pub use scalar::{binary, cast, constant, unary, Val};
 
 /// The run-time values of the size names, in `prog.dims` order.
@@ -450,17 +451,35 @@ impl Machine<'_> {
                 let dt = self.prog.buffers[*out].dtype;
                 let acc_d = op.accumulator(dt);
                 let mut vals = Vec::new();
+                // Interleaved partials (the table's order): element `j` of
+                // the last axis folds into partial `j mod 8`.
+                let parts = if op.interleaved(acc_d, full.len(), axes) {
+                    ops::PARTIALS
+                } else {
+                    1
+                };
+                let last = full.len().saturating_sub(1);
                 each_index(&oshape, &mut |o| {
-                    let mut acc = identity(*op, acc_d);
+                    let mut acc = [identity(*op, acc_d); ops::PARTIALS];
                     let mut ix = o.to_vec();
                     each_index(&lane, &mut |l| {
                         for (n, &a) in axes.iter().enumerate() {
                             ix[a] = l[n];
                         }
                         let v = self.eval(expr, &ix);
-                        acc = fold(*op, acc, cast(v, acc_d));
+                        let p = if parts == 1 {
+                            0
+                        } else {
+                            ix[last] as usize % parts
+                        };
+                        acc[p] = fold(*op, acc[p], cast(v, acc_d));
                         Ok(())
                     })?;
+                    let acc = if parts == 1 {
+                        acc[0]
+                    } else {
+                        combine(*op, acc_d, acc)
+                    };
                     let empty = lane.contains(&0);
                     vals.push(match op.empty(dt) {
                         Some(z) if empty => z,

@@ -45,6 +45,11 @@ pub(super) fn fold(op: ReduceOp, acc: Val, v: Val) -> Val {
     op.fold(acc, v).unwrap_or_else(|e| poison(e, acc.dtype()))
 }
 
+/// The fixed tree over interleaved partials (the table's order).
+pub(super) fn combine(op: ReduceOp, acc_d: DType, p: [Val; ops::PARTIALS]) -> Val {
+    op.combine(acc_d, p).unwrap_or_else(|e| poison(e, acc_d))
+}
+
 pub(super) fn identity(op: ReduceOp, acc: DType) -> Val {
     op.identity(acc).unwrap_or_else(|e| poison(e, acc))
 }
