@@ -23,6 +23,7 @@ use weft_runtime::npy::{read_npy_file, Data, NpyArray};
 
 mod checkpoints;
 mod determinism;
+mod graph;
 mod library;
 
 fn root() -> PathBuf {

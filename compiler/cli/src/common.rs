@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::ValueEnum;
+use weft_compiler::front::source::SourceMap;
 use weft_compiler::front::{diag, Loader};
 use weft_compiler::ir::graph::Graph;
 use weft_compiler::kernel::Program;
@@ -121,6 +122,10 @@ pub struct Compiled {
     /// The kernel program, at [`Stage::Scheduled`]: Err when the kernel
     /// backends cannot run this program (the scheduler's message).
     pub program: Result<Program, String>,
+    /// The program's files, for source positions. (`weft-build` needs only
+    /// the program.)
+    #[allow(dead_code)]
+    pub map: SourceMap,
 }
 
 /// Reads a program and runs [`pipeline::compile`] up to `stop`, printing
@@ -198,7 +203,11 @@ pub fn compile(
         Some(Failure::Unschedulable(e)) => Err(e),
     };
     match c.graph {
-        Some(graph) => Ok(Compiled { graph, program }),
+        Some(graph) => Ok(Compiled {
+            graph,
+            program,
+            map: c.map,
+        }),
         None => Err(ExitCode::from(EXIT_ICE)),
     }
 }

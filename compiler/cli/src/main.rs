@@ -1,4 +1,4 @@
-//! The `weft` command line: check, run and explain. `weft build` is a
+//! The `weft` command line: check, run, graph and explain. `weft build` is a
 //! separate executable, `weft-build` (`bin/weft-build.rs`), which this one
 //! execs: it holds LLVM, and `weft` starts several times faster without it
 //! (see ARCHITECTURE.md). This package's two binaries are the only code that
@@ -19,6 +19,7 @@ use weft_compiler::pipeline::Stage;
 use weft_runtime::flags::{parse_run_flags, usage_text, FlagSpec};
 
 mod common;
+mod graph;
 
 use common::{
     compile, on_compiler_thread, parse_deny, parse_sets, MessageFormat, EXIT_DATA, EXIT_USAGE,
@@ -72,6 +73,26 @@ enum Command {
         /// FILE [-o EXE] [--set NAME=VALUE].. [--emit KIND] [--target-cpu CPU].
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<OsString>,
+    },
+    /// Draw the program's graph as Graphviz DOT (or SVG).
+    ///
+    /// One node per input, param, `let`, output and update, with its type and
+    /// line; function calls as clusters; gradients dashed. On stdout.
+    Graph {
+        file: PathBuf,
+        /// DOT text, or SVG rendered by Graphviz's `dot`.
+        #[arg(long, value_enum, default_value_t = graph::GraphFormat::Dot)]
+        format: graph::GraphFormat,
+        /// Colour the lets by the time a run spent in them: a trace written
+        /// by `weft run --profile`.
+        #[arg(long, value_name = "TRACE")]
+        profile: Option<PathBuf>,
+        /// Write the graph to FILE instead of stdout.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Override a `const` (NAME=VALUE).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        sets: Vec<String>,
     },
     /// Explain a diagnostic code, with a wrong and a fixed example.
     Explain { code: String },
@@ -210,6 +231,22 @@ fn real_main(command: Command) -> ExitCode {
         },
         // `main` execs weft-build before it starts this thread.
         Command::Build { args } => exec_build(&args),
+        Command::Graph {
+            file,
+            format,
+            profile,
+            output,
+            sets,
+        } => match parse_sets(&sets) {
+            Ok(sets) => graph::graph(graph::GraphArgs {
+                file,
+                format,
+                profile,
+                output,
+                sets,
+            }),
+            Err(code) => code,
+        },
         Command::Explain { code } => match front::codes::lookup(&code) {
             Some(info) => {
                 print!("{}", info.render());

@@ -10,6 +10,7 @@
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::op::{infer, BinaryOp, Distribution, Op, ReduceOp, UnaryOp};
+use super::provenance::Provenance;
 use super::types::{DType, Dim, Scalar, Shape, TensorType};
 use weft_grammar::ast::Span;
 
@@ -75,6 +76,9 @@ pub struct Graph {
     pub until: Vec<NodeId>,
     /// Type-rule violations met while building: compiler bugs.
     pub bugs: Vec<String>,
+    /// Where each node comes from (calls, `let`s): set by the front end on
+    /// the graph it returns; passes do not carry it ([`Provenance`]).
+    pub provenance: Option<Box<Provenance>>,
 }
 
 impl Graph {

@@ -2,6 +2,7 @@
 pub mod graph;
 pub mod op;
 pub mod print;
+pub mod provenance;
 pub mod size;
 pub mod types;
 pub mod verify;

@@ -443,6 +443,7 @@ impl<'m> Elab<'m> {
             vars.entry(name.clone()).or_insert(Val::DType(*d));
         }
         self.call_stack.push((call_span, f.name.name.clone()));
+        let back = self.prov_enter(m, &f.name.name, call_span, false);
         self.frames.push(Frame {
             module: m,
             vars,
@@ -465,6 +466,7 @@ impl<'m> Elab<'m> {
         let result = self.expr(&f.result);
         let out = self.check_result(f, result);
         self.frames.pop();
+        self.prov_leave(back, &out);
         self.call_stack.pop();
         out
     }
@@ -876,6 +878,7 @@ impl<'m> Elab<'m> {
         for s in &f.size_params {
             b.sizes.insert(s.name.name.clone(), Dim::sym(&s.name.name));
         }
+        let back = self.prov_enter(m, &f.name.name, f.name.span, true);
         self.frames.push(Frame {
             module: m,
             vars: HashMap::new(),
@@ -918,6 +921,7 @@ impl<'m> Elab<'m> {
                 d.secondary.retain(|(s, _)| *s != name_span);
             }
         }
+        self.prov_leave(back, &Val::Error);
     }
 }
 

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use weft_grammar::ast::{Expr, ExprKind, Ident, Item, Pattern, Span};
 
 use super::calls::Bindings;
+use super::provenance::ItemKind;
 use super::{
     find_in_pattern, parse_set_value, pattern_names, static_literal, zero_of, Elab, Frame, Val,
 };
@@ -49,6 +50,7 @@ impl<'m> Elab<'m> {
                         continue;
                     }
                     out_names.insert(name.name.clone(), name.span);
+                    let from = self.g.outputs.len();
                     let v = match value {
                         Some(_) => self.eval_item(0, i),
                         None => self.lookup(&name.name, name.span),
@@ -56,17 +58,22 @@ impl<'m> Elab<'m> {
                     let span = value.as_ref().map(|e| e.span).unwrap_or(name.span);
                     if let Val::Record(_) = v {
                         self.record_outputs(&name.name, &v, span, *item_span);
-                        continue;
-                    }
-                    if let Some(node) = self.output_node(&v, span, *item_span) {
+                    } else if let Some(node) = self.output_node(&v, span, *item_span) {
                         self.g.set_label(node, &name.name);
                         self.g.outputs.push((name.name.clone(), node));
                     }
+                    self.prov_items(ItemKind::Output, from, *item_span);
                 }
                 Item::Update { name, value, span } => {
+                    let from = self.g.updates.len();
                     self.elab_update(name, value, *span, &mut updated);
+                    self.prov_items(ItemKind::Update, from, *span);
                 }
-                Item::Until { value, span } => self.elab_until(value, *span),
+                Item::Until { value, span } => {
+                    let from = self.g.until.len();
+                    self.elab_until(value, *span);
+                    self.prov_items(ItemKind::Until, from, *span);
+                }
                 Item::Fn(_) | Item::Use { .. } | Item::Error { .. } => {}
                 _ => {
                     self.eval_item(0, i);
@@ -449,6 +456,7 @@ impl<'m> Elab<'m> {
     /// Binds a pattern inside a function body.
     pub(crate) fn bind_local(&mut self, p: &Pattern, v: &Val) {
         self.bind_pattern_check(p, v);
+        self.prov_let(p, v);
         let mut names = Vec::new();
         pattern_names(p, &mut names);
         for n in names {

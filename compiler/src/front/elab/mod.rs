@@ -13,6 +13,7 @@ mod items;
 mod literal;
 mod logic;
 mod op_errors;
+mod provenance;
 mod record_items;
 mod records;
 mod scope;
@@ -104,6 +105,11 @@ pub(crate) struct Elab<'m> {
     /// Names of the main module that some expression looked up (for the
     /// unused-`let` warning).
     used: std::collections::HashSet<String>,
+    /// Where the graph's nodes come from (`provenance.rs`), handed to the
+    /// graph at the end.
+    prov: crate::ir::provenance::Provenance,
+    /// The call whose body is being elaborated (an index of `prov.calls`).
+    prov_at: Option<u32>,
 }
 
 /// What elaboration gives: the graph, the diagnostics, and the names of the
@@ -128,6 +134,8 @@ pub(crate) fn elaborate(modules: &[Module], opts: &Options) -> Elaborated {
         failed_fns: Default::default(),
         over_budget: false,
         used: Default::default(),
+        prov: Default::default(),
+        prov_at: None,
     };
     for m in 0..modules.len() {
         let s = e.build_scope(m);
@@ -140,6 +148,7 @@ pub(crate) fn elaborate(modules: &[Module], opts: &Options) -> Elaborated {
         }
     }
     e.run_main();
+    e.finish_provenance();
     Elaborated {
         graph: e.g,
         diags: e.diags,
@@ -337,6 +346,7 @@ impl<'m> Elab<'m> {
         self.eval_stack.push((item_name(item), item.span()));
         // Items are evaluated outside any function: their own module's scope.
         let saved_calls = std::mem::take(&mut self.call_stack);
+        let saved_call = self.prov_top();
         self.frames.push(Frame {
             module: m,
             vars: HashMap::new(),
@@ -344,6 +354,7 @@ impl<'m> Elab<'m> {
         });
         let v = self.eval_item_inner(m, i);
         self.frames.pop();
+        self.prov_back(saved_call);
         self.call_stack = saved_calls;
         self.eval_stack.pop();
         if let Some(Slot::InProgress) = self.slots.get(&(m, i)) {
@@ -404,6 +415,7 @@ impl<'m> Elab<'m> {
                     None => v,
                 };
                 self.bind_pattern_check(&l.pat, &v);
+                self.prov_let(&l.pat, &v);
                 if let (Pattern::Name(n), Val::Tensor(id)) = (&l.pat, &v) {
                     self.g.set_label(*id, &n.name);
                 }
