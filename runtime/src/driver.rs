@@ -20,6 +20,7 @@ use crate::RunError;
 /// The flags a built program accepts: `weft run`'s but `--set`.
 pub const SPEC: FlagSpec = FlagSpec {
     allow_set: false,
+    allow_dump: false,
     extra_flags: &[],
     extra_help: &[],
 };

@@ -14,6 +14,10 @@
 //! | `--log NAME` | print output `NAME` during the run (repeatable) |
 //! | `--log-every K` | with `--log`, print every `K` steps; default 1 when `N` ≤ 20, else ⌈`N`/20⌉ |
 //! | `--log-file FILE` | write the logged values to `FILE` as CSV (a header, then one row per logged step; every step unless `--log-every`); without `--log`, every scalar output is logged |
+//! | `--stats` | per kernel: calls, time, and the source `let`s and lines it computes, on stderr (takes no value) |
+//! | `--profile FILE` | write a Chrome trace-event JSON file (Perfetto): one event per kernel call |
+//! | `--manifest FILE` | write a JSON provenance record of the run (BLAKE3 hashes, a Merkle root) |
+//! | `--dump NAME` | write intermediate `let` NAME of the last step (repeatable; where the caller accepts it) |
 //! | `-h`, `--help` | print the usage text |
 //!
 //! Every flag takes its value either as the next argument or after `=`
@@ -57,6 +61,15 @@ pub struct RunArgs {
     pub checkpoint_every: u64,
     pub keep: Option<u64>,
     pub resume: Option<PathBuf>,
+    /// `--stats` (a switch).
+    pub stats: bool,
+    /// `--profile FILE`: a Chrome trace of the run.
+    pub profile: Option<PathBuf>,
+    /// `--manifest FILE`: the run's provenance record.
+    pub manifest: Option<PathBuf>,
+    /// `--dump NAME` (repeatable, in first-given order, without repeats):
+    /// intermediate `let`s to write; only where [`FlagSpec::allow_dump`].
+    pub dump: Vec<String>,
     /// The caller's extra flags, as (`--name` exactly as in
     /// [`FlagSpec::extra_flags`], value), in command-line order.
     pub extra: Vec<(String, String)>,
@@ -83,6 +96,9 @@ pub struct FlagSpec {
     /// Whether `--set NAME=VALUE` is accepted (`weft run`: yes; a built
     /// executable: no, its constants are fixed at build time).
     pub allow_set: bool,
+    /// Whether `--dump NAME` is accepted (`weft run`, which can keep any
+    /// `let`; a built executable cannot).
+    pub allow_dump: bool,
     /// Additional `--name VALUE` flags, written with their dashes
     /// (e.g. `&["--jit"]`); each may be given once.
     pub extra_flags: &'static [&'static str],
@@ -139,7 +155,7 @@ impl fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 /// The flags every caller accepts (plus `--set` and the extras).
-const COMMON: [&str; 13] = [
+const COMMON: [&str; 16] = [
     "--checkpoint",
     "--checkpoint-every",
     "--keep",
@@ -152,6 +168,9 @@ const COMMON: [&str; 13] = [
     "--log",
     "--log-every",
     "--log-file",
+    "--stats",
+    "--profile",
+    "--manifest",
     "--help",
 ];
 
@@ -255,6 +274,9 @@ fn known_flags(spec: &FlagSpec) -> Vec<String> {
     if spec.allow_set {
         all.push("--set".to_string());
     }
+    if spec.allow_dump {
+        all.push("--dump".to_string());
+    }
     all.extend(spec.extra_flags.iter().map(|f| dashed(f)));
     all
 }
@@ -292,6 +314,10 @@ pub fn parse_run_flags(args: &[String], spec: &FlagSpec) -> Result<RunArgs, Usag
         checkpoint_every: 0,
         keep: None,
         resume: None,
+        stats: false,
+        profile: None,
+        manifest: None,
+        dump: Vec::new(),
         extra: Vec::new(),
     };
     let mut steps = None;
@@ -323,10 +349,25 @@ pub fn parse_run_flags(args: &[String], spec: &FlagSpec) -> Result<RunArgs, Usag
                      a built program's constants are fixed when it is built",
                 ));
             }
+            if flag == "--dump" {
+                return Err(UsageError::new(
+                    "--dump is only accepted by `weft run`: a built program keeps only its outputs",
+                ));
+            }
             return Err(unknown_flag(flag, spec));
         }
         if flag == "--help" {
             return Err(UsageError::new("--help takes no value"));
+        }
+        if flag == "--stats" {
+            if inline.is_some() {
+                return Err(UsageError::new("--stats takes no value"));
+            }
+            if run.stats {
+                return Err(UsageError::new("--stats given twice"));
+            }
+            run.stats = true;
+            continue;
         }
         let value: &str = match inline {
             Some(v) => v,
@@ -417,6 +458,20 @@ pub fn parse_run_flags(args: &[String], spec: &FlagSpec) -> Result<RunArgs, Usag
             "--resume" => {
                 once(run.resume.is_some())?;
                 run.resume = Some(PathBuf::from(value));
+            }
+            "--profile" => {
+                once(run.profile.is_some())?;
+                run.profile = Some(PathBuf::from(value));
+            }
+            "--manifest" => {
+                once(run.manifest.is_some())?;
+                run.manifest = Some(PathBuf::from(value));
+            }
+            "--dump" => {
+                check_name(flag, value)?;
+                if !run.dump.iter().any(|n| n == value) {
+                    run.dump.push(value.to_string());
+                }
             }
             "--log" => {
                 check_name(flag, value)?;
@@ -527,6 +582,24 @@ pub fn usage_text(program: &str, spec: &FlagSpec) -> String {
         "--log-file FILE".into(),
         "write the logged values to FILE as CSV, one row per logged step (default: every step; without --log, every scalar output)",
     ));
+    rows.push((
+        "--stats".into(),
+        "per kernel: calls, time, and the source lets and lines it computes, on stderr",
+    ));
+    rows.push((
+        "--profile FILE".into(),
+        "write a Chrome trace-event JSON file of the run (open it in Perfetto)",
+    ));
+    rows.push((
+        "--manifest FILE".into(),
+        "write a JSON provenance record: BLAKE3 hashes of inputs, params and outputs",
+    ));
+    if spec.allow_dump {
+        rows.push((
+            "--dump NAME".into(),
+            "write intermediate let NAME of the last step (to --out DIR, repeatable)",
+        ));
+    }
     if spec.extra_help.is_empty() {
         for extra in spec.extra_flags {
             rows.push((

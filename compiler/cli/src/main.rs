@@ -300,6 +300,7 @@ fn run_without_file(args: &[String]) -> ExitCode {
 
 const RUN_SPEC: FlagSpec = FlagSpec {
     allow_set: true,
+    allow_dump: true,
     extra_flags: &[
         "--dump-after",
         "--message-format",
@@ -316,7 +317,6 @@ const RUN_SPEC: FlagSpec = FlagSpec {
             "--engine kernels|reference",
             "reference: the graph interpreter, the oracle (default kernels)",
         ),
-        ("--stats", "per kernel: tier, calls and time, on stderr"),
         (
             "--dump-after PASS",
             "print the graph IR after a pass (elaborate, autodiff, simplify)",
@@ -337,11 +337,7 @@ fn print_run_usage(name: &str) {
 }
 
 fn run(file: &Path, args: &[String]) -> ExitCode {
-    // `--stats` takes no value: weft run's own switch, taken out before the
-    // shared run-flag parser sees the rest.
-    let stats = args.iter().any(|a| a == "--stats");
-    let args: Vec<String> = args.iter().filter(|a| *a != "--stats").cloned().collect();
-    let flags = match parse_run_flags(&args, &RUN_SPEC) {
+    let flags = match parse_run_flags(args, &RUN_SPEC) {
         Ok(f) => f,
         Err(e) if e.help => {
             print_run_usage(&format!("weft run {}", file.display()));
@@ -412,9 +408,9 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
     let outputs = if reference {
         run_reference(&c.graph, &flags)
     } else {
-        run_kernels(c.program, &flags, jit, stats, &mut last_checkpoint)
+        run_kernels(c.program, &flags, jit, flags.stats, &mut last_checkpoint)
     };
-    if stats {
+    if flags.stats {
         eprintln!(
             "front end: {:.3} ms; scheduling, compiling and running: {:.3} ms",
             front.as_secs_f64() * 1e3,

@@ -2,11 +2,13 @@ use super::*;
 
 const RUN: FlagSpec = FlagSpec {
     allow_set: true,
+    allow_dump: true,
     extra_flags: &["--jit"],
     extra_help: &[],
 };
 const EXE: FlagSpec = FlagSpec {
     allow_set: false,
+    allow_dump: false,
     extra_flags: &[],
     extra_help: &[],
 };
@@ -50,9 +52,40 @@ fn defaults() {
             checkpoint_every: 0,
             keep: None,
             resume: None,
+            stats: false,
+            profile: None,
+            manifest: None,
+            dump: vec![],
             extra: vec![],
         }
     );
+}
+
+#[test]
+fn observability_flags() {
+    let r = ok(&[
+        "--stats",
+        "--profile",
+        "t.json",
+        "--manifest=m.json",
+        "--dump",
+        "h",
+        "--dump=net.w1",
+        "--dump",
+        "h",
+    ]);
+    assert!(r.stats);
+    assert_eq!(r.profile, Some(PathBuf::from("t.json")));
+    assert_eq!(r.manifest, Some(PathBuf::from("m.json")));
+    assert_eq!(r.dump, vec!["h".to_string(), "net.w1".to_string()]);
+    let e = parse(&EXE, &["--dump", "h"]).unwrap_err();
+    assert!(e.message.contains("only accepted by `weft run`"), "{e}");
+    let e = parse(&RUN, &["--stats=1"]).unwrap_err();
+    assert_eq!(e.message, "--stats takes no value");
+    let e = parse(&RUN, &["--stats", "--stats"]).unwrap_err();
+    assert_eq!(e.message, "--stats given twice");
+    let e = parse(&RUN, &["--profile", "a", "--profile", "b"]).unwrap_err();
+    assert_eq!(e.message, "--profile given twice");
 }
 
 #[test]
@@ -367,13 +400,14 @@ fn usage_lists_every_flag() {
 fn extra_flags_may_omit_dashes() {
     const SPEC: FlagSpec = FlagSpec {
         allow_set: false,
-        extra_flags: &["profile"],
+        allow_dump: false,
+        extra_flags: &["trace-level"],
         extra_help: &[],
     };
-    let r = parse(&SPEC, &["--profile", "out.json"]).unwrap();
+    let r = parse(&SPEC, &["--trace-level", "out.json"]).unwrap();
     assert_eq!(
         r.extra,
-        vec![("profile".to_string(), "out.json".to_string())]
+        vec![("trace-level".to_string(), "out.json".to_string())]
     );
 }
 
