@@ -25,6 +25,8 @@ mod checkpoints;
 mod determinism;
 mod graph;
 mod library;
+mod profile;
+mod provenance;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

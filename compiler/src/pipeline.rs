@@ -15,6 +15,9 @@ use crate::ir::graph::Graph;
 use crate::kernel::{self, Program};
 use crate::passes;
 
+pub mod cache;
+pub mod dump;
+
 /// Where [`compile`] stops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Stage {
@@ -45,6 +48,9 @@ pub enum Failure {
     /// A `--set` names no const, or its value is not a literal: a usage
     /// error, with its message.
     BadSet(String),
+    /// A `--dump` names no top-level `let`: a usage error, with its
+    /// message.
+    BadDump(String),
     /// The program has errors: see the diagnostics.
     Rejected,
     /// A bug in weft: a verifier refused what a pass produced.
@@ -76,6 +82,18 @@ impl Compilation {
 /// Compiles `input` up to `stop`. `observe` sees the graph after each pass
 /// of the pipeline (by pass name), for `--dump-after`.
 pub fn compile(input: Input, stop: Stage, observe: &mut dyn FnMut(&str, &Graph)) -> Compilation {
+    compile_dumping(input, &[], stop, observe)
+}
+
+/// [`compile`], keeping the top-level `let`s named in `dump` (`weft run
+/// --dump NAME`) as extra outputs after the program's own ([`dump`]); an
+/// unknown name is [`Failure::BadDump`].
+pub fn compile_dumping(
+    input: Input,
+    dump: &[String],
+    stop: Stage,
+    observe: &mut dyn FnMut(&str, &Graph),
+) -> Compilation {
     let mut map = SourceMap::new();
     let id = map.add(&input.name, input.text);
     let mut c = Compilation {
@@ -101,9 +119,12 @@ pub fn compile(input: Input, stop: Stage, observe: &mut dyn FnMut(&str, &Graph))
         },
     );
     c.diags = out.diags;
-    let Some(graph) = out.graph else {
+    let Some(mut graph) = out.graph else {
         return c.fail(Failure::Rejected);
     };
+    if let Err(msg) = dump::add_outputs(&mut graph, dump) {
+        return c.fail(Failure::BadDump(msg));
+    }
     if stop == Stage::Checked {
         c.graph = Some(graph);
         return c;
@@ -114,7 +135,10 @@ pub fn compile(input: Input, stop: Stage, observe: &mut dyn FnMut(&str, &Graph))
     };
     if stop == Stage::Scheduled {
         match kernel::schedule(&graph) {
-            Ok(p) => c.program = Some(p),
+            Ok(mut p) => {
+                source_lines(&c.map, id, &mut p);
+                c.program = Some(p)
+            }
             Err(e) => {
                 c.graph = Some(graph);
                 return c.fail(Failure::Unschedulable(e));
@@ -123,6 +147,32 @@ pub fn compile(input: Input, stop: Stage, observe: &mut dyn FnMut(&str, &Graph))
     }
     c.graph = Some(graph);
     c
+}
+
+/// Each kernel's source lines (`Origin::lines`): `12` in the program's own
+/// file `main`, `nn.weft:40` in another; in order, without repeats.
+fn source_lines(map: &SourceMap, main: weft_grammar::ast::FileId, p: &mut Program) {
+    for o in &mut p.origins {
+        let mut lines: Vec<(weft_grammar::ast::FileId, usize)> = o
+            .spans
+            .iter()
+            .map(|s| (s.file, map.line_col(*s).0))
+            .collect();
+        lines.sort_by_key(|&(f, l)| (f != main, f, l));
+        lines.dedup();
+        o.lines = lines
+            .into_iter()
+            .map(|(f, l)| {
+                if f == main {
+                    l.to_string()
+                } else {
+                    let name = map.name(f);
+                    let base = name.rsplit('/').next().unwrap_or(&name).to_string();
+                    format!("{base}:{l}")
+                }
+            })
+            .collect();
+    }
 }
 
 /// The kernel program of the vector-Jacobian product of a lowered graph

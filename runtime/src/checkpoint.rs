@@ -34,7 +34,8 @@ const EXTENSION: &str = "arrow.fixed_shape_tensor";
 pub fn program_id(descriptor: &[u8]) -> String {
     let mut h = blake3::Hasher::new();
     for line in descriptor.split(|&b| b == b'\n') {
-        if !line.starts_with(b"requires ") && !line.is_empty() {
+        // Not what the code was compiled for, nor what it tells a profile.
+        if !line.starts_with(b"requires ") && !line.starts_with(b"kernel ") && !line.is_empty() {
             h.update(line);
             h.update(b"\n");
         }

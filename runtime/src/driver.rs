@@ -141,6 +141,8 @@ pub fn run_with(
             }
         }
     }
+    // `--manifest` records the arguments as given.
+    let given = flags.clone();
     let flags = match parse_run_flags(&flags, &SPEC) {
         Ok(f) => f,
         Err(e) if e.help => {
@@ -245,6 +247,23 @@ pub fn run_with(
         let _ = writeln!(err, "error: {e}");
         return e.exit_code;
     }
+    // `--manifest`: the record of the run, once everything is delivered.
+    if let (Some(path), Some(record)) = (&flags.manifest, finished.record.take()) {
+        let written = crate::manifest::ProgramRef::executable().and_then(|program| {
+            crate::manifest::write_run(path, program, given, record, &finished.outputs)
+        });
+        if let Err(e) = written {
+            let _ = writeln!(err, "error: {e}");
+            return e.exit_code;
+        }
+    }
+    if flags.stats {
+        let _ = write!(
+            err,
+            "{}",
+            crate::profile::stats_table(&finished.events, &desc.kernels)
+        );
+    }
     0
 }
 
@@ -306,9 +325,15 @@ pub fn run(
 /// resumed from it has nothing left to do.
 pub struct Finished {
     pub outputs: Vec<(String, crate::NpyArray)>,
+    /// The profile's events (with `--profile` or `--stats`; the trace is
+    /// already written).
+    pub events: Vec<crate::profile::Event>,
     /// Some(step) when a resumed run found its checkpoint at the last step:
     /// it ran nothing and has no outputs to deliver.
     pub complete_at: Option<u64>,
+    /// With `--manifest`: the hashed inputs and initial params, for the
+    /// record the caller writes once the outputs are delivered.
+    pub record: Option<crate::manifest::Partial>,
     last: Option<PendingCheckpoint>,
 }
 
@@ -414,6 +439,7 @@ pub fn run_observed(
     };
     let program = checkpoint::program_id(prog.descriptor());
     let mut start = 0;
+    let mut resumed = None;
     if let Some(from) = &flags.resume {
         match checkpoint::newest(from, &mut |w| note(&format!("warning: {w}")))? {
             Some((path, ck)) => {
@@ -425,6 +451,10 @@ pub fn run_observed(
                 }
                 start = step;
                 note(&format!("resuming from {} (step {step})", path.display()));
+                resumed = Some(crate::manifest::Resumed {
+                    checkpoint: crate::manifest::absolute(&path).display().to_string(),
+                    step,
+                });
             }
             None => note(&format!(
                 "no checkpoint in {}: starting from step 0",
@@ -438,10 +468,21 @@ pub fn run_observed(
         ));
         return Ok(Finished {
             outputs: Vec::new(),
+            events: Vec::new(),
             complete_at: Some(start),
+            record: None,
             last: None,
         });
     }
+    // `--manifest`: the inputs, and the params as the first step sees them.
+    let record = flags.manifest.as_ref().map(|_| crate::manifest::Partial {
+        inputs: crate::manifest::input_entries(
+            desc.inputs.iter().map(|d| d.name.as_str()),
+            &bound.inputs,
+        ),
+        params: crate::manifest::entries(&param_leaves(desc, &params, &stepper.param_shapes)),
+        resumed,
+    });
     let mut input_ptrs: Vec<*const c_void> = Vec::with_capacity(inputs.len());
     let mut next_mapped = mapped.iter();
     for b in &inputs {
@@ -454,6 +495,10 @@ pub fn run_observed(
     }
     let mut taken = start;
     let mut background = Background::default();
+    let profiling = flags.profile.is_some() || flags.stats;
+    if profiling {
+        crate::profile::start();
+    }
     for k in start + 1..=steps {
         let stop = stepper.step(prog, desc, &input_ptrs, &mut params, k - 1)?;
         taken = k;
@@ -491,6 +536,17 @@ pub fn run_observed(
         }
     }
     background.wait()?;
+    let events = if profiling {
+        crate::profile::finish()
+    } else {
+        Vec::new()
+    };
+    if let Some(path) = &flags.profile {
+        let text = crate::profile::trace_json(&events, &desc.kernels, "weft");
+        crate::atomic::write_atomic(path, text.as_bytes()).map_err(|e| {
+            RunError::data(format!("cannot write the profile {}: {e}", path.display()))
+        })?;
+    }
     let outputs = (0..desc.outputs.len())
         .map(|i| {
             (
@@ -508,7 +564,9 @@ pub fn run_observed(
     });
     Ok(Finished {
         outputs,
+        events,
         complete_at: None,
+        record,
         last,
     })
 }

@@ -234,6 +234,36 @@ pub struct ProgramDesc {
     /// CPU features the program's code was compiled to use (`requires`
     /// records, LLVM's names: `avx2`, `fma`, `avx512f`, ...).
     pub requires: Vec<String>,
+    /// What each kernel computes of the source (`kernel` records), for
+    /// `--stats` and `--profile`; may be absent.
+    pub kernels: Vec<KernelDesc>,
+}
+
+/// A `kernel K KIND LINES LETS` record.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KernelDesc {
+    /// `map`, `reduce`, `matmul`, ...
+    pub kind: String,
+    /// Source lines: `12`, or `nn.weft:40` in another file.
+    pub lines: Vec<String>,
+    /// The `let`s it computes.
+    pub lets: Vec<String>,
+}
+
+impl KernelDesc {
+    /// `h, logits (19, 20)`: what `--stats` prints.
+    pub fn source(&self) -> String {
+        let lets = if self.lets.is_empty() {
+            "-".to_string()
+        } else {
+            self.lets.join(", ")
+        };
+        if self.lines.is_empty() {
+            lets
+        } else {
+            format!("{lets} ({})", self.lines.join(", "))
+        }
+    }
 }
 
 impl ProgramDesc {
@@ -723,6 +753,10 @@ fn record(desc: &mut ProgramDesc, line: &str) -> Result<(), String> {
         desc.derived.push(size_record(desc, rest)?);
         return Ok(());
     }
+    if let Some(rest) = line.strip_prefix("kernel ") {
+        desc.kernels.push(kernel_record(desc.kernels.len(), rest)?);
+        return Ok(());
+    }
     if let Some(rest) = line.strip_prefix("error ") {
         let (code, message) = rest
             .split_once(' ')
@@ -886,6 +920,36 @@ fn size_record(desc: &ProgramDesc, rest: &str) -> Result<DerivedDim, String> {
     Ok(DerivedDim {
         text: text.to_string(),
         code,
+    })
+}
+
+/// `K KIND LINES LETS`, `K` the next kernel's index; LINES and LETS are
+/// comma-separated, or `-` for none.
+fn kernel_record(own: usize, rest: &str) -> Result<KernelDesc, String> {
+    let f: Vec<&str> = rest.split(' ').collect();
+    let [k, kind, lines, lets] = f[..] else {
+        return Err("a kernel record is `kernel K KIND LINES LETS`".into());
+    };
+    if parse_uint(k) != Some(own as u64) {
+        return Err(format!("kernel record `{k}` is not the next kernel, {own}"));
+    }
+    if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        return Err(format!("`{kind}` is not a kernel kind"));
+    }
+    let list = |s: &str| -> Result<Vec<String>, String> {
+        if s == "-" {
+            return Ok(Vec::new());
+        }
+        let v: Vec<String> = s.split(',').map(String::from).collect();
+        if v.iter().any(|x| x.is_empty()) {
+            return Err(format!("empty entry in `{s}`"));
+        }
+        Ok(v)
+    };
+    Ok(KernelDesc {
+        kind: kind.to_string(),
+        lines: list(lines)?,
+        lets: list(lets)?,
     })
 }
 

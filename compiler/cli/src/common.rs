@@ -138,6 +138,20 @@ pub fn compile(
     stop: Stage,
     deny_warnings: bool,
 ) -> Result<Compiled, ExitCode> {
+    compile_dumping(file, format, dump_after, sets, &[], stop, deny_warnings)
+}
+
+/// [`compile`], keeping the `let`s of `weft run --dump NAME` as extra
+/// outputs ([`pipeline::compile_dumping`]); an unknown name is exit status 2.
+pub fn compile_dumping(
+    file: &Path,
+    format: MessageFormat,
+    dump_after: Option<&str>,
+    sets: Vec<(String, String)>,
+    dump_lets: &[String],
+    stop: Stage,
+    deny_warnings: bool,
+) -> Result<Compiled, ExitCode> {
     if let Some(p) = dump_after {
         if !passes::pass_names().contains(&p) {
             eprintln!(
@@ -181,7 +195,7 @@ pub fn compile(
             print!("{}", ir::print::print(g));
         }
     };
-    let c = pipeline::compile(input, stop, &mut dump);
+    let c = pipeline::compile_dumping(input, dump_lets, stop, &mut dump);
     match format {
         MessageFormat::Json => print!("{}", diag::render_json(&c.map, &c.diags)),
         MessageFormat::Human => {
@@ -190,7 +204,7 @@ pub fn compile(
     }
     let program = match c.failure {
         None => c.program.ok_or_else(String::new),
-        Some(Failure::BadSet(msg)) => {
+        Some(Failure::BadSet(msg) | Failure::BadDump(msg)) => {
             eprintln!("error: {msg}");
             return Err(ExitCode::from(EXIT_USAGE));
         }

@@ -18,8 +18,10 @@ use weft_compiler::jit::JitMode;
 use weft_compiler::pipeline::Stage;
 use weft_runtime::flags::{parse_run_flags, usage_text, FlagSpec};
 
+mod cache;
 mod common;
 mod graph;
+mod verify;
 
 use common::{
     compile, on_compiler_thread, parse_deny, parse_sets, MessageFormat, EXIT_DATA, EXIT_USAGE,
@@ -60,7 +62,8 @@ enum Command {
         /// FILE and the run flags, in any order: --input NAME=FILE.npy|NUMBER,
         /// --param NAME=FILE.npy, --steps N, --out DIR, --threads N,
         /// --set NAME=VALUE, --log NAME, --log-every K, --dump-after PASS,
-        /// --message-format human|json, --jit MODE, --engine ENGINE, --stats.
+        /// --message-format human|json, --jit MODE, --engine ENGINE, --stats,
+        /// --manifest FILE, --dump NAME.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<String>,
     },
@@ -96,6 +99,11 @@ enum Command {
     },
     /// Explain a diagnostic code, with a wrong and a fixed example.
     Explain { code: String },
+    /// Re-run a run recorded with `--manifest FILE` and check its outputs.
+    ///
+    /// Exit 0 when every output hashes as recorded, 4 when one differs, 3
+    /// when an input, the program or the manifest itself does not match.
+    Verify { file: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -247,6 +255,7 @@ fn real_main(command: Command) -> ExitCode {
             }),
             Err(code) => code,
         },
+        Command::Verify { file } => verify::verify(&file),
         Command::Explain { code } => match front::codes::lookup(&code) {
             Some(info) => {
                 print!("{}", info.render());
@@ -307,6 +316,7 @@ const RUN_SPEC: FlagSpec = FlagSpec {
         "--jit",
         "--engine",
         "--deny",
+        "--cache",
     ],
     extra_help: &[
         (
@@ -316,6 +326,10 @@ const RUN_SPEC: FlagSpec = FlagSpec {
         (
             "--engine kernels|reference",
             "reference: the graph interpreter, the oracle (default kernels)",
+        ),
+        (
+            "--cache DIR",
+            "keep values computed only from inputs and consts in DIR, and reuse them",
         ),
         (
             "--dump-after PASS",
@@ -353,6 +367,7 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
     let mut jit = JitMode::Auto;
     let mut reference = false;
     let mut deny = false;
+    let mut cache_dir: Option<PathBuf> = None;
     for (k, v) in &flags.extra {
         match (k.as_str(), v.as_str()) {
             ("--deny", v) => match parse_deny(v) {
@@ -373,6 +388,7 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
                     return ExitCode::from(EXIT_USAGE);
                 }
             },
+            ("--cache", d) => cache_dir = Some(PathBuf::from(d)),
             ("--engine", "reference") => reference = true,
             ("--engine", "kernels") => reference = false,
             ("--engine", other) => {
@@ -388,11 +404,12 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
     } else {
         Stage::Scheduled
     };
-    let c = match compile(
+    let c = match common::compile_dumping(
         file,
         format,
         dump_after.as_deref(),
         flags.sets.clone(),
+        &flags.dump,
         stop,
         deny,
     ) {
@@ -404,11 +421,22 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
         eprintln!("error: --checkpoint and --resume need the kernel engine (--engine kernels, the default)");
         return ExitCode::from(EXIT_USAGE);
     }
+    if reference && cache_dir.is_some() {
+        eprintln!("error: --cache needs the kernel engine (--engine kernels, the default)");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if reference && (flags.profile.is_some() || flags.stats) {
+        eprintln!("error: --profile and --stats measure the kernel engine (--engine kernels, the default), not the reference interpreter");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let mut last_checkpoint = None;
     let outputs = if reference {
         run_reference(&c.graph, &flags)
     } else {
-        run_kernels(c.program, &flags, jit, flags.stats, &mut last_checkpoint)
+        match &cache_dir {
+            Some(dir) => run_cached(dir, &c.graph, c.program, &flags, jit, &mut last_checkpoint),
+            None => run_kernels(c.program, &flags, jit, flags.stats, &mut last_checkpoint),
+        }
     };
     if flags.stats {
         eprintln!(
@@ -460,6 +488,19 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
     // The last step's checkpoint once the outputs are delivered (see
     // `weft_runtime::driver::Finished`).
     if let Some(Err(e)) = last_checkpoint.as_mut().map(|f| f.checkpoint()) {
+        eprintln!("error: {e}");
+        return ExitCode::from(u8::try_from(e.exit_code).unwrap_or(EXIT_DATA));
+    }
+    // `--manifest`: the record of the run, once everything is delivered.
+    if let Err(e) = verify::record_run(
+        file,
+        args,
+        &c.map,
+        &c.graph,
+        &flags,
+        last_checkpoint.as_mut(),
+        &outputs,
+    ) {
         eprintln!("error: {e}");
         return ExitCode::from(u8::try_from(e.exit_code).unwrap_or(EXIT_DATA));
     }
@@ -539,6 +580,35 @@ impl Logger {
     }
 }
 
+/// [`run_kernels`] with `--cache DIR`: the values computed only from inputs
+/// and consts are loaded from DIR, or computed once and stored there.
+fn run_cached(
+    dir: &Path,
+    graph: &Graph,
+    program: Result<weft_compiler::kernel::Program, String>,
+    flags: &weft_runtime::RunArgs,
+    mode: JitMode,
+    last_checkpoint: &mut Option<weft_runtime::driver::Finished>,
+) -> Outputs {
+    let mut compute =
+        |prog, f: &weft_runtime::RunArgs| run_kernels(Ok(prog), f, mode, false, &mut None);
+    match cache::prepare(dir, graph, flags, &mut compute)? {
+        Some((prog, run, report)) => {
+            if flags.stats {
+                eprintln!(
+                    "cache {}: {} values loaded, {} computed ({} damaged entries replaced)",
+                    dir.display(),
+                    report.hits,
+                    report.computed,
+                    report.damaged
+                );
+            }
+            run_kernels(Ok(prog), &run, mode, flags.stats, last_checkpoint)
+        }
+        None => run_kernels(program, flags, mode, flags.stats, last_checkpoint),
+    }
+}
+
 /// The kernel IR, each kernel interpreted until it is hot and then compiled
 /// by Cranelift, driven by the same runtime code as a built executable.
 fn run_kernels(
@@ -565,6 +635,10 @@ fn run_kernels(
             .map(|n| n.get())
             .unwrap_or(1)
     }));
+    // The profile starts before the JIT's first compilations, which it shows.
+    if flags.profile.is_some() || stats {
+        weft_runtime::profile::start();
+    }
     let jp = JitProgram::new(&prog, mode, Some(steps), stats);
     let desc =
         weft_runtime::program::parse_descriptor(weft_runtime::driver::Program::descriptor(&jp))

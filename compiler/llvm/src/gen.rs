@@ -55,6 +55,9 @@ pub(crate) struct Gen<'c, 'p> {
     pub prefix: &'static str,
 }
 
+/// The runtime's profiling switch (`weft_runtime::profile`).
+const PROFILING_FLAG: &str = "weft_rt_profiling";
+
 impl<'c, 'p> Gen<'c, 'p> {
     pub fn new(ctx: &'c Context, prog: &'p Program, fn_attrs: Vec<(String, String)>) -> Self {
         Gen {
@@ -393,7 +396,62 @@ impl<'c, 'p> Gen<'c, 'p> {
     }
 
     /// `weft_step` and `weft_arena_bytes`.
-    pub fn entry_points(&mut self, kernels: &[(FunctionValue<'c>, Vec<BufId>)]) -> R<()> {
+    /// `--profile`/`--stats`: whether the runtime records kernel calls now
+    /// (`weft_rt_profiling` non-zero; the symbol is weak, absent means no).
+    fn profiling_on(&self) -> R<IntValue<'c>> {
+        let i32t = self.ctx.i32_type();
+        let flag = match self.module.get_global(PROFILING_FLAG) {
+            Some(g) => g,
+            None => {
+                let g = self.module.add_global(i32t, None, PROFILING_FLAG);
+                g.set_linkage(Linkage::ExternalWeak);
+                g
+            }
+        };
+        let zero = self.entry_alloca(i32t.into(), "no_profile")?;
+        self.b.build_store(zero, i32t.const_zero()).s()?;
+        let p = flag.as_pointer_value();
+        let null = self.b.build_is_null(p, "").s()?;
+        let p = self
+            .b
+            .build_select(null, zero, p, "")
+            .s()?
+            .into_pointer_value();
+        let v = self
+            .b
+            .build_load(i32t, p, "profiling")
+            .s()?
+            .into_int_value();
+        self.b
+            .build_int_compare(IntPredicate::NE, v, i32t.const_zero(), "")
+            .s()
+    }
+
+    /// `if on { name(k) }`: a profile hook of the runtime (weak).
+    fn profile_hook(&self, on: IntValue<'c>, name: &str, k: usize) -> R<()> {
+        let f = match self.module.get_function(name) {
+            Some(f) => f,
+            None => self.module.add_function(
+                name,
+                self.ctx
+                    .void_type()
+                    .fn_type(&[self.ctx.i64_type().into()], false),
+                Some(Linkage::ExternalWeak),
+            ),
+        };
+        let (call, next) = (self.block("profile")?, self.block("profiled")?);
+        self.b.build_conditional_branch(on, call, next).s()?;
+        self.b.position_at_end(call);
+        self.call(f, &[self.i64c(k as u64).into()])?;
+        self.b.build_unconditional_branch(next).s()?;
+        self.b.position_at_end(next);
+        Ok(())
+    }
+
+    /// The step's entry points; `kernels[i]` is a kernel function, its
+    /// buffers, and the first kernel of the program it computes (what a
+    /// profile names it by).
+    pub fn entry_points(&mut self, kernels: &[(FunctionValue<'c>, Vec<BufId>, usize)]) -> R<()> {
         let (i64t, i32t, ptr) = (self.ctx.i64_type(), self.ctx.i32_type(), self.ptr_t());
         // weft_arena_bytes
         let f = self.module.add_function(
@@ -464,13 +522,16 @@ impl<'c, 'p> Gen<'c, 'p> {
                     .into_pointer_value(),
             );
         }
-        for (kf, bufs) in kernels {
+        let on = self.profiling_on()?;
+        for (kf, bufs, k) in kernels {
             let mut args: Vec<BasicMetadataValueEnum> = vec![dims_p.into()];
             args.extend(bufs.iter().map(|&b| BasicMetadataValueEnum::from(ptrs[b])));
+            self.profile_hook(on, "weft_rt_prof_enter", *k)?;
             let rc = self
                 .call(*kf, &args)?
                 .ok_or("kernel result")?
                 .into_int_value();
+            self.profile_hook(on, "weft_rt_prof_exit", *k)?;
             let ok = self
                 .b
                 .build_int_compare(IntPredicate::EQ, rc, i32t.const_zero(), "")

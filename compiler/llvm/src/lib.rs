@@ -178,10 +178,12 @@ fn build_prefixed<'c>(
         .set_data_layout(&tm.get_target_data().get_data_layout());
     let mut kernels = Vec::new();
     for group in par::row_groups(prog) {
-        match group.as_slice() {
-            [k] => kernels.push(g.kernel_fn(*k, &prog.kernels[*k])?),
-            ks => kernels.push(g.row_group_fn(ks)?),
-        }
+        let (f, bufs) = match group.as_slice() {
+            [k] => g.kernel_fn(*k, &prog.kernels[*k])?,
+            ks => g.row_group_fn(ks)?,
+        };
+        // A row-fused group is profiled as its first kernel.
+        kernels.push((f, bufs, group.first().copied().unwrap_or(0)));
     }
     g.entry_points(&kernels)?;
     let mut text = descriptor(prog);

@@ -393,6 +393,7 @@ fn unary_program(op: weft_compiler::ir::op::UnaryOp) -> Program {
         }],
         slots: vec![],
         errors: vec![],
+        origins: Vec::new(),
     }
 }
 

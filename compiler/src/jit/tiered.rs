@@ -27,6 +27,7 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use weft_runtime::profile;
 
 use super::{compile_kernel, compile_kernels, supports, CompiledKernel};
 use crate::kernel::interp::{dim_value, Layout, StepMemory, StepResult, StepState};
@@ -179,22 +180,25 @@ pub struct Tiered<'p> {
 }
 
 fn kind_name(k: &Kernel) -> &'static str {
-    match k {
-        Kernel::Map { .. } => "map",
-        Kernel::Reduce { .. } => "reduce",
-        Kernel::ArgMax { .. } => "argmax",
-        Kernel::MatMul { .. } => "matmul",
-        Kernel::Conv { .. } => "conv",
-        Kernel::Gather { .. } => "gather",
-        Kernel::ScatterAdd { .. } => "scatter_add",
-        Kernel::Concat { .. } => "concat",
-        Kernel::SliceGrad { .. } => "slice_grad",
-        Kernel::Window { .. } => "window",
-        Kernel::WindowGrad { .. } => "window_grad",
-        Kernel::Cumsum { .. } => "cumsum",
-        Kernel::Random { .. } => "random",
-        Kernel::Check { .. } => "check",
-    }
+    k.kind()
+}
+
+/// [`compile_kernels`], recorded as one compile event on `lane` of the
+/// profile (`--profile`) when one is being taken.
+fn profiled_compile(
+    prog: &Program,
+    ks: &[usize],
+    lane: u32,
+) -> Vec<Result<CompiledKernel, String>> {
+    let t0 = profile::now();
+    let rs = compile_kernels(prog, ks);
+    profile::record(profile::Event {
+        what: profile::What::Compile(ks.len() as u32),
+        lane,
+        start: t0,
+        dur: profile::now().saturating_sub(t0),
+    });
+    rs
 }
 
 impl<'p> Tiered<'p> {
@@ -270,7 +274,7 @@ impl<'p> Tiered<'p> {
                 .name("weft-jit".into())
                 .spawn(move || {
                     for batch in req {
-                        let rs = compile_kernels(&prog, &batch);
+                        let rs = profiled_compile(&prog, &batch, profile::LANE_COMPILER);
                         for (k, r) in batch.into_iter().zip(rs) {
                             if done.send((k, r)).is_err() {
                                 return;
@@ -345,12 +349,19 @@ impl<'p> Tiered<'p> {
                 ptrs.push(regions[r].0.wrapping_add(off));
             }
             let mut r = Ok(());
+            let profiled = profile::on();
             for (k, ck) in self.compiled.iter().enumerate() {
                 let Some(ck) = ck else { continue };
                 let t0 = self.timing.then(Instant::now);
+                if profiled {
+                    profile::enter(k as u32);
+                }
                 // SAFETY: the pointers address the step's buffers, each of
                 // its size at these dims (checked above).
                 r = ck.call(dims, &ptrs);
+                if profiled {
+                    profile::exit(k as u32);
+                }
                 let s = &mut self.stats[k];
                 s.calls += 1;
                 s.jit_calls += 1;
@@ -441,7 +452,7 @@ impl<'p> Tiered<'p> {
                 here.extend(there);
             }
         }
-        let rs = compile_kernels(prog, &here);
+        let rs = profiled_compile(prog, &here, profile::LANE_STEP);
         for (k, r) in here.into_iter().zip(rs) {
             self.install(k, r);
         }
@@ -504,12 +515,19 @@ impl<'p> Tiered<'p> {
             }
             let timed = self.timing || self.compiled[k].is_none();
             let t0 = timed.then(Instant::now);
+            let profiled = profile::on();
+            if profiled {
+                profile::enter(k as u32);
+            }
             let r = match &self.compiled[k] {
                 // SAFETY: the pointers address the step's buffers, each of
                 // its size at these dims (checked by `StepState::new`).
                 Some(ck) => unsafe { ck.call(dims, ptrs) },
                 None => st.run_kernel(k),
             };
+            if profiled {
+                profile::exit(k as u32);
+            }
             let s = &mut self.stats[k];
             s.calls += 1;
             s.jit_calls += self.compiled[k].is_some() as u64;
@@ -568,7 +586,7 @@ impl<'p> Tiered<'p> {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{:>6}  {:<11}  {:<20}  {:>7}  {:>9}  {:>11}  {:>12}",
+            "{:>6}  {:<11}  {:<20}  {:>7}  {:>9}  {:>11}  {:>12}  source (lets and lines)",
             "kernel", "kind", "tier", "calls", "jit calls", "time ms", "compile ms"
         );
         let mut total = Duration::ZERO;
@@ -579,9 +597,26 @@ impl<'p> Tiered<'p> {
             } else {
                 st.tier.name().to_string()
             };
+            let source = self
+                .prog
+                .origins
+                .get(k)
+                .map(|o| {
+                    let lets = if o.lets.is_empty() {
+                        "-".to_string()
+                    } else {
+                        o.lets.join(", ")
+                    };
+                    if o.lines.is_empty() {
+                        lets
+                    } else {
+                        format!("{lets} ({})", o.lines.join(", "))
+                    }
+                })
+                .unwrap_or_default();
             let _ = writeln!(
                 s,
-                "{:>6}  {:<11}  {:<20}  {:>7}  {:>9}  {:>11.3}  {:>12}",
+                "{:>6}  {:<11}  {:<20}  {:>7}  {:>9}  {:>11.3}  {:>12}  {source}",
                 k,
                 kind_name(&self.prog.kernels[k]),
                 tier,

@@ -149,5 +149,27 @@ pub fn descriptor(p: &Program) -> String {
     for (i, e) in p.errors.iter().enumerate() {
         line(format!("error {} {}", i + 1, e.replace('\n', " ")));
     }
+    // What each kernel computes of the source (`--stats`, `--profile`).
+    let list = |v: &[String]| {
+        let parts: Vec<String> = v
+            .iter()
+            .map(|x| x.replace([' ', ','], "_"))
+            .filter(|x| !x.is_empty())
+            .collect();
+        if parts.is_empty() {
+            "-".to_string()
+        } else {
+            parts.join(",")
+        }
+    };
+    for (k, kern) in p.kernels.iter().enumerate() {
+        let o = p.origins.get(k).cloned().unwrap_or_default();
+        line(format!(
+            "kernel {k} {} {} {}",
+            kern.kind(),
+            list(&o.lines),
+            list(&o.lets)
+        ));
+    }
     s
 }

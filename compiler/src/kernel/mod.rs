@@ -417,6 +417,26 @@ impl Kernel {
         }
     }
 
+    /// The kernel's kind, as `--stats` and traces name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Kernel::Map { .. } => "map",
+            Kernel::Reduce { .. } => "reduce",
+            Kernel::ArgMax { .. } => "argmax",
+            Kernel::MatMul { .. } => "matmul",
+            Kernel::Gather { .. } => "gather",
+            Kernel::ScatterAdd { .. } => "scatter_add",
+            Kernel::Concat { .. } => "concat",
+            Kernel::SliceGrad { .. } => "slice_grad",
+            Kernel::Window { .. } => "window",
+            Kernel::WindowGrad { .. } => "window_grad",
+            Kernel::Conv { .. } => "conv",
+            Kernel::Cumsum { .. } => "cumsum",
+            Kernel::Random { .. } => "random",
+            Kernel::Check { .. } => "check",
+        }
+    }
+
     /// The buffers the kernel reads, in a fixed order, without duplicates.
     pub fn inputs(&self) -> Vec<BufId> {
         let mut v = Vec::new();
@@ -549,6 +569,23 @@ pub struct Program {
     pub slots: Vec<Vec<BufId>>,
     /// Step error messages: error code `k` is `errors[k - 1]`.
     pub errors: Vec<String>,
+    /// Per kernel: what of the source it computes (`--stats`, `--profile`).
+    pub origins: Vec<Origin>,
+}
+
+/// The source a kernel computes: the `let`s (and gradients) whose values
+/// its fused expression holds, and their source positions.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Origin {
+    /// `let` names (a record's leaves by path, `d_loss/d_w` for a gradient),
+    /// in graph order, without repeats.
+    pub lets: Vec<String>,
+    /// The source spans of the graph nodes it computes.
+    pub spans: Vec<weft_grammar::ast::Span>,
+    /// `spans` as lines for people: `12` in the program's own file,
+    /// `nn.weft:40` in another (filled by the pipeline, which has the
+    /// source map; empty otherwise).
+    pub lines: Vec<String>,
 }
 
 impl Program {

@@ -78,10 +78,15 @@ pub fn schedule(g: &Graph) -> Result<Program, String> {
             kernels: Vec::new(),
             slots: Vec::new(),
             errors: Vec::new(),
+            origins: Vec::new(),
         },
         exprs: vec![None; g.len()],
         uses: vec![0; g.len()],
         dests: vec![Vec::new(); g.len()],
+        fused: vec![Vec::new(); g.len()],
+        reading: Vec::new(),
+        kernel_nodes: Vec::new(),
+        materialised: Vec::new(),
     };
     s.interface()?;
     for id in g.ids() {
@@ -90,16 +95,113 @@ pub fn schedule(g: &Graph) -> Result<Program, String> {
         }
     }
     for id in g.ids() {
+        s.reading.clear();
+        let before = s.prog.kernels.len();
         s.node(id)?;
+        // The kernels this node added compute it and what was fused into
+        // the expressions they read; a node still unwritten carries that on.
+        let mut nodes = std::mem::take(&mut s.reading);
+        nodes.push(id);
+        let after = s.prog.kernels.len();
+        for k in before..after {
+            // A kernel materialising an operand computes that operand only.
+            let own = s.materialised.iter().find(|(m, _)| *m == k);
+            s.kernel_nodes
+                .push(own.map_or_else(|| nodes.clone(), |(_, n)| n.clone()));
+        }
+        s.materialised.clear();
+        if !matches!(s.exprs[id.index()], Some(Expr::Load { .. }) | None) {
+            s.fused[id.index()] = nodes;
+        }
     }
+    let owners = owners(g);
+    s.prog.origins = s
+        .kernel_nodes
+        .iter()
+        .map(|n| origin(g, &owners, n))
+        .collect();
     plan::assign_slots(&mut s.prog);
     super::verify::verify(&s.prog)?;
     Ok(s.prog)
 }
 
+/// The `let` each node's value goes into: its own label, or else the
+/// owner of its first user that has one (a fused temporary belongs to the
+/// `let` that consumes it, a gradient's parts to the gradient). Computed
+/// backwards over the graph, whose index order is topological.
+fn owners(g: &Graph) -> Vec<Option<String>> {
+    let mut users: Vec<Vec<NodeId>> = vec![Vec::new(); g.len()];
+    for id in g.ids() {
+        for a in &g.node(id).args {
+            users[a.index()].push(id);
+        }
+    }
+    // An unlabelled value an update or output reads is named by it.
+    let mut named: Vec<Option<String>> = vec![None; g.len()];
+    for (p, id) in &g.updates {
+        named[id.index()].get_or_insert_with(|| format!("update:{p}"));
+    }
+    for (o, id) in &g.outputs {
+        named[id.index()].get_or_insert_with(|| format!("output:{o}"));
+    }
+    let mut own: Vec<Option<String>> = vec![None; g.len()];
+    for id in g.ids().collect::<Vec<_>>().into_iter().rev() {
+        let n = g.node(id);
+        own[id.index()] = match (&n.op, &n.label) {
+            (Op::Input { .. } | Op::Param { .. } | Op::Literal { .. }, _) => None,
+            (_, Some(l)) => Some(l.clone()),
+            (_, None) => named[id.index()].clone().or_else(|| {
+                users[id.index()]
+                    .iter()
+                    .find_map(|u| own[u.index()].clone())
+            }),
+        };
+    }
+    own
+}
+
+/// What a kernel computing graph nodes `nodes` computes of the source: the
+/// `let`s they go into ([`owners`]) and their source spans.
+fn origin(g: &Graph, owners: &[Option<String>], nodes: &[NodeId]) -> super::Origin {
+    let mut o = super::Origin::default();
+    let mut ids: Vec<NodeId> = nodes.to_vec();
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        let n = g.node(id);
+        if matches!(
+            n.op,
+            Op::Literal { .. } | Op::Input { .. } | Op::Param { .. }
+        ) {
+            continue;
+        }
+        if let Some(name) = &owners[id.index()] {
+            if !o.lets.contains(name) {
+                o.lets.push(name.clone());
+            }
+        }
+        if let Some(s) = n.span {
+            if !o.spans.contains(&s) {
+                o.spans.push(s);
+            }
+        }
+    }
+    o
+}
+
 struct Sched<'g> {
     g: &'g Graph,
     prog: Program,
+    /// Per node not yet written to a buffer: the nodes fused into its
+    /// expression (its own index included).
+    fused: Vec<Vec<NodeId>>,
+    /// The fused nodes of the expressions read while scheduling one node.
+    reading: Vec<NodeId>,
+    /// Per kernel, the graph nodes it computes.
+    kernel_nodes: Vec<Vec<NodeId>>,
+    /// Kernels that materialised an operand while scheduling one node, and
+    /// the nodes each computes.
+    materialised: Vec<(usize, Vec<NodeId>)>,
     /// The expression computing each node (a `Load` once it has a buffer).
     exprs: Vec<Option<Expr>>,
     uses: Vec<u32>,
@@ -190,7 +292,8 @@ impl Sched<'_> {
         Ok(())
     }
 
-    fn expr(&self, id: NodeId) -> Result<Expr, String> {
+    fn expr(&mut self, id: NodeId) -> Result<Expr, String> {
+        self.reading.extend_from_slice(&self.fused[id.index()]);
         self.exprs[id.index()]
             .clone()
             .ok_or_else(|| format!("node %{} used before it is computed", id.index()))
@@ -201,6 +304,7 @@ impl Sched<'_> {
     fn operand(&mut self, id: NodeId) -> Result<Expr, String> {
         if self.uses[id.index()] == 1 {
             if let Some(e) = self.exprs[id.index()].take() {
+                self.reading.extend_from_slice(&self.fused[id.index()]);
                 return Ok(e);
             }
         }
@@ -226,6 +330,9 @@ impl Sched<'_> {
     /// Writes `e` (node `id`'s value) into a buffer; the node becomes a load of it.
     fn materialise(&mut self, id: NodeId, e: Expr) -> BufId {
         let out = self.home(id);
+        let mut nodes = self.fused[id.index()].clone();
+        nodes.push(id);
+        self.materialised.push((self.prog.kernels.len(), nodes));
         self.prog.kernels.push(Kernel::Map { out, expr: e });
         self.exprs[id.index()] = Some(self.load(out));
         out

@@ -10,6 +10,8 @@
 
 use std::ffi::c_void;
 
+use weft_runtime::profile;
+
 /// The smallest `n * unit_cost` worth splitting (about 20-50 µs of work).
 pub const MIN_PARALLEL_WORK: i64 = 1 << 17;
 
@@ -51,6 +53,9 @@ pub unsafe extern "C" fn weft_rt_parallel_for(
         task(ctx, 0, n);
         return;
     }
+    if profile::on() {
+        return profiled(n, p, task, ctx);
+    }
     // The pointer crosses threads as an integer: the caller allows it.
     let ctx = ctx as usize;
     // n * i / p without overflow.
@@ -64,6 +69,34 @@ pub unsafe extern "C" fn weft_rt_parallel_for(
         }
         // SAFETY: as above.
         unsafe { task(ctx as *mut c_void, 0, bound(1)) }
+    });
+}
+
+/// [`weft_rt_parallel_for`] recording each range as a part of the kernel
+/// running now, on the lane of the thread that ran it.
+unsafe fn profiled(n: i64, p: i64, task: Task, ctx: *mut c_void) {
+    let kernel = profile::current().unwrap_or(u32::MAX - 1);
+    let ctx = ctx as usize;
+    let bound = move |i: i64| (i128::from(n) * i128::from(i) / i128::from(p)) as i64;
+    let part = move |i: i64| {
+        let t0 = profile::now();
+        // SAFETY: disjoint ranges, as the caller allows.
+        unsafe { task(ctx as *mut c_void, bound(i), bound(i + 1)) };
+        let lane = rayon::current_thread_index().map_or(profile::LANE_STEP, |w| {
+            profile::LANE_WORKER + u32::try_from(w).unwrap_or(0)
+        });
+        profile::record(profile::Event {
+            what: profile::What::Part(kernel),
+            lane,
+            start: t0,
+            dur: profile::now().saturating_sub(t0),
+        });
+    };
+    rayon::scope(|s| {
+        for i in 1..p {
+            s.spawn(move |_| part(i));
+        }
+        part(0);
     });
 }
 
