@@ -21,6 +21,7 @@ use weft_compiler::ir;
 use weft_compiler::pipeline::{self, Compilation, Failure, Stage};
 use weft_runtime::npy::{read_npy_file, Data, NpyArray};
 
+mod cache;
 mod checkpoints;
 mod determinism;
 mod graph;

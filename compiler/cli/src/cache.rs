@@ -123,8 +123,8 @@ pub fn prepare(
             store(&entries[i], arr)?;
             report.computed += 1;
         }
-        evict(dir, &entries);
     }
+    evict(dir, &entries);
     let nodes: Vec<_> = values.iter().map(|v| v.node).collect();
     let main = with_inputs(graph, &nodes, &names);
     let prog = weft_compiler::kernel::schedule(&main).map_err(internal)?;
