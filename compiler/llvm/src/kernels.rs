@@ -341,7 +341,7 @@ impl<'c> Gen<'c, '_> {
         let acc_d = op.accumulator(d);
         let acc_t = self.val_t(acc_d);
         // One accumulator, or the table's interleaved partials: element `j`
-        // of the last axis folds into partial `j mod 8` — eight independent
+        // of the last axis folds into partial `j mod 16` — sixteen independent
         // chains that the SLP vectoriser turns into vector operations.
         let parts = if op.interleaved(acc_d, shape.len(), axes) {
             PARTIALS
@@ -382,7 +382,7 @@ impl<'c> Gen<'c, '_> {
                 let n = n[0];
                 g.loops(outer, &mut |g, l| {
                     let mut l = l.to_vec();
-                    // Whole groups of eight, then the rest into partials 0, 1, ...
+                    // Whole groups of sixteen, then the rest into partials 0, 1, ...
                     let whole = g.b.build_and(n, g.i64c(!(parts as u64 - 1)), "").s()?;
                     g.step_loop(whole, parts as u64, &mut |g, j| {
                         (0..parts).try_for_each(|p| {
@@ -415,7 +415,7 @@ impl<'c> Gen<'c, '_> {
                     .map(|p| g.b.build_load(acc_t, accs[p], "").s())
                     .collect::<R<Vec<_>>>()?;
                 let p: [BasicValueEnum<'c>; PARTIALS] =
-                    p.try_into().map_err(|_| "eight partials".to_string())?;
+                    p.try_into().map_err(|_| "sixteen partials".to_string())?;
                 g.combine_partials(op, acc_d, p)?
             };
             let mut r = g.cast(r, acc_d, d)?;

@@ -14,7 +14,7 @@
 //! - Bit for bit the kernel interpreter's results (language.md §14): no
 //!   fast-math flags (no FMA contraction, no reassociation); FMAs only where
 //!   the semantics table writes one; float reductions over the last axis in
-//!   the table's eight interleaved partials, which the SLP vectoriser turns
+//!   the table's sixteen interleaved partials, which the SLP vectoriser turns
 //!   into vector operations; small matrix products by the runtime's
 //!   small-product rule; C library calls `nobuiltin` (never folded at
 //!   compile time).

@@ -119,6 +119,30 @@ fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions, bits: bool) -> Resu
             ee.add_global_mapping(&f, addr);
         }
     }
+    // The profiling hooks (weak in the object): mapped to the runtime's, as
+    // an executable links them (MCJIT resolves other C functions wrongly
+    // once a weak symbol is left unresolved).
+    let hooks: [(&str, usize); 2] = [
+        (
+            "weft_rt_prof_enter",
+            weft_runtime::profile::weft_rt_prof_enter as *const () as usize,
+        ),
+        (
+            "weft_rt_prof_exit",
+            weft_runtime::profile::weft_rt_prof_exit as *const () as usize,
+        ),
+    ];
+    for (name, addr) in hooks {
+        if let Some(f) = m.get_function(name) {
+            ee.add_global_mapping(&f, addr);
+        }
+    }
+    if let Some(g) = m.get_global("weft_rt_profiling") {
+        ee.add_global_mapping(
+            &g,
+            &weft_runtime::profile::weft_rt_profiling as *const _ as usize,
+        );
+    }
     // SAFETY: the signatures are those of docs/abi.md.
     let (step, arena): (StepFn, ArenaFn) = unsafe {
         (

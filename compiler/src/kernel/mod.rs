@@ -265,7 +265,7 @@ pub enum Kernel {
     /// `out` (the operand's shape with `axes` set to 1) is the reduction of
     /// `expr`, evaluated over the space `shape`, along `axes`. Order: each
     /// output element folds its lane in C order of the reduced axes — in
-    /// eight interleaved partials combined by a fixed tree when the last
+    /// sixteen interleaved partials combined by a fixed tree when the last
     /// axis of `shape` is reduced and the accumulator is a float
     /// (`ReduceOp::interleaved`, `ops::lower_partials`); `f32` sums
     /// accumulate in `f64` and round once. Every backend keeps this order

@@ -109,16 +109,14 @@ pub fn lower_exp<E: Emit>(e: &mut E, x: E::V) -> EmitResult<E::V> {
     let l2e = c(e, std::f64::consts::LOG2_E)?;
     let t = mul(e, xc, l2e)?;
     let n = e.float_unary(FUn::Nearest, t)?;
-    let k = c(e, LN2_HI)?;
-    let t = mul(e, n, k)?;
-    let r = sub(e, xc, t)?;
-    let k = c(e, LN2_LO)?;
-    let t = mul(e, n, k)?;
-    let r = sub(e, r, t)?;
+    // r = x - n ln2 in two fused steps (Cody-Waite).
+    let k = c(e, -LN2_HI)?;
+    let r = e.float_fma(n, k, xc)?;
+    let k = c(e, -LN2_LO)?;
+    let r = e.float_fma(n, k, r)?;
     let p = horner(e, r, &EXP_P)?;
     let rr = mul(e, r, r)?;
-    let y = mul(e, p, rr)?;
-    let y = add(e, y, r)?;
+    let y = e.float_fma(p, rr, r)?;
     let one = c(e, 1.0)?;
     let y = add(e, y, one)?;
     // n is within ±151 after the clamp, or NaN (then the result is x).
@@ -196,8 +194,7 @@ pub fn lower_tanh<E: Emit>(e: &mut E, x: E::V) -> EmitResult<E::V> {
     let z = mul(e, x, x)?;
     let p = horner(e, z, &TANH_P)?;
     let small = mul(e, p, z)?;
-    let small = mul(e, small, x)?;
-    let small = add(e, small, x)?;
+    let small = e.float_fma(small, x, x)?;
     let aa = add(e, a, a)?;
     let ex = lower_exp(e, aa)?;
     let one = c(e, 1.0)?;

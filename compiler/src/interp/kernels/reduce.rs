@@ -2,7 +2,7 @@
 //!
 //! Order and precision, fixed so results do not depend on layout:
 //! - float reductions follow the semantics table's order (`ops::reduce`):
-//!   over the last axis in eight interleaved partials and one tree,
+//!   over the last axis in sixteen interleaved partials and one tree,
 //!   otherwise sequentially in C order of the reduced axes; `f32` sums
 //!   accumulate in `f64` and round once at the end, `f64` accumulates in
 //!   `f64`, integers wrap. A sum over nothing is 0.
@@ -69,7 +69,7 @@ fn fold_first<T: Copy>(s: &[T], f: impl Fn(T, T) -> T) -> T {
 
 /// A lane folded in the table's interleaved order (`ops::reduce`'s header):
 /// element `t` of the lane lies at index `t mod n` of the last axis, and
-/// goes to partial `(t mod n) mod 8`; the partials, each from the table's
+/// goes to partial `(t mod n) mod 16`; the partials, each from the table's
 /// identity, meet in the table's tree. Values are computed in `f64` (exact
 /// for max/min, the accumulator of sums and products).
 fn interleaved<T: Float>(op: ReduceOp, s: &[T], n: usize) -> T {

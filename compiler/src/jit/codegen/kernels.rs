@@ -318,7 +318,7 @@ impl Gen<'_, '_> {
         let oi = self.kept_index(sizes, kept, ivk);
         let init = self.konst(op.identity(acc_d)?)?;
         // One accumulator, or the table's interleaved partials: element `j`
-        // of the last axis (the inner loop) folds into partial `j mod 8`.
+        // of the last axis (the inner loop) folds into partial `j mod 16`.
         let parts = if op.interleaved(acc_d, sizes.len(), axes) {
             PARTIALS
         } else {
@@ -436,7 +436,7 @@ impl Gen<'_, '_> {
         let ident = op.identity(acc_d)?;
         // Sums and products: lanes 0-1 and 2-3 in f64x2; max/min: one f32x4.
         // One set, or the table's interleaved partials (element `j` of the
-        // last axis into set `j mod 8`).
+        // last axis into set `j mod 16`).
         let parts = if op.interleaved(acc_d, sizes.len(), axes) {
             PARTIALS
         } else {

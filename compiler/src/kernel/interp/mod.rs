@@ -452,7 +452,7 @@ impl Machine<'_> {
                 let acc_d = op.accumulator(dt);
                 let mut vals = Vec::new();
                 // Interleaved partials (the table's order): element `j` of
-                // the last axis folds into partial `j mod 8`.
+                // the last axis folds into partial `j mod 16`.
                 let parts = if op.interleaved(acc_d, full.len(), axes) {
                     ops::PARTIALS
                 } else {
