@@ -114,6 +114,28 @@ fn profile_names_source_lets_in_weft_run_and_executables() {
         xs.iter().any(|e| e["cat"] == "compile"),
         "no JIT compile events"
     );
+    // `weft graph --profile` puts the time on the lets, the gradients and
+    // the updates as the program names them.
+    let dot = Command::new(weft())
+        .arg("graph")
+        .arg(&prog)
+        .arg("--profile")
+        .arg(&trace)
+        .output()
+        .expect("weft graph runs");
+    assert!(
+        dot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dot.stderr)
+    );
+    let dot = String::from_utf8_lossy(&dot.stdout);
+    for name in ["h\\n", "gw1\\n", "update w1\\n"] {
+        let label = dot
+            .lines()
+            .find(|l| l.contains(&format!("label=\"{name}")))
+            .unwrap_or_else(|| panic!("no vertex {name} in:\n{dot}"));
+        assert!(label.contains(" ms ("), "{name} has no time: {label}");
+    }
 
     // The built executable: --stats and --profile too.
     assert!(

@@ -21,7 +21,9 @@ pub struct Times {
 
 /// Distributes a profile's time over the view's vertices: a `let` name goes
 /// to the drawn lets of that name (else the outputs, else the library calls
-/// holding a `let` of that name), split equally when several share it.
+/// holding a `let` of that name), a gradient's name (`d_loss/d_w1`) to the
+/// let bound to `grad(loss, w1)`, `update:w1` and `output:y` to those items;
+/// split equally when several share it.
 pub fn times(view: &View, p: &Profile) -> Times {
     let mut per_vertex: Vec<Option<f64>> = vec![None; view.vertices.len()];
     let mut names: Vec<(&String, &f64)> = p.per_let.iter().collect();
@@ -32,7 +34,24 @@ pub fn times(view: &View, p: &Profile) -> Times {
                 .filter(|&v| view.vertices[v].kind == kind && view.vertices[v].name == *name)
                 .collect()
         };
+        let item = |kind: Kind, prefix: &str| -> Vec<usize> {
+            let Some(n) = name.strip_prefix(prefix) else {
+                return Vec::new();
+            };
+            (0..view.vertices.len())
+                .filter(|&v| view.vertices[v].kind == kind && view.vertices[v].name == n)
+                .collect()
+        };
         let mut to = of(Kind::Let);
+        if to.is_empty() {
+            to = view.gradients.get(name).cloned().unwrap_or_default();
+        }
+        if to.is_empty() {
+            to = item(Kind::Update, "update:");
+        }
+        if to.is_empty() {
+            to = item(Kind::Output, "output:");
+        }
         if to.is_empty() {
             to = of(Kind::Output);
         }

@@ -80,6 +80,10 @@ pub struct View {
     /// result vertices of the call drawn for them: a profile's time for
     /// such a `let` goes to its call.
     pub hidden_lets: HashMap<String, Vec<usize>>,
+    /// A gradient as profiles name it, `d_loss/d_w1` (what the autodiff
+    /// pass labels `grad(loss, w1)`'s result), with the vertices drawn for
+    /// it (the `let` bound to it, or its `grad(..)` vertex).
+    pub gradients: HashMap<String, Vec<usize>>,
 }
 
 /// Builds the view of `g`, an elaborated graph (`Stage::Checked`); `main` is
@@ -216,6 +220,26 @@ pub fn build(g: &Graph, map: &SourceMap, main: FileId) -> Result<View, String> {
             b.item(kind, &o.name, o.node, Some(at(o.span)), o.at);
         }
     }
+    let mut gradients: HashMap<String, Vec<usize>> = HashMap::new();
+    let user_name = |id: NodeId| {
+        let n = g.node(id);
+        match &n.op {
+            Op::Input { name, .. } | Op::Param { name, .. } => Some(name.clone()),
+            _ => n.label.clone(),
+        }
+    };
+    for id in g.ids() {
+        let args = &g.node(id).args;
+        if !matches!(g.node(id).op, Op::Grad) || args.len() < 2 {
+            continue;
+        }
+        if let (Some(y), Some(x)) = (user_name(args[0]), user_name(args[1])) {
+            let vs = gradients.entry(format!("d_{y}/d_{x}")).or_default();
+            vs.extend(b.bound[id.index()].iter().map(|&(_, v)| v));
+            vs.sort_unstable();
+            vs.dedup();
+        }
+    }
     let edges = b.edges();
     let vertices = b.vertices.into_iter().map(|(v, ..)| v).collect();
     Ok(View {
@@ -223,6 +247,7 @@ pub fn build(g: &Graph, map: &SourceMap, main: FileId) -> Result<View, String> {
         edges,
         clusters: calls.clusters,
         hidden_lets,
+        gradients,
     })
 }
 
