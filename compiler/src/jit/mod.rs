@@ -209,6 +209,7 @@ pub fn supports(k: &Kernel) -> bool {
         | Kernel::Reduce { .. }
         | Kernel::MatMul { .. }
         | Kernel::Conv { .. }
+        | Kernel::ArgMax { .. }
         | Kernel::Random { .. } => true,
         Kernel::Gather { .. }
         | Kernel::ScatterAdd { .. }
@@ -217,7 +218,7 @@ pub fn supports(k: &Kernel) -> bool {
         | Kernel::Window { .. }
         | Kernel::WindowGrad { .. }
         | Kernel::Cumsum { .. } => true,
-        Kernel::ArgMax { .. } | Kernel::Check { .. } => false,
+        Kernel::Check { .. } => false,
     }
 }
 

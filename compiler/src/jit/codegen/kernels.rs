@@ -1,4 +1,6 @@
-//! Each kernel kind: `Map`, `Reduce`, `MatMul`, `Random`; other kinds are left to the interpreter.
+//! Each kernel kind but `Check` (left to the interpreter): `Map`, `Reduce`,
+//! `ArgMax`, `MatMul`, `Random`, `Conv`, and the dedicated kernels through
+//! the lowering layer.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::{F32, F32X4, F64X2, I32, I64, I8};
@@ -66,9 +68,13 @@ impl Gen<'_, '_> {
                 crate::kernel::lower::dedicated(&mut Clif::new(self, false), prog, k)
                     .map_err(|e| format!("{e:?}"))
             }
-            Kernel::ArgMax { .. } | Kernel::Check { .. } => {
-                Err("this kernel kind is not compiled".into())
-            }
+            Kernel::ArgMax {
+                out,
+                shape,
+                axis,
+                expr,
+            } => self.argmax(*out, shape, *axis, expr),
+            Kernel::Check { .. } => Err("this kernel kind is not compiled".into()),
         }?;
         let ok = self.b.ins().iconst(I32, 0);
         self.b.ins().return_(&[ok]);
@@ -297,6 +303,57 @@ impl Gen<'_, '_> {
             oi = self.add(t, IVal::V(iv[a]));
         }
         self.val(oi)
+    }
+
+    /// `argmax` along `axis`: per output element (the kept indices, C
+    /// order), the index of the first maximum by the table's rule
+    /// (`ops::lower_argmax_better`), the element at 0 first and the others
+    /// in order, as the interpreter and LLVM do. A run-time check before the
+    /// kernel rules out an empty axis.
+    pub(super) fn argmax(&mut self, out: BufId, shape: &[Dim], axis: usize, expr: &Expr) -> R<()> {
+        self.check_dtypes(expr)?;
+        let d = expr.dtype(&self.prog.buffers);
+        if self.prog.buffers[out].dtype != DType::I64 {
+            return Err("argmax into another dtype than i64".into());
+        }
+        let rank = shape.len();
+        let idx = Self::identity(rank);
+        self.collect(expr, &idx, rank)?;
+        self.hoist(expr)?;
+        let sizes = self.sizes(shape);
+        let kept: Vec<usize> = (0..rank).filter(|&a| a != axis).collect();
+        let zero = self.b.ins().iconst(I64, 0);
+        let mut iv = vec![zero; rank];
+        self.nest_split(&sizes, &kept, &mut iv, &mut |g, ivk| {
+            let ty = clif_type(d)?;
+            let oi = g.kept_index(&sizes, &kept, ivk);
+            let mut at = ivk.to_vec();
+            let zero = g.b.ins().iconst(I64, 0);
+            at[axis] = zero;
+            g.set_rows(&at, Some(axis));
+            g.next_leaf = 0;
+            let first = g.scalar(expr, Some((axis, zero)))?;
+            let (best, besti) = (g.b.declare_var(ty), g.b.declare_var(I64));
+            g.b.def_var(best, first);
+            g.b.def_var(besti, zero);
+            let one = g.b.ins().iconst(I64, 1);
+            g.for_loop(one, sizes[axis], 1, &mut |g, i| {
+                g.next_leaf = 0;
+                let v = g.scalar(expr, Some((axis, i)))?;
+                let b = g.b.use_var(best);
+                let better = crate::ops::lower_argmax_better(&mut Clif::new(g, false), d, v, b)?;
+                let nb = g.b.ins().select(better, v, b);
+                let bi = g.b.use_var(besti);
+                let ni = g.b.ins().select(better, i, bi);
+                g.b.def_var(best, nb);
+                g.b.def_var(besti, ni);
+                Ok(())
+            })?;
+            let r = g.b.use_var(besti);
+            let a = g.addr(g.bufs[&out], oi, 8);
+            g.b.ins().store(trusted(), r, a, 0);
+            Ok(())
+        })
     }
 
     /// One output element (at the kept indices of `ivk`), scalar.
