@@ -38,6 +38,7 @@ W1_N = 1 << 24
 W5_SHAPE = (4096, 4096)
 # W8: conv2d NCHW x [N, C, H, W], w [O, C, KH, KW], stride 1, padding 1 (so
 # OH, OW = H, W); forward, grad input and grad weight: 3 × 2·N·O·C·KH·KW·OH·OW.
+W9_N = 10000
 W8_X = (32, 16, 32, 32)
 W8_W = (16, 16, 3, 3)
 W8_FLOP = 3 * 2 * W8_X[0] * W8_W[0] * W8_W[1] * W8_W[2] * W8_W[3] * W8_X[2] * W8_X[3]
@@ -72,6 +73,11 @@ def make_data(d):
     save("w8_x", rng.standard_normal(W8_X, dtype=f32))
     save("w8_w", (rng.standard_normal(W8_W, dtype=f32) * 0.1).astype(f32))
     save("w8_gy", rng.standard_normal((W8_X[0], W8_W[0]) + W8_X[2:], dtype=f32))
+    save("w9_x", rng.standard_normal((W9_N, 64), dtype=f32))
+    save("w9_y", rng.integers(0, 10, W9_N).astype(np.int32))
+    for name, shape in (("w1", (64, 256)), ("w2", (256, 10))):
+        save(f"w9_{name}", (rng.standard_normal(shape, dtype=f32) * 0.1).astype(f32))
+        save(f"w9_b{name[1]}", np.zeros(shape[1], f32))
 
 
 def chain_program(k):
@@ -144,6 +150,8 @@ class Weft:
             "w5_softmax": ["--input", f"x={d('w5_x')}"],
             "w5_layernorm": ["--input", f"x={d('w5_x')}"],
             "w8": ["--input", f"x={d('w8_x')}", "--input", f"gy={d('w8_gy')}", "--param", f"w={d('w8_w')}"],
+            "w9": ["--input", f"x={d('w9_x')}", "--input", f"y={d('w9_y')}"]
+            + sum((["--param", f"{p}={d('w9_' + p)}"] for p in ("w1", "b1", "w2", "b2")), []),
         }[wl]
 
     def build(self, src, exe):
@@ -198,6 +206,7 @@ UNITS = {
     "w7_1000": ("s", lambda s: s),
     "w7_10000": ("s", lambda s: s),
     "w8": ("ms/call", lambda s: s * 1e3),
+    "w9": ("steps/s", lambda s: 1 / s),
 }
 LOWER_IS_BETTER = {"w4", "w7_100", "w7_1000", "w7_10000", "w8"}
 TITLES = {
@@ -205,6 +214,7 @@ TITLES = {
     "w2_1024": "W2 GEMM 1024³",
     "w2_4096": "W2 GEMM 4096³",
     "w3": "W3 MLP 784-512-512-10 train step, B=256",
+    "w9": "W9 MLP 64-256-10 full-batch SGD step, N=10,000",
     "w4": "W4 MLP 64-64-64-10 forward, B=1",
     "w5_softmax": "W5 row softmax 4096²",
     "w5_layernorm": "W5 layer norm 4096²",
@@ -304,7 +314,7 @@ def write_results(recs, ceil, info, outdir):
         cells = [TITLES[wl], UNITS[wl][0]]
         for i in impls:
             c = fmt(rows[i]["value"]) if i in rows else "–"
-            if wl == "w3" and i in rows and rows[i].get("peak_rss_mib"):
+            if wl in ("w3", "w9") and i in rows and rows[i].get("peak_rss_mib"):
                 c += f" ({rows[i]['peak_rss_mib']:.0f} MiB)"
             if wl == "w8" and i in rows:
                 c += f" ({fmt(rows[i]['gflop_s'])} GFLOP/s)"
@@ -312,7 +322,19 @@ def write_results(recs, ceil, info, outdir):
         cells.append(f"{best_peer[1]}" if best_peer else "–")
         if best_peer and best_weft:
             ratio = best_peer[0] / best_weft[0] if lower else best_weft[0] / best_peer[0]
-            cells.append(f"{ratio:.2f}x ({best_weft[1]})")
+            # With --rounds: the median of the rounds' own ratios (seconds
+            # of weft's tier against the same peer in the same round).
+            rs = [
+                (p / q)
+                for p, q in zip(rows[best_peer[1]].get("rounds_seconds") or [],
+                                rows[best_weft[1]].get("rounds_seconds") or [])
+                if p and q
+            ]
+            if len(rs) > 1:
+                ratio = statistics.median(rs)
+                cells.append(f"{ratio:.2f}x ({best_weft[1]}, median of {len(rs)} rounds)")
+            else:
+                cells.append(f"{ratio:.2f}x ({best_weft[1]})")
         else:
             cells.append("–")
         lines.append("| " + " | ".join(cells) + " |")
@@ -342,14 +364,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--weft", default=os.path.join(ROOT, "target", "release", "weft"))
     ap.add_argument("--python", default=sys.executable)
-    ap.add_argument("--only", default="", help="comma-separated workloads (w1,w2,w3,w4,w5,w6,w7,w8)")
+    ap.add_argument("--only", default="", help="comma-separated workloads (w1,w2,w3,w4,w5,w6,w7,w8,w9)")
     ap.add_argument("--skip-peers", action="store_true")
     ap.add_argument("--skip-weft", action="store_true", help="run no weft: peers (and W6's ceilings) only")
     ap.add_argument("--skip-interp", action="store_true", help="skip `weft run` (the reference interpreter)")
     ap.add_argument("--budget", type=float, default=1.0, help="seconds of steps per weft measurement")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run the whole table N times; each figure is the median over rounds, each ratio the median of the rounds' ratios")
     a = ap.parse_args()
-    only = set(a.only.split(",")) if a.only else {"w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8"}
+    only = set(a.only.split(",")) if a.only else {"w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8", "w9"}
     info = machine_info()
     log(f"machine: {info}")
     tmp = tempfile.mkdtemp(prefix="weft-bench-")
@@ -365,7 +389,7 @@ def main():
             "w1": "w1_fused.weft", "w2_1024": "w2_gemm.weft", "w2_4096": "w2_gemm.weft",
             "w3": "w3_mlp_train.weft", "w4": "w4_mlp_infer.weft",
             "w5_softmax": "w5_softmax.weft", "w5_layernorm": "w5_layernorm.weft",
-            "w8": "w8_conv.weft",
+            "w8": "w8_conv.weft", "w9": "w9_mlp_full.weft",
         }
         # Can this weft build executables?
         if a.skip_weft:
@@ -379,71 +403,107 @@ def main():
                 log(f"weft build unavailable: {e}")
                 recs.append({"workload": "w1", "impl": "weft exe", "error": f"`weft build` failed: {str(e)[:200]}"})
         modes = [] if a.skip_weft else (["exe"] if w.exe_ok else []) + ([] if a.skip_interp else ["run"])
-        for wl, prog in progs.items():
-            if wl.split("_")[0] not in only:
-                continue
-            for mode in modes:
-                impl = "weft exe" if mode == "exe" else "weft run"
-                # The interpreter's 4096³ product takes seconds per step.
-                if mode == "run" and wl == "w2_4096":
-                    continue
-                budget = a.budget if mode == "exe" else a.budget * 2
-                log(f"{wl} {impl}...")
-                try:
-                    cmd = w.run_cmd(mode, os.path.join(wdir, prog), wl)
-                    s, extra = per_step(cmd, budget, rounds=5 if mode == "exe" else 3)
-                    recs.append({"workload": wl, "impl": impl, "seconds": s, **extra})
-                except RuntimeError as e:
-                    log(f"  failed: {e}")
-                    recs.append({"workload": wl, "impl": impl, "error": str(e)[:300]})
-        if "w7" in only and not a.skip_weft:
-            xs = os.path.join(data, "w7_x.npy")
-            for k in (100, 1000, 10000):
-                src = os.path.join(tmp, f"chain{k}.weft")
-                with open(src, "w") as f:
-                    f.write(chain_program(k))
-                reps = 3 if k < 10000 else 2
-                variants = [("weft check", [a.weft, "check", src]),
-                            ("weft run", [a.weft, "run", src, "--input", f"x={xs}", "--out", os.path.join(tmp, "out")])]
-                if w.exe_ok:
-                    variants.insert(0, ("weft build", [a.weft, "build", src, "-o", os.path.join(tmp, f"chain{k}.exe")]))
-                for impl, cmd in variants:
-                    log(f"w7 K={k} {impl}...")
-                    try:
-                        ts = [wall(cmd)[0] for _ in range(reps)]
-                        recs.append({"workload": f"w7_{k}", "impl": impl, "seconds": statistics.median(ts)})
-                    except RuntimeError as e:
-                        recs.append({"workload": f"w7_{k}", "impl": impl, "error": str(e)[:300]})
-        if "w6" in only:
-            exe = os.path.join(tmp, "ceilings")
-            r = subprocess.run(["cc", "-O3", "-march=native", "-fopenmp", "-o", exe, os.path.join(HERE, "ceilings", "ceilings.c")], capture_output=True, text=True)
-            if r.returncode == 0:
-                out = subprocess.run([exe], capture_output=True, text=True, env=dict(ENV, OMP_NUM_THREADS=str(THREADS))).stdout
-                for line in out.splitlines():
-                    k, v, *u = line.split()
-                    if u:
-                        ceil[k] = {"value": float(v), "unit": u[0]}
-            else:
-                log(f"ceilings: cc failed: {r.stderr[:300]}")
-        if not a.skip_peers:
-            peers = [("numpy_peer.py", "numpy", ["w1", "w2", "w4", "w5"]),
-                     ("torch_peer.py", "torch", ["w1", "w2", "w3", "w4", "w5", "w8"]),
-                     ("jax_peer.py", "jax", ["w1", "w2", "w3", "w4", "w5", "w7", "w8"]),
-                     ("ort_peer.py", "onnxruntime", ["w4"])]
-            for script, module, wls in peers:
-                if not peer_available(a.python, module):
-                    log(f"peer {module} not installed: skipped")
-                    recs.append({"workload": "w1", "impl": module, "error": "not installed: skipped"})
-                    continue
-                for wl in wls:
-                    if wl not in only:
-                        continue
-                    log(f"{wl} {module}...")
-                    recs += run_peer(a.python, script, wl, data)
+        rounds = []
+        for rnd in range(max(1, a.rounds)):
+            if a.rounds > 1:
+                log(f"round {rnd + 1} of {a.rounds}")
+            rounds.append(measure_round(a, only, w, wdir, progs, modes, data, tmp, ceil))
+        recs += merge_rounds(rounds)
         text = write_results(recs, ceil, info, a.out)
         print(text)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def merge_rounds(rounds):
+    """One record per (workload, impl): the median seconds over the rounds,
+    with every round's seconds in `rounds_seconds` (None where it failed)."""
+    if len(rounds) == 1:
+        return rounds[0]
+    out, index = [], {}
+    for r, recs in enumerate(rounds):
+        for rec in recs:
+            key = (rec["workload"], rec["impl"])
+            if key not in index:
+                index[key] = dict(rec, rounds_seconds=[None] * len(rounds))
+                out.append(index[key])
+            m = index[key]
+            m["rounds_seconds"][r] = rec.get("seconds")
+            if rec.get("peak_rss_mib"):
+                m["peak_rss_mib"] = max(m.get("peak_rss_mib") or 0, rec["peak_rss_mib"])
+    for m in out:
+        got = [s for s in m["rounds_seconds"] if s is not None]
+        if got:
+            m["seconds"] = statistics.median(got)
+            m.pop("error", None)
+    return out
+
+
+def measure_round(a, only, w, wdir, progs, modes, data, tmp, ceil):
+    """Every workload once: weft's tiers, W7, W6's ceilings, the peers."""
+    recs = []
+    for wl, prog in progs.items():
+        if wl.split("_")[0] not in only:
+            continue
+        for mode in modes:
+            impl = "weft exe" if mode == "exe" else "weft run"
+            # The interpreter's 4096³ product takes seconds per step.
+            if mode == "run" and wl == "w2_4096":
+                continue
+            budget = a.budget if mode == "exe" else a.budget * 2
+            log(f"{wl} {impl}...")
+            try:
+                cmd = w.run_cmd(mode, os.path.join(wdir, prog), wl)
+                s, extra = per_step(cmd, budget, rounds=5 if mode == "exe" else 3)
+                recs.append({"workload": wl, "impl": impl, "seconds": s, **extra})
+            except RuntimeError as e:
+                log(f"  failed: {e}")
+                recs.append({"workload": wl, "impl": impl, "error": str(e)[:300]})
+    if "w7" in only and not a.skip_weft:
+        xs = os.path.join(data, "w7_x.npy")
+        for k in (100, 1000, 10000):
+            src = os.path.join(tmp, f"chain{k}.weft")
+            with open(src, "w") as f:
+                f.write(chain_program(k))
+            reps = 3 if k < 10000 else 2
+            variants = [("weft check", [a.weft, "check", src]),
+                        ("weft run", [a.weft, "run", src, "--input", f"x={xs}", "--out", os.path.join(tmp, "out")])]
+            if w.exe_ok:
+                variants.insert(0, ("weft build", [a.weft, "build", src, "-o", os.path.join(tmp, f"chain{k}.exe")]))
+            for impl, cmd in variants:
+                log(f"w7 K={k} {impl}...")
+                try:
+                    ts = [wall(cmd)[0] for _ in range(reps)]
+                    recs.append({"workload": f"w7_{k}", "impl": impl, "seconds": statistics.median(ts)})
+                except RuntimeError as e:
+                    recs.append({"workload": f"w7_{k}", "impl": impl, "error": str(e)[:300]})
+    if "w6" in only:
+        exe = os.path.join(tmp, "ceilings")
+        r = subprocess.run(["cc", "-O3", "-march=native", "-fopenmp", "-o", exe, os.path.join(HERE, "ceilings", "ceilings.c")], capture_output=True, text=True)
+        if r.returncode == 0:
+            out = subprocess.run([exe], capture_output=True, text=True, env=dict(ENV, OMP_NUM_THREADS=str(THREADS))).stdout
+            for line in out.splitlines():
+                k, v, *u = line.split()
+                if u:
+                    ceil[k] = {"value": float(v), "unit": u[0]}
+        else:
+            log(f"ceilings: cc failed: {r.stderr[:300]}")
+    if not a.skip_peers:
+        peers = [("numpy_peer.py", "numpy", ["w1", "w2", "w4", "w5", "w9"]),
+                 ("torch_peer.py", "torch", ["w1", "w2", "w3", "w4", "w5", "w8", "w9"]),
+                 ("jax_peer.py", "jax", ["w1", "w2", "w3", "w4", "w5", "w7", "w8", "w9"]),
+                 ("ort_peer.py", "onnxruntime", ["w4"])]
+        for script, module, wls in peers:
+            if not peer_available(a.python, module):
+                log(f"peer {module} not installed: skipped")
+                recs.append({"workload": "w1", "impl": module, "error": "not installed: skipped"})
+                continue
+            for wl in wls:
+                if wl not in only:
+                    continue
+                log(f"{wl} {module}...")
+                recs += run_peer(a.python, script, wl, data)
+    return recs
 
 
 if __name__ == "__main__":

@@ -117,4 +117,28 @@ def w8(d):
     emit("w8", IMPL, timed(f, x, w, gy, target_s=2.0, rounds=7))
 
 
-main({"w1": w1, "w2": w2, "w3": w3, "w4": w4, "w5": w5, "w7": w7, "w8": w8})
+def w9(d):
+    x, y = jnp.asarray(load(d, "w9_x")), jnp.asarray(load(d, "w9_y"))
+    params = mlp_params(d, "w9", names=("w1", "b1", "w2", "b2"))
+
+    def loss_fn(params, x, y):
+        w1, b1, w2, b2 = params
+        logits = jax.nn.relu(x @ w1 + b1) @ w2 + b2
+        logp = jax.nn.log_softmax(logits)
+        return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+    @jax.jit
+    def step(params, x, y):
+        loss, g = jax.value_and_grad(loss_fn)(params, x, y)
+        return [p - 0.1 * gp for p, gp in zip(params, g)], loss
+
+    state = [params]
+
+    def run():
+        state[0], loss = step(state[0], x, y)
+        return jax.block_until_ready(loss)
+
+    emit("w9", IMPL, median_time(run, target_s=2.0, rounds=7), peak_rss_mib=peak_rss_mib())
+
+
+main({"w1": w1, "w2": w2, "w3": w3, "w4": w4, "w5": w5, "w7": w7, "w8": w8, "w9": w9})

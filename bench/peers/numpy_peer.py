@@ -65,4 +65,34 @@ def w5(d):
     emit("w5_layernorm", IMPL, median_time(layernorm))
 
 
-main({"w1": w1, "w2": w2, "w4": w4, "w5": w5})
+def w9(d):
+    x, y = load(d, "w9_x"), load(d, "w9_y")
+    w1, b1, w2, b2 = (load(d, f"w9_{p}") for p in ("w1", "b1", "w2", "b2"))
+    state = [w1, b1, w2, b2]
+    n = x.shape[0]
+    onehot = np.zeros((n, 10), np.float32)
+    onehot[np.arange(n), y] = 1.0
+
+    def step():
+        w1, b1, w2, b2 = state
+        z1 = x @ w1 + b1
+        h = np.maximum(z1, 0)
+        logits = h @ w2 + b2
+        m = logits.max(axis=1, keepdims=True)
+        e = np.exp(logits - m)
+        s = e.sum(axis=1, keepdims=True)
+        p = e / s
+        loss = float(np.mean(np.log(s[:, 0]) + m[:, 0] - logits[np.arange(n), y]))
+        g = (p - onehot) / n
+        gw2 = h.T @ g
+        gb2 = g.sum(axis=0)
+        gh = (g @ w2.T) * (z1 > 0)
+        gw1 = x.T @ gh
+        gb1 = gh.sum(axis=0)
+        state[:] = [w1 - 0.1 * gw1, b1 - 0.1 * gb1, w2 - 0.1 * gw2, b2 - 0.1 * gb2]
+        return loss
+
+    emit("w9", IMPL, median_time(step, target_s=2.0, rounds=7))
+
+
+main({"w1": w1, "w2": w2, "w4": w4, "w5": w5, "w9": w9})

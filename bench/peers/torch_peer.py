@@ -116,4 +116,24 @@ def w8(d):
             emit("w8", "torch.compile", None, error=str(e)[:200])
 
 
-main({"w1": w1, "w2": w2, "w3": w3, "w4": w4, "w5": w5, "w8": w8})
+def w9(d):
+    x, y = t(load(d, "w9_x")), t(load(d, "w9_y")).long()
+    model = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    with torch.no_grad():
+        model[0].weight.copy_(t(load(d, "w9_w1")).T)
+        model[0].bias.copy_(t(load(d, "w9_b1")))
+        model[2].weight.copy_(t(load(d, "w9_w2")).T)
+        model[2].bias.copy_(t(load(d, "w9_b2")))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    emit("w9", IMPL, median_time(step, target_s=2.0, rounds=7), peak_rss_mib=peak_rss_mib())
+
+
+main({"w1": w1, "w2": w2, "w3": w3, "w4": w4, "w5": w5, "w8": w8, "w9": w9})
