@@ -12,6 +12,10 @@ use weft_compiler::ir::types::{DType, Dim};
 use weft_compiler::kernel::{lower, BufId, Check, ConvArg, Kernel};
 use weft_compiler::ops::PARTIALS;
 
+/// The longest last axis whose accumulators [`Gen::reduce_rows`] keeps on
+/// the stack (`f64`: 512 KiB).
+const ROW_ACCUMULATORS: u64 = 1 << 16;
+
 impl<'c> Gen<'c, '_> {
     pub(crate) fn kernel_body(&mut self, kern: &Kernel) -> R<()> {
         match kern {
@@ -330,6 +334,136 @@ impl<'c> Gen<'c, '_> {
     }
 
     fn reduce(
+        &mut self,
+        out: BufId,
+        op: ReduceOp,
+        shape: &[Dim],
+        axes: &[usize],
+        expr: &weft_compiler::kernel::Expr,
+    ) -> R<()> {
+        // The last axis kept (a bias gradient: `[B, C]` summed over `B`):
+        // while that axis is short enough for a stack row of accumulators,
+        // the reduced axes run outside and the last axis inside, over
+        // contiguous memory, each output still folding its lane in C order
+        // (the same bits as one output at a time, which strided over the
+        // whole operand once per output).
+        let rank = shape.len();
+        let row_wise = rank > 0
+            && !axes.is_empty()
+            && !axes.contains(&(rank - 1))
+            && (self.outer_range.is_none() || (0..rank - 1).any(|a| !axes.contains(&a)));
+        if !row_wise {
+            return self.reduce_each(out, op, shape, axes, expr);
+        }
+        let n = self.dim(&shape[rank - 1]);
+        let fits = self
+            .b
+            .build_int_compare(IntPredicate::ULE, n, self.i64c(ROW_ACCUMULATORS), "")
+            .s()?;
+        let (rows, each, done) = (
+            self.block("reduce_rows")?,
+            self.block("reduce_each")?,
+            self.block("reduce_done")?,
+        );
+        self.b.build_conditional_branch(fits, rows, each).s()?;
+        let range = self.outer_range;
+        self.b.position_at_end(rows);
+        self.reduce_rows(out, op, shape, axes, expr)?;
+        self.b.build_unconditional_branch(done).s()?;
+        self.outer_range = range;
+        self.b.position_at_end(each);
+        self.reduce_each(out, op, shape, axes, expr)?;
+        self.b.build_unconditional_branch(done).s()?;
+        self.b.position_at_end(done);
+        Ok(())
+    }
+
+    /// [`Self::reduce`] with the last axis kept: per index of the other kept
+    /// axes, a row of accumulators on the stack (`llvm.stacksave`/`restore`
+    /// around it, as the kernel may run inside a loop over rows), every
+    /// reduced index in C order outside, the last axis inside.
+    fn reduce_rows(
+        &mut self,
+        out: BufId,
+        op: ReduceOp,
+        shape: &[Dim],
+        axes: &[usize],
+        expr: &weft_compiler::kernel::Expr,
+    ) -> R<()> {
+        let d = self.prog.buffers[out].dtype;
+        let acc_d = op.accumulator(d);
+        let acc_t = self.val_t(acc_d);
+        let rank = shape.len();
+        let last = rank - 1;
+        let dims: Vec<IntValue<'c>> = shape.iter().map(|d| self.dim(d)).collect();
+        let n = dims[last];
+        let prefix: Vec<usize> = (0..last).filter(|a| !axes.contains(a)).collect();
+        let prefix_n: Vec<IntValue<'c>> = prefix.iter().map(|&a| dims[a]).collect();
+        let lane: Vec<IntValue<'c>> = axes.iter().map(|&a| dims[a]).collect();
+        let oshape = self.prog.buffers[out].shape.clone();
+        let ptr_t = self.ptr_t();
+        self.loops(&prefix_n, &mut |g, p| {
+            let sp = g.intr("llvm.stacksave", &[ptr_t.into()], &[])?;
+            let acc = g.b.build_array_alloca(acc_t, n, "row").s()?;
+            let init = g.reduce_init(op, acc_d)?;
+            g.loops(&[n], &mut |g, j| {
+                let at = unsafe { g.b.build_in_bounds_gep(acc_t, acc, &[j[0]], "") }.s()?;
+                g.b.build_store(at, init).s()?;
+                Ok(())
+            })?;
+            let zero = g.i64c(0);
+            let mut ix = vec![zero; rank];
+            for (k, &a) in prefix.iter().enumerate() {
+                ix[a] = p[k];
+            }
+            g.loops(&lane, &mut |g, l| {
+                let mut ix = ix.clone();
+                for (k, &a) in axes.iter().enumerate() {
+                    ix[a] = l[k];
+                }
+                g.loops(&[n], &mut |g, j| {
+                    let mut ix = ix.clone();
+                    ix[last] = j[0];
+                    let v = g.expr(expr, &ix)?;
+                    let v = g.cast(v, d, acc_d)?;
+                    let at = unsafe { g.b.build_in_bounds_gep(acc_t, acc, &[j[0]], "") }.s()?;
+                    let a = g.b.build_load(acc_t, at, "").s()?;
+                    let r = g.reduce_step(op, acc_d, a, v)?;
+                    g.b.build_store(at, r).s()?;
+                    Ok(())
+                })
+            })?;
+            let mut count = g.i64c(1);
+            for &l in &lane {
+                count = g.mul(count, l)?;
+            }
+            g.loops(&[n], &mut |g, j| {
+                let at = unsafe { g.b.build_in_bounds_gep(acc_t, acc, &[j[0]], "") }.s()?;
+                let r = g.b.build_load(acc_t, at, "").s()?;
+                let mut r = g.cast(r, acc_d, d)?;
+                if let Some(z) = op.empty(d) {
+                    let empty =
+                        g.b.build_int_compare(IntPredicate::EQ, count, g.i64c(0), "")
+                            .s()?;
+                    let z = g.constant_val(z)?;
+                    r = g.b.build_select(empty, z, r, "").s()?;
+                }
+                let mut o = ix.clone();
+                o[last] = j[0];
+                let lin = g.linear(&o, &oshape)?;
+                g.store_elem(out, lin, r)
+            })?;
+            let restore = inkwell::intrinsics::Intrinsic::find("llvm.stackrestore")
+                .ok_or("no llvm.stackrestore")?
+                .get_declaration(&g.module, &[ptr_t.into()])
+                .ok_or("cannot declare llvm.stackrestore")?;
+            g.call(restore, &[sp.into()])?;
+            Ok(())
+        })
+    }
+
+    /// [`Self::reduce`] one output at a time.
+    fn reduce_each(
         &mut self,
         out: BufId,
         op: ReduceOp,
