@@ -253,16 +253,22 @@ pub struct KernelDesc {
 impl KernelDesc {
     /// `h, logits (19, 20)`: what `--stats` prints.
     pub fn source(&self) -> String {
-        let lets = if self.lets.is_empty() {
-            "-".to_string()
-        } else {
-            self.lets.join(", ")
-        };
-        if self.lines.is_empty() {
-            lets
-        } else {
-            format!("{lets} ({})", self.lines.join(", "))
-        }
+        source_text(&self.lets, &self.lines)
+    }
+}
+
+/// A kernel's source as `--stats` shows it: `h, logits (19, 20)`, `-`
+/// for no `let`.
+pub fn source_text(lets: &[String], lines: &[String]) -> String {
+    let lets = if lets.is_empty() {
+        "-".to_string()
+    } else {
+        lets.join(", ")
+    };
+    if lines.is_empty() {
+        lets
+    } else {
+        format!("{lets} ({})", lines.join(", "))
     }
 }
 

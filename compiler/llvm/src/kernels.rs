@@ -441,13 +441,7 @@ impl<'c> Gen<'c, '_> {
                 let at = unsafe { g.b.build_in_bounds_gep(acc_t, acc, &[j[0]], "") }.s()?;
                 let r = g.b.build_load(acc_t, at, "").s()?;
                 let mut r = g.cast(r, acc_d, d)?;
-                if let Some(z) = op.empty(d) {
-                    let empty =
-                        g.b.build_int_compare(IntPredicate::EQ, count, g.i64c(0), "")
-                            .s()?;
-                    let z = g.constant_val(z)?;
-                    r = g.b.build_select(empty, z, r, "").s()?;
-                }
+                r = g.empty_lane(op, d, count, r)?;
                 let mut o = ix.clone();
                 o[last] = j[0];
                 let lin = g.linear(&o, &oshape)?;
@@ -460,6 +454,26 @@ impl<'c> Gen<'c, '_> {
             g.call(restore, &[sp.into()])?;
             Ok(())
         })
+    }
+
+    /// `r`, or the table's value of a reduction over nothing (not the
+    /// identity) when the lane has `count` = 0 elements.
+    fn empty_lane(
+        &self,
+        op: ReduceOp,
+        d: DType,
+        count: IntValue<'c>,
+        r: BasicValueEnum<'c>,
+    ) -> R<BasicValueEnum<'c>> {
+        let Some(z) = op.empty(d) else {
+            return Ok(r);
+        };
+        let empty = self
+            .b
+            .build_int_compare(IntPredicate::EQ, count, self.i64c(0), "")
+            .s()?;
+        let z = self.constant_val(z)?;
+        self.b.build_select(empty, z, r, "").s()
     }
 
     /// [`Self::reduce`] one output at a time.
@@ -553,18 +567,11 @@ impl<'c> Gen<'c, '_> {
                 g.combine_partials(op, acc_d, p)?
             };
             let mut r = g.cast(r, acc_d, d)?;
-            if let Some(z) = op.empty(d) {
-                // A reduction over nothing (the table's value, not the identity).
-                let mut n = g.i64c(1);
-                for &l in &lane {
-                    n = g.mul(n, l)?;
-                }
-                let empty =
-                    g.b.build_int_compare(IntPredicate::EQ, n, g.i64c(0), "")
-                        .s()?;
-                let z = g.constant_val(z)?;
-                r = g.b.build_select(empty, z, r, "").s()?;
+            let mut n = g.i64c(1);
+            for &l in &lane {
+                n = g.mul(n, l)?;
             }
+            r = g.empty_lane(op, d, n, r)?;
             let lin = g.linear(o, &oshape)?;
             g.store_elem(out, lin, r)
         })

@@ -22,6 +22,9 @@
 //!   axis 0, is split along axis 0 across the runtime's threads through
 //!   `weft_rt_parallel_for` (declared `extern_weak`: without it the kernel
 //!   runs on the calling thread).
+//! - A reduction keeping the last axis (a bias gradient) runs its reduced
+//!   axes outside and the last axis inside, over a stack row of
+//!   accumulators (`kernels::reduce_rows`), each output's order unchanged.
 //! - Row fusion ([`par::row_groups`]): consecutive parallel kernels over the
 //!   same rows, each reading only row `r` of what the others write, run as
 //!   one loop over rows (softmax's max, sum and division while the row is in

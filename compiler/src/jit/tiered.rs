@@ -601,18 +601,7 @@ impl<'p> Tiered<'p> {
                 .prog
                 .origins
                 .get(k)
-                .map(|o| {
-                    let lets = if o.lets.is_empty() {
-                        "-".to_string()
-                    } else {
-                        o.lets.join(", ")
-                    };
-                    if o.lines.is_empty() {
-                        lets
-                    } else {
-                        format!("{lets} ({})", o.lines.join(", "))
-                    }
-                })
+                .map(|o| weft_runtime::program::source_text(&o.lets, &o.lines))
                 .unwrap_or_default();
             let _ = writeln!(
                 s,
