@@ -1,7 +1,7 @@
 //! 2-D convolution (NCHW, PyTorch's cross-correlation) and its two
 //! gradients, as every engine computes them: per image and group, the
 //! image's windows are copied into a scratch matrix that stays in cache
-//! (im2col) and multiplied by the weights with the `gemm` crate; images are
+//! (im2col) and multiplied by the weights with [`crate::gemm`]; images are
 //! spread over the `--threads` pool.
 //!
 //! - forward: `y[n, g] = W[g] (O/g × C/g·KH·KW) @ cols(x[n, g]) (C/g·KH·KW × P)`;
@@ -16,6 +16,8 @@
 //! position `(oh·sh + kh·dh − ph, ow·sw + kw·dw − pw)`, zero outside.
 
 use rayon::prelude::*;
+
+use crate::gemm;
 
 /// The geometry of a convolution (all lengths; validated by the caller's
 /// type rule).
@@ -65,15 +67,9 @@ impl Geom {
 }
 
 /// Floats the convolution runs on.
-pub trait Elem: Copy + Default + Send + Sync + std::ops::Add<Output = Self> + 'static {
-    const ONE: Self;
-}
-impl Elem for f32 {
-    const ONE: f32 = 1.0;
-}
-impl Elem for f64 {
-    const ONE: f64 = 1.0;
-}
+pub trait Elem: gemm::Elem + std::ops::Add<Output = Self> {}
+impl Elem for f32 {}
+impl Elem for f64 {}
 
 /// The columns `[lo, hi)` of an output row whose input column
 /// `ow·s + off` lies in `0..w`.
@@ -172,27 +168,17 @@ unsafe fn mm<T: Elem>(
     (b, bcs, brs): (*const T, isize, isize),
     accumulate: bool,
 ) {
-    gemm::gemm(
-        m,
-        n,
-        k,
-        c,
-        1,
-        n as isize,
-        accumulate,
-        a,
-        acs,
-        ars,
-        b,
-        bcs,
-        brs,
-        T::ONE,
-        T::ONE,
-        false,
-        false,
-        false,
-        gemm::Parallelism::None,
-    )
+    let a = gemm::View {
+        ptr: a,
+        rs: ars,
+        cs: acs,
+    };
+    let b = gemm::View {
+        ptr: b,
+        rs: brs,
+        cs: bcs,
+    };
+    gemm::gemm(m, k, n, a, b, c, n, accumulate, 1)
 }
 
 /// `y = conv2d(x, w)`: `x` `[N, C, H, W]`, `w` `[O, C/g, KH, KW]`, `y` `[N, O, OH, OW]`.

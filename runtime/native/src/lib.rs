@@ -8,5 +8,6 @@
 //! product gives the same bits whichever tier runs it.
 
 pub mod conv;
+pub mod gemm;
 pub mod par;
 pub mod rt;

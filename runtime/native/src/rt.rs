@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use weft_runtime::rng;
 
+use crate::gemm::{self, Elem, View};
+
 static THREADS: AtomicUsize = AtomicUsize::new(1);
 
 /// The number of threads GEMM and parallel loops may use (≥ 1). The first
@@ -26,14 +28,15 @@ pub fn set_threads(n: usize) {
         .build_global();
 }
 
-fn parallelism(m: usize, k: usize, n: usize) -> gemm::Parallelism {
+/// How many threads a product of `m·k·n` multiply-adds is split over
+/// (small products are faster on one).
+fn parallelism(m: usize, k: usize, n: usize) -> usize {
     let t = THREADS.load(Ordering::Relaxed);
-    // Small products are faster on one thread.
     let work = m.saturating_mul(k).saturating_mul(n);
     if t <= 1 || work < 64 * 64 * 64 {
-        gemm::Parallelism::None
+        1
     } else {
-        gemm::Parallelism::Rayon(t)
+        t
     }
 }
 
@@ -57,29 +60,6 @@ fn dims(batch: i64, m: i64, k: i64, n: i64) -> Option<(usize, usize, usize, usiz
 /// # Safety
 /// `a`, `b`, `c` hold `batch` packed matrices of the given sizes; `c` does
 /// not overlap `a` or `b`.
-/// An element type GEMM multiplies.
-trait Elem: Copy + Default + 'static {
-    const ONE: Self;
-    /// `self * b + c` rounded once.
-    fn fma(self, b: Self, c: Self) -> Self;
-}
-
-impl Elem for f32 {
-    const ONE: f32 = 1.0;
-    #[inline(always)]
-    fn fma(self, b: f32, c: f32) -> f32 {
-        self.mul_add(b, c)
-    }
-}
-
-impl Elem for f64 {
-    const ONE: f64 = 1.0;
-    #[inline(always)]
-    fn fma(self, b: f64, c: f64) -> f64 {
-        self.mul_add(b, c)
-    }
-}
-
 /// The small-product rule ([`weft_runtime::SMALL_GEMM_WORK`]): each output
 /// starts at 0 and accumulates `fma(a[i, p], b[p, j], acc)` for `p` in
 /// order, exactly as compiled code's inline loop does.
@@ -169,34 +149,24 @@ unsafe fn gemm_batched<T: Elem + Send + Sync>(
         small_gemm([batch, m, k, n], (a, b, c), trans);
         return;
     }
-    // Strides (column, row) of a [m, k] and b [k, n], as stored.
-    let (acs, ars) = if trans & TRANS_A != 0 { (m, 1) } else { (1, k) };
-    let (bcs, brs) = if trans & TRANS_B != 0 { (k, 1) } else { (1, n) };
+    // Strides (row, column) of a [m, k] and b [k, n], as stored.
+    let (ars, acs) = if trans & TRANS_A != 0 { (1, m) } else { (k, 1) };
+    let (brs, bcs) = if trans & TRANS_B != 0 { (1, k) } else { (n, 1) };
     // SAFETY (of each call): the caller's contract; task `i` writes only
     // output matrix `i`.
-    let one = move |p: Ptrs<T>, i: usize, par| {
+    let one = move |p: Ptrs<T>, i: usize, parts| {
         let Ptrs(a, b, c) = p;
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.add(i * m * n),
-            1,
-            n as isize,
-            false,
-            a.add(i * m * k),
-            acs as isize,
-            ars as isize,
-            b.add(i * k * n),
-            bcs as isize,
-            brs as isize,
-            T::default(),
-            T::ONE,
-            false,
-            false,
-            false,
-            par,
-        )
+        let a = View {
+            ptr: a.add(i * m * k),
+            rs: ars as isize,
+            cs: acs as isize,
+        };
+        let b = View {
+            ptr: b.add(i * k * n),
+            rs: brs as isize,
+            cs: bcs as isize,
+        };
+        gemm::gemm(m, k, n, a, b, c.add(i * m * n), n, false, parts)
     };
     let p = Ptrs(a, b, c);
     let t = THREADS.load(Ordering::Relaxed);
@@ -204,13 +174,11 @@ unsafe fn gemm_batched<T: Elem + Send + Sync>(
         // As many products as threads or more: one product per task, each
         // on one thread (the same arithmetic as one product split in parts).
         use rayon::prelude::*;
-        (0..batch)
-            .into_par_iter()
-            .for_each(|i| one(p, i, gemm::Parallelism::None));
+        (0..batch).into_par_iter().for_each(|i| one(p, i, 1));
     } else {
-        let par = parallelism(m, k, n);
+        let parts = parallelism(m, k, n);
         for i in 0..batch {
-            one(p, i, par);
+            one(p, i, parts);
         }
     }
 }

@@ -31,6 +31,8 @@ use weft_llvm::{self as llvm, LlvmOptions};
 
 #[path = "../common.rs"]
 mod common;
+#[path = "../fastlink.rs"]
+mod fastlink;
 #[path = "../library.rs"]
 mod library;
 
@@ -504,29 +506,39 @@ fn link(object: &[u8], lib: &Path, exe: &Path) -> Result<(), String> {
     let result = (|| {
         let obj = dir.join("prog.o");
         std::fs::write(&obj, object).map_err(|e| format!("cannot write {}: {e}", obj.display()))?;
-        let cc = std::env::var("CC")
-            .ok()
-            .filter(|c| !c.is_empty())
-            .unwrap_or_else(|| "cc".into());
-        let out = Command::new(&cc)
-            .arg("-o")
-            .arg(exe)
-            .arg(&obj)
-            .arg(lib)
-            .arg("-Wl,--gc-sections")
-            .arg("-Wl,-S")
-            .args(NATIVE_LIBS)
-            .output()
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    format!(
-                        "no C compiler `{cc}` to link with: install one (on Debian/Ubuntu: \
+        let cc = fastlink::cc();
+        let run = |runtime: &Path, extra: &[String]| {
+            Command::new(&cc)
+                .arg("-o")
+                .arg(exe)
+                .arg(&obj)
+                .arg(runtime)
+                .arg("-Wl,--gc-sections")
+                .arg("-Wl,-S")
+                .args(extra)
+                .args(NATIVE_LIBS)
+                .output()
+        };
+        // The fast link (fastlink.rs): the pre-linked runtime and mold or
+        // lld where they are; on any failure, the plain link below.
+        let pre = fastlink::prelinked(lib);
+        let ld = fastlink::fast_linker();
+        if pre.is_some() || ld.is_some() {
+            let runtime = pre.as_deref().unwrap_or(lib);
+            if run(runtime, &ld.unwrap_or_default()).is_ok_and(|o| o.status.success()) {
+                return Ok(());
+            }
+        }
+        let out = run(lib, &[]).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "no C compiler `{cc}` to link with: install one (on Debian/Ubuntu: \
                          apt-get install build-essential) or set CC"
-                    )
-                } else {
-                    format!("cannot run the C compiler `{cc}`: {e}")
-                }
-            })?;
+                )
+            } else {
+                format!("cannot run the C compiler `{cc}`: {e}")
+            }
+        })?;
         if !out.status.success() {
             let said = String::from_utf8_lossy(&out.stderr);
             let raw: Vec<String> = said
