@@ -87,8 +87,14 @@ pub fn schedule(g: &Graph) -> Result<Program, String> {
         reading: Vec::new(),
         kernel_nodes: Vec::new(),
         materialised: Vec::new(),
+        packed_later: vec![false; g.len()],
     };
     s.interface()?;
+    for id in g.ids() {
+        for a in packed_operands(g, id) {
+            s.packed_later[a.index()] = true;
+        }
+    }
     for id in g.ids() {
         for a in &g.node(id).args {
             s.uses[a.index()] += 1;
@@ -202,6 +208,8 @@ struct Sched<'g> {
     /// Kernels that materialised an operand while scheduling one node, and
     /// the nodes each computes.
     materialised: Vec<(usize, Vec<NodeId>)>,
+    /// Nodes some kernel reads as a packed buffer ([`packed_operands`]).
+    packed_later: Vec<bool>,
     /// The expression computing each node (a `Load` once it has a buffer).
     exprs: Vec<Option<Expr>>,
     uses: Vec<u32>,
@@ -795,7 +803,12 @@ impl Sched<'_> {
             first_written = Some(out);
         } else if let Some(e) = fused {
             let many = self.uses[id.index()] > 1 && e.cost() * (self.uses[id.index()] - 1) > 4;
-            if !dests.is_empty() || many || e.nodes() > MAX_FUSED_NODES {
+            // A value some kernel will read packed is written once, now,
+            // and its other users read it rather than recompute it.
+            let shared = self.uses[id.index()] > 1
+                && self.packed_later[id.index()]
+                && !matches!(e, Expr::Load { .. });
+            if !dests.is_empty() || many || shared || e.nodes() > MAX_FUSED_NODES {
                 first_written = Some(self.materialise(id, e));
             } else {
                 self.exprs[id.index()] = Some(e);
@@ -931,6 +944,48 @@ fn unit_axes_map(from: &[Dim], to: &[Dim]) -> Option<Vec<AxisSrc>> {
         };
     }
     Some(axes)
+}
+
+/// The operands of node `id` that its kernel reads as packed buffers
+/// (`operand_buf` in [`Sched::node`]).
+fn packed_operands(g: &Graph, id: NodeId) -> Vec<NodeId> {
+    let n = g.node(id);
+    match &n.op {
+        Op::MatMul => {
+            let float = n.ty.dtype.is_float();
+            n.args
+                .iter()
+                .map(|&a| swapped_last(g, a).filter(|_| float).unwrap_or(a))
+                .collect()
+        }
+        Op::Gather
+        | Op::ScatterAdd { .. }
+        | Op::Conv2d { .. }
+        | Op::Conv2dGradInput { .. }
+        | Op::Conv2dGradWeight { .. }
+        | Op::Concat { .. } => n.args.clone(),
+        Op::Cumsum { .. } | Op::Window { .. } | Op::WindowGrad { .. } | Op::SliceGrad { .. } => {
+            n.args.first().copied().into_iter().collect()
+        }
+        Op::Input { .. }
+        | Op::Param { .. }
+        | Op::Literal { .. }
+        | Op::SizeOf { .. }
+        | Op::Iota { .. }
+        | Op::Random { .. }
+        | Op::Unary(_)
+        | Op::Binary(_)
+        | Op::Select
+        | Op::Cast { .. }
+        | Op::Broadcast { .. }
+        | Op::Reshape { .. }
+        | Op::Transpose { .. }
+        | Op::Slice { .. }
+        | Op::Reduce { .. }
+        | Op::ArgMax { .. }
+        | Op::StopGradient
+        | Op::Grad => Vec::new(),
+    }
 }
 
 /// The operand of `id` when `id` transposes only its last two axes.
