@@ -50,6 +50,10 @@ pub(crate) struct Gen<'c, 'p> {
     /// When set, the next loop [`Gen::loops`] opens runs over `[lo, hi)`
     /// instead of `[0, n)`: the outer axis of a parallel kernel's range.
     pub outer_range: Option<(IntValue<'c>, IntValue<'c>)>,
+    /// Buffers of a row group held one row at a time (`par.rs`): element
+    /// `i` of such a buffer is at `scratch[i - start]`, `start` the index of
+    /// the current row's first element.
+    pub rows: Vec<Option<(PointerValue<'c>, IntValue<'c>)>>,
     /// The prefix of the object's external symbols: `weft_` (`weft_step`),
     /// or `weft_vjp_` for a library's vector-Jacobian product.
     pub prefix: &'static str,
@@ -70,6 +74,7 @@ impl<'c, 'p> Gen<'c, 'p> {
             dims: Vec::new(),
             bufs: vec![None; prog.buffers.len()],
             outer_range: None,
+            rows: vec![None; prog.buffers.len()],
             prefix: "weft_",
         }
     }
@@ -140,6 +145,12 @@ impl<'c, 'p> Gen<'c, 'p> {
     /// Pointer to element `i` of buffer `buf`.
     pub fn elem_ptr(&self, buf: BufId, i: IntValue<'c>) -> R<PointerValue<'c>> {
         let ty = self.mem_t(self.prog.buffers[buf].dtype);
+        if let Some((scratch, start)) = self.rows[buf] {
+            let i = self.b.build_int_nsw_sub(i, start, "").s()?;
+            // SAFETY: a row group reads and writes such a buffer only in the
+            // current row, which the scratch row holds.
+            return unsafe { self.b.build_in_bounds_gep(ty, scratch, &[i], "") }.s();
+        }
         let base = self.bufs[buf].ok_or_else(|| format!("buffer %{buf} not bound"))?;
         // SAFETY: in bounds by construction of the kernel IR.
         unsafe { self.b.build_in_bounds_gep(ty, base, &[i], "") }.s()

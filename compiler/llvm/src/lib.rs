@@ -25,7 +25,7 @@
 //! - A reduction keeping the last axis (a bias gradient) runs its reduced
 //!   axes outside and the last axis inside, over a stack row of
 //!   accumulators (`kernels::reduce_rows`), each output's order unchanged.
-//! - Row fusion ([`par::row_groups`]): consecutive parallel kernels over the
+//! - Row fusion (`weft_compiler::kernel::fusion::row_groups`): consecutive parallel kernels over the
 //!   same rows, each reading only row `r` of what the others write, run as
 //!   one loop over rows (softmax's max, sum and division while the row is in
 //!   cache: one pass over memory instead of three).
@@ -180,7 +180,7 @@ fn build_prefixed<'c>(
     g.module
         .set_data_layout(&tm.get_target_data().get_data_layout());
     let mut kernels = Vec::new();
-    for group in par::row_groups(prog) {
+    for group in weft_compiler::kernel::fusion::row_groups(prog) {
         let (f, bufs) = match group.as_slice() {
             [k] => g.kernel_fn(*k, &prog.kernels[*k])?,
             ks => g.row_group_fn(ks)?,

@@ -26,7 +26,7 @@ use inkwell::values::{BasicMetadataValueEnum, FunctionValue};
 
 use crate::gen::{Gen, OrStr, R};
 use weft_compiler::ir::types::Dim;
-use weft_compiler::kernel::{lower, BufId, Expr, Kernel, Program};
+use weft_compiler::kernel::{lower, BufId, Kernel, Program};
 
 /// The runtime's parallel loop (docs/abi.md).
 pub const PARALLEL_FOR: &str = "weft_rt_parallel_for";
@@ -111,10 +111,24 @@ impl<'c> Gen<'c, '_> {
             r?;
         } else {
             // Row by row: every kernel of the group on row r, then row r + 1.
+            // A temp only the group reads is held in one row, the first of
+            // this range's own rows, rewritten for every row: it stays in
+            // cache (softmax's exponentials never go to memory).
+            let mut scratch = Vec::new();
+            for b in private_rows(self.prog, ks) {
+                let buf = &self.prog.buffers[b];
+                let len = self.numel(&buf.shape[1..])?;
+                let first = self.mul(lo, len)?;
+                let row = self.elem_ptr(b, first)?;
+                scratch.push((b, row, len));
+            }
             self.outer_range = Some((lo, hi));
             let n0 = self.dim(&split.space[0]);
             let r = self.loops(&[n0], &mut |g, ix| {
                 let next = g.b.build_int_nsw_add(ix[0], g.i64c(1), "").s()?;
+                for &(b, row, len) in &scratch {
+                    g.rows[b] = Some((row, g.mul(ix[0], len)?));
+                }
                 for kern in ks {
                     g.outer_range = Some((ix[0], next));
                     g.kernel_body(kern)?;
@@ -122,6 +136,9 @@ impl<'c> Gen<'c, '_> {
                 Ok(())
             });
             self.outer_range = None;
+            for &(b, _, _) in &scratch {
+                self.rows[b] = None;
+            }
             r?;
         }
         self.b.build_return(None).s()?;
@@ -205,152 +222,27 @@ impl<'c> Gen<'c, '_> {
     }
 }
 
-/// Consecutive kernels grouped for row fusion, in order; most groups have
-/// one kernel. Kernels join a group when each is parallel ([`parallel_split`])
-/// over a space of rank ≥ 2 whose axis 0 is the same size, and running them
-/// row by row computes what running them one after the other does:
-/// - a kernel reads a buffer written earlier in the group only at its own
-///   row (a load whose index space keeps the row as axis 0 and whose view's
-///   axis 0 is the buffer's);
-/// - no kernel writes a buffer that an earlier kernel of the group reads;
-/// - a temp written in the group shares its arena slot with no other buffer
-///   the group touches (the memory plan assumes kernels run one after the
-///   other).
-pub(crate) fn row_groups(prog: &Program) -> Vec<Vec<usize>> {
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut cur: Vec<usize> = Vec::new();
-    for k in 0..prog.kernels.len() {
-        if !cur.is_empty() {
-            let mut with = cur.clone();
-            with.push(k);
-            if fusable(prog, &with) {
-                cur = with;
-                continue;
-            }
-            groups.push(std::mem::take(&mut cur));
-        }
-        cur.push(k);
-    }
-    if !cur.is_empty() {
-        groups.push(cur);
-    }
-    groups
-}
-
-fn fusable(prog: &Program, ks: &[usize]) -> bool {
-    let splits: Vec<(Split, &Kernel)> = match ks
-        .iter()
-        .map(|&k| {
-            let kern = &prog.kernels[k];
-            parallel_split(prog, kern).map(|s| (s, kern))
+/// The temps a row group `ks` writes that no kernel outside it reads: the
+/// group reads them only at the current row ([`row_groups`]), so one row
+/// of scratch holds them.
+fn private_rows(prog: &Program, ks: &[&Kernel]) -> Vec<BufId> {
+    let written: Vec<BufId> = ks.iter().filter_map(|k| k.output()).collect();
+    written
+        .into_iter()
+        .filter(|&b| {
+            matches!(
+                prog.buffers[b].kind,
+                weft_compiler::kernel::BufKind::Temp { .. }
+            )
         })
-        .collect::<Option<Vec<_>>>()
-    {
-        Some(v) => v,
-        None => return false,
-    };
-    let rows = &splits[0].0.space[0];
-    if splits
-        .iter()
-        .any(|(s, _)| s.space.len() < 2 || &s.space[0] != rows)
-        || splits.iter().all(|(s, _)| small_rows(&s.space[1..]))
-    {
-        return false;
-    }
-    let mut written: Vec<BufId> = Vec::new();
-    let mut read_before: Vec<BufId> = Vec::new();
-    let mut touched: Vec<BufId> = Vec::new();
-    for (_, kern) in &splits {
-        let Some(out) = kern.output() else {
-            return false;
-        };
-        if read_before.contains(&out) || written.contains(&out) {
-            return false;
-        }
-        let expr = match kern {
-            Kernel::Map { expr, .. }
-            | Kernel::Reduce { expr, .. }
-            | Kernel::ArgMax { expr, .. } => expr,
-            _ => return false,
-        };
-        if !row_local(prog, expr, Some(0), rows, &written) {
-            return false;
-        }
-        read_before.extend(kern.inputs());
-        touched.extend(kern.inputs());
-        touched.push(out);
-        written.push(out);
-    }
-    // Arena slots: a temp written in the group must not share its slot.
-    let slot = |b: BufId| match prog.buffers[b].kind {
-        weft_compiler::kernel::BufKind::Temp { slot } => Some(slot),
-        _ => None,
-    };
-    for &w in &written {
-        if let Some(s) = slot(w) {
-            if touched.iter().any(|&t| t != w && slot(t) == Some(s)) {
-                return false;
-            }
-        }
-    }
-    true
-}
-
-/// Rows of fewer than [`MIN_FUSED_ROW`] elements, known at compile time. A
-/// group needs one kernel with larger rows (per-row scalars such as a
-/// softmax's sums join it); otherwise the matrices likely fit in cache and
-/// fusion gains nothing.
-fn small_rows(rest: &[Dim]) -> bool {
-    let mut n = 1u64;
-    for d in rest {
-        match d.as_lit() {
-            Some(v) => n = n.saturating_mul(v),
-            None => return false,
-        }
-    }
-    n < MIN_FUSED_ROW
-}
-
-/// The smallest literal row size worth fusing.
-pub const MIN_FUSED_ROW: u64 = 1024;
-
-/// Whether `e`, evaluated at a multi-index whose axis `row` (if any) is the
-/// group's row, reads the buffers in `written` only at that row.
-fn row_local(prog: &Program, e: &Expr, row: Option<usize>, rows: &Dim, written: &[BufId]) -> bool {
-    match e {
-        Expr::Load { buf, view } => {
-            !written.contains(buf)
-                || (row == Some(0)
-                    && view.first() == Some(rows)
-                    && prog.buffers[*buf].shape.first() == Some(rows))
-        }
-        Expr::Const { .. } | Expr::Iota { .. } | Expr::Size { .. } => true,
-        Expr::Unary { arg, .. } | Expr::Cast { arg, .. } => {
-            row_local(prog, arg, row, rows, written)
-        }
-        Expr::Binary { lhs, rhs, .. } => {
-            row_local(prog, lhs, row, rows, written) && row_local(prog, rhs, row, rows, written)
-        }
-        Expr::Select { cond, then, els } => {
-            row_local(prog, cond, row, rows, written)
-                && row_local(prog, then, row, rows, written)
-                && row_local(prog, els, row, rows, written)
-        }
-        Expr::Remap { axes, arg, .. } => {
-            let inner = match (row, axes.first()) {
-                (
-                    Some(r),
-                    Some(weft_compiler::kernel::AxisSrc::Outer {
-                        axis,
-                        start: 0,
-                        step: 1,
-                    }),
-                ) if *axis == r => Some(0),
-                _ => None,
-            };
-            row_local(prog, arg, inner, rows, written)
-        }
-    }
+        .filter(|&b| {
+            !prog
+                .kernels
+                .iter()
+                .filter(|k| !ks.iter().any(|g| std::ptr::eq(*g, *k)))
+                .any(|k| k.inputs().contains(&b))
+        })
+        .collect()
 }
 
 impl<'c> Gen<'c, '_> {

@@ -29,6 +29,7 @@
 //! laid out one after the other (see [`plan`]).
 
 pub mod desc;
+pub mod fusion;
 pub mod interp;
 pub mod lower;
 pub mod plan;

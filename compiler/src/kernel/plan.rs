@@ -1,7 +1,8 @@
 //! The static memory plan: temps share arena slots by liveness.
 //!
 //! A temp lives from the first kernel that writes it to the last kernel that
-//! reads it (inclusive). Temps are taken in order of their first write; each
+//! reads it (inclusive), counted in row groups ([`super::fusion`]): kernels
+//! a backend may fuse run as one step, so their temps never share a slot. Temps are taken in order of their first write; each
 //! goes into a slot whose members are all dead *before* its first write
 //! (strictly: a kernel never reads and writes one slot), preferring a slot
 //! whose first member has the same byte size (same element-count monomial
@@ -18,7 +19,14 @@ pub fn assign_slots(prog: &mut Program) {
     let nb = prog.buffers.len();
     let mut def = vec![usize::MAX; nb];
     let mut last = vec![0usize; nb];
+    let mut step = vec![0usize; prog.kernels.len()];
+    for (g, group) in super::fusion::row_groups(prog).iter().enumerate() {
+        for &k in group {
+            step[k] = g;
+        }
+    }
     for (k, kern) in prog.kernels.iter().enumerate() {
+        let k = step[k];
         if let Some(o) = kern.output() {
             def[o] = def[o].min(k);
             last[o] = last[o].max(k);

@@ -132,3 +132,64 @@ fn sums_of_negative_zeros_are_negative_zero_bit_for_bit() {
     assert_eq!(bytes[..4], (-0.0f32).to_le_bytes());
     assert_eq!(bytes[4..8], 0.0f32.to_le_bytes());
 }
+
+/// The memory plan treats a row group as one step: the temps its kernels
+/// touch have distinct slots (a backend runs the group row by row, so they
+/// are live together), on every run case and check_ok program.
+#[test]
+fn row_groups_never_share_arena_slots() {
+    let mut cases = run_cases(3);
+    cases.extend(check_ok_cases(1));
+    let mut groups_seen = 0;
+    for c in &cases {
+        let Ok(p) = super::schedule(&c.g) else {
+            continue;
+        };
+        for group in super::fusion::row_groups(&p) {
+            if group.len() < 2 {
+                continue;
+            }
+            groups_seen += 1;
+            let mut touched: Vec<usize> = Vec::new();
+            for &k in &group {
+                let kern = &p.kernels[k];
+                touched.extend(kern.inputs());
+                touched.extend(kern.output());
+            }
+            touched.sort_unstable();
+            touched.dedup();
+            let slots: Vec<usize> = touched
+                .iter()
+                .filter_map(|&b| match p.buffers[b].kind {
+                    super::BufKind::Temp { slot } => Some(slot),
+                    _ => None,
+                })
+                .collect();
+            let mut distinct = slots.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert_eq!(
+                distinct.len(),
+                slots.len(),
+                "{}: group {group:?} shares a slot\n{}",
+                c.name,
+                super::print::program(&p)
+            );
+        }
+    }
+    assert!(groups_seen > 0, "no case has a row group of two kernels or more");
+}
+
+/// Softmax over rows of a size name is one row group (max, exponentials,
+/// sum, division), whose exponentials no other kernel reads.
+#[test]
+fn softmax_is_one_row_group() {
+    let g = lower(&root().join("bench/workloads/w5_softmax.weft")).expect("compiles");
+    let p = super::schedule(&g).expect("schedules");
+    let groups = super::fusion::row_groups(&p);
+    assert!(
+        groups.iter().any(|gr| gr.len() == 4),
+        "groups {groups:?}\n{}",
+        super::print::program(&p)
+    );
+}
