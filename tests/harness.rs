@@ -1237,6 +1237,74 @@ fn build_command_errors() {
     report("weft build errors", fails, cases.len() + 5);
 }
 
+/// The fast link (compiler/cli/src/fastlink.rs) makes the same program as
+/// the plain one: the runtime pre-linked into the cache on first use (and
+/// found there next time), `WEFT_LINKER=default`, and a cache that cannot
+/// be written all give executables printing the same bytes.
+#[test]
+fn fast_and_plain_links_agree() {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("weft-fastlink-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).expect("temp dir");
+    let prog = tmp.join("p.weft");
+    std::fs::write(
+        &prog,
+        "param a: f32[3, 4] = normal(0.0, 1.0, seed=1)\nparam b: f32[4, 2] = normal(0.0, 1.0, seed=2)\noutput y = tanh(a) @ b\n",
+    )
+    .expect("write");
+    let not_a_dir = tmp.join("file");
+    std::fs::write(&not_a_dir, "").expect("write");
+    let cache = tmp.join("cache");
+    let build = |exe: &str, envs: &[(&str, &Path)], linker: Option<&str>| {
+        let mut c = Command::new(weft());
+        c.arg("build").arg(&prog).arg("-o").arg(tmp.join(exe));
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        if let Some(l) = linker {
+            c.env("WEFT_LINKER", l);
+        }
+        let out = c.output().expect("weft build runs");
+        assert!(
+            out.status.success(),
+            "{exe}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let run = Command::new(tmp.join(exe)).output().expect("exe runs");
+        assert!(
+            run.status.success(),
+            "{exe}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        run.stdout
+    };
+    let first = build("a", &[("XDG_CACHE_HOME", &cache)], None);
+    let made: Vec<_> = std::fs::read_dir(cache.join("weft"))
+        .expect("the cache directory was made")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        made.iter()
+            .any(|n| n.starts_with("runtime-") && n.ends_with(".o")),
+        "{made:?}"
+    );
+    assert!(!made.iter().any(|n| n.ends_with(".tmp")), "{made:?}");
+    assert_eq!(build("b", &[("XDG_CACHE_HOME", &cache)], None), first);
+    assert_eq!(
+        build("c", &[("XDG_CACHE_HOME", &cache)], Some("default")),
+        first
+    );
+    assert_eq!(build("d", &[("XDG_CACHE_HOME", &not_a_dir)], None), first);
+    assert!(
+        String::from_utf8_lossy(&first).contains("y = "),
+        "{}",
+        String::from_utf8_lossy(&first)
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
 /// `weft build` execs `weft-build` with its arguments unchanged (help
 /// included); without that executable it is an error with exit status 2.
 #[test]
