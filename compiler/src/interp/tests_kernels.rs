@@ -255,13 +255,30 @@ fn ref_reduce(op: ReduceOp, x: &Naive, axes: &[usize]) -> Option<Naive> {
     if lane == 0 && n_out > 0 && matches!(op, ReduceOp::Max | ReduceOp::Min) {
         return None;
     }
-    let mut acc: Vec<Option<f64>> = vec![None; n_out];
+    // The table's order (ops/reduce.rs): a float sum or product whose
+    // reduced axes include the last folds 16 partials, element `j` of the
+    // last axis into partial `j mod 16`, joined by halving; else C order.
+    let last = x.shape.len().wrapping_sub(1);
+    let partials = if x.dtype.is_float()
+        && matches!(op, ReduceOp::Sum | ReduceOp::Prod)
+        && axes.contains(&last)
+    {
+        16
+    } else {
+        1
+    };
+    let mut acc: Vec<Option<f64>> = vec![None; n_out * partials];
     for (flat, &v) in x.data.iter().enumerate() {
         let mut idx = unravel(flat, &x.shape);
+        let part = if partials > 1 {
+            idx[last] % partials
+        } else {
+            0
+        };
         for &a in axes {
             idx[a] = 0;
         }
-        let o = ravel(&idx, &out_shape);
+        let o = ravel(&idx, &out_shape) * partials + part;
         acc[o] = Some(match (acc[o], op) {
             (None, _) => v,
             (Some(s), ReduceOp::Sum) => s + v,
@@ -270,13 +287,24 @@ fn ref_reduce(op: ReduceOp, x: &Naive, axes: &[usize]) -> Option<Naive> {
             (Some(s), ReduceOp::Prod) => s * v,
         });
     }
+    let identity = if op == ReduceOp::Prod { 1.0 } else { 0.0 };
     let data = acc
-        .into_iter()
-        .map(|a| {
-            round_to(
-                x.dtype,
-                a.unwrap_or(if op == ReduceOp::Prod { 1.0 } else { 0.0 }),
-            )
+        .chunks(partials)
+        .map(|ps| {
+            let mut v: Vec<f64> = ps.iter().map(|a| a.unwrap_or(identity)).collect();
+            while v.len() > 1 {
+                let h = v.len() / 2;
+                v = (0..h)
+                    .map(|i| {
+                        if op == ReduceOp::Prod {
+                            v[i] * v[i + h]
+                        } else {
+                            v[i] + v[i + h]
+                        }
+                    })
+                    .collect();
+            }
+            round_to(x.dtype, v[0])
         })
         .collect();
     Some(Naive::new(x.dtype, &out_shape, data))

@@ -177,7 +177,10 @@ fn row_groups_never_share_arena_slots() {
             );
         }
     }
-    assert!(groups_seen > 0, "no case has a row group of two kernels or more");
+    assert!(
+        groups_seen > 0,
+        "no case has a row group of two kernels or more"
+    );
 }
 
 /// Softmax over rows of a size name is one row group (max, exponentials,

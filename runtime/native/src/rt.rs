@@ -215,6 +215,111 @@ pub unsafe extern "C" fn weft_rt_gemm_v2_f64(
     gemm_batched(batch, m, k, n, (a, b, c), trans)
 }
 
+/// `c = a @ b` (`m × k` by `k × n`, `trans` as [`weft_rt_gemm_v2_f32`]'s),
+/// then `task(ctx, lo, hi)` over a partition of the rows `0..m`, each part
+/// once its rows of `c` are final: the elementwise kernel after the product
+/// (an epilogue: bias and activation), run on the rows while they are in
+/// cache. `task` is a `weft_rt_parallel_for` task (`unit_cost` its cost per
+/// row), and may run on any thread.
+unsafe fn gemm_epilogue<T: Elem + Send + Sync>(
+    [m, k, n]: [i64; 3],
+    p: (*const T, *const T, *mut T),
+    trans: i64,
+    (task, ctx, unit_cost): (Option<crate::par::Task>, *mut std::ffi::c_void, i64),
+) {
+    let Some((_, mu, ku, nu)) = dims(1, m, k, n) else {
+        return;
+    };
+    let work = (mu as u64).wrapping_mul(ku as u64).wrapping_mul(nu as u64);
+    let mut done = false;
+    if work <= weft_runtime::SMALL_GEMM_WORK || mu == 0 || nu == 0 || ku == 0 {
+        gemm_batched(1, m, k, n, p, trans);
+    } else if let Some(t) = task {
+        let (ars, acs) = if trans & TRANS_A != 0 {
+            (1, mu)
+        } else {
+            (ku, 1)
+        };
+        let (brs, bcs) = if trans & TRANS_B != 0 {
+            (1, ku)
+        } else {
+            (nu, 1)
+        };
+        let a = View {
+            ptr: p.0,
+            rs: ars as isize,
+            cs: acs as isize,
+        };
+        let b = View {
+            ptr: p.1,
+            rs: brs as isize,
+            cs: bcs as isize,
+        };
+        // The context crosses threads as an integer: the task allows it.
+        let at = ctx as usize;
+        // SAFETY: `task` runs on disjoint row ranges, as its contract allows.
+        let epi = move |lo: usize, hi: usize| unsafe {
+            t(at as *mut std::ffi::c_void, lo as i64, hi as i64)
+        };
+        done = gemm::gemm_then(
+            mu,
+            ku,
+            nu,
+            a,
+            b,
+            p.2,
+            nu,
+            false,
+            parallelism(mu, ku, nu),
+            Some(&epi),
+        );
+    } else {
+        gemm_batched(1, m, k, n, p, trans);
+    }
+    if !done {
+        crate::par::weft_rt_parallel_for(m, unit_cost, task, ctx);
+    }
+}
+
+/// # Safety
+/// See [`gemm_epilogue`]: `a`, `b`, `c` hold the matrices; `task` may be
+/// called on any partition of `0..m` into ranges, concurrently.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn weft_rt_gemm_epi_v1_f32(
+    m: i64,
+    k: i64,
+    n: i64,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    trans: i64,
+    task: Option<crate::par::Task>,
+    ctx: *mut std::ffi::c_void,
+    unit_cost: i64,
+) {
+    gemm_epilogue([m, k, n], (a, b, c), trans, (task, ctx, unit_cost))
+}
+
+/// # Safety
+/// As [`weft_rt_gemm_epi_v1_f32`].
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn weft_rt_gemm_epi_v1_f64(
+    m: i64,
+    k: i64,
+    n: i64,
+    a: *const f64,
+    b: *const f64,
+    c: *mut f64,
+    trans: i64,
+    task: Option<crate::par::Task>,
+    ctx: *mut std::ffi::c_void,
+    unit_cost: i64,
+) {
+    gemm_epilogue([m, k, n], (a, b, c), trans, (task, ctx, unit_cost))
+}
+
 unsafe fn out<'a, T>(p: *mut T, n: i64) -> Option<&'a mut [T]> {
     let n = usize::try_from(n).ok().filter(|&n| n > 0)?;
     if p.is_null() {
