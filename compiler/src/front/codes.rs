@@ -78,6 +78,7 @@ pub const CODES: &[CodeInfo] = &[
     v2::E0329,
     v2::E0330,
     v2::E0331,
+    v2::E0332,
     warnings::W0101,
     warnings::W0102,
     warnings::W0103,

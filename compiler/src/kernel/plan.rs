@@ -19,7 +19,7 @@ pub fn assign_slots(prog: &mut Program) {
     let mut def = vec![usize::MAX; nb];
     let mut last = vec![0usize; nb];
     for (k, kern) in prog.kernels.iter().enumerate() {
-        if let Some(o) = kern.output() {
+        for o in kern.outputs() {
             def[o] = def[o].min(k);
             last[o] = last[o].max(k);
         }
