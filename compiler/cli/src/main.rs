@@ -435,7 +435,7 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
         return ExitCode::from(u8::try_from(e.exit_code).unwrap_or(EXIT_USAGE));
     }
     let root = weft_runtime::dist::is_root();
-    if !root && cache_dir.is_some() {
+    if weft_runtime::dist::world() > 1 && cache_dir.is_some() {
         // Every process would compute and store the same entries at once.
         eprintln!("{}", weft_runtime::dist::error_text("--cache is not supported in a distributed run (run it once alone to fill the cache)"));
         return ended(EXIT_USAGE.into());

@@ -452,7 +452,7 @@ mod tests {
         assert!(text.lines().all(|l| l.chars().count() <= 90), "{text}");
         assert_eq!(
             ranges(),
-            "E0101-E0105 (syntax), E0201-E0212, E0214, E0218-E0219 (names and items), E0301-E0316, E0318-E0331 (types and shapes), W0101-W0104 (warnings)"
+            "E0101-E0105 (syntax), E0201-E0212, E0214, E0218-E0219 (names and items), E0301-E0316, E0318-E0332 (types and shapes), W0101-W0104 (warnings)"
         );
     }
 }
