@@ -323,7 +323,7 @@ const RTLD_NOW: c_int = 2;
 const RTLD_GLOBAL: c_int = 0x100;
 const MPI_THREAD_SERIALIZED: c_int = 2;
 /// Open MPI's `MPI_IN_PLACE`.
-const MPI_IN_PLACE: *const c_void = 1 as *const c_void;
+const MPI_IN_PLACE: *const c_void = std::ptr::without_provenance(1);
 /// The most elements one MPI call takes (its count is a C `int`).
 const MAX_COUNT: usize = 1 << 30;
 
