@@ -100,6 +100,22 @@ def allreduce_seconds(exe, p, steps, trace, out):
     return statistics.median(durs[1:] if len(durs) > 1 else durs)
 
 
+def kernel_split(exe, p, inputs, steps):
+    """Rank 0's `--stats` table: ms per step in the all-reduce and in the
+    other kernels."""
+    _, r = run(mpirun(p) + [exe] + inputs + ["--threads", "1", "--steps", str(steps), "--stats"])
+    ar = other = 0.0
+    for line in r.stderr.splitlines():
+        f = line.split()
+        if len(f) >= 4 and f[0].isdigit():
+            ms = float(f[3])
+            if f[1] == "all_reduce":
+                ar += ms
+            else:
+                other += ms
+    return ar / steps, other / steps
+
+
 def stream(tmp):
     exe = os.path.join(tmp, "ceilings")
     src = os.path.join(ROOT, "bench", "ceilings", "ceilings.c")
@@ -142,6 +158,7 @@ def main():
                ("P=2, B=256 (512 rows/step: weak scaling)", 2, 256, 512)]
     s1, s2 = 4, 44
     times = {c[0]: [] for c in configs}
+    split = {c[0]: [] for c in configs}
     sizes = [262144, 4194304, 16777216]
     ar = {m: [] for m in sizes}
     ar_exes = {}
@@ -152,6 +169,7 @@ def main():
         log(f"round {r + 1}/{a.rounds}")
         for name, p, b, _ in configs:
             times[name].append(step_time(exes[b], p, inputs, s1, s2, os.path.join(tmp, "out")))
+            split[name].append(kernel_split(exes[b], p, inputs, s2))
         for m in sizes:
             ar[m].append(allreduce_seconds(ar_exes[m], 2, 8, os.path.join(tmp, "trace.json"), os.path.join(tmp, "out")))
     ceil = stream(tmp)
@@ -169,15 +187,24 @@ def main():
         "MLP 784-512-512-10, SGD, `batch(.., B)` per process, `all_mean` of the gradients "
         f"(669,706 f32 values and the loss: one all-reduce per step); time per step from {s2 - s1} extra steps.",
         "",
-        "| configuration | ms/step | steps/s | rows/s | speed-up (rows/s) |",
-        "|---|---|---|---|---|",
+        "| configuration | ms/step | steps/s | rows/s | speed-up (rows/s) | rank 0's kernels: compute ms/step | all-reduce ms/step |",
+        "|---|---|---|---|---|---|---|",
     ]
     base = None
     for name, p, b, rows in configs:
         t = statistics.median(times[name])
         rps = rows / t
         base = base or rps
-        lines.append(f"| {name} | {t * 1e3:.2f} | {1 / t:.1f} | {rps:.0f} | {rps / base:.2f}× |")
+        ar_ms = statistics.median(x[0] for x in split[name])
+        other_ms = statistics.median(x[1] for x in split[name])
+        lines.append(f"| {name} | {t * 1e3:.2f} | {1 / t:.1f} | {rps:.0f} | {rps / base:.2f}× | {other_ms:.2f} | {ar_ms:.2f} |")
+    lines += [
+        "",
+        "The last two columns are rank 0's `--stats` (time inside kernels per step; at P = 1 the "
+        "all-reduce is a copy). P processes need P free cores: on a machine shared with other "
+        "work (see the load average above), the P = 2 rows measure that contention as much as "
+        "the scaling — compare their compute column with P = 1's.",
+    ]
     lines += [
         "",
         "## All-reduce bandwidth (`bench/distributed/allreduce.weft`, P = 2)",
@@ -201,7 +228,7 @@ def main():
         "Raw times (seconds) per round:",
         "",
         "```",
-        json.dumps({"step": times, "allreduce": {str(k): v for k, v in ar.items()}}, indent=1),
+        json.dumps({"step": times, "kernels_ms_allreduce_other": split, "allreduce": {str(k): v for k, v in ar.items()}}, indent=1),
         "```",
         "",
     ]
