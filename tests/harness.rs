@@ -24,6 +24,7 @@ use weft_runtime::npy::{read_npy_file, Data, NpyArray};
 mod cache;
 mod checkpoints;
 mod determinism;
+mod distributed;
 mod graph;
 mod library;
 mod profile;

@@ -114,7 +114,8 @@ pub fn main(prog: &dyn Program, args: Vec<Vec<u8>>, set_threads: &dyn Fn(usize))
     let code = run_with(prog, args, &mut out, &mut err, set_threads);
     let _ = out.flush();
     let _ = err.flush();
-    code
+    // In a distributed job: MPI_Finalize, or MPI_Abort ending every process.
+    crate::dist::finish(code)
 }
 
 /// [`main`] with the streams given (for tests).
@@ -169,6 +170,17 @@ pub fn run_with(
         let _ = writeln!(err, "error: {msg}");
         return crate::error::EXIT_USAGE;
     }
+    // Section 13: join the job when an MPI launcher started this process.
+    if let Err(e) = crate::dist::init() {
+        let _ = writeln!(err, "error: {e}");
+        return e.exit_code;
+    }
+    // Only rank 0 prints, logs and writes files; every process reports its
+    // own failure, naming its rank.
+    let root = crate::dist::is_root();
+    let fail = |err: &mut dyn Write, e: &dyn std::fmt::Display| {
+        let _ = writeln!(err, "{}", crate::dist::error_text(&e.to_string()));
+    };
     let threads = flags.threads.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -178,14 +190,16 @@ pub fn run_with(
     let mut finished = {
         let err = std::cell::RefCell::new(&mut *err);
         let mut csv = match &flags.log_file {
-            Some(path) => match crate::logcsv::CsvLog::create(path, log_names(&desc, &flags)) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    let _ = writeln!(err.borrow_mut(), "error: {e}");
-                    return e.exit_code;
+            Some(path) if root => {
+                match crate::logcsv::CsvLog::create(path, log_names(&desc, &flags)) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        fail(*err.borrow_mut(), &e);
+                        return e.exit_code;
+                    }
                 }
-            },
-            None => None,
+            }
+            _ => None,
         };
         let mut csv_err = None;
         let mut log_sink = |step: u64, name: &str, arr: &crate::NpyArray| match &mut csv {
@@ -210,11 +224,14 @@ pub fn run_with(
         match (result, csv_err.map_or(finished, Err)) {
             (Ok(o), Ok(())) => o,
             (Err(e), _) | (_, Err(e)) => {
-                let _ = writeln!(err.borrow_mut(), "error: {e}");
+                fail(*err.borrow_mut(), &e);
                 return e.exit_code;
             }
         }
     };
+    if !root {
+        return 0;
+    }
     let outputs = &finished.outputs;
     match &flags.out {
         Some(dir) => {
@@ -414,6 +431,10 @@ pub fn run_observed(
 ) -> Result<Finished, RunError> {
     bind::check_names(desc, &flags.inputs, &flags.params)?;
     let logged = check_log(desc, flags)?;
+    // Section 13: only rank 0 logs, notes, profiles and checkpoints.
+    let root = crate::dist::is_root();
+    let mut quiet = |_: &str| {};
+    let note: &mut dyn FnMut(&str) = if root { note } else { &mut quiet };
     let bound = bind::bind(desc, &flags.inputs, &flags.params, true)?;
     // Mapped inputs are used in place; the others are copied into aligned buffers.
     let mut inputs: Vec<Option<AlignedBuf>> = Vec::with_capacity(bound.inputs.len());
@@ -462,6 +483,9 @@ pub fn run_observed(
             )),
         }
     }
+    // Every process must run the same steps on the same sizes, or their
+    // collectives would not match: one check before the first step.
+    agree_on_start(start, steps, &stepper.dims)?;
     if start >= steps && flags.resume.is_some() && start > 0 {
         note(&format!(
             "the run was complete: its checkpoint is at step {start} of {steps}; nothing to do"
@@ -501,6 +525,8 @@ pub fn run_observed(
     }
     for k in start + 1..=steps {
         let stop = stepper.step(prog, desc, &input_ptrs, &mut params, k - 1)?;
+        // Every process of a job stops after the same step.
+        let stop = !desc.until.is_empty() && crate::dist::any(stop);
         taken = k;
         // Pages of mapped datasets read by this step leave the process now and then.
         if k % RELEASE_EVERY == 0 {
@@ -509,7 +535,7 @@ pub fn run_observed(
         progress(k, steps);
         // `until`: the run ends after a step in which a condition is true.
         let last = k == steps || stop;
-        if let Some(dir) = &flags.checkpoint {
+        if let Some(dir) = flags.checkpoint.as_ref().filter(|_| root) {
             if !last && flags.checkpoint_every > 0 && k % flags.checkpoint_every == 0 {
                 background.submit(PendingCheckpoint {
                     dir: dir.clone(),
@@ -520,8 +546,9 @@ pub fn run_observed(
                 })?;
             }
         }
-        let log_now =
-            !logged.is_empty() && (last || (flags.log_every > 0 && k % flags.log_every == 0));
+        let log_now = root
+            && !logged.is_empty()
+            && (last || (flags.log_every > 0 && k % flags.log_every == 0));
         if log_now {
             for &i in &logged {
                 log_sink(
@@ -541,7 +568,7 @@ pub fn run_observed(
     } else {
         Vec::new()
     };
-    if let Some(path) = &flags.profile {
+    if let Some(path) = flags.profile.as_ref().filter(|_| root) {
         let text = crate::profile::trace_json(&events, &desc.kernels, "weft");
         crate::atomic::write_atomic(path, text.as_bytes()).map_err(|e| {
             RunError::data(format!("cannot write the profile {}: {e}", path.display()))
@@ -555,13 +582,17 @@ pub fn run_observed(
             )
         })
         .collect();
-    let last = flags.checkpoint.as_ref().map(|dir| PendingCheckpoint {
-        dir: dir.clone(),
-        program,
-        step: taken,
-        keep: flags.keep,
-        params: param_leaves(desc, &params, &stepper.param_shapes),
-    });
+    let last = flags
+        .checkpoint
+        .as_ref()
+        .filter(|_| root)
+        .map(|dir| PendingCheckpoint {
+            dir: dir.clone(),
+            program,
+            step: taken,
+            keep: flags.keep,
+            params: param_leaves(desc, &params, &stepper.param_shapes),
+        });
     Ok(Finished {
         outputs,
         events,
@@ -569,6 +600,36 @@ pub fn run_observed(
         record,
         last,
     })
+}
+
+/// Fails unless every process of the job starts at step `start`, runs to
+/// `steps` and bound the sizes `dims` (a world of one always agrees): a
+/// process resumed from another checkpoint, or given other data, would
+/// otherwise wait forever in a collective.
+fn agree_on_start(start: u64, steps: u64, dims: &[i64]) -> Result<(), RunError> {
+    let mut vals = vec![start as i64, steps as i64];
+    vals.extend_from_slice(dims);
+    let Err((lo, hi)) = crate::dist::agree(&vals) else {
+        return Ok(());
+    };
+    let what = if lo[0] != hi[0] {
+        format!(
+            "they resume at different steps (from {} to {}): give every process the same \
+             --resume directory, on a file system they share",
+            lo[0], hi[0]
+        )
+    } else if lo[1] != hi[1] {
+        format!(
+            "they were given different --steps (from {} to {})",
+            lo[1], hi[1]
+        )
+    } else {
+        "their inputs bind the program's sizes differently: give every process the same data"
+            .to_string()
+    };
+    Err(RunError::data(format!(
+        "the processes of this job cannot run together: {what}"
+    )))
 }
 
 /// Steps between two releases of mapped inputs' resident pages.

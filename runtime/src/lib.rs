@@ -11,6 +11,7 @@
 //! - [`program`]: the descriptor of a built program (docs/abi.md) and its parser;
 //! - [`feed`]: the values a run supplies at each step (`step`, `batch` rows,
 //!   per-step random values);
+//! - [`dist`]: distributed runs on Open MPI, loaded at run time (section 13);
 //! - [`bind`]: binding `--input`/`--param` data to a program's declared types,
 //!   with the run-time data checks shared by `weft run` and built programs.
 
@@ -19,6 +20,7 @@ pub mod bind;
 pub mod buf;
 pub mod checkpoint;
 pub mod cpu;
+pub mod dist;
 pub mod driver;
 pub mod error;
 pub mod feed;

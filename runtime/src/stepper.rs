@@ -143,7 +143,8 @@ impl Stepper {
     ) -> Result<bool, RunError> {
         let ctx = StepCtx {
             step,
-            ..StepCtx::default()
+            rank: crate::dist::rank(),
+            world: crate::dist::world(),
         };
         self.feeds.refresh(desc, ctx, !self.fed)?;
         self.fed = true;

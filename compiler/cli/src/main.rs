@@ -429,6 +429,17 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
         eprintln!("error: --profile and --stats measure the kernel engine (--engine kernels, the default), not the reference interpreter");
         return ExitCode::from(EXIT_USAGE);
     }
+    // Section 13: join the job when an MPI launcher started this process.
+    if let Err(e) = weft_runtime::dist::init() {
+        eprintln!("error: {e}");
+        return ExitCode::from(u8::try_from(e.exit_code).unwrap_or(EXIT_USAGE));
+    }
+    let root = weft_runtime::dist::is_root();
+    if weft_runtime::dist::world() > 1 && cache_dir.is_some() {
+        // Every process would compute and store the same entries at once.
+        eprintln!("{}", weft_runtime::dist::error_text("--cache is not supported in a distributed run (run it once alone to fill the cache)"));
+        return ended(EXIT_USAGE.into());
+    }
     let mut last_checkpoint = None;
     let outputs = if reference {
         run_reference(&c.graph, &flags)
@@ -438,7 +449,7 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
             None => run_kernels(c.program, &flags, jit, flags.stats, &mut last_checkpoint),
         }
     };
-    if flags.stats {
+    if flags.stats && root {
         eprintln!(
             "front end: {:.3} ms; scheduling, compiling and running: {:.3} ms",
             front.as_secs_f64() * 1e3,
@@ -449,7 +460,9 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
         Ok(o) => o,
         Err(e) => {
             match format {
-                MessageFormat::Human => eprintln!("error: {e}"),
+                MessageFormat::Human => {
+                    eprintln!("{}", weft_runtime::dist::error_text(&e.message))
+                }
                 MessageFormat::Json => print!(
                     "{}",
                     front::diag::run_error_json(
@@ -459,9 +472,12 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
                     )
                 ),
             }
-            return ExitCode::from(u8::try_from(e.exit_code).unwrap_or(EXIT_USAGE));
+            return ended(e.exit_code);
         }
     };
+    if !root {
+        return ended(0);
+    }
     match &flags.out {
         Some(dir) => {
             if let Err(e) = std::fs::create_dir_all(dir) {
@@ -469,13 +485,13 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
                     "error: cannot create output directory {}: {e}",
                     dir.display()
                 );
-                return ExitCode::from(EXIT_DATA);
+                return ended(EXIT_DATA.into());
             }
             for (name, arr) in &outputs {
                 let path = dir.join(format!("{name}.npy"));
                 if let Err(e) = weft_runtime::npy::write_npy_file(&path, arr) {
                     eprintln!("error: cannot write {}: {e}", path.display());
-                    return ExitCode::from(EXIT_DATA);
+                    return ended(EXIT_DATA.into());
                 }
             }
         }
@@ -489,7 +505,7 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
     // `weft_runtime::driver::Finished`).
     if let Some(Err(e)) = last_checkpoint.as_mut().map(|f| f.checkpoint()) {
         eprintln!("error: {e}");
-        return ExitCode::from(u8::try_from(e.exit_code).unwrap_or(EXIT_DATA));
+        return ended(e.exit_code);
     }
     // `--manifest`: the record of the run, once everything is delivered.
     if let Err(e) = verify::record_run(
@@ -502,9 +518,16 @@ fn run(file: &Path, args: &[String]) -> ExitCode {
         &outputs,
     ) {
         eprintln!("error: {e}");
-        return ExitCode::from(u8::try_from(e.exit_code).unwrap_or(EXIT_DATA));
+        return ended(e.exit_code);
     }
-    ExitCode::SUCCESS
+    ended(0)
+}
+
+/// The end of `weft run` with status `code`: in a distributed job,
+/// `MPI_Finalize` after a success, `MPI_Abort` (ending every process) after
+/// a failure.
+fn ended(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(weft_runtime::dist::finish(code)).unwrap_or(EXIT_USAGE))
 }
 
 type Outputs = Result<Vec<(String, weft_runtime::NpyArray)>, weft_runtime::RunError>;
@@ -525,7 +548,7 @@ fn run_reference(graph: &Graph, flags: &weft_runtime::RunArgs) -> Outputs {
         steps: flags.steps,
         log: log.clone(),
         log_every: flags.log_every,
-        progress: std::io::stderr().is_terminal(),
+        progress: std::io::stderr().is_terminal() && weft_runtime::dist::is_root(),
     };
     let mut logger = Logger::new(flags, log)?;
     let mut sink = |step: u64, name: &str, t: &interp::tensor::Tensor| {
@@ -539,6 +562,7 @@ fn run_reference(graph: &Graph, flags: &weft_runtime::RunArgs) -> Outputs {
 struct Logger {
     csv: Option<weft_runtime::logcsv::CsvLog>,
     error: Option<weft_runtime::RunError>,
+    root: bool,
 }
 
 impl Logger {
@@ -546,14 +570,23 @@ impl Logger {
         flags: &weft_runtime::RunArgs,
         names: Vec<String>,
     ) -> Result<Logger, weft_runtime::RunError> {
+        // Section 13: only rank 0 logs.
+        let root = weft_runtime::dist::is_root();
         let csv = match &flags.log_file {
-            Some(path) => Some(weft_runtime::logcsv::CsvLog::create(path, names)?),
-            None => None,
+            Some(path) if root => Some(weft_runtime::logcsv::CsvLog::create(path, names)?),
+            _ => None,
         };
-        Ok(Logger { csv, error: None })
+        Ok(Logger {
+            csv,
+            error: None,
+            root,
+        })
     }
 
     fn log(&mut self, step: u64, name: &str, arr: &weft_runtime::NpyArray) {
+        if !self.root {
+            return;
+        }
         match &mut self.csv {
             Some(c) => {
                 if let Err(e) = c.record(step, name, arr) {
@@ -667,7 +700,11 @@ fn run_kernels(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    for w in jp.take_warnings() {
+    let warnings = jp.take_warnings();
+    if !weft_runtime::dist::is_root() {
+        return logger.finish(result);
+    }
+    for w in warnings {
         eprintln!("warning: {w}");
     }
     if stats {
@@ -678,7 +715,7 @@ fn run_kernels(
 
 /// A progress bar on stderr for runs of several steps, when stderr is a terminal.
 fn progress_bar(steps: u64) -> Option<indicatif::ProgressBar> {
-    if steps < 2 || !std::io::stderr().is_terminal() {
+    if steps < 2 || !std::io::stderr().is_terminal() || !weft_runtime::dist::is_root() {
         return None;
     }
     let bar = indicatif::ProgressBar::new(steps);

@@ -347,7 +347,7 @@ impl<'c, 'p> Gen<'c, 'p> {
 
     /// Generates kernel `k` as an internal function `(dims, bufs..) -> i32`.
     pub fn kernel_fn(&mut self, k: usize, kern: &Kernel) -> R<(FunctionValue<'c>, Vec<BufId>)> {
-        let mut bufs: Vec<BufId> = kern.output().into_iter().collect();
+        let mut bufs: Vec<BufId> = kern.outputs();
         bufs.extend(kern.inputs());
         if let Some(split) = parallel_split(self.prog, kern) {
             return self.parallel_kernel_fn(&format!("weft_k{k}"), &[kern], bufs, split, None);

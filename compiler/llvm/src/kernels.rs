@@ -238,6 +238,7 @@ impl<'c> Gen<'c, '_> {
                 self.call(f, &args)?;
                 Ok(())
             }
+            Kernel::AllReduce { dtype, parts } => self.all_reduce(*dtype, parts),
             Kernel::Check { check, error } => {
                 let ok = match check {
                     Check::SliceFits {
@@ -623,5 +624,55 @@ impl<'c> Gen<'c, '_> {
             let r = g.b.build_load(i64t, bi, "").s()?;
             g.store_elem(out, lin, r)
         })
+    }
+}
+
+impl<'c> Gen<'c, '_> {
+    /// `weft_rt_allreduce_v1(dtype, n, src, dst, lens)` with the parts'
+    /// pointers and lengths in stack arrays: one call of the runtime's
+    /// collective for every part.
+    fn all_reduce(&mut self, dtype: DType, parts: &[(BufId, BufId)]) -> R<()> {
+        let code = weft_compiler::kernel::allreduce_code(dtype)
+            .ok_or_else(|| format!("an all-reduce of {dtype}"))?;
+        let (i64t, ptr) = (self.ctx.i64_type(), self.ptr_t());
+        let n = parts.len() as u32;
+        let srcs = self.entry_alloca(ptr.array_type(n).into(), "ar_src")?;
+        let dsts = self.entry_alloca(ptr.array_type(n).into(), "ar_dst")?;
+        let lens = self.entry_alloca(i64t.array_type(n).into(), "ar_len")?;
+        for (i, (s, o)) in parts.iter().enumerate() {
+            let len = self.numel(&self.prog.buffers[*o].shape)?;
+            let vals: [(inkwell::values::PointerValue, BasicValueEnum, bool); 3] = [
+                (srcs, self.bufs[*s].ok_or("buf")?.into(), true),
+                (dsts, self.bufs[*o].ok_or("buf")?.into(), true),
+                (lens, len.into(), false),
+            ];
+            for (arr, v, is_ptr) in vals {
+                let elem: inkwell::types::BasicTypeEnum =
+                    if is_ptr { ptr.into() } else { i64t.into() };
+                // SAFETY (LLVM's GEP contract): index i < n of an n-element array.
+                let at = unsafe {
+                    self.b
+                        .build_in_bounds_gep(elem, arr, &[self.i64c(i as u64)], "")
+                        .s()?
+                };
+                self.b.build_store(at, v).s()?;
+            }
+        }
+        let f = self.extern_fn(
+            "weft_rt_allreduce_v1",
+            None,
+            &[i64t.into(), i64t.into(), ptr.into(), ptr.into(), ptr.into()],
+        );
+        self.call(
+            f,
+            &[
+                self.i64c(code as u64).into(),
+                self.i64c(u64::from(n)).into(),
+                srcs.into(),
+                dsts.into(),
+                lens.into(),
+            ],
+        )?;
+        Ok(())
     }
 }

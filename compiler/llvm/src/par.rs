@@ -267,7 +267,7 @@ impl<'c> Gen<'c, '_> {
         let mut bufs: Vec<BufId> = Vec::new();
         let mut cost = 0u32;
         for kern in &kerns {
-            for b in kern.output().into_iter().chain(kern.inputs()) {
+            for b in kern.outputs().into_iter().chain(kern.inputs()) {
                 if !bufs.contains(&b) {
                     bufs.push(b);
                 }

@@ -78,7 +78,7 @@ fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions, bits: bool) -> Resu
     let ee = m
         .create_jit_execution_engine(OptimizationLevel::Aggressive)
         .map_err(|e| e.to_string())?;
-    let externs: [(&str, usize); 11] = [
+    let externs: [(&str, usize); 12] = [
         ("weft_rt_parallel_for", parallel_for as *const () as usize),
         // The runtime's own GEMM and random fills, as executables link them.
         (
@@ -120,6 +120,11 @@ fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions, bits: bool) -> Resu
         (
             "weft_rt_fill_uniform_f64",
             rt::weft_rt_fill_uniform_f64 as *const () as usize,
+        ),
+        // The collective: copies in a world of one, as outside a job.
+        (
+            "weft_rt_allreduce_v1",
+            weft_runtime_native::collective::weft_rt_allreduce_v1 as *const () as usize,
         ),
     ];
     for (name, addr) in externs {

@@ -78,6 +78,7 @@ pub const CODES: &[CodeInfo] = &[
     v2::E0329,
     v2::E0330,
     v2::E0331,
+    v2::E0332,
     warnings::W0101,
     warnings::W0102,
     warnings::W0103,
@@ -451,7 +452,7 @@ mod tests {
         assert!(text.lines().all(|l| l.chars().count() <= 90), "{text}");
         assert_eq!(
             ranges(),
-            "E0101-E0105 (syntax), E0201-E0212, E0214, E0218-E0219 (names and items), E0301-E0316, E0318-E0331 (types and shapes), W0101-W0104 (warnings)"
+            "E0101-E0105 (syntax), E0201-E0212, E0214, E0218-E0219 (names and items), E0301-E0316, E0318-E0332 (types and shapes), W0101-W0104 (warnings)"
         );
     }
 }

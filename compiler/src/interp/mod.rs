@@ -188,7 +188,8 @@ pub(crate) fn run_bound(
         for k in 1..=steps {
             let ctx = weft_runtime::feed::StepCtx {
                 step: k - 1,
-                ..Default::default()
+                rank: weft_runtime::dist::rank(),
+                world: weft_runtime::dist::world(),
             };
             for (node, t) in feeds.values(g, ctx, k == 1)? {
                 m.leaves[node.index()] = Some(Rc::new(t));
@@ -209,6 +210,8 @@ pub(crate) fn run_bound(
                     .as_ref()
                     .is_some_and(|t| t.as_bool_scalar() == Some(true))
             });
+            // Every process of a job stops after the same step.
+            let stop = !g.until.is_empty() && weft_runtime::dist::any(stop);
             let last = k == steps || stop;
             let log_now =
                 !logged.is_empty() && (last || (opts.log_every > 0 && k % opts.log_every == 0));

@@ -148,6 +148,10 @@ pub enum Op {
     MatMul,
     /// Identity whose derivative is zero.
     StopGradient,
+    /// `all_sum`: the element-wise sum of the operand over the processes of
+    /// a distributed run (language.md §13); the identity in a world of one.
+    /// Numeric (not bool or u8); linear, its own derivative.
+    AllSum,
     /// `d args[0] / d args[1]`; removed by the autodiff pass.
     Grad,
 }
@@ -189,6 +193,7 @@ impl Op {
             Op::ArgMax { .. } => "argmax",
             Op::MatMul => "matmul",
             Op::StopGradient => "stop_gradient",
+            Op::AllSum => "all_sum",
             Op::Grad => "grad",
         }
     }
@@ -214,7 +219,8 @@ impl Op {
             | Op::Window { .. }
             | Op::WindowGrad { .. }
             | Op::Cumsum { .. }
-            | Op::StopGradient => 1,
+            | Op::StopGradient
+            | Op::AllSum => 1,
             Op::Binary(_)
             | Op::Gather
             | Op::ScatterAdd { .. }
@@ -282,6 +288,16 @@ pub fn conv2d_type(
         win_shape[5].clone(),
     ];
     Some(TensorType::new(x.dtype, shape))
+}
+
+/// The dtypes a collective (`all_sum`) sums over processes: the float and
+/// integer dtypes the engines compute in (not `bool`, `u8` or the half
+/// floats).
+pub fn collective_dtype(d: DType) -> bool {
+    match d {
+        DType::F32 | DType::F64 | DType::I32 | DType::I64 => true,
+        DType::F16 | DType::BF16 | DType::U8 | DType::Bool => false,
+    }
 }
 
 /// Why an op's type rule refuses its operands: a compiler bug when it
@@ -604,6 +620,18 @@ pub fn infer(op: &Op, args: &[&TensorType]) -> Result<TensorType, InferError> {
             Ok(TensorType::new(a.dtype, shape))
         }
         Op::StopGradient => Ok(args[0].clone()),
+        Op::AllSum => {
+            let a = args[0];
+            if collective_dtype(a.dtype) {
+                Ok(a.clone())
+            } else {
+                Err(OpError::NotDefined {
+                    op: "all_sum",
+                    dtype: a.dtype,
+                }
+                .into())
+            }
+        }
         Op::Grad => {
             let (y, x) = (args[0], args[1]);
             if !y.shape.is_empty() || !y.dtype.is_float() || !x.dtype.is_float() {

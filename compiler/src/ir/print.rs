@@ -54,6 +54,7 @@ pub fn op_str(op: &Op) -> String {
         | Op::ScatterAdd { .. }
         | Op::MatMul
         | Op::StopGradient
+        | Op::AllSum
         | Op::Grad => name.to_string(),
     }
 }

@@ -126,7 +126,7 @@ impl<'a, 'b> Gen<'a, 'b> {
         let hi = b.ins().load(I64, trusted(), dp, (8 * (nd + 1)) as i32);
         let mut bufs = HashMap::new();
         let mut ids = k.inputs();
-        ids.extend(k.output());
+        ids.extend(k.outputs());
         for id in ids {
             let v = b.ins().load(I64, trusted(), bp, (8 * id) as i32);
             bufs.insert(id, v);

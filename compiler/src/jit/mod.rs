@@ -218,7 +218,9 @@ pub fn supports(k: &Kernel) -> bool {
         | Kernel::Window { .. }
         | Kernel::WindowGrad { .. }
         | Kernel::Cumsum { .. } => true,
-        Kernel::Check { .. } => false,
+        // A host call either way: the kernel interpreter calls the
+        // runtime's collective (`weft_rt_allreduce_v1`) itself.
+        Kernel::Check { .. } | Kernel::AllReduce { .. } => false,
     }
 }
 

@@ -148,7 +148,8 @@ pub fn is_dedicated(kern: &Kernel) -> bool {
         | Kernel::MatMul { .. }
         | Kernel::Conv { .. }
         | Kernel::Random { .. }
-        | Kernel::Check { .. } => false,
+        | Kernel::Check { .. }
+        | Kernel::AllReduce { .. } => false,
     }
 }
 
@@ -307,7 +308,8 @@ pub fn dedicated<E: LoopEmit>(e: &mut E, prog: &Program, kern: &Kernel) -> LoopR
         | Kernel::MatMul { .. }
         | Kernel::Conv { .. }
         | Kernel::Random { .. }
-        | Kernel::Check { .. } => Err(LoopError::Emit(format!(
+        | Kernel::Check { .. }
+        | Kernel::AllReduce { .. } => Err(LoopError::Emit(format!(
             "{} is not a dedicated kernel",
             super::print::kernel(kern)
         ))),
@@ -372,7 +374,8 @@ pub fn parallel(prog: &Program, kern: &Kernel) -> Option<Parallel> {
         | Kernel::WindowGrad { .. }
         | Kernel::Cumsum { .. }
         | Kernel::Random { .. }
-        | Kernel::Check { .. } => None,
+        | Kernel::Check { .. }
+        | Kernel::AllReduce { .. } => None,
     }
 }
 

@@ -395,10 +395,28 @@ pub enum Kernel {
     },
     /// Fails the step with `error` unless `check` holds.
     Check { check: Check, error: u32 },
+    /// `all_sum` (language.md §13): each part's `out` becomes the
+    /// element-wise sum of its `src` (same dtype and length) over the
+    /// processes of the run — every part in one call of the runtime's
+    /// `weft_rt_allreduce_v1`, which packs them into one buffer for one
+    /// collective. In a world of one it copies.
+    AllReduce {
+        dtype: DType,
+        parts: Vec<(BufId, BufId)>,
+    },
 }
 
 impl Kernel {
-    /// The buffer the kernel writes, if any.
+    /// The buffers the kernel writes (one, none for a check, one per part
+    /// for an all-reduce).
+    pub fn outputs(&self) -> Vec<BufId> {
+        match self {
+            Kernel::AllReduce { parts, .. } => parts.iter().map(|p| p.1).collect(),
+            k => k.output().into_iter().collect(),
+        }
+    }
+
+    /// The one buffer the kernel writes, if it writes exactly one.
     pub fn output(&self) -> Option<BufId> {
         match self {
             Kernel::Map { out, .. }
@@ -414,7 +432,7 @@ impl Kernel {
             | Kernel::Cumsum { out, .. }
             | Kernel::Conv { out, .. }
             | Kernel::Random { out, .. } => Some(*out),
-            Kernel::Check { .. } => None,
+            Kernel::Check { .. } | Kernel::AllReduce { .. } => None,
         }
     }
 
@@ -435,6 +453,7 @@ impl Kernel {
             Kernel::Cumsum { .. } => "cumsum",
             Kernel::Random { .. } => "random",
             Kernel::Check { .. } => "check",
+            Kernel::AllReduce { .. } => "all_reduce",
         }
     }
 
@@ -467,6 +486,7 @@ impl Kernel {
             | Kernel::Window { src, .. }
             | Kernel::WindowGrad { src, .. }
             | Kernel::Cumsum { src, .. } => add(*src),
+            Kernel::AllReduce { parts, .. } => parts.iter().for_each(|p| add(p.0)),
             Kernel::Random { .. } | Kernel::Check { .. } => {}
         }
         v
@@ -631,6 +651,18 @@ impl Program {
 /// The `trans` argument of `weft_rt_gemm_*` (bit 0: `a` transposed, bit 1: `b`).
 pub fn trans_bits(trans: [bool; 2]) -> i64 {
     i64::from(trans[0]) | (i64::from(trans[1]) << 1)
+}
+
+/// The `dtype` argument of `weft_rt_allreduce_v1`: 0 `f32`, 1 `f64`, 2
+/// `i32`, 3 `i64` (None for a dtype no collective takes).
+pub fn allreduce_code(d: DType) -> Option<i64> {
+    match d {
+        DType::F32 => Some(0),
+        DType::F64 => Some(1),
+        DType::I32 => Some(2),
+        DType::I64 => Some(3),
+        DType::F16 | DType::BF16 | DType::U8 | DType::Bool => None,
+    }
 }
 
 /// Bytes per element as stored in buffers (bool: one byte).

@@ -27,7 +27,7 @@ pub fn assign_slots(prog: &mut Program) {
     }
     for (k, kern) in prog.kernels.iter().enumerate() {
         let k = step[k];
-        if let Some(o) = kern.output() {
+        for o in kern.outputs() {
             def[o] = def[o].min(k);
             last[o] = last[o].max(k);
         }

@@ -194,6 +194,14 @@ pub fn kernel(k: &Kernel) -> String {
             dims(inner)
         ),
         Kernel::Random { out, dist, seed } => format!("random %{out} = {dist:?} seed {seed}"),
+        Kernel::AllReduce { dtype, parts } => format!(
+            "all_reduce sum {dtype} {}",
+            parts
+                .iter()
+                .map(|(s, o)| format!("%{o} = %{s}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Kernel::Check { check, error } => match check {
             Check::SliceFits {
                 n,

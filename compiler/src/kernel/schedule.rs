@@ -26,6 +26,15 @@
 //! - matmul, gather, scatter_add, concat, slice_grad and random are kernels
 //!   of their own writing a buffer.
 //!
+//! Collectives. An `all_sum` is visited right after its operand (not at
+//! its place in index order: the order stays topological), materialises
+//! the operand and is left *pending*:
+//! its [`Kernel::AllReduce`] is emitted only when a kernel is about to read
+//! one pending result (or at the end), and then carries every pending
+//! `all_sum` of that dtype — all the gradients of a training step, computed
+//! by the backward pass before the first update reads one, go to the
+//! runtime in one call, one collective over one packed buffer.
+//!
 //! Run-time checks (slices over size-name axes, max/min/argmax over an axis
 //! that may be empty) become [`Kernel::Check`]s placed where the node was.
 
@@ -88,6 +97,7 @@ pub fn schedule(g: &Graph) -> Result<Program, String> {
         kernel_nodes: Vec::new(),
         materialised: Vec::new(),
         packed_later: vec![false; g.len()],
+        pending: Vec::new(),
     };
     s.interface()?;
     for id in g.ids() {
@@ -100,7 +110,7 @@ pub fn schedule(g: &Graph) -> Result<Program, String> {
             s.uses[a.index()] += 1;
         }
     }
-    for id in g.ids() {
+    for id in visit_order(g) {
         s.reading.clear();
         let before = s.prog.kernels.len();
         s.node(id)?;
@@ -118,6 +128,13 @@ pub fn schedule(g: &Graph) -> Result<Program, String> {
         s.materialised.clear();
         if !matches!(s.exprs[id.index()], Some(Expr::Load { .. }) | None) {
             s.fused[id.index()] = nodes;
+        }
+    }
+    // Collectives whose results only the ABI's buffers hold.
+    s.flush();
+    for (k, n) in std::mem::take(&mut s.materialised) {
+        if k == s.kernel_nodes.len() {
+            s.kernel_nodes.push(n);
         }
     }
     let owners = owners(g);
@@ -215,6 +232,9 @@ struct Sched<'g> {
     uses: Vec<u32>,
     /// The ABI buffers (outputs, updates) each node must be written to.
     dests: Vec<Vec<BufId>>,
+    /// `all_sum` nodes whose all-reduce is not emitted yet: (node, source
+    /// buffer, result buffer).
+    pending: Vec<(NodeId, BufId, BufId)>,
 }
 
 impl Sched<'_> {
@@ -340,10 +360,50 @@ impl Sched<'_> {
         let out = self.home(id);
         let mut nodes = self.fused[id.index()].clone();
         nodes.push(id);
-        self.materialised.push((self.prog.kernels.len(), nodes));
-        self.prog.kernels.push(Kernel::Map { out, expr: e });
+        let k = self.push(Kernel::Map { out, expr: e });
+        self.materialised.push((k, nodes));
         self.exprs[id.index()] = Some(self.load(out));
         out
+    }
+
+    /// Appends a kernel, after the pending all-reduces when it reads one of
+    /// their results; its index.
+    fn push(&mut self, k: Kernel) -> usize {
+        let reads = k.inputs();
+        if self.pending.iter().any(|p| reads.contains(&p.2)) {
+            self.flush();
+        }
+        self.prog.kernels.push(k);
+        self.prog.kernels.len() - 1
+    }
+
+    /// Emits every pending all-reduce: one kernel per dtype, in the order
+    /// the `all_sum`s came.
+    fn flush(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        let mut dtypes: Vec<DType> = Vec::new();
+        for p in &pending {
+            let d = self.prog.buffers[p.2].dtype;
+            if !dtypes.contains(&d) {
+                dtypes.push(d);
+            }
+        }
+        for d in dtypes {
+            let of_d: Vec<&(NodeId, BufId, BufId)> = pending
+                .iter()
+                .filter(|p| self.prog.buffers[p.2].dtype == d)
+                .collect();
+            let mut nodes = Vec::new();
+            for p in &of_d {
+                nodes.extend_from_slice(&self.fused[p.0.index()]);
+                nodes.push(p.0);
+            }
+            let parts = of_d.iter().map(|p| (p.1, p.2)).collect();
+            self.materialised.push((self.prog.kernels.len(), nodes));
+            self.prog
+                .kernels
+                .push(Kernel::AllReduce { dtype: d, parts });
+        }
     }
 
     /// A packed buffer holding node `id` (materialised if needed).
@@ -379,7 +439,7 @@ impl Sched<'_> {
         };
         if !statically_ok {
             let error = self.error(msg);
-            self.prog.kernels.push(Kernel::Check { check, error });
+            self.push(Kernel::Check { check, error });
         }
     }
 
@@ -552,9 +612,19 @@ impl Sched<'_> {
                     arg: Box::new(self.expr(arg(0))?),
                 })
             }
+            Op::AllSum => {
+                let src = self.operand_buf(arg(0))?;
+                if self.pending.iter().any(|p| p.2 == src) {
+                    self.flush();
+                }
+                let out = self.home(id);
+                self.pending.push((id, src, out));
+                computed = Some(out);
+                None
+            }
             Op::Random { dist, seed, .. } => {
                 let out = self.home(id);
-                self.prog.kernels.push(Kernel::Random {
+                self.push(Kernel::Random {
                     out,
                     dist: *dist,
                     seed: *seed,
@@ -572,7 +642,7 @@ impl Sched<'_> {
                 if split_full_reduction(&from, axes) {
                     self.two_stage_reduce(*op, out, from, expr);
                 } else {
-                    self.prog.kernels.push(Kernel::Reduce {
+                    self.push(Kernel::Reduce {
                         out,
                         op: *op,
                         shape: from,
@@ -588,7 +658,7 @@ impl Sched<'_> {
                 self.non_empty(&from, &[*axis], "argmax");
                 let expr = self.expr(arg(0))?;
                 let out = self.home(id);
-                self.prog.kernels.push(Kernel::ArgMax {
+                self.push(Kernel::ArgMax {
                     out,
                     shape: from,
                     axis: *axis,
@@ -613,7 +683,7 @@ impl Sched<'_> {
                 let a = self.operand_buf(xa)?;
                 let b = self.operand_buf(xb)?;
                 let out = self.home(id);
-                self.prog.kernels.push(Kernel::MatMul {
+                self.push(Kernel::MatMul {
                     out,
                     a,
                     b,
@@ -635,7 +705,7 @@ impl Sched<'_> {
                     st[0]
                 ));
                 let out = self.home(id);
-                self.prog.kernels.push(Kernel::Gather {
+                self.push(Kernel::Gather {
                     out,
                     table,
                     idx,
@@ -655,7 +725,7 @@ impl Sched<'_> {
                     ty.shape[0]
                 ));
                 let out = self.home(id);
-                self.prog.kernels.push(Kernel::ScatterAdd {
+                self.push(Kernel::ScatterAdd {
                     out,
                     idx,
                     g: gb,
@@ -683,7 +753,7 @@ impl Sched<'_> {
                 let a = self.operand_buf(arg(0))?;
                 let b = self.operand_buf(arg(1))?;
                 let out = self.home(id);
-                self.prog.kernels.push(Kernel::Conv {
+                self.push(Kernel::Conv {
                     kind,
                     out,
                     a,
@@ -705,7 +775,7 @@ impl Sched<'_> {
                 let s = &n.ty.shape;
                 let src = self.operand_buf(arg(0))?;
                 let out = self.home(id);
-                self.prog.kernels.push(Kernel::Cumsum {
+                self.push(Kernel::Cumsum {
                     out,
                     src,
                     outer: s[..*axis].to_vec(),
@@ -722,7 +792,7 @@ impl Sched<'_> {
                 let so = &n.ty.shape;
                 let src = self.operand_buf(arg(0))?;
                 let out = self.home(id);
-                self.prog.kernels.push(Kernel::Window {
+                self.push(Kernel::Window {
                     out,
                     src,
                     lead: sx[..r].to_vec(),
@@ -739,7 +809,7 @@ impl Sched<'_> {
                 let r = ty.rank() - 2;
                 let src = self.operand_buf(arg(0))?;
                 let out = self.home(id);
-                self.prog.kernels.push(Kernel::WindowGrad {
+                self.push(Kernel::WindowGrad {
                     out,
                     src,
                     lead: ty.shape[..r].to_vec(),
@@ -757,7 +827,7 @@ impl Sched<'_> {
                     parts.push((b, g.ty(a).shape[*axis].clone()));
                 }
                 let out = self.home(id);
-                self.prog.kernels.push(Kernel::Concat {
+                self.push(Kernel::Concat {
                     out,
                     outer: n.ty.shape[..*axis].to_vec(),
                     inner: n.ty.shape[axis + 1..].to_vec(),
@@ -782,7 +852,7 @@ impl Sched<'_> {
                 );
                 let src = self.operand_buf(arg(0))?;
                 let out = self.home(id);
-                self.prog.kernels.push(Kernel::SliceGrad {
+                self.push(Kernel::SliceGrad {
                     out,
                     src,
                     outer: ty.shape[..*axis].to_vec(),
@@ -818,7 +888,7 @@ impl Sched<'_> {
         for d in dests {
             if Some(d) != first_written {
                 let e = self.expr(id)?;
-                self.prog.kernels.push(Kernel::Map { out: d, expr: e });
+                self.push(Kernel::Map { out: d, expr: e });
             }
         }
         Ok(())
@@ -855,7 +925,7 @@ impl Sched<'_> {
         ps[0] = from[0].clone();
         let name = self.prog.buffers[out].name.clone();
         let part = self.scratch(format!("{name}.rows"), acc, ps.clone());
-        self.prog.kernels.push(Kernel::Reduce {
+        self.push(Kernel::Reduce {
             out: part,
             op,
             shape: from,
@@ -868,7 +938,7 @@ impl Sched<'_> {
             self.scratch(format!("{name}.acc"), acc, vec![Dim::Lit(1); r])
         };
         let e2 = self.load(part);
-        self.prog.kernels.push(Kernel::Reduce {
+        self.push(Kernel::Reduce {
             out: total,
             op,
             shape: ps,
@@ -880,7 +950,7 @@ impl Sched<'_> {
                 to: dtype,
                 arg: Box::new(self.load(total)),
             };
-            self.prog.kernels.push(Kernel::Map { out, expr: e3 });
+            self.push(Kernel::Map { out, expr: e3 });
         }
     }
 
@@ -895,6 +965,32 @@ impl Sched<'_> {
             format!("{what} over an axis of length 0: it has no identity"),
         );
     }
+}
+
+/// The order in which nodes are scheduled: index order, except that each
+/// `all_sum` comes right after its operand, so that all the collectives of
+/// values computed before the first use of one result are pending together
+/// (see the module header).
+fn visit_order(g: &Graph) -> Vec<NodeId> {
+    let mut after: Vec<Vec<NodeId>> = vec![Vec::new(); g.len()];
+    let mut hoisted = vec![false; g.len()];
+    for id in g.ids() {
+        let n = g.node(id);
+        if let (Op::AllSum, [a]) = (&n.op, n.args.as_slice()) {
+            after[a.index()].push(id);
+            hoisted[id.index()] = true;
+        }
+    }
+    let mut order = Vec::with_capacity(g.len());
+    let mut stack = Vec::new();
+    for id in g.ids().filter(|id| !hoisted[id.index()]) {
+        stack.push(id);
+        while let Some(x) = stack.pop() {
+            order.push(x);
+            stack.extend(after[x.index()].iter().rev());
+        }
+    }
+    order
 }
 
 /// Whether a size (a product of lengths, `None` when it overflows `u64`)
@@ -964,9 +1060,11 @@ fn packed_operands(g: &Graph, id: NodeId) -> Vec<NodeId> {
         | Op::Conv2dGradInput { .. }
         | Op::Conv2dGradWeight { .. }
         | Op::Concat { .. } => n.args.clone(),
-        Op::Cumsum { .. } | Op::Window { .. } | Op::WindowGrad { .. } | Op::SliceGrad { .. } => {
-            n.args.first().copied().into_iter().collect()
-        }
+        Op::Cumsum { .. }
+        | Op::Window { .. }
+        | Op::WindowGrad { .. }
+        | Op::SliceGrad { .. }
+        | Op::AllSum => n.args.first().copied().into_iter().collect(),
         Op::Input { .. }
         | Op::Param { .. }
         | Op::Literal { .. }

@@ -196,3 +196,42 @@ fn softmax_is_one_row_group() {
         super::print::program(&p)
     );
 }
+
+/// The gradients of a data-parallel step reach the runtime in one
+/// collective: every `all_mean` of `tests/distributed/mlp.weft`'s gradient
+/// record in one all-reduce kernel, emitted after the backward pass and
+/// before the first update reads a result.
+#[test]
+fn all_sums_of_gradients_fuse_into_one_kernel() {
+    let g = lower(&root().join("tests/distributed/mlp.weft")).expect("compiles");
+    let p = super::schedule(&g).expect("schedules");
+    let text = super::print::program(&p);
+    let reduces: Vec<(usize, &Vec<(super::BufId, super::BufId)>)> = p
+        .kernels
+        .iter()
+        .enumerate()
+        .filter_map(|(k, kern)| match kern {
+            super::Kernel::AllReduce { parts, .. } => Some((k, parts)),
+            _ => None,
+        })
+        .collect();
+    let grads = reduces
+        .iter()
+        .find(|(_, parts)| parts.len() >= 4)
+        .unwrap_or_else(|| panic!("no all-reduce of the four gradients:\n{text}"));
+    // `mean_loss` (f32) may join the gradients; `ranks` (i64) is its own.
+    assert!(reduces.len() <= 3, "{text}");
+    let first_update = p
+        .kernels
+        .iter()
+        .position(|k| {
+            k.outputs()
+                .iter()
+                .any(|&b| matches!(p.buffers[b].kind, super::BufKind::Update(_)))
+        })
+        .expect("updates");
+    assert!(grads.0 < first_update, "{text}");
+    let is_grad_input = |k: &super::Kernel| matches!(k, super::Kernel::MatMul { .. });
+    let last_matmul = p.kernels.iter().rposition(is_grad_input).expect("matmuls");
+    assert!(last_matmul < grads.0, "after the backward pass:\n{text}");
+}

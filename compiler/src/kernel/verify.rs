@@ -10,7 +10,7 @@ pub fn verify(p: &Program) -> Result<(), String> {
     let bad = |k: usize, m: String| Err(format!("invalid kernel IR: kernel {k}: {m}"));
     let mut written = vec![false; nb];
     for (k, kern) in p.kernels.iter().enumerate() {
-        for b in kern.inputs().into_iter().chain(kern.output()) {
+        for b in kern.inputs().into_iter().chain(kern.outputs()) {
             if b >= nb {
                 return bad(k, format!("buffer %{b} does not exist"));
             }
@@ -21,7 +21,7 @@ pub fn verify(p: &Program) -> Result<(), String> {
                 return bad(k, format!("reads %{b} before it is written"));
             }
         }
-        if let Some(o) = kern.output() {
+        for o in kern.outputs() {
             if matches!(p.buffers[o].kind, BufKind::Input(_) | BufKind::Param(_)) {
                 return bad(k, format!("writes the read-only buffer %{o}"));
             }
@@ -29,6 +29,24 @@ pub fn verify(p: &Program) -> Result<(), String> {
                 return bad(k, format!("reads and writes %{o}"));
             }
             written[o] = true;
+        }
+        if let Kernel::AllReduce { dtype, parts } = kern {
+            if !crate::ir::op::collective_dtype(*dtype) || parts.is_empty() {
+                return bad(
+                    k,
+                    format!("an all-reduce of {dtype} over {} parts", parts.len()),
+                );
+            }
+            for &(src, out) in parts {
+                let (a, b) = (&p.buffers[src], &p.buffers[out]);
+                if a.dtype != *dtype
+                    || b.dtype != *dtype
+                    || crate::ir::types::element_count(&a.shape)
+                        != crate::ir::types::element_count(&b.shape)
+                {
+                    return bad(k, format!("all-reduce part %{src} -> %{out} differs"));
+                }
+            }
         }
         let rank_dtype = match kern {
             Kernel::Map { out, expr } => Some((

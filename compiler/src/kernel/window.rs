@@ -201,6 +201,7 @@ pub(super) fn lower<E: LoopEmit>(e: &mut E, prog: &Program, kern: &Kernel) -> Lo
         | Kernel::SliceGrad { .. }
         | Kernel::Cumsum { .. }
         | Kernel::Random { .. }
-        | Kernel::Check { .. } => Err(LoopError::Emit("not a window kernel".into())),
+        | Kernel::Check { .. }
+        | Kernel::AllReduce { .. } => Err(LoopError::Emit("not a window kernel".into())),
     }
 }

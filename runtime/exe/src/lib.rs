@@ -18,7 +18,7 @@
 //! the unit tests link without a program object.
 
 pub use weft_runtime::{buf, driver};
-pub use weft_runtime_native::{par, rt};
+pub use weft_runtime_native::{collective, par, rt};
 
 #[cfg(not(test))]
 mod entry {

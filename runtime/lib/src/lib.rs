@@ -22,7 +22,7 @@ use weft_runtime::npy::DType;
 use weft_runtime::program::TensorDecl;
 use weft_runtime::session::{Lent, Session, View};
 use weft_runtime::RunError;
-pub use weft_runtime_native::{par, rt};
+pub use weft_runtime_native::{collective, par, rt};
 
 // Shapes are handed out as `int64_t *` over the model's `usize` lengths.
 const _: () = assert!(std::mem::size_of::<usize>() == std::mem::size_of::<i64>());

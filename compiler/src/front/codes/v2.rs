@@ -1,5 +1,5 @@
-//! E0322-E0326: records, minibatches, seeds and `until` (the contract's
-//! sections 9 and 10; `compiler/src/front/elab/records.rs`,
+//! E0322-E0332: records, minibatches, seeds, `until` and collectives (the contract's
+//! sections 9, 10 and 13; `compiler/src/front/elab/records.rs`,
 //! `elab/builtins/steps.rs`, `elab/items.rs`).
 //!
 //! Each entry's `wrong` program is checked to report its code and its `fixed`
@@ -189,5 +189,22 @@ output y
 input x: f32[2 * N]
 let y: f32[N, 4 div 2] = reshape(x, (N, 2))
 output y
+"#,
+};
+
+pub(super) const E0332: CodeInfo = CodeInfo {
+    code: "E0332",
+    title: "a collective of an unsupported dtype",
+    explanation: "`all_sum(x)` adds `x` element-wise over the processes of a distributed run \
+         (section 13) and `all_mean(x)` divides that sum by `world`. `all_sum` takes `f32`, \
+         `f64`, `i32` and `i64` tensors (integer sums wrap, as NumPy's do); `all_mean` takes \
+         `f32` and `f64` only, because a mean of integers is not an integer. Both apply to \
+         records leaf by leaf. Cast the operand (`all_mean(cast(n, f32))`), or use \
+         `all_sum` for an integer total.",
+    wrong: r#"input n: i32[4]
+output m = all_mean(n)
+"#,
+    fixed: r#"input n: i32[4]
+output m = all_mean(cast(n, f32))
 "#,
 };

@@ -12,6 +12,7 @@
 //! compiler bug, reported as an internal [`RunError`]; bad run-time data (an
 //! index out of range) is a [`RunError`] with exit status 3.
 
+pub mod collective;
 pub mod conv;
 pub mod create;
 pub mod elementwise;
@@ -81,6 +82,7 @@ pub fn eval(
         Op::Select => elementwise::select(a(0)?, a(1)?, a(2)?)?,
         Op::Cast { to } => elementwise::cast(a(0)?, *to)?,
         Op::StopGradient => elementwise::identity(a(0)?),
+        Op::AllSum => collective::all_sum(a(0)?)?,
         Op::Broadcast { .. } => shape::broadcast(a(0)?, &out.shape)?,
         Op::Reshape { .. } => shape::reshape(a(0)?, &out.shape)?,
         Op::Transpose { perm } => shape::transpose(a(0)?, perm)?,

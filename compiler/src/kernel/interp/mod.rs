@@ -618,6 +618,7 @@ impl Machine<'_> {
                 };
                 self.bytes_mut(*out, 0, n).copy_from_slice(&bytes);
             }
+            Kernel::AllReduce { dtype, parts } => self.all_reduce(*dtype, parts),
             Kernel::Check { check, error } => {
                 let ok = match check {
                     Check::SliceFits {
@@ -638,6 +639,38 @@ impl Machine<'_> {
             }
         }
         Ok(())
+    }
+
+    /// An all-reduce through the runtime's collective, as built
+    /// executables call it: every part in one call.
+    fn all_reduce(&mut self, dtype: DType, parts: &[(BufId, BufId)]) {
+        // The kernel verifier refuses the other dtypes.
+        let Some(code) = super::allreduce_code(dtype) else {
+            return;
+        };
+        let es = elem_bytes(dtype) as usize;
+        let (mut src, mut dst, mut lens) = (Vec::new(), Vec::new(), Vec::new());
+        for &(s, o) in parts {
+            let n = self.numel(&self.prog.buffers[o].shape);
+            let at = |me: &Self, b: BufId| {
+                let (r, off) = me.loc[b];
+                me.span(r, off, n as usize * es)
+            };
+            src.push(at(self, s).cast_const().cast::<std::ffi::c_void>());
+            dst.push(at(self, o).cast::<std::ffi::c_void>());
+            lens.push(n as i64);
+        }
+        // SAFETY: each pointer addresses its whole buffer (checked by
+        // `span`); outputs are buffers of their own, apart from the sources.
+        unsafe {
+            weft_runtime_native::collective::weft_rt_allreduce_v1(
+                code,
+                parts.len() as i64,
+                src.as_ptr(),
+                dst.as_ptr(),
+                lens.as_ptr(),
+            )
+        }
     }
 
     /// A convolution product through the runtime, as compiled code and

@@ -425,6 +425,9 @@ pub fn vjp(g: &mut Graph, f: &Fwd, ct: NodeId) -> Result<Vec<Option<NodeId>>, St
             vec![gx, gy]
         }
         Op::StopGradient => vec![None],
+        // Linear, and its own adjoint (language.md §13): the gradient
+        // through `all_sum` is the `all_sum` of the incoming gradient.
+        Op::AllSum => vec![Some(b.op(Op::AllSum, &[ct]))],
         Op::Grad => return Err("a grad node reached the backward sweep".into()),
     })
 }

@@ -355,6 +355,20 @@ fn conv2d_rules() {
 }
 
 #[test]
+fn all_sum_rule() {
+    // In a world of one, the identity: its rule (`all_sum` of the
+    // cotangent) must give the identity's derivative.
+    let specs = [spec("x", f64t(&[3, 2]), Gen::Normal)];
+    check_grads(
+        "all_sum",
+        &specs,
+        &[],
+        &|g, xs| g.add(Op::AllSum, xs, None),
+        725,
+    );
+}
+
+#[test]
 fn cumsum_rule() {
     for (k, reverse) in [false, true].into_iter().enumerate() {
         for axis in 0..2 {

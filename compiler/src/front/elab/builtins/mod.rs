@@ -574,6 +574,10 @@ impl<'m> Elab<'m> {
                     }
                 }
             }
+            Builtin::AllSum | Builtin::AllMean => {
+                let (v, s, _) = a[0].clone()?;
+                self.collective(b == Builtin::AllMean, v, s, span)
+            }
             Builtin::StopGradient => {
                 let (v, s, _) = a[0].clone()?;
                 match v {

@@ -69,6 +69,53 @@ impl<'m> Elab<'m> {
         )))
     }
 
+    /// `all_sum(x)` (numeric `x`) and `all_mean(x)` (floating `x`): one
+    /// `AllSum` node, divided by `world` for the mean (so the gradient of
+    /// either is the same collective of the incoming gradient). Records
+    /// reach here leaf by leaf.
+    pub(crate) fn collective(&mut self, mean: bool, v: Val, s: Span, span: Span) -> Option<Val> {
+        let name = if mean { "all_mean" } else { "all_sum" };
+        let id = self.tensor_of(&v, s, None)?;
+        let t = self.g.ty(id).clone();
+        let ok = if mean {
+            matches!(t.dtype, DType::F32 | DType::F64)
+        } else {
+            crate::ir::op::collective_dtype(t.dtype)
+        };
+        if !ok {
+            let (want, help) = if mean {
+                (
+                    "an `f32` or `f64` tensor",
+                    format!("a mean of integers is not an integer: `{name}(cast(x, f32))`, or `all_sum` for an integer total"),
+                )
+            } else {
+                (
+                    "an `f32`, `f64`, `i32` or `i64` tensor",
+                    format!("cast it first: `{name}(cast(x, i32))`"),
+                )
+            };
+            self.err(
+                Diagnostic::error("E0332", format!("`{name}` needs {want}, found `{t}`"), s)
+                    .label(format!("this is `{t}`"))
+                    .help(help),
+            );
+            return None;
+        }
+        let sum = self.g.add(Op::AllSum, &[id], Some(span));
+        if !mean {
+            return Some(Val::Tensor(sum));
+        }
+        let world = self.feed(Feed::World, TensorType::new(DType::I64, vec![]), span);
+        let w = self.g.cast(world, t.dtype, Some(span));
+        let w = self.g.broadcast(w, &t.shape, Some(span));
+        Some(Val::Tensor(self.g.binary(
+            BinaryOp::Div,
+            sum,
+            w,
+            Some(span),
+        )))
+    }
+
     /// The feed a node is, if any.
     fn feed_of(&self, id: NodeId) -> Option<&Feed<Dim>> {
         self.g.feeds.iter().find(|f| f.node == id).map(|f| &f.feed)

@@ -69,6 +69,9 @@ pub(crate) enum Builtin {
     Sort,
     Argsort,
     Topk,
+    /// `all_sum`, `all_mean` (section 13).
+    AllSum,
+    AllMean,
 }
 
 /// A parameter: its name, and whether it must be given.
@@ -79,7 +82,7 @@ const AB: &[Param] = &[("a", true), ("b", true)];
 
 impl Builtin {
     /// Every builtin but the unary ops (see [`Builtin::all`]).
-    const OTHERS: [Builtin; 59] = [
+    const OTHERS: [Builtin; 61] = [
         Builtin::Pow,
         Builtin::Maximum,
         Builtin::Minimum,
@@ -139,6 +142,8 @@ impl Builtin {
         Builtin::Sort,
         Builtin::Argsort,
         Builtin::Topk,
+        Builtin::AllSum,
+        Builtin::AllMean,
     ];
 
     /// Every builtin, in the order of the contract.
@@ -229,6 +234,8 @@ impl Builtin {
             Builtin::Sort => "sort",
             Builtin::Argsort => "argsort",
             Builtin::Topk => "topk",
+            Builtin::AllSum => "all_sum",
+            Builtin::AllMean => "all_mean",
         }
     }
 
@@ -250,7 +257,9 @@ impl Builtin {
             | Builtin::IsNan
             | Builtin::IsFinite
             | Builtin::Atan2
-            | Builtin::FloorDiv => true,
+            | Builtin::FloorDiv
+            | Builtin::AllSum
+            | Builtin::AllMean => true,
             Builtin::Sum
             | Builtin::Mean
             | Builtin::Max
@@ -302,7 +311,7 @@ impl Builtin {
     /// The parameters, positional order first.
     pub(crate) fn params(self) -> &'static [Param] {
         match self {
-            Builtin::Unary(_) | Builtin::StopGradient => X,
+            Builtin::Unary(_) | Builtin::StopGradient | Builtin::AllSum | Builtin::AllMean => X,
             Builtin::Pow | Builtin::Maximum | Builtin::Minimum | Builtin::Matmul => AB,
             Builtin::Where => &[("cond", true), ("a", true), ("b", true)],
             Builtin::Cast => &[("x", true), ("dtype", true)],
