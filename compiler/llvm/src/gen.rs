@@ -350,7 +350,7 @@ impl<'c, 'p> Gen<'c, 'p> {
         let mut bufs: Vec<BufId> = kern.outputs();
         bufs.extend(kern.inputs());
         if let Some(split) = parallel_split(self.prog, kern) {
-            return self.parallel_kernel_fn(&format!("weft_k{k}"), &[kern], bufs, split, None);
+            return self.parallel_kernel_fn(&format!("weft_k{k}"), &[kern], bufs, split);
         }
         let ptr = self.ptr_t();
         let args: Vec<BasicMetadataTypeEnum> =

@@ -70,7 +70,6 @@ impl<'c> Gen<'c, '_> {
         ks: &[&Kernel],
         bufs: Vec<BufId>,
         split: Split,
-        after: Option<&Kernel>,
     ) -> R<(FunctionValue<'c>, Vec<BufId>)> {
         let (ptr, i64t, void) = (self.ptr_t(), self.ctx.i64_type(), self.ctx.void_type());
         let nb = bufs.len();
@@ -201,19 +200,6 @@ impl<'c> Gen<'c, '_> {
             .s()?;
             self.b.build_store(q, param(kf, i)?).s()?;
         }
-        if let Some(mm) = after {
-            // An epilogue: the runtime's GEMM runs the task on the rows of
-            // the product as they are finished.
-            self.bufs = vec![None; self.prog.buffers.len()];
-            for (i, &b) in bufs.iter().enumerate() {
-                self.bufs[b] = Some(param(kf, i + 1)?.into_pointer_value());
-            }
-            self.gemm_then(mm, tf, arr, unit)?;
-            self.b
-                .build_return(Some(&self.ctx.i32_type().const_zero()))
-                .s()?;
-            return Ok((kf, bufs));
-        }
         let pf = self.parallel_for_fn();
         let have = self
             .b
@@ -274,71 +260,10 @@ impl<'c> Gen<'c, '_> {
             }
             cost = cost.saturating_add(parallel_split(prog, kern).map_or(1, |s| s.cost));
         }
-        let name = format!("weft_k{}_to_{}", ks[0], ks[ks.len() - 1]);
-        if let [mm @ Kernel::MatMul { .. }, map] = kerns.as_slice() {
-            let space = parallel_split(prog, map)
-                .ok_or("an epilogue that is not parallel")?
-                .space;
-            return self.parallel_kernel_fn(&name, &[map], bufs, Split { space, cost }, Some(mm));
-        }
         let space = parallel_split(prog, kerns[0])
             .ok_or("row group of a serial kernel")?
             .space;
-        self.parallel_kernel_fn(&name, &kerns, bufs, Split { space, cost }, None)
-    }
-}
-
-impl<'c> Gen<'c, '_> {
-    /// Calls `weft_rt_gemm_epi_v1_*` for the product `mm`, with `task` and
-    /// its context `ctx` (the epilogue, `unit` its cost per row).
-    fn gemm_then(
-        &mut self,
-        mm: &Kernel,
-        task: FunctionValue<'c>,
-        ctx: inkwell::values::PointerValue<'c>,
-        unit: inkwell::values::IntValue<'c>,
-    ) -> R<()> {
-        let Kernel::MatMul {
-            out,
-            a,
-            b,
-            m,
-            k,
-            n,
-            trans,
-            ..
-        } = mm
-        else {
-            return Err("an epilogue after a kernel that is not a matrix product".into());
-        };
-        let d = self.prog.buffers[*out].dtype;
-        let name = if d == weft_compiler::ir::types::DType::F64 {
-            "weft_rt_gemm_epi_v1_f64"
-        } else {
-            "weft_rt_gemm_epi_v1_f32"
-        };
-        let (i64t, ptr) = (self.ctx.i64_type().into(), self.ptr_t().into());
-        let f = self.extern_fn(
-            name,
-            None,
-            &[i64t, i64t, i64t, ptr, ptr, ptr, i64t, ptr, ptr, i64t],
-        );
-        let tr = self.i64c(weft_compiler::kernel::trans_bits(*trans) as u64);
-        let p =
-            |b: &BufId| -> R<BasicMetadataValueEnum<'c>> { Ok(self.bufs[*b].ok_or("buf")?.into()) };
-        let args = [
-            self.dim(m).into(),
-            self.dim(k).into(),
-            self.dim(n).into(),
-            p(a)?,
-            p(b)?,
-            p(out)?,
-            tr.into(),
-            task.as_global_value().as_pointer_value().into(),
-            ctx.into(),
-            unit.into(),
-        ];
-        self.call(f, &args)?;
-        Ok(())
+        let name = format!("weft_k{}_to_{}", ks[0], ks[ks.len() - 1]);
+        self.parallel_kernel_fn(&name, &kerns, bufs, Split { space, cost })
     }
 }

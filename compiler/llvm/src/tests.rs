@@ -78,7 +78,7 @@ fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions, bits: bool) -> Resu
     let ee = m
         .create_jit_execution_engine(OptimizationLevel::Aggressive)
         .map_err(|e| e.to_string())?;
-    let externs: [(&str, usize); 12] = [
+    let externs: [(&str, usize); 10] = [
         ("weft_rt_parallel_for", parallel_for as *const () as usize),
         // The runtime's own GEMM and random fills, as executables link them.
         (
@@ -88,14 +88,6 @@ fn jit_compare(c: &Case, prog: &Program, opts: &LlvmOptions, bits: bool) -> Resu
         (
             "weft_rt_gemm_v2_f64",
             rt::weft_rt_gemm_v2_f64 as *const () as usize,
-        ),
-        (
-            "weft_rt_gemm_epi_v1_f32",
-            rt::weft_rt_gemm_epi_v1_f32 as *const () as usize,
-        ),
-        (
-            "weft_rt_gemm_epi_v1_f64",
-            rt::weft_rt_gemm_epi_v1_f64 as *const () as usize,
         ),
         (
             "weft_rt_conv2d_f32",

@@ -1,7 +1,5 @@
 //! Row fusion: which consecutive kernels a backend may run as one loop over
-//! rows (softmax's max, sum and division while the row is in cache), and
-//! which elementwise kernel may run as the epilogue of the matrix product
-//! before it (bias and activation on the product's rows while in cache). The
+//! rows (softmax's max, sum and division while the row is in cache). The
 //! LLVM backend fuses these groups; the memory plan ([`super::plan`])
 //! treats each group as one step of liveness, so that fused kernels never
 //! share an arena slot, whichever engine runs the program.
@@ -47,11 +45,6 @@ pub fn row_groups(prog: &Program) -> Vec<Vec<usize>> {
 }
 
 fn fusable(prog: &Program, ks: &[usize]) -> bool {
-    if let [mm, map] = ks {
-        if matches!(prog.kernels[*mm], Kernel::MatMul { .. }) {
-            return epilogue(prog, &prog.kernels[*mm], &prog.kernels[*map]);
-        }
-    }
     let splits: Vec<(Vec<Dim>, &Kernel)> = match ks
         .iter()
         .map(|&k| {
@@ -91,47 +84,6 @@ fn fusable(prog: &Program, ks: &[usize]) -> bool {
         written.push(out);
     }
     true
-}
-
-/// Whether `map`, the kernel after the matrix product `mm`, can run as its
-/// epilogue: on each block of rows of the product as soon as it is final
-/// (bias and activation while the rows are in cache). The product is one
-/// float matrix (no batch axes) not known to be small (small products
-/// loop inline); the map is parallel over the same rows, reads the
-/// product only at its own row, and writes none of the product's buffers.
-fn epilogue(prog: &Program, mm: &Kernel, map: &Kernel) -> bool {
-    let Kernel::MatMul {
-        out,
-        a,
-        b,
-        batch,
-        m,
-        k,
-        n,
-        ..
-    } = mm
-    else {
-        return false;
-    };
-    let Kernel::Map { out: written, expr } = map else {
-        return false;
-    };
-    let known_small = match (m.as_lit(), k.as_lit(), n.as_lit()) {
-        (Some(m), Some(k), Some(n)) => {
-            m.saturating_mul(k).saturating_mul(n) <= weft_runtime::SMALL_GEMM_WORK
-        }
-        _ => false,
-    };
-    let Some(space) = split_space(prog, map) else {
-        return false;
-    };
-    batch.is_empty()
-        && prog.buffers[*out].dtype.is_float()
-        && !known_small
-        && space.len() >= 2
-        && &space[0] == m
-        && ![*out, *a, *b].contains(written)
-        && row_local(prog, expr, Some(0), m, &[*out])
 }
 
 /// Rows of fewer than [`MIN_FUSED_ROW`] elements, known at compile time. A

@@ -377,13 +377,7 @@ thread_local! {
     static PACK: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Called with `(lo, hi)` once rows `lo..hi` of `C` are final (an
-/// epilogue: the elementwise kernel that reads them, while in cache).
-pub type Epilogue<'a> = &'a (dyn Fn(usize, usize) + Sync);
-
-/// `C[rows, cols] (=|+=) A[rows, :]·B[:, cols]` on this thread; when the
-/// columns are all of `C`'s, `epi` runs on each block of rows as it is
-/// finished.
+/// `C[rows, cols] (=|+=) A[rows, :]·B[:, cols]` on this thread.
 #[allow(clippy::too_many_arguments)]
 unsafe fn rect<T: Tile>(
     (i0, i1): (usize, usize),
@@ -394,12 +388,8 @@ unsafe fn rect<T: Tile>(
     c: *mut T,
     ldc: usize,
     accumulate: bool,
-    epi: Option<Epilogue>,
 ) {
     let g = T::kernel(j1 - j0);
-    // One block of columns: a block of rows is final after its last block
-    // of depth; otherwise only at the end.
-    let per_block = epi.filter(|_| j1 - j0 <= g.nc);
     let (mr, nr) = (g.mr, g.nr);
     let kc_max = g.kc.min(k);
     let mc_max = g.mc.min((i1 - i0).div_ceil(mr) * mr);
@@ -475,19 +465,13 @@ unsafe fn rect<T: Tile>(
                             }
                         }
                     }
-                    if let Some(e) = per_block.filter(|_| pc + kc >= k) {
-                        e(ic, ic + mc);
-                    }
                     ic += mc;
                 }
                 pc += kc;
             }
             jc += nc;
         }
-    });
-    if let Some(e) = epi.filter(|_| per_block.is_none()) {
-        e(i0, i1);
-    }
+    })
 }
 
 /// `A[i0.., p0..]` (`mc × kc`) into panels of `mr` rows: panel `q` holds
@@ -625,38 +609,14 @@ pub unsafe fn gemm<T: Elem>(
     accumulate: bool,
     parts: usize,
 ) {
-    gemm_then(m, k, n, a, b, c, ldc, accumulate, parts, None);
-}
-
-/// [`gemm`], then `epi` over the rows of `C` as they are finished, on the
-/// thread that computed them, when the product is split by rows (or not
-/// at all). Returns whether `epi` ran over every row; when it did not (the
-/// product was split by columns, or is empty), it ran over none, and the
-/// caller runs it.
-///
-/// # Safety
-/// As [`gemm`].
-#[allow(clippy::too_many_arguments)]
-pub unsafe fn gemm_then<T: Elem>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: View<T>,
-    b: View<T>,
-    c: *mut T,
-    ldc: usize,
-    accumulate: bool,
-    parts: usize,
-    epi: Option<Epilogue>,
-) -> bool {
     // Dispatch on the two element types (a trait object would hide the tile).
     if let Some(f) = as_f32::<T>() {
         let (a, b, c) = f(a, b, c);
-        return run::<f32>(m, k, n, a, b, c, ldc, accumulate, parts, epi);
+        return run::<f32>(m, k, n, a, b, c, ldc, accumulate, parts);
     }
     if let Some(f) = as_f64::<T>() {
         let (a, b, c) = f(a, b, c);
-        return run::<f64>(m, k, n, a, b, c, ldc, accumulate, parts, epi);
+        return run::<f64>(m, k, n, a, b, c, ldc, accumulate, parts);
     }
     // Other element types take the portable chain, one output at a time.
     for i in 0..m {
@@ -669,7 +629,6 @@ pub unsafe fn gemm_then<T: Elem>(
             *out = acc;
         }
     }
-    false
 }
 
 type Cast<T, U> = fn(View<T>, View<T>, *mut T) -> (View<U>, View<U>, *mut U);
@@ -707,10 +666,9 @@ unsafe fn run<T: Tile>(
     ldc: usize,
     accumulate: bool,
     parts: usize,
-    epi: Option<Epilogue>,
-) -> bool {
+) {
     if m == 0 || n == 0 {
-        return false;
+        return;
     }
     if k == 0 {
         if !accumulate {
@@ -718,7 +676,7 @@ unsafe fn run<T: Tile>(
                 std::slice::from_raw_parts_mut(c.add(i * ldc), n).fill(T::default());
             }
         }
-        return false;
+        return;
     }
     // Split along the longer side, in whole tiles.
     let by_rows = m >= n;
@@ -726,8 +684,7 @@ unsafe fn run<T: Tile>(
     let (len, unit) = if by_rows { (m, g.mr) } else { (n, g.nr) };
     let parts = parts.max(1).min(len.div_ceil(unit));
     if parts <= 1 {
-        rect::<T>((0, m), (0, n), k, a, b, c, ldc, accumulate, epi);
-        return epi.is_some();
+        return rect::<T>((0, m), (0, n), k, a, b, c, ldc, accumulate);
     }
     let tiles = len.div_ceil(unit);
     let bound = move |q: usize| (tiles * q / parts * unit).min(len);
@@ -738,13 +695,12 @@ unsafe fn run<T: Tile>(
         // SAFETY: the caller's contract; part `q` writes only its span.
         unsafe {
             if by_rows {
-                rect::<T>(span, (0, n), k, a, b, c, ldc, accumulate, epi)
+                rect::<T>(span, (0, n), k, a, b, c, ldc, accumulate)
             } else {
-                rect::<T>((0, m), span, k, a, b, c, ldc, accumulate, None)
+                rect::<T>((0, m), span, k, a, b, c, ldc, accumulate)
             }
         }
     });
-    by_rows && epi.is_some()
 }
 
 #[cfg(test)]
@@ -921,64 +877,5 @@ mod tests {
             c2.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
         );
         assert_eq!(c1, chain(m, k, n, &a, &b, None));
-    }
-
-    /// `gemm_then`'s epilogue sees each row once, only after its values are
-    /// final, or (when it says so) none at all.
-    #[test]
-    fn the_epilogue_sees_every_finished_row_once() {
-        use std::sync::Mutex;
-        for &(m, k, n) in &[
-            (1000, 300, 40),
-            (40, 700, 300),
-            (5000, 64, 256),
-            (7, 3, 5),
-            (300, 2000, 3500),
-        ] {
-            let (a, b) = (data(m * k, 11), data(k * n, 12));
-            let want = chain(m, k, n, &a, &b, None);
-            for parts in [1, 2, 3] {
-                let mut c = vec![f32::NAN; m * n];
-                let seen = Mutex::new(vec![0u32; m]);
-                let cp = c.as_mut_ptr() as usize;
-                let epi = |lo: usize, hi: usize| {
-                    let mut seen = seen.lock().expect("lock");
-                    for i in lo..hi {
-                        seen[i] += 1;
-                        // SAFETY: row i of c, finished and not written again.
-                        let row =
-                            unsafe { std::slice::from_raw_parts((cp as *const f32).add(i * n), n) };
-                        assert!(
-                            row.iter()
-                                .zip(&want[i * n..(i + 1) * n])
-                                .all(|(x, y)| x.to_bits() == y.to_bits()),
-                            "row {i} not final"
-                        );
-                    }
-                };
-                let av = View {
-                    ptr: a.as_ptr(),
-                    rs: k as isize,
-                    cs: 1,
-                };
-                let bv = View {
-                    ptr: b.as_ptr(),
-                    rs: n as isize,
-                    cs: 1,
-                };
-                // SAFETY: the views describe `a` and `b`; `c` is m × n.
-                let all = unsafe {
-                    gemm_then(m, k, n, av, bv, c.as_mut_ptr(), n, false, parts, Some(&epi))
-                };
-                let seen = seen.into_inner().expect("lock");
-                let expect = u32::from(all);
-                assert!(
-                    seen.iter().all(|&s| s == expect),
-                    "{m}x{k}x{n} parts={parts}: {all} {:?}",
-                    &seen[..seen.len().min(8)]
-                );
-                assert!(c.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()));
-            }
-        }
     }
 }
