@@ -38,6 +38,12 @@
 //! Run-time checks (slices over size-name axes, max/min/argmax over an axis
 //! that may be empty) become [`Kernel::Check`]s placed where the node was.
 
+mod origin;
+mod rules;
+
+use origin::{origin, owners};
+use rules::{packed_operands, split_full_reduction, swapped_last, unit_axes_map, visit_order};
+
 use super::plan;
 use super::{
     AxisSrc, BufId, BufKind, Buffer, Check, ConvKind, Expr, Kernel, OutputSrc, ParamInfo, Program,
@@ -146,70 +152,6 @@ pub fn schedule(g: &Graph) -> Result<Program, String> {
     plan::assign_slots(&mut s.prog);
     super::verify::verify(&s.prog)?;
     Ok(s.prog)
-}
-
-/// The `let` each node's value goes into: its own label, or else the
-/// owner of its first user that has one (a fused temporary belongs to the
-/// `let` that consumes it, a gradient's parts to the gradient). Computed
-/// backwards over the graph, whose index order is topological.
-fn owners(g: &Graph) -> Vec<Option<String>> {
-    let mut users: Vec<Vec<NodeId>> = vec![Vec::new(); g.len()];
-    for id in g.ids() {
-        for a in &g.node(id).args {
-            users[a.index()].push(id);
-        }
-    }
-    // An unlabelled value an update or output reads is named by it.
-    let mut named: Vec<Option<String>> = vec![None; g.len()];
-    for (p, id) in &g.updates {
-        named[id.index()].get_or_insert_with(|| format!("update:{p}"));
-    }
-    for (o, id) in &g.outputs {
-        named[id.index()].get_or_insert_with(|| format!("output:{o}"));
-    }
-    let mut own: Vec<Option<String>> = vec![None; g.len()];
-    for id in g.ids().collect::<Vec<_>>().into_iter().rev() {
-        let n = g.node(id);
-        own[id.index()] = match (&n.op, &n.label) {
-            (Op::Input { .. } | Op::Param { .. } | Op::Literal { .. }, _) => None,
-            (_, Some(l)) => Some(l.clone()),
-            (_, None) => named[id.index()].clone().or_else(|| {
-                users[id.index()]
-                    .iter()
-                    .find_map(|u| own[u.index()].clone())
-            }),
-        };
-    }
-    own
-}
-
-/// What a kernel computing graph nodes `nodes` computes of the source: the
-/// `let`s they go into ([`owners`]) and their source spans.
-fn origin(g: &Graph, owners: &[Option<String>], nodes: &[NodeId]) -> super::Origin {
-    let mut o = super::Origin::default();
-    let mut ids: Vec<NodeId> = nodes.to_vec();
-    ids.sort();
-    ids.dedup();
-    for id in ids {
-        let n = g.node(id);
-        if matches!(
-            n.op,
-            Op::Literal { .. } | Op::Input { .. } | Op::Param { .. }
-        ) {
-            continue;
-        }
-        if let Some(name) = &owners[id.index()] {
-            if !o.lets.contains(name) {
-                o.lets.push(name.clone());
-            }
-        }
-        if let Some(s) = n.span {
-            if !o.spans.contains(&s) {
-                o.spans.push(s);
-            }
-        }
-    }
-    o
 }
 
 struct Sched<'g> {
@@ -967,32 +909,6 @@ impl Sched<'_> {
     }
 }
 
-/// The order in which nodes are scheduled: index order, except that each
-/// `all_sum` comes right after its operand, so that all the collectives of
-/// values computed before the first use of one result are pending together
-/// (see the module header).
-fn visit_order(g: &Graph) -> Vec<NodeId> {
-    let mut after: Vec<Vec<NodeId>> = vec![Vec::new(); g.len()];
-    let mut hoisted = vec![false; g.len()];
-    for id in g.ids() {
-        let n = g.node(id);
-        if let (Op::AllSum, [a]) = (&n.op, n.args.as_slice()) {
-            after[a.index()].push(id);
-            hoisted[id.index()] = true;
-        }
-    }
-    let mut order = Vec::with_capacity(g.len());
-    let mut stack = Vec::new();
-    for id in g.ids().filter(|id| !hoisted[id.index()]) {
-        stack.push(id);
-        while let Some(x) = stack.pop() {
-            order.push(x);
-            stack.extend(after[x.index()].iter().rev());
-        }
-    }
-    order
-}
-
 /// Whether a size (a product of lengths, `None` when it overflows `u64`)
 /// is a value of integer dtype `dtype` (see [`Check::SizeFits`]).
 pub fn size_fits(n: u64, dtype: DType) -> bool {
@@ -1016,97 +932,4 @@ pub fn slice_fits(n: u64, start: i64, step: u64, len: u64) -> bool {
         return false;
     }
     len == 0 || s + (len as i128 - 1) * (step as i128) < n
-}
-
-/// For a reshape that only adds or drops axes of length 1: the axis map from
-/// the new shape `to` to the old shape `from`.
-fn unit_axes_map(from: &[Dim], to: &[Dim]) -> Option<Vec<AxisSrc>> {
-    let big_to: Vec<usize> = (0..to.len()).filter(|&i| !to[i].is_one()).collect();
-    let big_from: Vec<usize> = (0..from.len()).filter(|&i| !from[i].is_one()).collect();
-    if big_to.len() != big_from.len()
-        || big_to
-            .iter()
-            .zip(&big_from)
-            .any(|(&t, &f)| to[t] != from[f])
-    {
-        return None;
-    }
-    let mut axes = vec![AxisSrc::Zero; from.len()];
-    for (&t, &f) in big_to.iter().zip(&big_from) {
-        axes[f] = AxisSrc::Outer {
-            axis: t,
-            start: 0,
-            step: 1,
-        };
-    }
-    Some(axes)
-}
-
-/// The operands of node `id` that its kernel reads as packed buffers
-/// (`operand_buf` in [`Sched::node`]).
-fn packed_operands(g: &Graph, id: NodeId) -> Vec<NodeId> {
-    let n = g.node(id);
-    match &n.op {
-        Op::MatMul => {
-            let float = n.ty.dtype.is_float();
-            n.args
-                .iter()
-                .map(|&a| swapped_last(g, a).filter(|_| float).unwrap_or(a))
-                .collect()
-        }
-        Op::Gather
-        | Op::ScatterAdd { .. }
-        | Op::Conv2d { .. }
-        | Op::Conv2dGradInput { .. }
-        | Op::Conv2dGradWeight { .. }
-        | Op::Concat { .. } => n.args.clone(),
-        Op::Cumsum { .. }
-        | Op::Window { .. }
-        | Op::WindowGrad { .. }
-        | Op::SliceGrad { .. }
-        | Op::AllSum => n.args.first().copied().into_iter().collect(),
-        Op::Input { .. }
-        | Op::Param { .. }
-        | Op::Literal { .. }
-        | Op::SizeOf { .. }
-        | Op::Iota { .. }
-        | Op::Random { .. }
-        | Op::Unary(_)
-        | Op::Binary(_)
-        | Op::Select
-        | Op::Cast { .. }
-        | Op::Broadcast { .. }
-        | Op::Reshape { .. }
-        | Op::Transpose { .. }
-        | Op::Slice { .. }
-        | Op::Reduce { .. }
-        | Op::ArgMax { .. }
-        | Op::StopGradient
-        | Op::Grad => Vec::new(),
-    }
-}
-
-/// The operand of `id` when `id` transposes only its last two axes.
-fn swapped_last(g: &Graph, id: NodeId) -> Option<NodeId> {
-    let n = g.node(id);
-    let Op::Transpose { perm } = &n.op else {
-        return None;
-    };
-    let r = perm.len();
-    let swapped = r >= 2
-        && perm[r - 2] == r - 1
-        && perm[r - 1] == r - 2
-        && perm[..r - 2].iter().enumerate().all(|(i, &p)| i == p);
-    swapped.then(|| n.args[0])
-}
-
-/// Whether a reduction of every axis of `shape` is worth two kernels (see
-/// `two_stage_reduce`): rank 2 or more, a first axis that is not 1, and at
-/// least 2^16 elements (or a size name among the lengths).
-fn split_full_reduction(shape: &[Dim], axes: &[usize]) -> bool {
-    let r = shape.len();
-    let literal: Option<u64> = shape
-        .iter()
-        .try_fold(1u64, |acc, d| d.as_lit().map(|n| acc.saturating_mul(n)));
-    r >= 2 && axes.len() == r && !shape[0].is_one() && literal.is_none_or(|n| n >= 1 << 16)
 }
