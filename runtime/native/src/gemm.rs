@@ -189,186 +189,118 @@ mod x86 {
 
     use super::Strided;
 
-    /// 6 × 16 `f32`: twelve 8-lane accumulators, two loads of `b` and six
-    /// broadcasts of `a` per step.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn micro_f32(
-        kc: usize,
-        a: Strided<f32>,
-        b: *const f32,
-        c: *mut f32,
-        ldc: usize,
-        load: bool,
-    ) {
-        let mut acc = [[_mm256_setzero_ps(); 2]; 6];
-        if load {
-            for (i, r) in acc.iter_mut().enumerate() {
-                r[0] = _mm256_loadu_ps(c.add(i * ldc));
-                r[1] = _mm256_loadu_ps(c.add(i * ldc + 8));
+    /// A micro-kernel of `MR` rows × two vectors of `W` lanes: per step of
+    /// `p`, two loads of `b`, `MR` broadcasts of `a` and `2·MR` FMAs, each
+    /// accumulator one chain (`$micro` stores the tile; `$steps` runs `kc`
+    /// steps, two per loop turn, with constant offsets for a packed panel).
+    macro_rules! tile_kernel {
+        ($micro:ident, $steps:ident, $t:ty, $v:ty, $features:literal, mr = $mr:literal,
+         w = $w:literal, zero = $zero:ident, load = $load:ident, store = $store:ident,
+         set1 = $set1:ident, fma = $fma:ident) => {
+            #[target_feature(enable = $features)]
+            pub unsafe fn $micro(
+                kc: usize,
+                a: Strided<$t>,
+                b: *const $t,
+                c: *mut $t,
+                ldc: usize,
+                load: bool,
+            ) {
+                let mut acc = [[$zero(); 2]; $mr];
+                if load {
+                    for (i, r) in acc.iter_mut().enumerate() {
+                        r[0] = $load(c.add(i * ldc));
+                        r[1] = $load(c.add(i * ldc + $w));
+                    }
+                }
+                if a.si == 1 && a.sp == $mr {
+                    $steps::<true>(kc, a, b, &mut acc);
+                } else {
+                    $steps::<false>(kc, a, b, &mut acc);
+                }
+                for (i, r) in acc.iter().enumerate() {
+                    $store(c.add(i * ldc), r[0]);
+                    $store(c.add(i * ldc + $w), r[1]);
+                }
             }
-        }
-        // A packed panel has constant offsets (fewer instructions per step).
-        if a.si == 1 && a.sp == 6 {
-            steps_f32::<true>(kc, a, b, &mut acc);
-        } else {
-            steps_f32::<false>(kc, a, b, &mut acc);
-        }
-        for (i, r) in acc.iter().enumerate() {
-            _mm256_storeu_ps(c.add(i * ldc), r[0]);
-            _mm256_storeu_ps(c.add(i * ldc + 8), r[1]);
-        }
-    }
 
-    /// `kc` steps of the f32 tile, two per loop turn.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    unsafe fn steps_f32<const PACKED: bool>(
-        kc: usize,
-        a: Strided<f32>,
-        b: *const f32,
-        acc: &mut [[__m256; 2]; 6],
-    ) {
-        let (si, sp) = if PACKED { (1, 6) } else { (a.si, a.sp) };
-        let (mut a, mut b) = (a.ptr, b);
-        let mut step = || {
-            let b0 = _mm256_loadu_ps(b);
-            let b1 = _mm256_loadu_ps(b.add(8));
-            for (i, r) in acc.iter_mut().enumerate() {
-                let x = _mm256_broadcast_ss(&*a.offset(i as isize * si));
-                r[0] = _mm256_fmadd_ps(x, b0, r[0]);
-                r[1] = _mm256_fmadd_ps(x, b1, r[1]);
+            #[target_feature(enable = $features)]
+            #[inline]
+            unsafe fn $steps<const PACKED: bool>(
+                kc: usize,
+                a: Strided<$t>,
+                b: *const $t,
+                acc: &mut [[$v; 2]; $mr],
+            ) {
+                let (si, sp) = if PACKED { (1, $mr) } else { (a.si, a.sp) };
+                let (mut a, mut b) = (a.ptr, b);
+                let mut step = || {
+                    let b0 = $load(b);
+                    let b1 = $load(b.add($w));
+                    for (i, r) in acc.iter_mut().enumerate() {
+                        let x = $set1(*a.offset(i as isize * si));
+                        r[0] = $fma(x, b0, r[0]);
+                        r[1] = $fma(x, b1, r[1]);
+                    }
+                    a = a.offset(sp);
+                    b = b.add(2 * $w);
+                };
+                for _ in 0..kc / 2 {
+                    step();
+                    step();
+                }
+                if kc % 2 == 1 {
+                    step();
+                }
             }
-            a = a.offset(sp);
-            b = b.add(16);
         };
-        for _ in 0..kc / 2 {
-            step();
-            step();
-        }
-        if kc % 2 == 1 {
-            step();
-        }
     }
 
-    /// 8 × 32 `f32` in AVX-512 registers: sixteen 16-lane accumulators,
-    /// two loads of `b` and eight broadcasts of `a` per step.
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub unsafe fn micro_f32_avx512(
-        kc: usize,
-        a: Strided<f32>,
-        b: *const f32,
-        c: *mut f32,
-        ldc: usize,
-        load: bool,
-    ) {
-        let mut acc = [[_mm512_setzero_ps(); 2]; 8];
-        if load {
-            for (i, r) in acc.iter_mut().enumerate() {
-                r[0] = _mm512_loadu_ps(c.add(i * ldc));
-                r[1] = _mm512_loadu_ps(c.add(i * ldc + 16));
-            }
-        }
-        if a.si == 1 && a.sp == 8 {
-            steps_f32_avx512::<true>(kc, a, b, &mut acc);
-        } else {
-            steps_f32_avx512::<false>(kc, a, b, &mut acc);
-        }
-        for (i, r) in acc.iter().enumerate() {
-            _mm512_storeu_ps(c.add(i * ldc), r[0]);
-            _mm512_storeu_ps(c.add(i * ldc + 16), r[1]);
-        }
-    }
-
-    /// `kc` steps of the AVX-512 tile, two per loop turn.
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    #[inline]
-    unsafe fn steps_f32_avx512<const PACKED: bool>(
-        kc: usize,
-        a: Strided<f32>,
-        b: *const f32,
-        acc: &mut [[__m512; 2]; 8],
-    ) {
-        let (si, sp) = if PACKED { (1, 8) } else { (a.si, a.sp) };
-        let (mut a, mut b) = (a.ptr, b);
-        let mut step = || {
-            let b0 = _mm512_loadu_ps(b);
-            let b1 = _mm512_loadu_ps(b.add(16));
-            for (i, r) in acc.iter_mut().enumerate() {
-                let x = _mm512_set1_ps(*a.offset(i as isize * si));
-                r[0] = _mm512_fmadd_ps(x, b0, r[0]);
-                r[1] = _mm512_fmadd_ps(x, b1, r[1]);
-            }
-            a = a.offset(sp);
-            b = b.add(32);
-        };
-        for _ in 0..kc / 2 {
-            step();
-            step();
-        }
-        if kc % 2 == 1 {
-            step();
-        }
-    }
-
-    /// 6 × 8 `f64`: twelve 4-lane accumulators.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn micro_f64(
-        kc: usize,
-        a: Strided<f64>,
-        b: *const f64,
-        c: *mut f64,
-        ldc: usize,
-        load: bool,
-    ) {
-        let mut acc = [[_mm256_setzero_pd(); 2]; 6];
-        if load {
-            for (i, r) in acc.iter_mut().enumerate() {
-                r[0] = _mm256_loadu_pd(c.add(i * ldc));
-                r[1] = _mm256_loadu_pd(c.add(i * ldc + 4));
-            }
-        }
-        // A packed panel has constant offsets (fewer instructions per step).
-        if a.si == 1 && a.sp == 6 {
-            steps_f64::<true>(kc, a, b, &mut acc);
-        } else {
-            steps_f64::<false>(kc, a, b, &mut acc);
-        }
-        for (i, r) in acc.iter().enumerate() {
-            _mm256_storeu_pd(c.add(i * ldc), r[0]);
-            _mm256_storeu_pd(c.add(i * ldc + 4), r[1]);
-        }
-    }
-
-    /// `kc` steps of the f64 tile, two per loop turn.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    unsafe fn steps_f64<const PACKED: bool>(
-        kc: usize,
-        a: Strided<f64>,
-        b: *const f64,
-        acc: &mut [[__m256d; 2]; 6],
-    ) {
-        let (si, sp) = if PACKED { (1, 6) } else { (a.si, a.sp) };
-        let (mut a, mut b) = (a.ptr, b);
-        let mut step = || {
-            let b0 = _mm256_loadu_pd(b);
-            let b1 = _mm256_loadu_pd(b.add(4));
-            for (i, r) in acc.iter_mut().enumerate() {
-                let x = _mm256_broadcast_sd(&*a.offset(i as isize * si));
-                r[0] = _mm256_fmadd_pd(x, b0, r[0]);
-                r[1] = _mm256_fmadd_pd(x, b1, r[1]);
-            }
-            a = a.offset(sp);
-            b = b.add(8);
-        };
-        for _ in 0..kc / 2 {
-            step();
-            step();
-        }
-        if kc % 2 == 1 {
-            step();
-        }
-    }
+    // 6 × 16 f32: twelve 8-lane accumulators.
+    tile_kernel!(
+        micro_f32,
+        steps_f32,
+        f32,
+        __m256,
+        "avx2,fma",
+        mr = 6,
+        w = 8,
+        zero = _mm256_setzero_ps,
+        load = _mm256_loadu_ps,
+        store = _mm256_storeu_ps,
+        set1 = _mm256_set1_ps,
+        fma = _mm256_fmadd_ps
+    );
+    // 8 × 32 f32 in AVX-512 registers: sixteen 16-lane accumulators.
+    tile_kernel!(
+        micro_f32_avx512,
+        steps_f32_avx512,
+        f32,
+        __m512,
+        "avx512f,avx2,fma",
+        mr = 8,
+        w = 16,
+        zero = _mm512_setzero_ps,
+        load = _mm512_loadu_ps,
+        store = _mm512_storeu_ps,
+        set1 = _mm512_set1_ps,
+        fma = _mm512_fmadd_ps
+    );
+    // 6 × 8 f64: twelve 4-lane accumulators.
+    tile_kernel!(
+        micro_f64,
+        steps_f64,
+        f64,
+        __m256d,
+        "avx2,fma",
+        mr = 6,
+        w = 4,
+        zero = _mm256_setzero_pd,
+        load = _mm256_loadu_pd,
+        store = _mm256_storeu_pd,
+        set1 = _mm256_set1_pd,
+        fma = _mm256_fmadd_pd
+    );
 }
 
 thread_local! {
