@@ -63,18 +63,7 @@ fn command(exe: Option<&Path>, inputs: &[String; 2], out: &Path) -> Command {
 }
 
 fn outputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    (name, std::fs::read(e.path()).unwrap_or_default())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+    super::dir_files(dir)
 }
 
 #[test]

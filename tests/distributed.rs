@@ -142,18 +142,7 @@ fn ok(out: &Output, what: &str) {
 }
 
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    (name, std::fs::read(e.path()).unwrap_or_default())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+    super::dir_files(dir)
 }
 
 fn floats(a: &NpyArray) -> Vec<f64> {
