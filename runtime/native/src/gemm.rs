@@ -25,21 +25,52 @@ use rayon::prelude::*;
 pub trait Elem: Copy + Default + Send + Sync + 'static {
     /// `self * b + c` rounded once.
     fn fma(self, b: Self, c: Self) -> Self;
+
+    /// [`gemm`] for this element type, with its register tiles.
+    ///
+    /// # Safety
+    /// As [`gemm`].
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn product(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: View<Self>,
+        b: View<Self>,
+        c: *mut Self,
+        ldc: usize,
+        accumulate: bool,
+        parts: usize,
+    );
 }
 
-impl Elem for f32 {
-    #[inline(always)]
-    fn fma(self, b: f32, c: f32) -> f32 {
-        self.mul_add(b, c)
-    }
-}
+macro_rules! elem {
+    ($t:ty) => {
+        impl Elem for $t {
+            #[inline(always)]
+            fn fma(self, b: $t, c: $t) -> $t {
+                self.mul_add(b, c)
+            }
 
-impl Elem for f64 {
-    #[inline(always)]
-    fn fma(self, b: f64, c: f64) -> f64 {
-        self.mul_add(b, c)
-    }
+            unsafe fn product(
+                m: usize,
+                k: usize,
+                n: usize,
+                a: View<$t>,
+                b: View<$t>,
+                c: *mut $t,
+                ldc: usize,
+                accumulate: bool,
+                parts: usize,
+            ) {
+                run::<$t>(m, k, n, a, b, c, ldc, accumulate, parts)
+            }
+        }
+    };
 }
+elem!(f32);
+elem!(f64);
 
 /// A matrix in memory: element `(i, j)` is at `ptr + i*rs + j*cs`.
 #[derive(Clone, Copy)]
@@ -541,50 +572,7 @@ pub unsafe fn gemm<T: Elem>(
     accumulate: bool,
     parts: usize,
 ) {
-    // Dispatch on the two element types (a trait object would hide the tile).
-    if let Some(f) = as_f32::<T>() {
-        let (a, b, c) = f(a, b, c);
-        return run::<f32>(m, k, n, a, b, c, ldc, accumulate, parts);
-    }
-    if let Some(f) = as_f64::<T>() {
-        let (a, b, c) = f(a, b, c);
-        return run::<f64>(m, k, n, a, b, c, ldc, accumulate, parts);
-    }
-    // Other element types take the portable chain, one output at a time.
-    for i in 0..m {
-        for j in 0..n {
-            let out = c.add(i * ldc + j);
-            let mut acc = if accumulate { *out } else { T::default() };
-            for p in 0..k {
-                acc = (*a.at(i, p)).fma(*b.at(p, j), acc);
-            }
-            *out = acc;
-        }
-    }
-}
-
-type Cast<T, U> = fn(View<T>, View<T>, *mut T) -> (View<U>, View<U>, *mut U);
-
-fn as_f32<T: 'static>() -> Option<Cast<T, f32>> {
-    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()).then_some(|a, b, c| {
-        let v = |x: View<T>| View {
-            ptr: x.ptr as *const f32,
-            rs: x.rs,
-            cs: x.cs,
-        };
-        (v(a), v(b), c as *mut f32)
-    })
-}
-
-fn as_f64<T: 'static>() -> Option<Cast<T, f64>> {
-    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f64>()).then_some(|a, b, c| {
-        let v = |x: View<T>| View {
-            ptr: x.ptr as *const f64,
-            rs: x.rs,
-            cs: x.cs,
-        };
-        (v(a), v(b), c as *mut f64)
-    })
+    T::product(m, k, n, a, b, c, ldc, accumulate, parts)
 }
 
 #[allow(clippy::too_many_arguments)]
